@@ -1,0 +1,87 @@
+/**
+ * What to check: one CheckSpec per check, produced by the CLI from its arguments or by
+ * the plan from the config file. The same spec gives the same result in both places.
+ */
+import type { TlsMode } from './result.js';
+
+export interface Credentials {
+  readonly username: string;
+  /** Never logged: use maskSecrets()/redaction before any output. */
+  readonly password: string;
+}
+
+/** Where credentials come from. Never a plain password in a CLI argument or the config. */
+export type CredentialSource =
+  { readonly secretArn: string } | { readonly username: string; readonly passwordEnv: string };
+
+export interface TestMessage {
+  readonly from: string;
+  readonly to: string;
+}
+
+export interface SmtpCheckSpec {
+  readonly check: 'smtp';
+  readonly name?: string;
+  readonly host: string;
+  readonly port: number;
+  /** @default 'auto' */
+  readonly tls?: TlsMode;
+  /** The name sent with EHLO. @default 'mailprobe.invalid' */
+  readonly ehloName?: string;
+  readonly auth?: CredentialSource;
+  readonly testMessage?: TestMessage;
+  /** Overall deadline for this check; falls back to the context's. */
+  readonly timeoutMs?: number;
+}
+
+export interface TlsCheckSpec {
+  readonly check: 'tls';
+  readonly name?: string;
+  readonly host: string;
+  readonly port: number;
+  /** @default 'auto' */
+  readonly tls?: Exclude<TlsMode, 'none'>;
+  readonly ehloName?: string;
+  readonly timeoutMs?: number;
+}
+
+export interface MtaStsCheckSpec {
+  readonly check: 'mta-sts';
+  readonly name?: string;
+  readonly domain: string;
+  readonly timeoutMs?: number;
+}
+
+export interface SesAccountCheckSpec {
+  readonly check: 'ses-account';
+  readonly name?: string;
+  readonly region: string;
+  /** Domains or addresses whose verification and DKIM status are checked. */
+  readonly identities?: readonly string[];
+  /** SES_QUOTA_HIGH at or above this percentage of the 24-hour quota. @default 80 */
+  readonly quotaWarnPercent?: number;
+  readonly timeoutMs?: number;
+}
+
+export type CheckSpec = SmtpCheckSpec | TlsCheckSpec | MtaStsCheckSpec | SesAccountCheckSpec;
+
+/** Implicit TLS ports (RFC 8314 §3.3 for 465; 2465 is SES's alternative). */
+export const IMPLICIT_TLS_PORTS: ReadonlySet<number> = new Set([465, 2465]);
+
+/** Resolves `auto` into the mode actually used on a port. */
+export function effectiveTlsMode(mode: TlsMode | undefined, port: number): Exclude<TlsMode, 'auto'> {
+  if (mode === undefined || mode === 'auto') return IMPLICIT_TLS_PORTS.has(port) ? 'implicit' : 'starttls';
+  return mode;
+}
+
+export function targetOf(spec: CheckSpec): string {
+  switch (spec.check) {
+    case 'smtp':
+    case 'tls':
+      return `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}`;
+    case 'mta-sts':
+      return spec.domain;
+    case 'ses-account':
+      return spec.region;
+  }
+}

@@ -1,0 +1,320 @@
+/**
+ * The findings catalogue: every code mailprobe can report, its default severity and
+ * the hint an on-call engineer reads at 3 a.m.
+ *
+ * Codes are a public contract (alarms, dashboards, runbooks and tests key on them):
+ * add new ones, never rename or remove one. See DESIGN.md §3.
+ */
+
+export type Severity = 'info' | 'warning' | 'critical';
+export type Status = 'ok' | 'warning' | 'critical';
+
+interface CodeSpec {
+  /** Severity when the check has no reason to choose another. */
+  readonly severity: Severity;
+  /** What to do about it. */
+  readonly hint: string;
+}
+
+const PORT25_HINT =
+  'If this runs in AWS: AWS blocks outbound port 25 from Lambda and EC2 by default. Run the probe in a VPC with a NAT gateway and ask AWS to lift the port-25 restriction, or probe a submission port (587/2587) instead.';
+
+export const FINDINGS = {
+  // --- network and DNS -------------------------------------------------------
+  DNS_NXDOMAIN: {
+    severity: 'critical',
+    hint: 'The name does not exist in DNS. Check the host name for typos and that the DNS record (A/AAAA or MX) is published.',
+  },
+  DNS_ERROR: {
+    severity: 'critical',
+    hint: 'DNS lookup failed temporarily (SERVFAIL, refused or timeout). Check the resolver and the zone’s authoritative servers (DNSSEC failures also show as SERVFAIL); it may clear by itself.',
+  },
+  ADDRESS_BLOCKED: {
+    severity: 'critical',
+    hint: 'A name taken from DNS resolved to a loopback, private or link-local address, which the probe refuses to connect to (SSRF guard). Fix the DNS record, or allow private addresses (--allow-private / allowPrivate) if the target is internal on purpose.',
+  },
+  CONNECT_REFUSED: {
+    severity: 'critical',
+    hint: 'Nothing is listening on that port (connection refused). Check that the mail service is running and that the port is right.',
+  },
+  CONNECT_RESET: {
+    severity: 'critical',
+    hint: 'The connection was reset. A firewall, load balancer or the server itself dropped it; check its logs and connection limits.',
+  },
+  CONNECT_TIMEOUT: {
+    severity: 'critical',
+    hint: 'No answer to the TCP connection attempt. A firewall or security group drops the traffic, or the host is down.',
+  },
+  GREETING_TIMEOUT: {
+    severity: 'critical',
+    hint: 'The server accepted the TCP connection but sent no 220 greeting in time. It may be overloaded, tarpitting the probe, or waiting for TLS (try implicit TLS on 465/2465).',
+  },
+  GREETING_REJECTED: {
+    severity: 'critical',
+    hint: 'The server refused the session in its greeting (554/421). It may be blocking the probe’s address or be out of service; check its logs and access lists.',
+  },
+  PROTOCOL_VIOLATION: {
+    severity: 'critical',
+    hint: 'The server sent something that is not valid SMTP (garbage, an over-long line or a malformed reply). Check that the port really serves SMTP and is not a different service or a broken proxy.',
+  },
+  EHLO_REJECTED: {
+    severity: 'critical',
+    hint: 'The server rejected both EHLO and HELO. Check its HELO/EHLO restrictions for the probe’s name and address.',
+  },
+  STARTTLS_NOT_OFFERED: {
+    severity: 'critical',
+    hint: 'The server does not advertise STARTTLS, so mail would travel in clear text. Enable TLS on the server, or check that no middlebox strips STARTTLS from the EHLO reply.',
+  },
+  STARTTLS_REJECTED: {
+    severity: 'critical',
+    hint: 'The server advertised STARTTLS but refused it (often 454: TLS not available). Check the server’s TLS certificate and key configuration.',
+  },
+  STARTTLS_EXTRA_DATA: {
+    severity: 'critical',
+    hint: 'The server sent data after its 220 reply to STARTTLS and before the TLS handshake (RFC 3207 §6: a command-injection risk, or a broken proxy). The data was discarded; fix the server or the middlebox in front of it.',
+  },
+  TLS_HANDSHAKE_FAILED: {
+    severity: 'critical',
+    hint: 'The TLS handshake failed. Compare the protocol versions and ciphers the server allows with what clients need (run `mailprobe tls` for details).',
+  },
+  TLS_WRONG_MODE: {
+    severity: 'critical',
+    hint: 'The port speaks a different TLS mode than configured: implicit TLS (465/2465) versus STARTTLS (25/587/2587). Fix the target’s tls mode.',
+  },
+  AUTH_FAILED: {
+    severity: 'critical',
+    hint: 'The server rejected the credentials (535). Check the stored user name and password; rotate or regenerate them and update the secret.',
+  },
+  AUTH_TEMPFAIL: {
+    severity: 'critical',
+    hint: 'Authentication failed temporarily (454). The server’s authentication backend is unavailable; check it, it may clear by itself.',
+  },
+  AUTH_UNAVAILABLE: {
+    severity: 'critical',
+    hint: 'The server does not offer a supported AUTH mechanism (PLAIN or LOGIN) after TLS. Enable SASL authentication on the submission port.',
+  },
+  AUTH_WITHHELD: {
+    severity: 'critical',
+    hint: 'Credentials were not sent because the TLS connection was not verified. Fix the certificate problem reported with this finding first.',
+  },
+  SENDER_REJECTED: {
+    severity: 'critical',
+    hint: 'The server refused the sender address (MAIL FROM). Check that the sender is allowed for these credentials.',
+  },
+  RECIPIENT_REJECTED: {
+    severity: 'critical',
+    hint: 'The server refused the recipient (RCPT TO). Check relaying permissions and the recipient address.',
+  },
+  MESSAGE_REJECTED: {
+    severity: 'critical',
+    hint: 'The server refused the message after DATA. Read the reply text for the policy that refused it.',
+  },
+  DEADLINE_EXCEEDED: {
+    severity: 'critical',
+    hint: 'The check did not finish within its deadline. The server is very slow or stalls mid-session; check its load and any tarpitting.',
+  },
+
+  // --- certificates and TLS --------------------------------------------------
+  CERT_UNTRUSTED: {
+    severity: 'critical',
+    hint: 'The certificate does not chain to a trusted root. Use a certificate from a public CA, or import the issuing root CA into the trust store (--ca-file).',
+  },
+  CERT_SELF_SIGNED: {
+    severity: 'critical',
+    hint: 'The server presents a self-signed certificate. Replace it with one issued by a trusted CA, or import it into the trust store (--ca-file) if that is intended.',
+  },
+  CERT_CHAIN_INCOMPLETE: {
+    severity: 'critical',
+    hint: 'The server does not send the intermediate certificate(s). Configure the full chain (leaf + intermediates) on the server.',
+  },
+  CERT_EXPIRED: {
+    severity: 'critical',
+    hint: 'A certificate in the chain has expired. Renew it and reload the server; check why automatic renewal did not run.',
+  },
+  CERT_NOT_YET_VALID: {
+    severity: 'critical',
+    hint: 'A certificate is not valid yet (notBefore is in the future). Check the server’s and the probe’s clocks, or install the previous certificate until this one is valid.',
+  },
+  CERT_NAME_MISMATCH: {
+    severity: 'critical',
+    hint: 'The certificate is not valid for the host name that was connected to. Issue a certificate whose subject alternative names include this host name.',
+  },
+  CERT_EXPIRING: {
+    severity: 'warning',
+    hint: 'A certificate in the chain expires soon. Renew it now and check that automatic renewal works.',
+  },
+  CERT_WEAK_KEY: {
+    severity: 'warning',
+    hint: 'The certificate key is too weak (RSA below 2048 bits). Issue a new certificate with RSA 2048+ or ECDSA P-256.',
+  },
+  CERT_WEAK_SIGNATURE: {
+    severity: 'warning',
+    hint: 'The certificate is signed with SHA-1 or MD5, which clients reject. Reissue it with a SHA-256 signature.',
+  },
+  DH_WEAK: {
+    severity: 'warning',
+    hint: 'The server offers DHE with a small prime; strict clients abort with "dh key too small" (logjam). Configure 2048-bit DH parameters or disable DHE suites in favour of ECDHE. For Amazon SES, make the client prefer ECDHE suites.',
+  },
+  TLS_LEGACY_PROTOCOL: {
+    severity: 'warning',
+    hint: 'The server accepts TLS 1.0 or 1.1, which are deprecated (RFC 8996). Disable them and allow only TLS 1.2 and 1.3.',
+  },
+  TLS_NO_MODERN_PROTOCOL: {
+    severity: 'critical',
+    hint: 'The server accepts neither TLS 1.2 nor TLS 1.3, so modern clients cannot connect securely. Upgrade its TLS library or configuration.',
+  },
+
+  // --- MTA-STS (RFC 8461) and TLS-RPT (RFC 8460) -----------------------------
+  MTASTS_TXT_MISSING: {
+    severity: 'critical',
+    hint: 'No _mta-sts TXT record starting with v=STSv1 was found. Publish `_mta-sts.DOMAIN TXT "v=STSv1; id=YYYYMMDDNN"`.',
+  },
+  MTASTS_TXT_INVALID: {
+    severity: 'critical',
+    hint: 'The _mta-sts TXT record does not follow RFC 8461 §3.1. It must read `v=STSv1; id=ID` with an id of 1–32 letters and digits.',
+  },
+  MTASTS_TXT_MULTIPLE: {
+    severity: 'critical',
+    hint: 'More than one v=STSv1 TXT record exists; senders then treat the domain as having no policy. Keep exactly one.',
+  },
+  MTASTS_DNS_ERROR: {
+    severity: 'critical',
+    hint: 'The DNS lookup for MTA-STS failed temporarily (SERVFAIL or timeout); senders cannot discover the policy. Check the zone’s name servers and DNSSEC.',
+  },
+  MTASTS_POLICY_UNREACHABLE: {
+    severity: 'critical',
+    hint: 'The policy at https://mta-sts.DOMAIN/.well-known/mta-sts.txt could not be fetched. Check the mta-sts host’s DNS, that it serves HTTPS on port 443, and its firewall.',
+  },
+  MTASTS_POLICY_CERT_INVALID: {
+    severity: 'critical',
+    hint: 'The policy host’s certificate is not valid for mta-sts.DOMAIN (untrusted, expired or wrong name). Senders will ignore the policy. Renew or reissue it with mta-sts.DOMAIN in its subject alternative names.',
+  },
+  MTASTS_POLICY_REDIRECT: {
+    severity: 'critical',
+    hint: 'The policy URL answers with a redirect; RFC 8461 §3.3 forbids following it. Serve the file directly at /.well-known/mta-sts.txt with status 200.',
+  },
+  MTASTS_POLICY_HTTP_STATUS: {
+    severity: 'critical',
+    hint: 'The policy URL does not answer 200. Check the web server’s configuration for /.well-known/mta-sts.txt.',
+  },
+  MTASTS_POLICY_CONTENT_TYPE: {
+    severity: 'critical',
+    hint: 'The policy is not served as text/plain (RFC 8461 §3.2). Set Content-Type: text/plain for /.well-known/mta-sts.txt.',
+  },
+  MTASTS_POLICY_TOO_LARGE: {
+    severity: 'critical',
+    hint: 'The policy body exceeds 64 KiB; senders stop reading. Serve only the policy file.',
+  },
+  MTASTS_POLICY_INVALID: {
+    severity: 'critical',
+    hint: 'The policy file does not follow RFC 8461 §3.2. Fix the line named in the message (version: STSv1, mode, max_age, mx).',
+  },
+  MTASTS_MODE_TESTING: {
+    severity: 'info',
+    hint: 'The policy is in testing mode: senders report failures (TLS-RPT) but still deliver. Switch to enforce once reports are clean.',
+  },
+  MTASTS_MODE_NONE: {
+    severity: 'warning',
+    hint: 'The policy mode is none: the domain has withdrawn MTA-STS protection. Intended only while retiring the policy.',
+  },
+  MTASTS_MAX_AGE_SHORT: {
+    severity: 'warning',
+    hint: 'max_age is under one day, so senders cache the policy only briefly and a DNS or HTTPS attack can strip it. Use at least 604800 (one week); RFC 8461 recommends weeks.',
+  },
+  MTASTS_MX_NOT_COVERED: {
+    severity: 'critical',
+    hint: 'An MX host matches no mx: pattern in the policy; compliant senders in enforce mode will not deliver to it. Add the host to the policy (and bump the TXT id) or fix the MX record.',
+  },
+  MTASTS_MX_NO_STARTTLS: {
+    severity: 'critical',
+    hint: 'An MX host does not offer STARTTLS with TLS 1.2 or later; compliant senders in enforce mode will not deliver to it. Enable TLS on that MX.',
+  },
+  MTASTS_MX_CERT_INVALID: {
+    severity: 'critical',
+    hint: 'An MX host’s certificate is not valid for its name (untrusted, expired or wrong name); compliant senders in enforce mode will not deliver to it. Fix the certificate.',
+  },
+  MTASTS_MX_UNREACHABLE: {
+    severity: 'critical',
+    hint: `An MX host could not be reached on port 25. ${PORT25_HINT}`,
+  },
+  TLSRPT_MISSING: {
+    severity: 'warning',
+    hint: 'No TLS-RPT record: you will not hear from senders when TLS delivery fails. Publish `_smtp._tls.DOMAIN TXT "v=TLSRPTv1; rua=mailto:tlsrpt@DOMAIN"`.',
+  },
+  TLSRPT_INVALID: {
+    severity: 'warning',
+    hint: 'The TLS-RPT record does not follow RFC 8460 §3: `v=TLSRPTv1; rua=mailto:…` with comma-separated mailto: or https: URIs.',
+  },
+  TLSRPT_MULTIPLE: {
+    severity: 'warning',
+    hint: 'More than one v=TLSRPTv1 record exists; senders then send no reports. Keep exactly one.',
+  },
+
+  // --- Amazon SES account ----------------------------------------------------
+  SES_SENDING_DISABLED: {
+    severity: 'critical',
+    hint: 'Sending is disabled for this SES account in this region (often after a reputation review). Check the SES console and the AWS Health dashboard.',
+  },
+  SES_QUOTA_HIGH: {
+    severity: 'warning',
+    hint: 'Most of the 24-hour SES sending quota is used. Request a quota increase in the SES console or spread the sending.',
+  },
+  SES_IDENTITY_UNVERIFIED: {
+    severity: 'critical',
+    hint: 'The identity is not verified in this region; SES rejects mail from it with 554. Verify the domain or address in the SES console of this region.',
+  },
+  SES_DKIM_NOT_VERIFIED: {
+    severity: 'warning',
+    hint: 'DKIM is not verified for the identity. Publish the CNAME records SES shows for Easy DKIM.',
+  },
+  SES_SANDBOX: {
+    severity: 'info',
+    hint: 'The account looks like it is in the SES sandbox (200 messages a day): it can send only to verified addresses. Request production access in the SES console.',
+  },
+} as const satisfies Record<string, CodeSpec>;
+
+export type FindingCode = keyof typeof FINDINGS;
+
+export const PORT_25_HINT = PORT25_HINT;
+
+export interface Finding {
+  readonly code: FindingCode;
+  readonly severity: Severity;
+  /** What was observed, with the facts (reply text, names, dates). Never a secret. */
+  readonly message: string;
+  /** What to do. */
+  readonly hint: string;
+  /** The SMTP stage at which it was observed, when it belongs to one. */
+  readonly stage?: string;
+}
+
+export interface FindingOverrides {
+  readonly severity?: Severity;
+  readonly hint?: string;
+  readonly stage?: string;
+}
+
+/** Builds a finding with the catalogue's default severity and hint unless overridden. */
+export function finding(code: FindingCode, message: string, overrides: FindingOverrides = {}): Finding {
+  const spec: CodeSpec = FINDINGS[code];
+  return {
+    code,
+    severity: overrides.severity ?? spec.severity,
+    message,
+    hint: overrides.hint ?? spec.hint,
+    ...(overrides.stage !== undefined ? { stage: overrides.stage } : {}),
+  };
+}
+
+const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
+
+/** The status of a result: the worst severity among its findings (info counts as ok). */
+export function statusOf(findings: readonly Finding[]): Status {
+  let worst = 0;
+  for (const f of findings) worst = Math.max(worst, RANK[f.severity]);
+  return worst === 2 ? 'critical' : worst === 1 ? 'warning' : 'ok';
+}
+
+export function isFindingCode(value: string): value is FindingCode {
+  return Object.prototype.hasOwnProperty.call(FINDINGS, value);
+}

@@ -1,0 +1,140 @@
+/**
+ * DNS, behind an interface so every lookup of a run can go through one server
+ * (`--dns-server`) and tests can point it at a real DNS server on loopback.
+ *
+ * Failures are classified, because they mean different things to a mail sender:
+ * NXDOMAIN/NODATA are answers ("there is no such record"), SERVFAIL/timeouts are not
+ * (RFC 8461 §3.1: a temporary failure is never "no policy").
+ */
+import { promises as dns } from 'node:dns';
+import { isIP } from 'node:net';
+
+export type DnsFailureKind = 'NXDOMAIN' | 'NODATA' | 'SERVFAIL' | 'TIMEOUT' | 'REFUSED' | 'OTHER';
+
+export class DnsError extends Error {
+  override readonly name = 'DnsError';
+  constructor(
+    readonly kind: DnsFailureKind,
+    readonly query: string,
+    readonly rrtype: string,
+    cause?: unknown,
+  ) {
+    super(`${rrtype} lookup of ${query} failed: ${kind}`, cause === undefined ? undefined : { cause });
+  }
+
+  /** NXDOMAIN and NODATA are authoritative "no such record" answers. */
+  get isNegativeAnswer(): boolean {
+    return this.kind === 'NXDOMAIN' || this.kind === 'NODATA';
+  }
+}
+
+export interface MxRecord {
+  readonly exchange: string;
+  readonly priority: number;
+}
+
+export interface Resolver {
+  /** IPv4 and IPv6 addresses of a host (IPv4 first). An IP literal is returned as is. */
+  addresses(host: string): Promise<string[]>;
+  mx(domain: string): Promise<MxRecord[]>;
+  /** TXT records, each as its list of character-strings (not yet concatenated). */
+  txt(name: string): Promise<string[][]>;
+}
+
+export interface DnsResolverOptions {
+  /** `IP` or `IP:PORT` (`[v6]:PORT` for IPv6); when absent, the system's configuration is used. */
+  readonly server?: string;
+  /** Per-query timeout. @default 3000 */
+  readonly timeoutMs?: number;
+  /** @default 2 */
+  readonly tries?: number;
+}
+
+function classify(err: unknown): DnsFailureKind {
+  const code = (err as { code?: string } | null)?.code;
+  switch (code) {
+    case 'ENOTFOUND':
+      return 'NXDOMAIN';
+    case 'ENODATA':
+      return 'NODATA';
+    case 'ESERVFAIL':
+      return 'SERVFAIL';
+    case 'ETIMEOUT':
+    case 'ETIMEDOUT':
+      return 'TIMEOUT';
+    case 'EREFUSED':
+    case 'ECONNREFUSED':
+      return 'REFUSED';
+    default:
+      return 'OTHER';
+  }
+}
+
+/** Normalises `1.2.3.4:53`, `[::1]:53`, `::1` into the form c-ares accepts. */
+export function normaliseDnsServer(server: string): string {
+  if (isIP(server)) return server;
+  const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(server);
+  if (v6) return server;
+  const v4 = /^([^:]+):(\d+)$/.exec(server);
+  if (v4 && isIP(v4[1] ?? '') === 4) return server;
+  throw new Error(`invalid DNS server "${server}": expected IP or IP:PORT`);
+}
+
+export class DnsResolver implements Resolver {
+  private readonly resolver: dns.Resolver;
+
+  constructor(options: DnsResolverOptions = {}) {
+    this.resolver = new dns.Resolver({ timeout: options.timeoutMs ?? 3000, tries: options.tries ?? 2 });
+    if (options.server !== undefined) this.resolver.setServers([normaliseDnsServer(options.server)]);
+  }
+
+  async addresses(host: string): Promise<string[]> {
+    if (isIP(host)) return [host];
+    const name = host.replace(/\.$/, '');
+    const [v4, v6] = await Promise.allSettled([this.resolver.resolve4(name), this.resolver.resolve6(name)]);
+    const found = [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
+    if (found.length > 0) return found;
+    // Both failed or both empty: report the more telling failure (a temporary error beats NODATA).
+    const kinds = [v4, v6].map((r) => (r.status === 'rejected' ? classify(r.reason) : 'NODATA'));
+    const order: DnsFailureKind[] = ['SERVFAIL', 'TIMEOUT', 'REFUSED', 'OTHER', 'NXDOMAIN', 'NODATA'];
+    const kind = order.find((k) => kinds.includes(k)) ?? 'NODATA';
+    const cause = v4.status === 'rejected' ? v4.reason : v6.status === 'rejected' ? v6.reason : undefined;
+    throw new DnsError(kind, name, 'A/AAAA', cause);
+  }
+
+  async mx(domain: string): Promise<MxRecord[]> {
+    try {
+      return (await this.resolver.resolveMx(domain)).map((r) => ({ exchange: r.exchange, priority: r.priority }));
+    } catch (err) {
+      throw new DnsError(classify(err), domain, 'MX', err);
+    }
+  }
+
+  async txt(name: string): Promise<string[][]> {
+    try {
+      return await this.resolver.resolveTxt(name);
+    } catch (err) {
+      throw new DnsError(classify(err), name, 'TXT', err);
+    }
+  }
+}
+
+/**
+ * The system resolver for host addresses (honours /etc/hosts, like mail clients do) with
+ * c-ares for MX and TXT. Used when no --dns-server is given.
+ */
+export class SystemResolver extends DnsResolver {
+  override async addresses(host: string): Promise<string[]> {
+    if (isIP(host)) return [host];
+    try {
+      const all = await dns.lookup(host.replace(/\.$/, ''), { all: true, order: 'ipv4first' });
+      return all.map((a) => a.address);
+    } catch (err) {
+      throw new DnsError(classify(err), host, 'A/AAAA', err);
+    }
+  }
+}
+
+export function createResolver(options: DnsResolverOptions = {}): Resolver {
+  return options.server !== undefined ? new DnsResolver(options) : new SystemResolver(options);
+}

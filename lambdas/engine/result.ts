@@ -1,0 +1,59 @@
+/**
+ * The result contract (DESIGN.md §3): one result per check, printed by the CLI's --json
+ * and logged by the Lambdas as one JSON line each. Fields are only ever added.
+ */
+import type { Finding, Status } from './findings.js';
+
+export type CheckKind = 'smtp' | 'tls' | 'mta-sts' | 'ses-account';
+
+/** How TLS is reached on an SMTP port. `auto`: implicit on 465/2465, STARTTLS elsewhere. */
+export type TlsMode = 'auto' | 'starttls' | 'implicit' | 'none';
+
+export interface BaseResult {
+  readonly check: CheckKind;
+  /** `host:port`, `domain` or `region`. */
+  readonly target: string;
+  /** The target's name from the config, if any. */
+  readonly name?: string;
+  readonly status: Status;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly findings: readonly Finding[];
+}
+
+/** One X.509 certificate as the probe saw it. */
+export interface CertificateInfo {
+  readonly subject: string;
+  readonly issuer: string;
+  readonly subjectAltNames: readonly string[];
+  readonly serialNumber: string;
+  readonly notBefore: string;
+  readonly notAfter: string;
+  /** Whole days from the probe's clock to notAfter, rounded down; negative once expired. */
+  readonly daysToExpiry: number;
+  /** e.g. `RSA`, `EC`, `Ed25519`. */
+  readonly keyType: string;
+  readonly keyBits?: number;
+  /** e.g. `sha256WithRSAEncryption`, `ecdsa-with-SHA256`. */
+  readonly signatureAlgorithm: string;
+  readonly fingerprintSha256: string;
+  readonly selfIssued: boolean;
+}
+
+/** The TLS session of an SMTP or HTTPS connection. */
+export interface TlsSessionInfo {
+  /** e.g. `TLSv1.3`. */
+  readonly protocol: string;
+  readonly cipher: string;
+  /** Key exchange: `{ type: 'ECDH', name: 'X25519', size: 253 }` or `{ type: 'DH', size: 2048 }`. */
+  readonly ephemeralKey?: { readonly type: string; readonly name?: string; readonly size?: number };
+  /** True when the chain verified against the trust store and the certificate matched the name. */
+  readonly verified: boolean;
+  /** The host name the certificate was checked against. */
+  readonly servername: string;
+  readonly certificate?: CertificateInfo;
+  /** The chain as sent by the server, leaf first (the trust anchor is included when the server sent it). */
+  readonly chain: readonly CertificateInfo[];
+  /** The certificate in the chain that expires first. */
+  readonly earliestExpiry?: { readonly subject: string; readonly notAfter: string; readonly daysToExpiry: number };
+}
