@@ -1,0 +1,312 @@
+/**
+ * The `smtp` check: one full session against one endpoint, every stage timed, every
+ * failure turned into a finding with a hint. Never throws.
+ */
+import type tls from 'node:tls';
+import type { Credentials, SmtpCheckSpec } from '../checks.js';
+import { effectiveTlsMode, targetOf } from '../checks.js';
+import { Deadline } from '../deadline.js';
+import { ProbeError } from '../errors.js';
+import { finding, FINDINGS, PORT_25_HINT, statusOf, type Finding } from '../findings.js';
+import type { ProbeContext } from '../options.js';
+import type { BaseResult, TlsSessionInfo } from '../result.js';
+import { inspectTlsSession, tlsClientOptions } from '../tls/inspect.js';
+import { describeCapabilities, type Capabilities } from './capabilities.js';
+import type { SmtpConnection } from './connection.js';
+import { formatReply } from './reply.js';
+import {
+  authenticate,
+  connect,
+  ehlo,
+  readGreeting,
+  resolveHost,
+  sendTestMessage,
+  startTls,
+  STAGE_TIMEOUT_MS,
+  type Stage,
+} from './session.js';
+
+export interface SmtpResult extends BaseResult {
+  readonly check: 'smtp';
+  readonly host: string;
+  readonly port: number;
+  readonly tlsMode: 'starttls' | 'implicit' | 'none';
+  /** The IP address the probe connected to. */
+  readonly address?: string;
+  /** The last stage reached; on failure, the stage that failed. */
+  readonly stage: Stage;
+  readonly completed: boolean;
+  /** Milliseconds spent in each stage. */
+  readonly timings: Partial<Record<Stage, number>>;
+  readonly greeting?: string;
+  /** Capabilities from the EHLO that counts: the one after TLS when TLS is used. */
+  readonly capabilities?: readonly string[];
+  readonly tls?: TlsSessionInfo;
+  readonly auth?: {
+    readonly mechanism?: string;
+    readonly outcome: 'accepted' | 'rejected' | 'withheld' | 'unavailable';
+  };
+  readonly message?: { readonly accepted: boolean; readonly messageId?: string; readonly reply?: string };
+  /** The server reply behind the failure, e.g. `535 5.7.8 Authentication credentials invalid`. */
+  readonly reply?: string;
+}
+
+export interface SmtpProbeOptions {
+  /**
+   * How the certificate name is checked: `pkix` as mail clients do (SAN, IP SANs, CN
+   * fallback), `dns-id` as RFC 8461 §4.2 requires for MTA-STS (DNS SANs only).
+   * @default 'pkix'
+   */
+  readonly identity?: 'pkix' | 'dns-id';
+  /** Findings TLS_LEGACY_PROTOCOL become critical when the session negotiates less. */
+  readonly minTlsVersion?: 'TLSv1.2';
+  /** Connect to this address instead of resolving the host (already vetted by the caller). */
+  readonly address?: string;
+  /** Credentials already resolved (from Secrets Manager or an environment variable). */
+  readonly credentials?: Credentials;
+  /** Rewrites hints for a target (e.g. SES-specific advice). */
+  readonly hintFor?: (f: Finding) => string | undefined;
+}
+
+const PROTOCOL_RANK: Record<string, number> = { SSLv3: 0, TLSv1: 1, 'TLSv1.1': 2, 'TLSv1.2': 3, 'TLSv1.3': 4 };
+
+export async function runSmtpCheck(
+  spec: SmtpCheckSpec,
+  ctx: ProbeContext,
+  options: SmtpProbeOptions = {},
+): Promise<SmtpResult> {
+  const startedMs = ctx.clock.now();
+  const deadline = new Deadline(spec.timeoutMs ?? ctx.timeoutMs, ctx.clock);
+  const mode = effectiveTlsMode(spec.tls, spec.port);
+  const ehloName = spec.ehloName ?? 'mailprobe.invalid';
+  const findings: Finding[] = [];
+  const timings: Partial<Record<Stage, number>> = {};
+  let stage: Stage = 'resolve';
+  let stageStart = ctx.clock.now();
+  const enter = (next: Stage) => {
+    timings[stage] = (timings[stage] ?? 0) + (ctx.clock.now() - stageStart);
+    stage = next;
+    stageStart = ctx.clock.now();
+  };
+
+  let conn: SmtpConnection | undefined;
+  let address: string | undefined;
+  let greeting: string | undefined;
+  let capabilities: Capabilities | undefined;
+  let tlsInfo: TlsSessionInfo | undefined;
+  let verified = false;
+  let auth: SmtpResult['auth'];
+  let message: SmtpResult['message'];
+  let reply: string | undefined;
+  let completed = false;
+
+  // Every await below is bounded by the overall deadline (resolve, connect, handshake and
+  // every read take their budget from it), so a dripping or silent server cannot extend it.
+  try {
+    const addresses = options.address ? [options.address] : await resolveHost(spec.host, ctx.resolver, deadline);
+    enter('connect');
+    const servername = spec.host.replace(/\.$/, '');
+    const baseTls = tlsClientOptions(ctx, servername);
+    const opened = await connect(addresses, spec.port, deadline, mode === 'implicit' ? baseTls : undefined);
+    conn = opened.conn;
+    address = opened.address;
+    if (mode === 'implicit') {
+      ({ tlsInfo, verified } = inspect(conn, servername, ctx, options, findings));
+    }
+
+    enter('greeting');
+    greeting = formatReply(await readGreeting(conn, deadline));
+
+    enter('ehlo');
+    capabilities = (await ehlo(conn, ehloName, 'ehlo', deadline)).capabilities;
+
+    if (mode === 'starttls') {
+      enter('starttls');
+      const { extraBytes } = await startTls(conn, capabilities, baseTls, deadline);
+      // RFC 3207 §4.2: forget everything learnt before TLS.
+      capabilities = undefined;
+      if (extraBytes > 0) {
+        findings.push(
+          finding(
+            'STARTTLS_EXTRA_DATA',
+            `the server sent ${extraBytes} bytes after its 220 reply to STARTTLS; they were discarded`,
+            { stage: 'starttls' },
+          ),
+        );
+      }
+      enter('tls');
+      ({ tlsInfo, verified } = inspect(conn, servername, ctx, options, findings));
+      enter('ehlo-tls');
+      capabilities = (await ehlo(conn, ehloName, 'ehlo-tls', deadline)).capabilities;
+    }
+
+    if (spec.auth) {
+      enter('auth');
+      if (mode === 'none' || !verified) {
+        auth = { outcome: 'withheld' };
+        findings.push(
+          finding(
+            'AUTH_WITHHELD',
+            mode === 'none'
+              ? 'credentials were not sent: the connection is not encrypted (tls: none)'
+              : 'credentials were not sent: the TLS certificate did not verify',
+            { stage: 'auth' },
+          ),
+        );
+      } else if (!options.credentials) {
+        throw new ProbeError('AUTH_UNAVAILABLE', 'no credentials were available to the probe', { stage: 'auth' });
+      } else {
+        try {
+          auth = {
+            outcome: 'accepted',
+            ...(await authenticate(conn, capabilities ?? emptyCaps(), options.credentials, deadline)),
+          };
+        } catch (err) {
+          auth = { outcome: err instanceof ProbeError && err.code === 'AUTH_UNAVAILABLE' ? 'unavailable' : 'rejected' };
+          throw err;
+        }
+      }
+    }
+
+    if (spec.testMessage && auth?.outcome !== 'withheld') {
+      enter('mail');
+      try {
+        const sent = await sendTestMessage(
+          conn,
+          spec.testMessage.from,
+          spec.testMessage.to,
+          targetOf(spec),
+          new Date(ctx.clock.now()),
+          deadline,
+        );
+        message = { accepted: true, messageId: sent.messageId, reply: sent.reply };
+      } catch (err) {
+        message = { accepted: false };
+        throw err;
+      }
+    }
+
+    enter('quit');
+    await conn.quit(deadline.budget(STAGE_TIMEOUT_MS.quit));
+    completed = true;
+  } catch (err) {
+    const probeError =
+      err instanceof ProbeError ? err : new ProbeError('PROTOCOL_VIOLATION', `unexpected failure: ${String(err)}`);
+    if (probeError.response !== undefined) reply = probeError.response;
+    findings.push(toFinding(probeError, stage, spec.port, deadline));
+    if (message && !message.accepted && reply !== undefined) message = { accepted: false, reply };
+    // Close politely when the session is still usable; never wait past the deadline.
+    if (conn && probeError.responseCode !== undefined && !deadline.expired()) {
+      await conn.quit(deadline.budget(STAGE_TIMEOUT_MS.quit));
+    }
+  } finally {
+    conn?.close();
+    timings[stage] = (timings[stage] ?? 0) + (ctx.clock.now() - stageStart);
+  }
+
+  if (tlsInfo && options.minTlsVersion !== undefined) {
+    const rank = PROTOCOL_RANK[tlsInfo.protocol] ?? 0;
+    if (rank < (PROTOCOL_RANK[options.minTlsVersion] ?? 3)) {
+      findings.push(
+        finding(
+          'TLS_LEGACY_PROTOCOL',
+          `the session negotiated ${tlsInfo.protocol}; ${options.minTlsVersion} or later is required`,
+          {
+            severity: 'critical',
+            stage: 'tls',
+          },
+        ),
+      );
+    }
+  } else if (tlsInfo && (PROTOCOL_RANK[tlsInfo.protocol] ?? 0) < 3) {
+    findings.push(
+      finding(
+        'TLS_LEGACY_PROTOCOL',
+        `the session negotiated ${tlsInfo.protocol}; clients that require TLS 1.2 will fail`,
+        {
+          stage: 'tls',
+        },
+      ),
+    );
+  }
+
+  const hinted = options.hintFor
+    ? findings.map((f) => {
+        const hint = options.hintFor?.(f);
+        return hint === undefined ? f : { ...f, hint };
+      })
+    : findings;
+
+  return {
+    check: 'smtp',
+    target: targetOf(spec),
+    ...(spec.name !== undefined ? { name: spec.name } : {}),
+    status: statusOf(hinted),
+    startedAt: new Date(startedMs).toISOString(),
+    durationMs: ctx.clock.now() - startedMs,
+    findings: hinted,
+    host: spec.host,
+    port: spec.port,
+    tlsMode: mode,
+    ...(address !== undefined ? { address } : {}),
+    stage,
+    completed,
+    timings,
+    ...(greeting !== undefined ? { greeting } : {}),
+    ...(capabilities !== undefined ? { capabilities: describeCapabilities(capabilities) } : {}),
+    ...(tlsInfo !== undefined ? { tls: tlsInfo } : {}),
+    ...(auth !== undefined ? { auth } : {}),
+    ...(message !== undefined ? { message } : {}),
+    ...(reply !== undefined ? { reply } : {}),
+  };
+}
+
+function emptyCaps(): Capabilities {
+  return { serverName: '', keywords: new Map() };
+}
+
+function inspect(
+  conn: SmtpConnection,
+  servername: string,
+  ctx: ProbeContext,
+  options: SmtpProbeOptions,
+  findings: Finding[],
+): { tlsInfo: TlsSessionInfo; verified: boolean } {
+  const socket = conn.tlsSocket as tls.TLSSocket;
+  const inspected = inspectTlsSession(socket, {
+    servername,
+    identity: options.identity ?? 'pkix',
+    clock: ctx.clock,
+    thresholds: ctx.thresholds,
+  });
+  for (const f of inspected.findings) findings.push(f.stage === undefined ? { ...f, stage: 'tls' } : f);
+  return { tlsInfo: inspected.tls, verified: inspected.verified };
+}
+
+function toFinding(err: ProbeError, stage: Stage, port: number, deadline: Deadline): Finding {
+  const at = err.stage ?? stage;
+  // A stage that ran out of the overall budget says so, whatever the stage's own code.
+  const code = deadline.expired() && err.code === 'CONNECT_RESET' ? 'DEADLINE_EXCEEDED' : err.code;
+  const portHint =
+    port === 25 && code === 'CONNECT_TIMEOUT' ? { hint: `${FINDINGS.CONNECT_TIMEOUT.hint} ${PORT_25_HINT}` } : {};
+  return finding(code, `${stageLabel(at)}: ${err.message}`, { stage: at, ...portHint });
+}
+
+const STAGE_LABELS: Record<string, string> = {
+  resolve: 'DNS',
+  connect: 'connect',
+  greeting: 'greeting',
+  ehlo: 'EHLO',
+  starttls: 'STARTTLS',
+  tls: 'TLS handshake',
+  'ehlo-tls': 'EHLO after TLS',
+  auth: 'AUTH',
+  mail: 'MAIL FROM',
+  rcpt: 'RCPT TO',
+  data: 'DATA',
+  quit: 'QUIT',
+};
+
+function stageLabel(stage: string): string {
+  return STAGE_LABELS[stage] ?? stage;
+}

@@ -1,0 +1,311 @@
+/**
+ * The socket side of an SMTP session: moves bytes, enforces deadlines and byte limits,
+ * and hands complete replies to the session. It knows nothing about SMTP semantics.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Deadline } from '../deadline.js';
+import { ProbeError } from '../errors.js';
+import type { FindingCode } from '../findings.js';
+import { ReplyParser, type ReplyLimits, type SmtpReply } from './reply.js';
+
+/** Maps a Node socket error to a findings code by its `code`, never by its message. */
+export function socketErrorCode(err: unknown, duringTls: boolean): FindingCode {
+  const code = (err as { code?: string } | null)?.code ?? '';
+  if (code === 'ECONNREFUSED') return 'CONNECT_REFUSED';
+  if (code === 'ETIMEDOUT') return 'CONNECT_TIMEOUT';
+  if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH') return 'CONNECT_TIMEOUT';
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') return 'TLS_WRONG_MODE';
+  if (code.startsWith('ERR_SSL_') || code === 'ERR_TLS_DH_PARAM_SIZE' || code.startsWith('ERR_TLS_')) {
+    return 'TLS_HANDSHAKE_FAILED';
+  }
+  if (duringTls) return 'TLS_HANDSHAKE_FAILED';
+  return 'CONNECT_RESET';
+}
+
+export interface ConnectOptions {
+  readonly address: string;
+  readonly port: number;
+  readonly deadline: Deadline;
+  /** Budget for the TCP (and, for implicit TLS, the TLS) handshake. */
+  readonly connectTimeoutMs: number;
+  readonly limits?: ReplyLimits;
+}
+
+interface Waiter {
+  resolve(reply: SmtpReply): void;
+  reject(err: Error): void;
+}
+
+export class SmtpConnection {
+  private socket: net.Socket;
+  private parser: ReplyParser;
+  private queue: SmtpReply[] = [];
+  private waiter: Waiter | undefined;
+  private failure: ProbeError | undefined;
+  private readonly onData = (chunk: Buffer) => this.receive(chunk);
+  private readonly onClose = () => this.fail(this.closedError());
+  private readonly onError = (err: Error) =>
+    this.fail(new ProbeError(socketErrorCode(err, this.isTls), err.message, { cause: err }));
+  /** Bytes received since the last complete reply: tells a stall from a drip. */
+  private partialBytes = 0;
+  private isTls = false;
+
+  private constructor(socket: net.Socket, limits?: ReplyLimits) {
+    this.socket = socket;
+    this.parser = new ReplyParser(limits);
+    this.attach();
+  }
+
+  /** Plain TCP connection (STARTTLS or no TLS). */
+  static async connect(options: ConnectOptions): Promise<SmtpConnection> {
+    const socket = await openSocket(
+      () => net.connect({ host: options.address, port: options.port, noDelay: true }),
+      'connect',
+      options,
+    );
+    return new SmtpConnection(socket, options.limits);
+  }
+
+  /** TLS from the first byte (ports 465/2465, RFC 8314 §3.3). */
+  static async connectTls(options: ConnectOptions, tlsOptions: tls.ConnectionOptions): Promise<SmtpConnection> {
+    const socket = await openSocket(
+      () => tls.connect({ ...tlsOptions, host: options.address, port: options.port }),
+      'secureConnect',
+      options,
+    );
+    const conn = new SmtpConnection(socket, options.limits);
+    conn.isTls = true;
+    return conn;
+  }
+
+  get tlsSocket(): tls.TLSSocket | undefined {
+    return this.isTls ? (this.socket as tls.TLSSocket) : undefined;
+  }
+
+  /** True when data is buffered that no command asked for yet (pipelining abuse, injection). */
+  get hasUnreadData(): boolean {
+    return this.queue.length > 0 || this.parser.inReply;
+  }
+
+  write(line: string): void {
+    if (this.failure) throw this.failure;
+    this.socket.write(`${line}\r\n`);
+  }
+
+  writeRaw(data: string): void {
+    if (this.failure) throw this.failure;
+    this.socket.write(data);
+  }
+
+  /**
+   * Next reply, within `timeoutMs`. On timeout the error code is `timeoutCode` if nothing
+   * of the reply arrived, DEADLINE_EXCEEDED if some did (a server dripping bytes).
+   */
+  read(stage: string, timeoutMs: number, timeoutCode: FindingCode = 'DEADLINE_EXCEEDED'): Promise<SmtpReply> {
+    const queued = this.queue.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.failure) return Promise.reject(withStage(this.failure, stage));
+    return new Promise<SmtpReply>((resolve, reject) => {
+      const timer = setTimeout(
+        () => {
+          this.waiter = undefined;
+          const partial = this.partialBytes;
+          const code = partial > 0 ? 'DEADLINE_EXCEEDED' : timeoutCode;
+          const what = partial > 0 ? `only ${partial} bytes of the reply arrived` : 'no reply arrived';
+          reject(new ProbeError(code, `${what} within ${Math.round(timeoutMs)} ms (stage ${stage})`, { stage }));
+        },
+        Math.max(0, timeoutMs),
+      );
+      this.waiter = {
+        resolve: (reply) => {
+          clearTimeout(timer);
+          resolve(reply);
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(withStage(err, stage));
+        },
+      };
+    });
+  }
+
+  /**
+   * Hands the socket to TLS after a 220 to STARTTLS. Returns how many bytes the server had
+   * sent beyond that 220: RFC 3207 §6 requires discarding them (response injection).
+   */
+  async startTls(tlsOptions: tls.ConnectionOptions, timeoutMs: number): Promise<{ extraBytes: number }> {
+    const extraBytes = this.parser.pendingBytes + this.queue.reduce((n, r) => n + r.lines.join('').length + 6, 0);
+    this.queue = [];
+    this.parser.reset();
+    this.partialBytes = 0;
+    this.detach();
+    const plain = this.socket;
+    const secure = tls.connect({ ...tlsOptions, socket: plain });
+    try {
+      await settleOn(secure, 'secureConnect', timeoutMs, 'TLS handshake', true);
+    } catch (err) {
+      secure.destroy();
+      plain.destroy();
+      throw err;
+    }
+    this.socket = secure;
+    this.isTls = true;
+    this.failure = undefined;
+    this.attach();
+    return { extraBytes };
+  }
+
+  /** Sends QUIT and waits briefly for 221; never throws (the session's outcome is known). */
+  async quit(timeoutMs: number): Promise<void> {
+    try {
+      this.write('QUIT');
+      await this.read('quit', timeoutMs);
+    } catch {
+      // A server that hangs up without 221 has not broken anything a user can fix.
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Hands the TLS socket over to a caller that speaks to it directly (the tls check). */
+  release(): tls.TLSSocket {
+    if (!this.isTls) throw new Error('release() needs a TLS connection');
+    this.detach();
+    return this.socket as tls.TLSSocket;
+  }
+
+  close(): void {
+    this.detach();
+    this.socket.destroy();
+  }
+
+  private attach(): void {
+    this.socket.on('data', this.onData);
+    this.socket.on('close', this.onClose);
+    this.socket.on('error', this.onError);
+  }
+
+  private detach(): void {
+    this.socket.off('data', this.onData);
+    this.socket.off('close', this.onClose);
+    this.socket.off('error', this.onError);
+    // Keep a listener so a late error on a discarded socket cannot crash the process.
+    this.socket.on('error', () => undefined);
+  }
+
+  private receive(chunk: Buffer): void {
+    let replies: SmtpReply[];
+    try {
+      replies = this.parser.push(chunk);
+    } catch (err) {
+      this.fail(err instanceof ProbeError ? err : new ProbeError('PROTOCOL_VIOLATION', String(err)));
+      this.socket.destroy();
+      return;
+    }
+    this.partialBytes = this.parser.pendingBytes;
+    for (const reply of replies) {
+      const waiter = this.waiter;
+      if (waiter) {
+        this.waiter = undefined;
+        waiter.resolve(reply);
+      } else {
+        this.queue.push(reply);
+      }
+    }
+  }
+
+  private closedError(): ProbeError {
+    return this.parser.inReply
+      ? new ProbeError('PROTOCOL_VIOLATION', 'the server closed the connection in the middle of a reply')
+      : new ProbeError('CONNECT_RESET', 'the server closed the connection');
+  }
+
+  private fail(err: ProbeError): void {
+    if (!this.failure) this.failure = err;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.reject(this.failure);
+  }
+}
+
+function withStage(err: ProbeError | Error, stage: string): ProbeError {
+  if (err instanceof ProbeError) {
+    if (err.stage !== undefined) return err;
+    return new ProbeError(err.code, err.message, {
+      stage,
+      ...(err.responseCode !== undefined ? { responseCode: err.responseCode } : {}),
+      ...(err.response !== undefined ? { response: err.response } : {}),
+      cause: err.cause,
+    });
+  }
+  return new ProbeError('CONNECT_RESET', err.message, { stage, cause: err });
+}
+
+async function openSocket<S extends net.Socket>(
+  create: () => S,
+  readyEvent: 'connect' | 'secureConnect',
+  options: ConnectOptions,
+): Promise<S> {
+  const budget = options.deadline.budget(options.connectTimeoutMs);
+  const socket = create();
+  try {
+    await settleOn(socket, readyEvent, budget, 'connect', readyEvent === 'secureConnect');
+    return socket;
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  }
+}
+
+/** Waits for `event` on a socket, mapping errors, early close and the timeout to ProbeErrors. */
+function settleOn(
+  socket: net.Socket,
+  event: string,
+  timeoutMs: number,
+  what: string,
+  tlsPhase: boolean,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const cleanup = () => {
+      clearTimeout(timer);
+      socket.off(event, onReady);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+    };
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(new ProbeError(socketErrorCode(err, tlsPhase), `${what} failed: ${err.message}`, { cause: err }));
+    };
+    const onClose = () => {
+      cleanup();
+      reject(
+        new ProbeError(tlsPhase ? 'TLS_HANDSHAKE_FAILED' : 'CONNECT_RESET', `${what}: connection closed by the server`),
+      );
+    };
+    const timer = setTimeout(
+      () => {
+        cleanup();
+        // Still in the TCP handshake: nothing answered. Past it: the TLS handshake stalled.
+        const tcpPending = socket.connecting;
+        socket.destroy();
+        reject(
+          new ProbeError(
+            tcpPending ? 'CONNECT_TIMEOUT' : 'DEADLINE_EXCEEDED',
+            tcpPending
+              ? `no answer to the TCP connection within ${Math.round(timeoutMs)} ms`
+              : `${what}: the TLS handshake did not complete within ${Math.round(timeoutMs)} ms`,
+          ),
+        );
+      },
+      Math.max(0, timeoutMs),
+    );
+    socket.once(event, onReady);
+    socket.once('error', onError);
+    socket.once('close', onClose);
+  });
+}

@@ -1,0 +1,36 @@
+/**
+ * A TlsConnector that reaches TLS the way a mail client does on a STARTTLS port:
+ * TCP, greeting, EHLO, STARTTLS, handshake. The tls check uses it to run its several
+ * handshakes (DHE-only, one per protocol version) against SMTP endpoints.
+ */
+import type tls from 'node:tls';
+import type { Deadline } from '../deadline.js';
+import type { ProbeContext } from '../options.js';
+import type { TlsConnector } from '../tls/connect.js';
+import { connect, ehlo, readGreeting, resolveHost, startTls } from './session.js';
+
+export interface StarttlsTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly ehloName?: string;
+  /** Connect here instead of resolving the host. */
+  readonly address?: string;
+}
+
+export function starttlsConnector(target: StarttlsTarget, ctx: ProbeContext): TlsConnector {
+  // One lookup shared by all the handshakes of a check.
+  let addresses: Promise<string[]> | undefined;
+  return async (options: tls.ConnectionOptions, deadline: Deadline): Promise<tls.TLSSocket> => {
+    addresses ??= target.address ? Promise.resolve([target.address]) : resolveHost(target.host, ctx.resolver, deadline);
+    const { conn } = await connect(await addresses, target.port, deadline, undefined);
+    try {
+      await readGreeting(conn, deadline);
+      const { capabilities } = await ehlo(conn, target.ehloName ?? 'mailprobe.invalid', 'ehlo', deadline);
+      await startTls(conn, capabilities, options, deadline);
+      return conn.release();
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,254 @@
+/**
+ * The SMTP dialogue as named stages. Each stage either returns what it learnt or throws a
+ * ProbeError carrying the stage, the reply and the findings code. The smtp check and the
+ * STARTTLS connector of the tls check are both built from these.
+ */
+import { isIP } from 'node:net';
+import type tls from 'node:tls';
+import type { Deadline } from '../deadline.js';
+import { withTimeout } from '../deadline.js';
+import { ProbeError } from '../errors.js';
+import type { Credentials } from '../checks.js';
+import { DnsError, type Resolver } from '../net/resolver.js';
+import { authMechanisms, hasCapability, parseEhlo, type Capabilities } from './capabilities.js';
+import { SmtpConnection } from './connection.js';
+import { buildTestMessage, isSafeAddress } from './message.js';
+import { formatReply, replyText, type SmtpReply } from './reply.js';
+
+export type Stage =
+  | 'resolve'
+  | 'connect'
+  | 'greeting'
+  | 'ehlo'
+  | 'starttls'
+  | 'tls'
+  | 'ehlo-tls'
+  | 'auth'
+  | 'mail'
+  | 'rcpt'
+  | 'data'
+  | 'quit';
+
+/** Per-stage budgets; each is further capped by the check's overall deadline. */
+export const STAGE_TIMEOUT_MS = {
+  resolve: 5_000,
+  connect: 10_000,
+  greeting: 10_000,
+  command: 10_000,
+  tls: 10_000,
+  data: 30_000,
+  quit: 2_000,
+} as const;
+
+export async function resolveHost(host: string, resolver: Resolver, deadline: Deadline): Promise<string[]> {
+  if (isIP(host)) return [host];
+  try {
+    return await withTimeout(
+      resolver.addresses(host),
+      deadline.budget(STAGE_TIMEOUT_MS.resolve),
+      'DNS_ERROR',
+      `DNS lookup of ${host} timed out`,
+      undefined,
+      'resolve',
+    );
+  } catch (err) {
+    if (err instanceof DnsError) {
+      if (err.isNegativeAnswer) {
+        throw new ProbeError('DNS_NXDOMAIN', `${host} has no address in DNS (${err.kind})`, {
+          stage: 'resolve',
+          cause: err,
+        });
+      }
+      throw new ProbeError('DNS_ERROR', `DNS lookup of ${host} failed: ${err.kind}`, { stage: 'resolve', cause: err });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Connects to the first address that answers. Addresses are tried in order while the
+ * deadline allows, so one dead address of a multi-homed relay does not fail the probe.
+ */
+export async function connect(
+  addresses: readonly string[],
+  port: number,
+  deadline: Deadline,
+  implicitTls: tls.ConnectionOptions | undefined,
+): Promise<{ conn: SmtpConnection; address: string }> {
+  let last: unknown;
+  for (const address of addresses) {
+    if (deadline.expired()) break;
+    const options = { address, port, deadline, connectTimeoutMs: STAGE_TIMEOUT_MS.connect };
+    try {
+      const conn = implicitTls
+        ? await SmtpConnection.connectTls(options, implicitTls)
+        : await SmtpConnection.connect(options);
+      return { conn, address };
+    } catch (err) {
+      last = err;
+      // A TLS-level failure is about the service, not the address: do not retry elsewhere.
+      if (err instanceof ProbeError && (err.code === 'TLS_WRONG_MODE' || err.code === 'TLS_HANDSHAKE_FAILED')) break;
+    }
+  }
+  if (last instanceof ProbeError)
+    throw new ProbeError(last.code, last.message, { stage: 'connect', cause: last.cause });
+  throw new ProbeError('CONNECT_TIMEOUT', 'no address could be tried before the deadline', { stage: 'connect' });
+}
+
+/** Waits for the final `220 ` line of a (possibly multi-line) greeting. */
+export async function readGreeting(conn: SmtpConnection, deadline: Deadline): Promise<SmtpReply> {
+  const reply = await conn.read('greeting', deadline.budget(STAGE_TIMEOUT_MS.greeting), 'GREETING_TIMEOUT');
+  if (reply.code !== 220) {
+    throw replyError('GREETING_REJECTED', 'greeting', reply, 'the server refused the session');
+  }
+  return reply;
+}
+
+export async function command(
+  conn: SmtpConnection,
+  line: string,
+  stage: Stage,
+  deadline: Deadline,
+  budgetMs: number = STAGE_TIMEOUT_MS.command,
+): Promise<SmtpReply> {
+  conn.write(line);
+  return conn.read(stage, deadline.budget(budgetMs));
+}
+
+/** EHLO, falling back to HELO when EHLO is not understood (500/502, RFC 5321 §4.1.4). */
+export async function ehlo(
+  conn: SmtpConnection,
+  name: string,
+  stage: 'ehlo' | 'ehlo-tls',
+  deadline: Deadline,
+): Promise<{ capabilities: Capabilities; usedHelo: boolean }> {
+  const reply = await command(conn, `EHLO ${name}`, stage, deadline);
+  if (reply.code === 250) return { capabilities: parseEhlo(reply), usedHelo: false };
+  if (reply.code === 500 || reply.code === 502) {
+    const helo = await command(conn, `HELO ${name}`, stage, deadline);
+    if (helo.code === 250)
+      return { capabilities: { serverName: replyText(helo), keywords: new Map() }, usedHelo: true };
+    throw replyError('EHLO_REJECTED', stage, helo, 'the server rejected EHLO and HELO');
+  }
+  throw replyError('EHLO_REJECTED', stage, reply, 'the server rejected EHLO');
+}
+
+/**
+ * STARTTLS (RFC 3207). Returns the number of bytes the server sent after its 220 and
+ * before the handshake: those were discarded unread (§6, response injection).
+ */
+export async function startTls(
+  conn: SmtpConnection,
+  capabilities: Capabilities,
+  tlsOptions: tls.ConnectionOptions,
+  deadline: Deadline,
+): Promise<{ extraBytes: number }> {
+  if (!hasCapability(capabilities, 'STARTTLS')) {
+    throw new ProbeError('STARTTLS_NOT_OFFERED', 'the server does not advertise STARTTLS in its EHLO reply', {
+      stage: 'starttls',
+    });
+  }
+  const reply = await command(conn, 'STARTTLS', 'starttls', deadline);
+  if (reply.code !== 220) throw replyError('STARTTLS_REJECTED', 'starttls', reply, 'the server refused STARTTLS');
+  try {
+    return await conn.startTls(tlsOptions, deadline.budget(STAGE_TIMEOUT_MS.tls));
+  } catch (err) {
+    if (err instanceof ProbeError) {
+      throw new ProbeError(err.code, err.message, { stage: 'tls', cause: err.cause });
+    }
+    throw err;
+  }
+}
+
+/** AUTH PLAIN (RFC 4616) when offered, else LOGIN. The secret never appears in an error. */
+export async function authenticate(
+  conn: SmtpConnection,
+  capabilities: Capabilities,
+  credentials: Credentials,
+  deadline: Deadline,
+): Promise<{ mechanism: string }> {
+  const offered = authMechanisms(capabilities);
+  let final: SmtpReply;
+  let mechanism: string;
+  if (offered.includes('PLAIN')) {
+    mechanism = 'PLAIN';
+    const token = Buffer.from(`\0${credentials.username}\0${credentials.password}`, 'utf8').toString('base64');
+    final = await command(conn, `AUTH PLAIN ${token}`, 'auth', deadline);
+  } else if (offered.includes('LOGIN')) {
+    mechanism = 'LOGIN';
+    let reply = await command(conn, 'AUTH LOGIN', 'auth', deadline);
+    if (reply.code === 334) {
+      reply = await command(conn, Buffer.from(credentials.username, 'utf8').toString('base64'), 'auth', deadline);
+    }
+    if (reply.code === 334) {
+      reply = await command(conn, Buffer.from(credentials.password, 'utf8').toString('base64'), 'auth', deadline);
+    }
+    final = reply;
+  } else {
+    throw new ProbeError(
+      'AUTH_UNAVAILABLE',
+      offered.length > 0
+        ? `the server offers AUTH ${offered.join(' ')} but not PLAIN or LOGIN`
+        : 'the server does not offer AUTH after TLS',
+      { stage: 'auth' },
+    );
+  }
+  if (final.code === 235) return { mechanism };
+  if (final.code === 454 || (final.code >= 400 && final.code < 500)) {
+    throw replyError('AUTH_TEMPFAIL', 'auth', final, `AUTH ${mechanism} failed temporarily`);
+  }
+  throw replyError('AUTH_FAILED', 'auth', final, `AUTH ${mechanism} was rejected`);
+}
+
+export interface MessageOutcome {
+  readonly messageId: string;
+  /** The server's reply to the end of DATA, e.g. SES's `250 Ok <id>`. */
+  readonly reply: string;
+}
+
+/** MAIL FROM, RCPT TO, DATA with the labelled test message. */
+export async function sendTestMessage(
+  conn: SmtpConnection,
+  from: string,
+  to: string,
+  target: string,
+  now: Date,
+  deadline: Deadline,
+): Promise<MessageOutcome> {
+  if (!isSafeAddress(from) || !isSafeAddress(to)) {
+    throw new ProbeError('SENDER_REJECTED', 'the test message addresses contain characters not allowed in SMTP', {
+      stage: 'mail',
+    });
+  }
+  const mail = await command(conn, `MAIL FROM:<${from}>`, 'mail', deadline);
+  if (mail.code !== 250) throw replyError('SENDER_REJECTED', 'mail', mail, `MAIL FROM:<${from}> was rejected`);
+  const rcpt = await command(conn, `RCPT TO:<${to}>`, 'rcpt', deadline);
+  if (rcpt.code !== 250 && rcpt.code !== 251) {
+    throw replyError('RECIPIENT_REJECTED', 'rcpt', rcpt, `RCPT TO:<${to}> was rejected`);
+  }
+  const data = await command(conn, 'DATA', 'data', deadline);
+  if (data.code !== 354) throw replyError('MESSAGE_REJECTED', 'data', data, 'DATA was refused');
+  const message = buildTestMessage({ from, to, target, date: now });
+  conn.writeRaw(`${message.data}\r\n.\r\n`);
+  const done = await conn.read('data', deadline.budget(STAGE_TIMEOUT_MS.data));
+  if (done.code !== 250) {
+    // SES answers the end of DATA with `554 Message rejected: Email address is not verified`
+    // when the From identity is not verified in the region: that is a sender problem.
+    const code = /not verified/i.test(replyText(done)) ? 'SENDER_REJECTED' : 'MESSAGE_REJECTED';
+    throw replyError(code, 'data', done, 'the message was rejected after DATA');
+  }
+  return { messageId: message.messageId, reply: formatReply(done) };
+}
+
+export function replyError(
+  code: ConstructorParameters<typeof ProbeError>[0],
+  stage: Stage,
+  reply: SmtpReply,
+  what: string,
+): ProbeError {
+  return new ProbeError(code, `${what}: ${formatReply(reply)}`, {
+    stage,
+    responseCode: reply.code,
+    response: formatReply(reply),
+  });
+}
