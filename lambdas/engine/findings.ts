@@ -109,6 +109,14 @@ export const FINDINGS = {
     severity: 'critical',
     hint: 'The server refused the message after DATA. Read the reply text for the policy that refused it.',
   },
+  CREDENTIALS_UNAVAILABLE: {
+    severity: 'critical',
+    hint: 'The probe could not read the SMTP credentials (Secrets Manager secret missing, access denied, not JSON with "username" and "password", or the environment variable is unset). Fix the secret or the probe role’s secretsmanager:GetSecretValue permission.',
+  },
+  PROBE_INTERNAL_ERROR: {
+    severity: 'critical',
+    hint: 'mailprobe itself failed while running this check. The log line of this result has the details; please report it as a bug.',
+  },
   DEADLINE_EXCEEDED: {
     severity: 'critical',
     hint: 'The check did not finish within its deadline. The server is very slow or stalls mid-session; check its load and any tarpitting.',
