@@ -1,0 +1,275 @@
+/**
+ * SMTP credentials: where they come from (Secrets Manager or an environment variable)
+ * and how they are kept out of every log line, error message and result.
+ *
+ * A secret is fetched once and cached (DESIGN.md: "once per invocation"): the Lambda
+ * handler calls clearCredentialCache() at the start of each invocation, so a rotated
+ * secret is picked up on the next run; the TTL bounds staleness for long CLI runs.
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { CredentialSource, Credentials } from './checks.js';
+
+export type CredentialErrorCode =
+  /** The secret does not exist (or is scheduled for deletion). */
+  | 'SECRET_NOT_FOUND'
+  /** IAM or the KMS key policy refuses GetSecretValue / Decrypt. */
+  | 'SECRET_ACCESS_DENIED'
+  /** The secret is not JSON with string `username` and `password`. */
+  | 'SECRET_INVALID'
+  /** Throttling, network or service error: temporary. */
+  | 'SECRET_UNAVAILABLE'
+  /** `passwordEnv` names a variable that is unset or empty. */
+  | 'PASSWORD_ENV_UNSET';
+
+/**
+ * Why credentials could not be resolved. The message names the secret ARN or variable
+ * and what to do; it never contains the secret value, and no `cause` is attached that
+ * could (a JSON SyntaxError quotes the text it failed on).
+ */
+export class CredentialError extends Error {
+  override readonly name = 'CredentialError';
+  readonly code: CredentialErrorCode;
+  /** The secret ARN or environment variable name (never a value). */
+  readonly source: string;
+  /** The AWS error name, e.g. `AccessDeniedException`, when one caused this. */
+  readonly awsErrorName?: string;
+
+  constructor(code: CredentialErrorCode, source: string, message: string, awsErrorName?: string) {
+    super(message);
+    this.code = code;
+    this.source = source;
+    if (awsErrorName !== undefined) this.awsErrorName = awsErrorName;
+  }
+}
+
+export function isCredentialError(err: unknown): err is CredentialError {
+  return err instanceof CredentialError;
+}
+
+export interface CredentialDeps {
+  readonly secretsManager?: SecretsManagerClient;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Aborts the GetSecretValue call (the check's deadline). */
+  readonly abortSignal?: AbortSignal;
+  /** Milliseconds since the epoch, for the cache TTL. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** How long a fetched secret is reused when nothing clears the cache. */
+export const CREDENTIAL_CACHE_TTL_MS = 5 * 60_000;
+
+interface CacheEntry {
+  readonly fetchedAt: number;
+  readonly value: Promise<Credentials>;
+}
+
+const cache = new Map<string, CacheEntry>();
+let defaultClient: SecretsManagerClient | undefined;
+
+/** Forget every cached secret: call at the start of each Lambda invocation and in tests. */
+export function clearCredentialCache(): void {
+  cache.clear();
+}
+
+/** The region of a Secrets Manager ARN, so a secret in another region is read from there. */
+function regionOfArn(arn: string): string | undefined {
+  const parts = arn.split(':');
+  return parts[0] === 'arn' && parts[2] === 'secretsmanager' && parts[3] ? parts[3] : undefined;
+}
+
+function clientFor(arn: string, deps: CredentialDeps): SecretsManagerClient {
+  if (deps.secretsManager) return deps.secretsManager;
+  const region = regionOfArn(arn);
+  if (region !== undefined) return new SecretsManagerClient({ region });
+  defaultClient ??= new SecretsManagerClient({});
+  return defaultClient;
+}
+
+/** Parses `{ "username": "…", "password": "…" }`; errors say which field is wrong, never its value. */
+export function parseCredentialSecret(text: string, arn: string): Credentials {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new CredentialError(
+      'SECRET_INVALID',
+      arn,
+      `Secret ${arn} is not valid JSON. Store it as {"username": "…", "password": "…"} (key/value pairs in the console).`,
+    );
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new CredentialError(
+      'SECRET_INVALID',
+      arn,
+      `Secret ${arn} is not a JSON object with "username" and "password".`,
+    );
+  }
+  const record = parsed as Record<string, unknown>;
+  const missing = ['username', 'password'].filter((key) => typeof record[key] !== 'string' || record[key] === '');
+  if (missing.length > 0) {
+    throw new CredentialError(
+      'SECRET_INVALID',
+      arn,
+      `Secret ${arn} lacks a non-empty string ${missing.map((k) => `"${k}"`).join(' and ')}; it needs {"username": "…", "password": "…"}.`,
+    );
+  }
+  return { username: record.username as string, password: record.password as string };
+}
+
+function awsErrorName(err: unknown): string {
+  if (err instanceof Error) return err.name;
+  return 'UnknownError';
+}
+
+/** Maps an SDK failure to a CredentialError whose message says what to do. */
+function secretsManagerError(err: unknown, arn: string): CredentialError {
+  const name = awsErrorName(err);
+  switch (name) {
+    case 'ResourceNotFoundException':
+      return new CredentialError(
+        'SECRET_NOT_FOUND',
+        arn,
+        `Secret ${arn} was not found (ResourceNotFoundException). Check the ARN and the region it names.`,
+        name,
+      );
+    case 'AccessDeniedException':
+    case 'AccessDenied':
+    case 'DecryptionFailure':
+      return new CredentialError(
+        'SECRET_ACCESS_DENIED',
+        arn,
+        `Access to secret ${arn} was denied (${name}). Grant secretsmanager:GetSecretValue on it, and kms:Decrypt if it uses a customer-managed key.`,
+        name,
+      );
+    case 'InvalidRequestException':
+      return new CredentialError(
+        'SECRET_NOT_FOUND',
+        arn,
+        `Secret ${arn} cannot be read (InvalidRequestException): it is probably scheduled for deletion. Restore it or point the target at another secret.`,
+        name,
+      );
+    case 'AbortError':
+      return new CredentialError(
+        'SECRET_UNAVAILABLE',
+        arn,
+        `Reading secret ${arn} was aborted by the check's deadline.`,
+        name,
+      );
+    default:
+      return new CredentialError(
+        'SECRET_UNAVAILABLE',
+        arn,
+        `Secret ${arn} could not be read (${name}). Secrets Manager is unreachable or throttling; it may clear by itself.`,
+        name,
+      );
+  }
+}
+
+async function fetchSecret(arn: string, deps: CredentialDeps): Promise<Credentials> {
+  let output;
+  try {
+    output = await clientFor(arn, deps).send(
+      new GetSecretValueCommand({ SecretId: arn }),
+      deps.abortSignal ? { abortSignal: deps.abortSignal } : {},
+    );
+  } catch (err) {
+    throw secretsManagerError(err, arn);
+  }
+  const text =
+    output.SecretString ?? (output.SecretBinary ? Buffer.from(output.SecretBinary).toString('utf8') : undefined);
+  if (text === undefined) {
+    throw new CredentialError(
+      'SECRET_INVALID',
+      arn,
+      `Secret ${arn} has no value (neither SecretString nor SecretBinary).`,
+    );
+  }
+  return parseCredentialSecret(text, arn);
+}
+
+function fromEnv(source: { username: string; passwordEnv: string }, env: NodeJS.ProcessEnv): Credentials {
+  const password = env[source.passwordEnv];
+  if (password === undefined || password === '') {
+    throw new CredentialError(
+      'PASSWORD_ENV_UNSET',
+      source.passwordEnv,
+      `Environment variable ${source.passwordEnv} is ${password === undefined ? 'not set' : 'empty'}; set it to the SMTP password.`,
+    );
+  }
+  return { username: source.username, password };
+}
+
+/**
+ * Resolves a CredentialSource. `{ secretArn }` reads the JSON secret (cached; a failed
+ * read is not cached, so the next check retries); `{ username, passwordEnv }` reads
+ * the variable from `deps.env` (default process.env).
+ *
+ * @throws CredentialError
+ */
+export async function resolveCredentials(source: CredentialSource, deps: CredentialDeps = {}): Promise<Credentials> {
+  const now = deps.now ?? Date.now;
+  if ('passwordEnv' in source) return fromEnv(source, deps.env ?? process.env);
+  const arn = source.secretArn;
+  const cached = cache.get(arn);
+  if (cached && now() - cached.fetchedAt < CREDENTIAL_CACHE_TTL_MS) return cached.value;
+  const value = fetchSecret(arn, deps);
+  cache.set(arn, { fetchedAt: now(), value });
+  value.catch(() => {
+    if (cache.get(arn)?.value === value) cache.delete(arn);
+  });
+  return value;
+}
+
+// --- masking ---------------------------------------------------------------
+
+export const MASK = '********';
+
+/**
+ * The forms in which a password can appear on the wire or in a transcript: as is,
+ * base64 (AUTH LOGIN sends it alone), and the AUTH PLAIN blob (RFC 4616:
+ * base64 of NUL user NUL password). Mask all of them, not only the plain text.
+ */
+export function credentialSecrets(credentials: Credentials): string[] {
+  const { username, password } = credentials;
+  return [
+    password,
+    Buffer.from(password, 'utf8').toString('base64'),
+    Buffer.from(`\0${username}\0${password}`, 'utf8').toString('base64'),
+    Buffer.from(`${username}\0${username}\0${password}`, 'utf8').toString('base64'),
+  ];
+}
+
+/** Replaces every occurrence of each secret in `text` with MASK (longest first). */
+export function redact(text: string, secrets: readonly string[]): string {
+  const list = [...new Set(secrets.filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
+  let out = text;
+  for (const secret of list) out = out.split(secret).join(MASK);
+  return out;
+}
+
+/**
+ * A deep copy of `value` with every string redacted: for results, errors and log
+ * records before they are printed. Errors become `{ name, message, code? }`.
+ */
+export function maskSecrets<T>(value: T, secrets: readonly string[]): T {
+  return maskValue(value, secrets, new WeakSet()) as T;
+}
+
+function maskValue(value: unknown, secrets: readonly string[], seen: WeakSet<object>): unknown {
+  if (typeof value === 'string') return redact(value, secrets);
+  if (typeof value !== 'object' || value === null) return value;
+  if (seen.has(value)) return '[Circular]';
+  seen.add(value);
+  if (value instanceof Error) {
+    const code = (value as { code?: unknown }).code;
+    return {
+      name: value.name,
+      message: redact(value.message, secrets),
+      ...(typeof code === 'string' ? { code } : {}),
+    };
+  }
+  if (Array.isArray(value)) return value.map((item) => maskValue(item, secrets, seen));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) out[key] = maskValue(item, secrets, seen);
+  return out;
+}
