@@ -1,0 +1,280 @@
+/**
+ * The one schema of `mailprobe.config.(json|yaml)`: `cdk deploy` and `mailprobe run`
+ * both read the file through it, and `scripts/gen-schema.ts` turns it into the JSON
+ * Schema editors use. Objects are strict so a typo (`prot: 587`) is an error, not a
+ * silently ignored key.
+ *
+ * Credentials exist only as `auth: { secretArn }`: a password in a file ends up in git,
+ * in the CloudFormation template and in the Scheduler's input, so it is refused
+ * (load.ts also rejects any `password`-like key before this schema runs).
+ */
+import { z } from 'zod';
+
+const show = (value: unknown): string => (value === undefined ? 'nothing' : JSON.stringify(value));
+
+/** An integer in [min, max] with the error text `expected 1–65535, got "587a"`. */
+const intInRange = (min: number, max: number, what = '') =>
+  z
+    .number({ error: (iss) => `expected ${what}${min}–${max}, got ${show(iss.input)}` })
+    .int({ error: (iss) => `expected a whole number ${min}–${max}, got ${show(iss.input)}` })
+    .min(min, { error: (iss) => `expected ${what}${min}–${max}, got ${show(iss.input)}` })
+    .max(max, { error: (iss) => `expected ${what}${min}–${max}, got ${show(iss.input)}` });
+
+export const PortSchema = intInRange(1, 65535).describe('TCP port, 1–65535.');
+
+/**
+ * EventBridge Scheduler rate expressions only: the alarms' period is derived from the
+ * interval (a cron expression has no single period to alarm on).
+ */
+export const RATE_PATTERN = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+
+export const ScheduleSchema = z
+  .string({ error: (iss) => `expected a schedule like "rate(5 minutes)", got ${show(iss.input)}` })
+  .regex(RATE_PATTERN, {
+    error: (iss) =>
+      `expected a schedule like "rate(5 minutes)", "rate(1 hour)" or "rate(6 hours)", got ${show(iss.input)}`,
+  })
+  .refine(
+    (expr) => {
+      const [, n, unit] = RATE_PATTERN.exec(expr) ?? [];
+      if (unit === undefined) return true; // already reported by the regex
+      // EventBridge wants the singular unit for 1 and the plural otherwise ("rate(1 minutes)" fails at deploy).
+      return Number(n) >= 1 && (Number(n) === 1) === !unit.endsWith('s');
+    },
+    {
+      error: (iss) =>
+        `expected "rate(1 minute)" or "rate(N minutes)" (singular unit for 1 only), got ${show(iss.input)}`,
+    },
+  )
+  .refine(
+    (expr) => {
+      const [, n, unit] = RATE_PATTERN.exec(expr) ?? [];
+      if (unit === undefined) return true;
+      const seconds = Number(n) * (unit.startsWith('minute') ? 60 : unit.startsWith('hour') ? 3600 : 86_400);
+      return seconds >= 60 && seconds <= 86_400;
+    },
+    { error: (iss) => `expected an interval from 1 minute to 1 day (the alarms' period), got ${show(iss.input)}` },
+  )
+  .describe('EventBridge Scheduler rate expression, e.g. "rate(5 minutes)" (1 minute to 1 day).');
+
+const HostSchema = z
+  .string({ error: (iss) => `expected a host name or IP address, got ${show(iss.input)}` })
+  .min(1, { error: 'expected a host name or IP address, got ""' })
+  .max(253)
+  .regex(/^[A-Za-z0-9.:_-]+$/, {
+    error: (iss) => `expected a host name or IP address (letters, digits, ".", "-", ":"), got ${show(iss.input)}`,
+  });
+
+const DomainSchema = z
+  .string({ error: (iss) => `expected a domain name, got ${show(iss.input)}` })
+  .regex(/^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$/, {
+    error: (iss) => `expected a domain name like "example.com", got ${show(iss.input)}`,
+  });
+
+const NameSchema = z
+  .string({ error: (iss) => `expected a name, got ${show(iss.input)}` })
+  // CloudWatch dimension values are at most 1024 characters; names also appear in alarm names.
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$/, {
+    error: (iss) =>
+      `expected a name of letters, digits and . _ : @ / - (up to 128, starting with a letter or digit), got ${show(iss.input)}`,
+  })
+  .describe('Shown in results and used as the metric dimension `Target`; unique per check.');
+
+export const SecretArnSchema = z
+  .string({ error: (iss) => `expected a Secrets Manager ARN, got ${show(iss.input)}` })
+  .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, {
+    error: (iss) =>
+      `expected a Secrets Manager ARN like "arn:aws:secretsmanager:eu-west-1:123456789012:secret:smtp-relay-AbCdEf", got ${show(iss.input)}`,
+  });
+
+const AuthSchema = z
+  .strictObject(
+    {
+      secretArn: SecretArnSchema.describe(
+        'Secrets Manager secret holding JSON {"username": "...", "password": "..."}. The probe function may read only the secrets named here.',
+      ),
+    },
+    { error: () => 'expected { secretArn: "arn:aws:secretsmanager:…" } (credentials live in Secrets Manager)' },
+  )
+  .describe('SMTP AUTH credentials, by reference only.');
+
+const EmailSchema = z.email({ error: (iss) => `expected an e-mail address, got ${show(iss.input)}` });
+
+export const ThresholdsSchema = z
+  .strictObject({
+    warnDays: intInRange(0, 3650).optional().describe('CERT_EXPIRING warning and alarm at or below this. @default 30'),
+    criticalDays: intInRange(0, 3650).optional().describe('CERT_EXPIRING critical at or below this. @default 7'),
+    minDhBits: intInRange(0, 16384).optional().describe('DH_WEAK and the DhKeyBits alarm below this. @default 2048'),
+  })
+  .describe('Certificate and DH thresholds.');
+
+const TimeoutSchema = intInRange(1000, 300_000, 'milliseconds ').describe('Deadline of one check in milliseconds.');
+
+const TargetScheduleSchema = z.union([
+  ScheduleSchema,
+  z.strictObject({ smtp: ScheduleSchema.optional(), tls: ScheduleSchema.optional() }),
+]);
+
+export const SmtpTargetSchema = z
+  .strictObject({
+    name: NameSchema.optional(),
+    host: HostSchema,
+    port: PortSchema,
+    tls: z
+      .enum(['auto', 'starttls', 'implicit', 'none'], {
+        error: (iss) => `expected "auto", "starttls", "implicit" or "none", got ${show(iss.input)}`,
+      })
+      .optional()
+      .describe('auto: TLS from the first byte on 465/2465, STARTTLS required elsewhere. @default "auto"'),
+    ehloName: HostSchema.optional(),
+    auth: AuthSchema.optional(),
+    testMessage: z
+      .strictObject({ from: EmailSchema, to: EmailSchema })
+      .optional()
+      .describe('Send a test message (MAIL FROM/RCPT TO/DATA), e.g. to success@simulator.amazonses.com.'),
+    checks: z
+      .array(z.enum(['smtp', 'tls'], { error: (iss) => `expected "smtp" or "tls", got ${show(iss.input)}` }))
+      .min(1)
+      .optional()
+      .describe('Which checks run for this target. @default ["smtp", "tls"] (["smtp"] when tls is "none")'),
+    schedule: TargetScheduleSchema.optional().describe(
+      'Overrides the default schedule: one expression for the smtp check, or { smtp, tls }.',
+    ),
+    thresholds: ThresholdsSchema.optional(),
+    timeoutMs: TimeoutSchema.optional(),
+  })
+  .describe('An SMTP endpoint: a relay, a submission server, an MX.');
+
+export const SesPresetSchema = z
+  .strictObject({
+    ses: z.strictObject({
+      region: z
+        .string({ error: (iss) => `expected an AWS region like "eu-west-1", got ${show(iss.input)}` })
+        .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, {
+          error: (iss) => `expected an AWS region like "eu-west-1", got ${show(iss.input)}`,
+        }),
+      ports: z
+        .array(PortSchema)
+        .min(1)
+        .optional()
+        .describe(
+          'SES SMTP ports to probe (25, 587, 2587: STARTTLS; 465, 2465: implicit TLS). @default [587, 2587, 465, 2465] (25 is blocked from Lambda by default)',
+        ),
+      auth: AuthSchema.optional().describe('SES SMTP credentials (per region), by reference.'),
+      testMessage: z.strictObject({ from: EmailSchema, to: EmailSchema }).optional(),
+      ehloName: HostSchema.optional(),
+      account: z
+        .union([
+          z.boolean(),
+          z.strictObject({
+            identities: z.array(z.string().min(1)).optional(),
+            quotaWarnPercent: intInRange(1, 100).optional(),
+          }),
+        ])
+        .optional()
+        .describe('The ses-account check (sending enabled, quota, identities) with the SES API. @default false'),
+    }),
+    name: NameSchema.optional().describe('Prefix of the names of the expanded targets. @default "ses-<region>"'),
+    checks: z
+      .array(z.enum(['smtp', 'tls']))
+      .min(1)
+      .optional(),
+    schedule: TargetScheduleSchema.optional(),
+    thresholds: ThresholdsSchema.optional(),
+    timeoutMs: TimeoutSchema.optional(),
+  })
+  .describe('Amazon SES: expands into its SMTP endpoints in the region.');
+
+export const TargetSchema = z.union([SmtpTargetSchema, SesPresetSchema], {
+  error: () => 'expected an SMTP target { host, port, … } or an SES preset { ses: { region } }',
+});
+
+export const DomainEntrySchema = z.union([
+  DomainSchema,
+  z.strictObject({
+    domain: DomainSchema,
+    name: NameSchema.optional(),
+    schedule: ScheduleSchema.optional(),
+    thresholds: ThresholdsSchema.optional(),
+    timeoutMs: TimeoutSchema.optional(),
+  }),
+]);
+
+const VpcSchema = z
+  .strictObject({
+    vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { error: (iss) => `expected "vpc-…", got ${show(iss.input)}` }),
+    subnetIds: z
+      .array(
+        z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { error: (iss) => `expected "subnet-…", got ${show(iss.input)}` }),
+      )
+      .min(1)
+      .describe('Private subnets with a route to a NAT gateway (the probes need DNS and outbound TCP).'),
+    securityGroupIds: z
+      .array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, { error: (iss) => `expected "sg-…", got ${show(iss.input)}` }))
+      .optional()
+      .describe('@default a new security group allowing all outbound traffic'),
+  })
+  .describe('Run the probe functions in these subnets (private relays; port 25 needs a NAT gateway).');
+
+const AlertingSchema = z
+  .strictObject({
+    email: z.array(EmailSchema).optional().describe('E-mail subscriptions (each must confirm the subscription).'),
+    https: z
+      .array(z.url({ protocol: /^https$/, error: (iss) => `expected an https:// URL, got ${show(iss.input)}` }))
+      .optional(),
+    topicArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/, {
+        error: (iss) => `expected an SNS topic ARN, got ${show(iss.input)}`,
+      })
+      .optional()
+      .describe('Send alarms to this existing topic instead of creating one.'),
+  })
+  .describe('Where alarms and change notifications go.');
+
+export const ConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    namespace: z
+      .string()
+      .regex(/^[A-Za-z0-9._/#:-]{1,255}$/, {
+        error: (iss) => `expected a CloudWatch namespace, got ${show(iss.input)}`,
+      })
+      .refine((ns) => !ns.startsWith('AWS/'), { error: 'the "AWS/" prefix is reserved for AWS services' })
+      .optional()
+      .describe('CloudWatch metric namespace. @default "MailProbe"'),
+    allowPrivate: z
+      .boolean()
+      .optional()
+      .describe('Allow private/loopback addresses that come from DNS (MX, policy host). @default false'),
+    defaults: z
+      .strictObject({
+        schedules: z
+          .strictObject({
+            smtp: ScheduleSchema.optional(),
+            tls: ScheduleSchema.optional(),
+            'mta-sts': ScheduleSchema.optional(),
+            'ses-account': ScheduleSchema.optional(),
+          })
+          .optional()
+          .describe('@default smtp "rate(5 minutes)", mta-sts "rate(1 hour)", tls and ses-account "rate(6 hours)"'),
+        thresholds: ThresholdsSchema.optional(),
+        timeoutMs: TimeoutSchema.optional().describe('Deadline of one check. @default 15000'),
+        concurrency: intInRange(1, 64).optional().describe('Checks run at once in one invocation. @default 8'),
+        functionTimeoutSeconds: intInRange(30, 900, 'seconds ')
+          .optional()
+          .describe('Lambda timeout; shards are sized to fit inside it with margin. @default 300'),
+      })
+      .optional(),
+    targets: z.array(TargetSchema).optional().describe('SMTP targets and SES presets.'),
+    domains: z.array(DomainEntrySchema).optional().describe('Domains whose MTA-STS and TLS-RPT are checked.'),
+    alerting: AlertingSchema.optional(),
+    vpc: VpcSchema.optional(),
+  })
+  .describe('mailprobe configuration: what to probe, how often, and who gets told.');
+
+export type MailProbeConfig = z.infer<typeof ConfigSchema>;
+export type SmtpTargetConfig = z.infer<typeof SmtpTargetSchema>;
+export type SesPresetConfig = z.infer<typeof SesPresetSchema>;
+export type DomainEntryConfig = z.infer<typeof DomainEntrySchema>;
+export type ThresholdsConfig = z.infer<typeof ThresholdsSchema>;

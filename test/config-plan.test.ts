@@ -1,0 +1,181 @@
+import { describe, expect, it } from 'vitest';
+import { validateConfig } from '../lib/config/load.js';
+import { PlanError, planConfig, planSpecs, workBudgetMs, type Plan } from '../lib/config/plan.js';
+
+const plan = (raw: unknown): Plan => planConfig(validateConfig(raw));
+
+function planProblems(raw: unknown): readonly string[] {
+  try {
+    plan(raw);
+  } catch (err) {
+    expect(err).toBeInstanceOf(PlanError);
+    return (err as PlanError).problems;
+  }
+  throw new Error('expected a PlanError');
+}
+
+describe('plan', () => {
+  it('groups by check kind and schedule with the DESIGN.md §6 defaults', () => {
+    const p = plan({
+      targets: [{ name: 'relay', host: 'smtp.example.com', port: 587 }],
+      domains: ['Example.COM.'],
+    });
+    expect(p.shards.map((s) => [s.shard, s.check, s.schedule, s.specs.length])).toEqual([
+      ['smtp-5m-1', 'smtp', 'rate(5 minutes)', 1],
+      ['tls-6h-1', 'tls', 'rate(6 hours)', 1],
+      ['mta-sts-1h-1', 'mta-sts', 'rate(1 hour)', 1],
+    ]);
+    expect(p.shards[2]!.specs).toEqual([{ check: 'mta-sts', domain: 'example.com' }]);
+    expect(p.shards[0]!.thresholds).toEqual({ warnDays: 30, criticalDays: 7, minDhBits: 2048 });
+    expect(p.namespace).toBe('MailProbe');
+  });
+
+  it('lets a target override the schedule of each of its checks', () => {
+    const p = plan({
+      targets: [
+        { name: 'a', host: 'a.example', port: 465, schedule: { smtp: 'rate(10 minutes)', tls: 'rate(1 day)' } },
+        { name: 'b', host: 'b.example', port: 587, schedule: 'rate(1 minute)', checks: ['smtp'] },
+      ],
+    });
+    expect(p.shards.map((s) => [s.shard, s.specs.map((x) => x.name)])).toEqual([
+      ['smtp-10m-1', ['a']],
+      ['tls-1d-1', ['a']],
+      ['smtp-1m-1', ['b']],
+    ]);
+    expect(p.targets.find((t) => t.check === 'tls' && t.name === 'a')!.periodSeconds).toBe(86_400);
+  });
+
+  it('expands an SES preset into smtp checks per port, tls checks per TLS mode and the account check', () => {
+    const p = plan({ targets: [{ ses: { region: 'eu-west-1', ports: [587, 2587, 465], account: true } }] });
+    const specs = planSpecs(p);
+    expect(specs.filter((s) => s.check === 'smtp').map((s) => [s.name, s.check === 'smtp' && s.tls])).toEqual([
+      ['ses-eu-west-1-2587', 'starttls'],
+      ['ses-eu-west-1-465', 'implicit'],
+      ['ses-eu-west-1-587', 'starttls'],
+    ]);
+    expect(specs.filter((s) => s.check === 'tls').map((s) => s.name)).toEqual([
+      'ses-eu-west-1-tls-465',
+      'ses-eu-west-1-tls-587',
+    ]);
+    expect(specs.find((s) => s.check === 'ses-account')).toEqual({
+      check: 'ses-account',
+      name: 'ses-eu-west-1',
+      region: 'eu-west-1',
+    });
+    expect(p.sesRegions).toEqual(['eu-west-1']);
+  });
+
+  it('leaves port 25 out of SES presets by default and flags port-25 checks', () => {
+    const p = plan({
+      targets: [{ ses: { region: 'us-east-1' } }, { name: 'mx', host: 'mx.example', port: 25 }],
+      domains: ['example.com'],
+    });
+    expect(
+      planSpecs(p)
+        .filter((s) => s.check === 'smtp' && s.name?.startsWith('ses'))
+        .map((s) => s.check === 'smtp' && s.port),
+    ).toEqual([2465, 2587, 465, 587]);
+    expect(p.targets.filter((t) => t.port25).map((t) => `${t.check}:${t.name}`)).toEqual([
+      'smtp:mx',
+      'tls:mx',
+      'mta-sts:example.com',
+    ]);
+  });
+
+  it('shards a group so that waves × deadline fits the function timeout with margin', () => {
+    // 300 s timeout → 230 s work budget; 15 s deadline → 15 waves; concurrency 8 → 120 checks per shard.
+    expect(workBudgetMs(300)).toBe(230_000);
+    const domains = Array.from({ length: 250 }, (_, i) => `d${String(i).padStart(3, '0')}.example`);
+    const p = plan({ domains });
+    expect(p.shards.map((s) => [s.shard, s.specs.length])).toEqual([
+      ['mta-sts-1h-1', 120],
+      ['mta-sts-1h-2', 120],
+      ['mta-sts-1h-3', 10],
+    ]);
+    expect(new Set(planSpecs(p).map((s) => s.check === 'mta-sts' && s.domain)).size).toBe(250);
+  });
+
+  it('sizes shards by the longest deadline among their checks', () => {
+    const p = plan({
+      defaults: { concurrency: 2, functionTimeoutSeconds: 60 },
+      // budget 38 s: two waves of 15 s, or one wave of 30 s
+      domains: [
+        { domain: 'slow.example', timeoutMs: 30_000 },
+        'a.example',
+        'b.example',
+        'c.example',
+        'd.example',
+        'e.example',
+      ],
+    });
+    expect(p.shards.map((s) => s.specs.map((x) => x.check === 'mta-sts' && x.domain))).toEqual([
+      ['slow.example', 'a.example'],
+      ['b.example', 'c.example', 'd.example', 'e.example'],
+    ]);
+  });
+
+  it('puts targets with other thresholds into their own shard', () => {
+    const p = plan({
+      targets: [
+        { name: 'a', host: 'a.example', port: 587, checks: ['smtp'] },
+        { name: 'b', host: 'b.example', port: 587, checks: ['smtp'], thresholds: { warnDays: 14 } },
+      ],
+    });
+    expect(p.shards.map((s) => [s.shard, s.thresholds.warnDays, s.specs.map((x) => x.name)])).toEqual([
+      ['smtp-5m-1', 30, ['a']],
+      ['smtp-5m-t2-1', 14, ['b']],
+    ]);
+  });
+
+  it('fails with a clear message when a check cannot fit the function timeout', () => {
+    expect(
+      planProblems({
+        defaults: { functionTimeoutSeconds: 30 },
+        domains: [{ domain: 'example.com', timeoutMs: 20_000 }],
+      }),
+    ).toEqual([
+      'domains[0]: a check deadline of 20000 ms does not fit a 30 s function (work budget 14000 ms after the margin); lower timeoutMs or raise defaults.functionTimeoutSeconds (max 900)',
+    ]);
+  });
+
+  it('refuses two checks with the same name, an unknown SES region and inconsistent thresholds', () => {
+    expect(
+      planProblems({
+        targets: [
+          { name: 'relay', host: 'a.example', port: 587 },
+          { name: 'relay', host: 'b.example', port: 587, thresholds: { warnDays: 5, criticalDays: 10 } },
+          { ses: { region: 'xx-nowhere-1' } },
+        ],
+      }),
+    ).toEqual([
+      expect.stringMatching(/^targets\[2\]\.ses: "xx-nowhere-1" is not a region with an Amazon SES SMTP endpoint/),
+      'targets[1]: the smtp check named "relay" is also defined by targets[0]; give one of them a different name (names are the alarms\' and metrics\' Target)',
+      'targets[1].thresholds: criticalDays (10) must not exceed warnDays (5)',
+      'targets[1]: the tls check named "relay" is also defined by targets[0]; give one of them a different name (names are the alarms\' and metrics\' Target)',
+    ]);
+  });
+
+  it('collects the secret ARNs the smtp function may read, and never a password', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:relay-AbCdEf';
+    const p = plan({ targets: [{ name: 'r', host: 'r.example', port: 587, auth: { secretArn: arn } }] });
+    expect(p.secretArns).toEqual([arn]);
+    expect(p.shards[0]!.specs[0]).toMatchObject({ auth: { secretArn: arn } });
+    expect(p.shards[1]!.specs[0]).not.toHaveProperty('auth');
+  });
+
+  it('alarms on certificate expiry once per endpoint', () => {
+    const p = plan({
+      targets: [
+        { name: 'posture', host: 'a.example', port: 587 },
+        { name: 'plain', host: 'b.example', port: 587, checks: ['smtp'] },
+        { name: 'clear', host: 'c.example', port: 25, tls: 'none' },
+      ],
+    });
+    expect(p.targets.map((t) => [t.check, t.name, t.alarmCertExpiry, t.alarmDhBits])).toEqual([
+      ['smtp', 'posture', false, false],
+      ['tls', 'posture', true, true],
+      ['smtp', 'plain', true, false],
+      ['smtp', 'clear', false, false],
+    ]);
+  });
+});
