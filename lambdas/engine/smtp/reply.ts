@@ -46,7 +46,6 @@ export function parseReplyLine(line: string): ParsedLine {
 
 /** Makes server text safe to put in a finding: printable ASCII, bounded length. */
 export function printable(text: string, max = 200): string {
-  // eslint-disable-next-line no-control-regex
   const clean = text.replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }

@@ -1,0 +1,152 @@
+/**
+ * Command-line parsing and validation. Every mistake becomes a UsageError whose message
+ * says what to fix; the CLI exits 2 for it (DESIGN.md §4).
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import type { TlsMode } from '../../lambdas/engine/result.js';
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const COMMON_OPTIONS = {
+  json: { type: 'boolean' },
+  timeout: { type: 'string' },
+  'dns-server': { type: 'string' },
+  'ca-file': { type: 'string', multiple: true },
+  'allow-private': { type: 'boolean' },
+  'warn-days': { type: 'string' },
+  'critical-days': { type: 'string' },
+  'min-dh-bits': { type: 'string' },
+  concurrency: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const COMMAND_OPTIONS = {
+  smtp: {
+    tls: { type: 'string' },
+    user: { type: 'string' },
+    'password-env': { type: 'string' },
+    'auth-secret': { type: 'string' },
+    ehlo: { type: 'string' },
+    'mail-from': { type: 'string' },
+    'rcpt-to': { type: 'string' },
+    name: { type: 'string' },
+  },
+  tls: { tls: { type: 'string' }, ehlo: { type: 'string' }, name: { type: 'string' } },
+  'mta-sts': {},
+  ses: { ports: { type: 'string' }, fips: { type: 'boolean' }, posture: { type: 'boolean' } },
+  run: {
+    config: { type: 'string', short: 'c' },
+    only: { type: 'string', multiple: true },
+    'explain-alerts': { type: 'boolean' },
+  },
+  'ses-smtp-password': { region: { type: 'string' }, 'key-env': { type: 'string' } },
+} as const;
+
+export type Command = keyof typeof COMMAND_OPTIONS;
+
+export function isCommand(value: string | undefined): value is Command {
+  return value !== undefined && Object.prototype.hasOwnProperty.call(COMMAND_OPTIONS, value);
+}
+
+export interface Parsed {
+  readonly command: Command;
+  readonly positionals: string[];
+  readonly values: Record<string, string | boolean | string[] | undefined>;
+}
+
+export function parseCommandLine(argv: readonly string[]): Parsed | 'help' {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') return 'help';
+  if (!isCommand(command)) {
+    throw new UsageError(`unknown command "${command}": expected one of ${Object.keys(COMMAND_OPTIONS).join(', ')}`);
+  }
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...rest],
+      options: { ...COMMON_OPTIONS, ...COMMAND_OPTIONS[command] },
+      allowPositionals: true,
+      strict: true,
+    });
+    return { command, positionals, values: values as Parsed['values'] };
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message} (see mailprobe ${command} --help)`);
+  }
+}
+
+/** A whole number in range, or a UsageError naming the option and the value received. */
+export function intOption(values: Parsed['values'], name: string, min: number, max: number, fallback: number): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw)) {
+    throw new UsageError(`--${name}: expected a whole number from ${min} to ${max}, got "${String(raw)}"`);
+  }
+  const n = Number(raw);
+  if (n < min || n > max) throw new UsageError(`--${name}: expected ${min}–${max}, got ${n}`);
+  return n;
+}
+
+export function stringOption(values: Parsed['values'], name: string): string | undefined {
+  const raw = values[name];
+  return typeof raw === 'string' ? raw : undefined;
+}
+
+/** `host`, `host:port`, `[v6]:port` or a bare IPv6 literal. */
+export function parseHostPort(value: string, defaultPort: number): { host: string; port: number } {
+  let host = value;
+  let port = String(defaultPort);
+  const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(value);
+  if (bracketed) {
+    host = bracketed[1] ?? '';
+    if (bracketed[2] !== undefined) port = bracketed[2];
+  } else if (isIP(value) === 6) {
+    host = value;
+  } else {
+    const colon = value.lastIndexOf(':');
+    if (colon >= 0) {
+      host = value.slice(0, colon);
+      port = value.slice(colon + 1);
+    }
+  }
+  if (host === '' || /[\s/@]/.test(host)) throw new UsageError(`"${value}": expected HOST[:PORT]`);
+  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
+    throw new UsageError(`"${value}": port must be 1–65535, got "${port}"`);
+  }
+  return { host, port: Number(port) };
+}
+
+export function parseTlsMode(value: string | undefined, allowNone: boolean): TlsMode {
+  if (value === undefined) return 'auto';
+  const modes = allowNone ? ['auto', 'starttls', 'implicit', 'none'] : ['auto', 'starttls', 'implicit'];
+  if (!modes.includes(value)) throw new UsageError(`--tls: expected ${modes.join('|')}, got "${value}"`);
+  return value as TlsMode;
+}
+
+export function parsePorts(value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const ports = value.split(',').map((p) => p.trim());
+  for (const p of ports) {
+    if (!/^\d{1,5}$/.test(p))
+      throw new UsageError(`--ports: expected a comma-separated list like 587,2587,465, got "${value}"`);
+  }
+  return ports.map(Number);
+}
+
+/** Reads every --ca-file; each must hold at least one PEM certificate. */
+export function readCaFiles(paths: readonly string[]): string[] {
+  return paths.map((path) => {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new UsageError(`--ca-file ${path}: ${(err as Error).message}`);
+    }
+    if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new UsageError(`--ca-file ${path}: no PEM certificate ("-----BEGIN CERTIFICATE-----") found`);
+    }
+    return text;
+  });
+}

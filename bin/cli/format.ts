@@ -1,0 +1,128 @@
+/**
+ * Output for people: one line per result, then each finding with its hint. Colour only
+ * on a terminal (and never with NO_COLOR). `--json` bypasses all of this.
+ */
+import type { Finding, Status } from '../../lambdas/engine/findings.js';
+import type { CheckResult } from '../../lambdas/engine/run.js';
+
+export interface FormatOptions {
+  readonly color: boolean;
+}
+
+const COLORS = { ok: '\x1b[32m', warning: '\x1b[33m', critical: '\x1b[31m', dim: '\x1b[2m', reset: '\x1b[0m' };
+
+function paint(text: string, color: keyof typeof COLORS, options: FormatOptions): string {
+  return options.color ? `${COLORS[color]}${text}${COLORS.reset}` : text;
+}
+
+const STATUS_LABEL: Record<Status, string> = { ok: 'OK', warning: 'WARN', critical: 'CRIT' };
+
+/** A short description of what the check saw, for the table's last column. */
+export function summarize(result: CheckResult): string {
+  const r = result as unknown as Record<string, unknown>;
+  const parts: string[] = [];
+  const tls = (r.tls ?? r.negotiated) as { protocol?: string; cipher?: string } | undefined;
+  if (tls?.protocol) parts.push(`${tls.protocol}${tls.cipher ? ` ${tls.cipher}` : ''}`);
+  const cert =
+    ((r.tls as Record<string, unknown> | undefined)?.earliestExpiry as { daysToExpiry?: number } | undefined) ??
+    (r.earliestExpiry as { daysToExpiry?: number } | undefined);
+  if (typeof cert?.daysToExpiry === 'number') parts.push(`cert ${cert.daysToExpiry} d`);
+  const dh = r.dh as { bits?: number } | undefined;
+  if (typeof dh?.bits === 'number') parts.push(dh.bits > 0 ? `DHE ${dh.bits} bits` : 'no DHE');
+  const protocols = r.protocols as Record<string, boolean> | undefined;
+  if (protocols) {
+    const accepted = Object.entries(protocols)
+      .filter(([, on]) => on)
+      .map(([p]) => p.replace('TLSv', ''));
+    parts.push(`TLS ${accepted.join('/') || 'none'}`);
+  }
+  const policy = r.policy as { mode?: string; id?: string } | undefined;
+  if (policy?.mode) parts.push(`mode ${policy.mode}`);
+  const auth = r.auth as { outcome?: string } | undefined;
+  if (auth?.outcome) parts.push(`auth ${auth.outcome}`);
+  const message = r.message as { accepted?: boolean } | undefined;
+  if (message) parts.push(message.accepted ? 'message accepted' : 'message rejected');
+  if (result.check === 'smtp' && typeof r.stage === 'string' && r.completed !== true)
+    parts.push(`failed at ${r.stage}`);
+  return parts.join(', ');
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+export function formatResults(results: readonly CheckResult[], options: FormatOptions): string {
+  const rows = results.map((r) => ({
+    status: STATUS_LABEL[r.status],
+    statusKey: r.status,
+    check: r.check,
+    target: r.target,
+    name: r.name ?? '',
+    time: `${r.durationMs} ms`,
+    summary: summarize(r),
+  }));
+  const widths = {
+    status: 6,
+    check: Math.max(5, ...rows.map((r) => r.check.length)),
+    target: Math.max(6, ...rows.map((r) => r.target.length)),
+    name: Math.max(4, ...rows.map((r) => r.name.length)),
+    time: Math.max(4, ...rows.map((r) => r.time.length)),
+  };
+  const lines: string[] = [];
+  lines.push(
+    paint(
+      [
+        pad('STATUS', widths.status),
+        pad('CHECK', widths.check),
+        pad('TARGET', widths.target),
+        pad('NAME', widths.name),
+        pad('TIME', widths.time),
+        'DETAILS',
+      ]
+        .join('  ')
+        .trimEnd(),
+      'dim',
+      options,
+    ),
+  );
+  for (const row of rows) {
+    lines.push(
+      [
+        paint(pad(row.status, widths.status), row.statusKey, options),
+        pad(row.check, widths.check),
+        pad(row.target, widths.target),
+        pad(row.name, widths.name),
+        pad(row.time, widths.time),
+        row.summary,
+      ]
+        .join('  ')
+        .trimEnd(),
+    );
+  }
+  const withFindings = results.filter((r) => r.findings.length > 0);
+  for (const result of withFindings) {
+    lines.push('');
+    lines.push(`${result.check} ${result.target}${result.name ? ` (${result.name})` : ''}:`);
+    for (const f of result.findings) lines.push(...formatFinding(f, options));
+  }
+  const critical = results.filter((r) => r.status === 'critical').length;
+  const warning = results.filter((r) => r.status === 'warning').length;
+  lines.push('');
+  lines.push(
+    `${results.length} checks: ${results.length - critical - warning} ok, ${warning} warning, ${critical} critical`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+function formatFinding(f: Finding, options: FormatOptions): string[] {
+  const color = f.severity === 'critical' ? 'critical' : f.severity === 'warning' ? 'warning' : 'dim';
+  return [
+    `  ${paint(`${f.severity.toUpperCase()} ${f.code}`, color, options)}  ${f.message}`,
+    `      what to do: ${f.hint}`,
+  ];
+}
+
+/** The `--json` document (DESIGN.md §3). */
+export function jsonDocument(results: readonly CheckResult[]): string {
+  return `${JSON.stringify({ version: 1, results }, null, 2)}\n`;
+}

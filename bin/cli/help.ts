@@ -1,0 +1,74 @@
+import type { Command } from './args.js';
+
+const COMMON = `Common options:
+  --json                 print {"version": 1, "results": [...]} instead of the table
+  --timeout MS           overall deadline of each check (default 15000)
+  --dns-server IP[:PORT] send every DNS lookup of the run to this server
+  --ca-file PEM          extra trusted root CA(s), on top of the system store (repeatable)
+  --allow-private        allow private/loopback addresses that come from DNS (MX, policy host)
+  --warn-days N          CERT_EXPIRING warning at or below N days (default 30)
+  --critical-days N      CERT_EXPIRING critical at or below N days (default 7)
+  --min-dh-bits N        DH_WEAK below N bits (default 2048)
+  --concurrency N        checks in flight at once (default 16)
+Exit status: 0 nothing critical, 1 something critical, 2 usage or configuration error.
+`;
+
+export const HELP = `mailprobe: probes for mail transport security (SMTP, TLS, MTA-STS, Amazon SES)
+
+Usage:
+  mailprobe smtp HOST[:PORT] [--tls auto|starttls|implicit|none] [--user U --password-env VAR | --auth-secret ARN]
+                             [--ehlo NAME] [--mail-from A --rcpt-to B]
+  mailprobe tls HOST[:PORT] [--tls auto|starttls|implicit]
+  mailprobe mta-sts DOMAIN...
+  mailprobe ses REGION [--ports 25,587,2587,465,2465] [--fips] [--posture]
+  mailprobe run [--config FILE] [--only NAME...]
+  mailprobe ses-smtp-password --region REGION [--key-env VAR]   (key on standard input otherwise)
+
+${COMMON}
+Run "mailprobe COMMAND --help" for a command's details.
+`;
+
+const DETAILS: Record<Command, string> = {
+  smtp: `mailprobe smtp HOST[:PORT]   (port 25 unless given)
+  A full SMTP session: DNS, connect, greeting, EHLO (HELO fallback), STARTTLS or TLS from
+  the first byte, certificate verification, optional AUTH and test message, QUIT.
+  --tls MODE           auto (default: implicit TLS on 465/2465, STARTTLS elsewhere), starttls, implicit, none
+  --user U --password-env VAR   AUTH with the password read from environment variable VAR
+  --auth-secret ARN    AUTH with {"username","password"} from a Secrets Manager secret
+  --ehlo NAME          the name sent with EHLO (default mailprobe.invalid)
+  --mail-from A --rcpt-to B     send a small labelled test message after AUTH
+  --name NAME          a name for the target in the output
+  Credentials are only sent over TLS whose certificate verified (else AUTH_WITHHELD).
+`,
+  tls: `mailprobe tls HOST[:PORT]   (port 25 unless given)
+  TLS posture: certificate chain and expiry, key and signature, the DH size a DHE-only
+  handshake gets, which of TLS 1.0-1.3 are accepted, negotiated cipher and group.
+  --tls MODE           auto (default), starttls, implicit
+  --ehlo NAME          the name sent with EHLO before STARTTLS
+`,
+  'mta-sts': `mailprobe mta-sts DOMAIN...
+  RFC 8461 MTA-STS and RFC 8460 TLS-RPT: the _mta-sts TXT record, the HTTPS policy, MX
+  coverage, STARTTLS and certificates of every MX on port 25, the _smtp._tls record.
+`,
+  ses: `mailprobe ses REGION
+  Probes the Amazon SES SMTP endpoints email-smtp.REGION.amazonaws.com: STARTTLS on
+  25/587/2587, TLS from the first byte on 465/2465.
+  --ports LIST         e.g. 587,2587,465 (default: all five)
+  --fips               the FIPS endpoints, where SES has them
+  --posture            also run the tls check on each endpoint (DH size, protocol versions)
+`,
+  run: `mailprobe run [--config FILE] [--only NAME...]
+  Runs exactly the checks the deployed probes run, from the config file
+  (default mailprobe.config.yaml), with the same thresholds.
+  --only NAME          only the targets with this name (repeatable)
+`,
+  'ses-smtp-password': `mailprobe ses-smtp-password --region REGION [--key-env VAR]
+  Prints the SES SMTP password derived from an IAM secret access key (AWS's documented
+  algorithm), to compare with the password you stored. The key is read from standard
+  input, or from environment variable VAR; never pass it as an argument.
+`,
+};
+
+export function commandHelp(command: Command): string {
+  return `${DETAILS[command]}\n${COMMON}`;
+}
