@@ -1,0 +1,145 @@
+/**
+ * When to send: the pure transition decision. A status counts only once it has held for
+ * `holdCount` consecutive runs, so one dropped connection does not page and a flapping
+ * target (ok, critical, ok, critical…) sends nothing; each change is announced once;
+ * while a target stays critical a reminder may go out every `reminderIntervalMs`.
+ */
+import type { Finding, Status } from '../findings.js';
+import type { AlertTransition, Transition } from './format.js';
+
+export const DEFAULT_HOLD_COUNT = 2;
+export const DEFAULT_REMINDER_INTERVAL_MS = 24 * 60 * 60 * 1000;
+/** Fingerprints are 20 bits so that an encoded state fits a float32 mantissa exactly (see store.ts). */
+export const FINGERPRINT_BITS = 20;
+
+/** One run of one target as the decision sees it. */
+export interface Observation {
+  /** Epoch ms of the run. */
+  readonly at: number;
+  readonly status: Status;
+  /** Fingerprint of the set of critical codes (0 when there are none). */
+  readonly codes: number;
+}
+
+/** The last state that was announced (or, for a new target, taken as the starting point). */
+export interface AnnouncedState {
+  readonly status: Status;
+  readonly codes: number;
+  /** Epoch ms of the first run of the current failure (undefined when ok). */
+  readonly failingSince?: number;
+  /** Epoch ms of the last message sent (change or reminder); undefined when unknown. */
+  readonly lastSentAt?: number;
+}
+
+export interface AlertState {
+  /** The latest runs, oldest first; only the last `holdCount` matter. */
+  readonly recent: readonly Observation[];
+  readonly announced?: AnnouncedState;
+}
+
+export interface AlertPolicy {
+  /** Consecutive runs a new status must hold before it counts. @default 2 */
+  readonly holdCount: number;
+  /** Reminder interval while critical; 0 turns reminders off. @default 24 h */
+  readonly reminderIntervalMs: number;
+}
+
+export interface Decision {
+  readonly send: boolean;
+  /** Set when `send` is true. */
+  readonly transition?: AlertTransition;
+  /** The state to keep once the message was published. */
+  readonly state: AlertState;
+  /** The state to keep when publishing failed: the change stays pending and is sent by a later run. */
+  readonly unsentState: AlertState;
+}
+
+/** 20-bit FNV-1a over the sorted, de-duplicated critical codes; 0 is reserved for "none". */
+export function codesFingerprint(codes: Iterable<string>): number {
+  const sorted = [...new Set(codes)].sort();
+  if (sorted.length === 0) return 0;
+  let hash = 0x811c9dc5;
+  for (const ch of sorted.join(',')) {
+    hash ^= ch.charCodeAt(0);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  // XOR-fold to 20 bits (the FNV authors' advice for short hashes), then avoid 0.
+  const folded = ((hash >>> FINGERPRINT_BITS) ^ hash) & ((1 << FINGERPRINT_BITS) - 1);
+  return folded === 0 ? 1 : folded;
+}
+
+export function observe(
+  result: { readonly status: Status; readonly findings: readonly Finding[] },
+  at: number,
+): Observation {
+  const critical = result.findings.filter((f) => f.severity === 'critical').map((f) => f.code);
+  return { at, status: result.status, codes: result.status === 'critical' ? codesFingerprint(critical) : 0 };
+}
+
+const RANK: Record<Status, number> = { ok: 0, warning: 1, critical: 2 };
+
+/** Same for alerting: same status, and for critical the same set of codes. */
+function same(a: { status: Status; codes: number }, b: { status: Status; codes: number }): boolean {
+  return a.status === b.status && (a.status !== 'critical' || a.codes === b.codes);
+}
+
+export function transitionKind(previous: Status, current: Status): Exclude<Transition, 'reminder'> {
+  if (current === 'ok') return 'resolved';
+  if (current === previous) return 'changed';
+  if (RANK[current] > RANK[previous]) return previous === 'ok' ? 'raised' : 'escalated';
+  return 'lowered';
+}
+
+/** Decides whether `current` is worth a message, given what was seen and announced before. */
+export function decide(current: Observation, previous: AlertState | undefined, policy: AlertPolicy): Decision {
+  const hold = Math.max(1, Math.floor(policy.holdCount));
+  const recent = [...(previous?.recent ?? []), current].slice(-hold);
+  const held = recent.length === hold && recent.every((o) => same(o, current));
+  const announced = previous?.announced;
+  // A target never seen before counts as ok, so one that fails from its first runs still pages.
+  const baseline: AnnouncedState = announced ?? { status: 'ok', codes: 0 };
+  const unsentState: AlertState = { recent, ...(announced === undefined ? {} : { announced }) };
+
+  if (held && !same(baseline, current)) {
+    // A failure starts at its first run; escalation or new codes do not restart it.
+    const failingSince =
+      current.status === 'ok' ? undefined : baseline.status !== 'ok' ? baseline.failingSince : recent[0]!.at;
+    // A recovery message tells how long the failure lasted.
+    const reported = current.status === 'ok' ? baseline.failingSince : failingSince;
+    const transition: AlertTransition = {
+      kind: transitionKind(baseline.status, current.status),
+      previousStatus: baseline.status,
+      ...(reported === undefined ? {} : { failingSince: reported }),
+    };
+    const next: AnnouncedState = {
+      status: current.status,
+      codes: current.codes,
+      ...(failingSince === undefined ? {} : { failingSince }),
+      lastSentAt: current.at,
+    };
+    return { send: true, transition, state: { recent, announced: next }, unsentState };
+  }
+
+  const reminderDue =
+    policy.reminderIntervalMs > 0 &&
+    baseline.status === 'critical' &&
+    current.status === 'critical' &&
+    (baseline.lastSentAt === undefined || current.at - baseline.lastSentAt >= policy.reminderIntervalMs);
+  if (reminderDue) {
+    const transition: AlertTransition = {
+      kind: 'reminder',
+      previousStatus: 'critical',
+      ...(baseline.failingSince === undefined ? {} : { failingSince: baseline.failingSince }),
+    };
+    return {
+      send: true,
+      transition,
+      state: { recent, announced: { ...baseline, lastSentAt: current.at } },
+      unsentState,
+    };
+  }
+
+  // A new target that holds ok is recorded as announced-ok without a message.
+  const state: AlertState = announced === undefined && held ? { recent, announced: baseline } : unsentState;
+  return { send: false, state, unsentState: state };
+}

@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import type { Status } from '../lambdas/engine/findings.js';
+import type { AlertPolicy, AlertState, Decision, Observation } from '../lambdas/engine/alerts/state.js';
+import { codesFingerprint, decide, transitionKind } from '../lambdas/engine/alerts/state.js';
+import { decodeState, encodeState, stateFromHistory } from '../lambdas/engine/alerts/store.js';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const T0 = Date.parse('2026-11-23T00:00:00.000Z');
+const POLICY: AlertPolicy = { holdCount: 2, reminderIntervalMs: 24 * HOUR };
+const AUTH = codesFingerprint(['AUTH_FAILED']);
+const CERT = codesFingerprint(['CERT_EXPIRED']);
+
+type Step = Status | [Status, number];
+
+/** Runs the decision over a sequence of runs 5 minutes apart, as the state store would. */
+function run(steps: readonly Step[], policy: AlertPolicy = POLICY, every = 5 * MIN): Decision[] {
+  let state: AlertState | undefined;
+  return steps.map((step, i) => {
+    const [status, codes] = typeof step === 'string' ? [step, step === 'critical' ? AUTH : 0] : step;
+    const observation: Observation = { at: T0 + i * every, status, codes };
+    const decision = decide(observation, state, policy);
+    state = decision.state;
+    return decision;
+  });
+}
+
+function sent(decisions: readonly Decision[]): string[] {
+  return decisions.flatMap((d, i) => (d.send ? [`${i}:${d.transition!.kind}:${d.transition!.previousStatus}`] : []));
+}
+
+describe('decide', () => {
+  it('announces ok -> critical after the hold count, once, and the recovery once', () => {
+    const decisions = run(['ok', 'ok', 'critical', 'critical', 'critical', 'critical', 'ok', 'ok', 'ok']);
+    expect(sent(decisions)).toEqual(['3:raised:ok', '7:resolved:critical']);
+    expect(decisions[3]!.transition!.failingSince).toBe(T0 + 2 * 5 * MIN);
+    // The recovery says since when it had been failing.
+    expect(decisions[7]!.transition!.failingSince).toBe(T0 + 2 * 5 * MIN);
+  });
+
+  it('sends nothing for a flapping target or a single failed run', () => {
+    expect(sent(run(['ok', 'critical', 'ok', 'critical', 'ok', 'critical', 'ok', 'critical']))).toEqual([]);
+    expect(sent(run(['ok', 'ok', 'critical', 'ok', 'ok', 'warning', 'ok']))).toEqual([]);
+  });
+
+  it('honours a larger hold count and a hold count of 1', () => {
+    const steps: Step[] = ['ok', 'critical', 'critical', 'critical', 'ok'];
+    expect(sent(run(steps, { ...POLICY, holdCount: 3 }))).toEqual(['3:raised:ok']);
+    expect(sent(run(steps, { ...POLICY, holdCount: 1 }))).toEqual(['1:raised:ok', '4:resolved:critical']);
+  });
+
+  it('announces ok -> warning -> critical -> warning as raised, escalated, lowered', () => {
+    const decisions = run(['ok', 'warning', 'warning', 'critical', 'critical', 'warning', 'warning']);
+    expect(sent(decisions)).toEqual(['2:raised:ok', '4:escalated:warning', '6:lowered:critical']);
+    // Escalation does not restart the failure.
+    expect(decisions[4]!.transition!.failingSince).toBe(T0 + 5 * MIN);
+  });
+
+  it('announces a change of the critical codes once it holds, but not a one-run change', () => {
+    const steps: Step[] = [
+      ['critical', AUTH],
+      ['critical', AUTH],
+      ['critical', CERT],
+      ['critical', AUTH],
+      ['critical', CERT],
+      ['critical', CERT],
+      ['critical', CERT],
+    ];
+    expect(sent(run(steps))).toEqual(['1:raised:ok', '5:changed:critical']);
+  });
+
+  it('reminds every interval while critical, and not while ok', () => {
+    const hourly = (n: number, status: Status) => Array.from({ length: n }, () => status);
+    const decisions = run(
+      [...hourly(50, 'critical'), ...hourly(30, 'ok')],
+      { holdCount: 2, reminderIntervalMs: 24 * HOUR },
+      HOUR,
+    );
+    expect(sent(decisions)).toEqual([
+      '1:raised:ok',
+      '25:reminder:critical',
+      '49:reminder:critical',
+      '51:resolved:critical',
+    ]);
+    expect(decisions[25]!.transition!.failingSince).toBe(T0);
+    expect(sent(run(hourly(50, 'critical'), { holdCount: 2, reminderIntervalMs: 0 }, HOUR))).toEqual(['1:raised:ok']);
+  });
+
+  it('keeps a change pending when its message was not published, so the next run sends it', () => {
+    let state: AlertState | undefined;
+    const outcomes: boolean[] = [];
+    ['ok', 'ok', 'critical', 'critical', 'critical', 'critical'].forEach((status, i) => {
+      const d = decide(
+        { at: T0 + i * MIN, status: status as Status, codes: status === 'critical' ? AUTH : 0 },
+        state,
+        POLICY,
+      );
+      outcomes.push(d.send);
+      // The first attempt to publish fails.
+      state = d.send && i === 3 ? d.unsentState : d.state;
+    });
+    expect(outcomes).toEqual([false, false, false, true, true, false]);
+  });
+
+  it('pages for a new target that is critical from its first runs', () => {
+    expect(sent(run(['critical', 'critical', 'critical']))).toEqual(['1:raised:ok']);
+    expect(sent(run(['ok', 'ok', 'ok']))).toEqual([]);
+  });
+
+  it('names transitions', () => {
+    expect(transitionKind('ok', 'critical')).toBe('raised');
+    expect(transitionKind('warning', 'critical')).toBe('escalated');
+    expect(transitionKind('critical', 'warning')).toBe('lowered');
+    expect(transitionKind('critical', 'critical')).toBe('changed');
+    expect(transitionKind('warning', 'ok')).toBe('resolved');
+  });
+});
+
+describe('codesFingerprint', () => {
+  it('ignores order and duplicates, reserves 0 for none and fits 20 bits', () => {
+    expect(codesFingerprint([])).toBe(0);
+    expect(codesFingerprint(['CERT_EXPIRED', 'AUTH_WITHHELD'])).toBe(
+      codesFingerprint(['AUTH_WITHHELD', 'CERT_EXPIRED', 'CERT_EXPIRED']),
+    );
+    expect(codesFingerprint(['CERT_EXPIRED'])).not.toBe(codesFingerprint(['CERT_UNTRUSTED']));
+    for (const codes of [['AUTH_FAILED'], ['CERT_EXPIRED', 'AUTH_WITHHELD'], ['DNS_ERROR']]) {
+      const fp = codesFingerprint(codes);
+      expect(fp).toBeGreaterThan(0);
+      expect(fp).toBeLessThan(2 ** 20);
+    }
+  });
+});
+
+describe('state encoding in the AlertState metric', () => {
+  it('round-trips status, codes and the sent flag, and stays exact in a float32', () => {
+    const obs: Observation = { at: T0, status: 'critical', codes: 2 ** 20 - 1 };
+    const value = encodeState(obs, true);
+    expect(value).toBeLessThan(2 ** 24);
+    expect(Math.fround(value)).toBe(value);
+    expect(decodeState(value)).toEqual({ status: 'critical', codes: 2 ** 20 - 1, sent: true });
+    expect(decodeState(encodeState({ at: T0, status: 'warning', codes: 0 }, false))).toEqual({
+      status: 'warning',
+      codes: 0,
+      sent: false,
+    });
+    expect(decodeState(3)).toBeUndefined();
+    expect(decodeState(1.5)).toBeUndefined();
+  });
+
+  it('rebuilds the announced state from the last datapoint with a sent message', () => {
+    const at = (i: number) => T0 + i * 5 * MIN;
+    const points = [
+      { at: at(0), value: encodeState({ at: at(0), status: 'ok', codes: 0 }, false) },
+      { at: at(1), value: encodeState({ at: at(1), status: 'critical', codes: AUTH }, false) },
+      { at: at(2), value: encodeState({ at: at(2), status: 'critical', codes: AUTH }, true) },
+      { at: at(3), value: encodeState({ at: at(3), status: 'critical', codes: AUTH }, false) },
+    ].reverse();
+    expect(stateFromHistory(points, 2)).toEqual({
+      recent: [
+        { at: at(2), status: 'critical', codes: AUTH },
+        { at: at(3), status: 'critical', codes: AUTH },
+      ],
+      announced: { status: 'critical', codes: AUTH, failingSince: at(1), lastSentAt: at(2) },
+    });
+  });
+
+  it('without a sent datapoint takes the oldest state that held, and nothing from an empty history', () => {
+    const at = (i: number) => T0 + i * 5 * MIN;
+    const seq: Status[] = ['warning', 'critical', 'warning', 'warning', 'critical'];
+    const points = seq.map((status, i) => ({ at: at(i), value: encodeState({ at: at(i), status, codes: 0 }, false) }));
+    expect(stateFromHistory(points, 2).announced).toEqual({ status: 'warning', codes: 0, failingSince: at(0) });
+    expect(stateFromHistory([], 2)).toEqual({ recent: [] });
+  });
+});
