@@ -271,4 +271,43 @@ describe('runSesAccountCheck: API failures become findings', () => {
     expect(options.abortSignal).toBeInstanceOf(AbortSignal);
     expect(options.abortSignal.aborted).toBe(true);
   });
+
+  it('calls SES one operation at a time (its non-sending API allows about one call per second)', async () => {
+    const events: string[] = [];
+    const slow = (name: string, answer: object) => async () => {
+      events.push(`start ${name}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      events.push(`end ${name}`);
+      return answer;
+    };
+    ses.on(GetAccountSendingEnabledCommand).callsFake(slow('enabled', { Enabled: true }));
+    ses.on(GetSendQuotaCommand).callsFake(slow('quota', { Max24HourSend: 10, MaxSendRate: 1, SentLast24Hours: 0 }));
+    ses.on(GetIdentityVerificationAttributesCommand).callsFake(slow('verification', { VerificationAttributes: {} }));
+    ses.on(GetIdentityDkimAttributesCommand).callsFake(slow('dkim', { DkimAttributes: {} }));
+    await runSesAccountCheck(spec({ identities: ['example.com'] }), ctx, { client });
+    expect(events).toEqual([
+      'start enabled',
+      'end enabled',
+      'start quota',
+      'end quota',
+      'start verification',
+      'end verification',
+      'start dkim',
+      'end dkim',
+    ]);
+  });
+
+  it('after the deadline the remaining calls are not made and are reported with it', async () => {
+    ses.on(GetAccountSendingEnabledCommand).callsFake(() => new Promise(() => undefined));
+    const result = await runSesAccountCheck(spec({ timeoutMs: 100, identities: ['example.com'] }), ctx, { client });
+    expect(ses.commandCalls(GetSendQuotaCommand)).toHaveLength(0);
+    expect(result.apiErrors.map((e) => [e.operation, e.kind])).toEqual([
+      ['GetAccountSendingEnabled', 'deadline'],
+      ['GetSendQuota', 'deadline'],
+      ['GetIdentityVerificationAttributes', 'deadline'],
+      ['GetIdentityDkimAttributes', 'deadline'],
+    ]);
+    expect(result.findings.map((f) => f.code)).toEqual(['DEADLINE_EXCEEDED']);
+    expect(result.identities[0]!.verificationStatus).toBe('Unknown');
+  });
 });

@@ -99,6 +99,10 @@ export async function runSesAccountCheck(
 
   /** One SES call: its answer, or undefined with the failure recorded. */
   async function call<T>(operation: string, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T | undefined> {
+    if (deadline.signal.aborted) {
+      failures.push(classifySesError(operation, abortError()));
+      return undefined;
+    }
     try {
       return await Promise.race([send(deadline.signal), deadline.expired]);
     } catch (err) {
@@ -112,24 +116,27 @@ export async function runSesAccountCheck(
   const asked = [...new Set([...configured, ...configured.map(domainOf).filter((d): d is string => d !== undefined)])];
 
   try {
-    const [enabled, quotaResponse, verification, dkim] = await Promise.all([
-      call('GetAccountSendingEnabled', (abortSignal) =>
-        client.send(new GetAccountSendingEnabledCommand({}), { abortSignal }),
-      ),
-      call('GetSendQuota', (abortSignal) => client.send(new GetSendQuotaCommand({}), { abortSignal })),
-      mergedChunks(asked, async (Identities) => {
-        const out = await call('GetIdentityVerificationAttributes', (abortSignal) =>
-          client.send(new GetIdentityVerificationAttributesCommand({ Identities }), { abortSignal }),
-        );
-        return out && (out.VerificationAttributes ?? {});
-      }),
-      mergedChunks(asked, async (Identities) => {
-        const out = await call('GetIdentityDkimAttributes', (abortSignal) =>
-          client.send(new GetIdentityDkimAttributesCommand({ Identities }), { abortSignal }),
-        );
-        return out && (out.DkimAttributes ?? {});
-      }),
-    ]);
+    // One call at a time: SES throttles its non-sending API actions at about one request
+    // per second per account (docs.aws.amazon.com/ses/latest/dg/quotas.html), shared with
+    // every other client of the account; the SDK's retries absorb the occasional burst.
+    const enabled = await call('GetAccountSendingEnabled', (abortSignal) =>
+      client.send(new GetAccountSendingEnabledCommand({}), { abortSignal }),
+    );
+    const quotaResponse = await call('GetSendQuota', (abortSignal) =>
+      client.send(new GetSendQuotaCommand({}), { abortSignal }),
+    );
+    const verification = await mergedChunks(asked, async (Identities) => {
+      const out = await call('GetIdentityVerificationAttributes', (abortSignal) =>
+        client.send(new GetIdentityVerificationAttributesCommand({ Identities }), { abortSignal }),
+      );
+      return out && (out.VerificationAttributes ?? {});
+    });
+    const dkim = await mergedChunks(asked, async (Identities) => {
+      const out = await call('GetIdentityDkimAttributes', (abortSignal) =>
+        client.send(new GetIdentityDkimAttributesCommand({ Identities }), { abortSignal }),
+      );
+      return out && (out.DkimAttributes ?? {});
+    });
 
     const sendingEnabled = enabled?.Enabled ?? null;
     const quota = quotaResponse ? quotaOf(quotaResponse) : null;
@@ -168,15 +175,21 @@ export async function runSesAccountCheck(
   }
 }
 
-/** Runs `fetch` per chunk of 100 identities; the merged map, or undefined when any chunk failed. */
+/** Runs `fetch` per chunk of 100 identities, in turn; the merged map, or undefined when any chunk failed. */
 async function mergedChunks<T>(
   identities: readonly string[],
   fetch: (chunk: string[]) => Promise<Record<string, T> | undefined>,
 ): Promise<Record<string, T> | undefined> {
   if (identities.length === 0) return undefined;
-  const parts = await Promise.all(chunks(identities, IDENTITIES_PER_CALL).map(fetch));
-  if (parts.some((p) => p === undefined)) return undefined;
-  return Object.assign({}, ...parts) as Record<string, T>;
+  const merged: Record<string, T> = {};
+  let complete = true;
+  // Every chunk is asked even after a failure, so each failed call is recorded.
+  for (const chunk of chunks(identities, IDENTITIES_PER_CALL)) {
+    const part = await fetch(chunk);
+    if (part === undefined) complete = false;
+    else Object.assign(merged, part);
+  }
+  return complete ? merged : undefined;
 }
 
 function abortError(): Error {

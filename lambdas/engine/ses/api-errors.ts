@@ -120,7 +120,7 @@ export function apiFailureFindings(failures: readonly SesApiFailure[], region: s
         findings.push(
           finding(SES_API_ERROR_CODE, `The SES API in ${region} throttled the probe (${ops}; ${detail}).`, {
             severity: 'warning',
-            hint: 'The SES API throttled the probe (it shares the account’s API rate with your senders). Run the ses-account check less often, or look for another client calling the SES API in a tight loop.',
+            hint: 'The SES API throttled the probe. SES allows about one call per second for its non-sending actions, shared by every client of the account in the region; run the ses-account check less often, or look for another client polling the SES API in a tight loop.',
           }),
         );
         break;
