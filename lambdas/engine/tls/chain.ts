@@ -1,0 +1,94 @@
+/**
+ * Was the chain trusted? Node's TLS client accepts every verify error and keeps only the
+ * LAST one OpenSSL met (its verify callback always continues), and OpenSSL checks dates
+ * after it builds the chain: an expired certificate from an unknown CA reports
+ * CERT_HAS_EXPIRED, hiding UNABLE_TO_GET_ISSUER_CERT_LOCALLY. So the verdict combines the
+ * OpenSSL code with the chain itself: whether it reaches a trust anchor, and its shape.
+ */
+import type { X509Certificate } from 'node:crypto';
+import type { Finding } from '../findings.js';
+import { finding } from '../findings.js';
+import { isSelfSigned, oneLineName } from './certificate.js';
+
+export type ChainVerdict = { readonly trusted: true } | { readonly trusted: false; readonly finding: Finding };
+
+// OpenSSL verify codes (X509_V_ERR_*) as Node names them in authorizationError.
+const DATE_CODES = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+]);
+// Security-level codes cannot occur at @SECLEVEL=0; were they to, CERT_WEAK_* says it better.
+const WEAKNESS_CODES = new Set(['EE_KEY_TOO_SMALL', 'CA_KEY_TOO_SMALL', 'CA_MD_TOO_WEAK']);
+// Codes about a missing or untrusted issuer: the chain's shape tells which finding it is.
+const SHAPE_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
+
+/** True when the chain, walked from the leaf with every signature checked, reaches a trust anchor. */
+export function reachesAnchor(chain: readonly X509Certificate[], anchors: ReadonlySet<string>): boolean {
+  for (let i = 0; i < chain.length; i += 1) {
+    const cert = chain[i] as X509Certificate;
+    if (anchors.has(cert.raw.toString('base64'))) return true;
+    const issuer = chain[i + 1];
+    if (issuer === undefined || cert.issuer !== issuer.subject || !cert.verify(issuer.publicKey)) return false;
+  }
+  return false;
+}
+
+/** Names the trust problem of a chain that reaches no anchor, from its shape. */
+function shapeFinding(chain: readonly X509Certificate[]): Finding {
+  const leaf = chain[0] as X509Certificate;
+  const top = chain[chain.length - 1] as X509Certificate;
+  const leafName = `"${oneLineName(leaf.subject)}"`;
+  if (chain.length === 1 && isSelfSigned(leaf)) {
+    return finding('CERT_SELF_SIGNED', `certificate ${leafName} is self-signed and not in the trust store`);
+  }
+  if (isSelfSigned(top)) {
+    return finding(
+      'CERT_UNTRUSTED',
+      `certificate ${leafName} chains to root "${oneLineName(top.subject)}", which is not in the trust store`,
+    );
+  }
+  // Only end-entity certificates and no issuer in the store: almost always a server that
+  // omits its intermediate (public CAs never issue from the root itself).
+  if (!top.ca) {
+    return finding(
+      'CERT_CHAIN_INCOMPLETE',
+      `the server sent certificate ${leafName} without its issuer "${oneLineName(top.issuer)}", which is not in the trust store either (missing intermediate, or an unknown CA)`,
+    );
+  }
+  return finding(
+    'CERT_UNTRUSTED',
+    `certificate ${leafName} chains up to "${oneLineName(top.issuer)}", which is not in the trust store`,
+  );
+}
+
+/**
+ * The chain's verdict.
+ * @param code  the OpenSSL verify code, undefined when Node reported the chain authorized
+ * @param anchors  the trust anchors (anchorSet); without them a date error is taken to
+ *   mean the chain itself was fine, which misses "untrusted and expired"
+ */
+export function classifyChain(
+  code: string | undefined,
+  chain: readonly X509Certificate[],
+  anchors?: ReadonlySet<string>,
+): ChainVerdict {
+  if (code === undefined) return { trusted: true };
+  if (chain.length === 0)
+    return { trusted: false, finding: finding('CERT_UNTRUSTED', 'the server sent no certificate') };
+  const benign = DATE_CODES.has(code) || WEAKNESS_CODES.has(code);
+  if (anchors !== undefined ? benign && reachesAnchor(chain, anchors) : benign) return { trusted: true };
+  if (SHAPE_CODES.has(code) || benign) return { trusted: false, finding: shapeFinding(chain) };
+  const leafName = oneLineName((chain[0] as X509Certificate).subject);
+  return {
+    trusted: false,
+    finding: finding('CERT_UNTRUSTED', `certificate "${leafName}" failed verification (OpenSSL ${code})`),
+  };
+}
