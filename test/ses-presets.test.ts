@@ -46,6 +46,16 @@ describe('expandSesPreset', () => {
       timeoutMs: 9000,
     });
     expect(specs.map((s) => s.name)).toEqual(['prod-ses-587', 'prod-ses-2587', 'prod-ses-465']);
+    expect(specs[0]).toEqual({
+      check: 'smtp',
+      name: 'prod-ses-587',
+      host: 'email-smtp.eu-west-1.amazonaws.com',
+      port: 587,
+      tls: 'starttls',
+      auth: { secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ses-smtp' },
+      testMessage: { from: 'probe@verified.example', to: 'success@simulator.amazonses.com' },
+      timeoutMs: 9000,
+    });
     expect(specs[2]).toEqual({
       check: 'smtp',
       name: 'prod-ses-465',
@@ -53,10 +63,22 @@ describe('expandSesPreset', () => {
       port: 465,
       tls: 'implicit',
       auth: { secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ses-smtp' },
-      testMessage: { from: 'probe@verified.example', to: 'success@simulator.amazonses.com' },
       timeoutMs: 9000,
     });
     expect('auth' in expandSesPreset({ region: 'eu-west-1', ports: [587] })[0]!).toBe(false);
+  });
+
+  it('sends the test message on one port only (each message is billed), the first by default', () => {
+    const testMessage = { from: 'probe@verified.example', to: 'success@simulator.amazonses.com' };
+    const byDefault = expandSesPreset({ region: 'eu-west-1', ports: [587, 465], testMessage });
+    expect(byDefault.map((s) => s.testMessage !== undefined)).toEqual([true, false]);
+    const chosen = expandSesPreset({ region: 'eu-west-1', ports: [587, 465], testMessage, testMessagePort: 465 });
+    expect(chosen.map((s) => s.testMessage !== undefined)).toEqual([false, true]);
+    const err = presetError(() =>
+      expandSesPreset({ region: 'eu-west-1', ports: [587], testMessage, testMessagePort: 25 }),
+    );
+    expect(err.code).toBe('SES_UNKNOWN_PORT');
+    expect(err.message).toContain('testMessagePort 25');
   });
 
   it('uses the FIPS host where SES has one', () => {

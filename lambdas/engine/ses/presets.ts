@@ -106,6 +106,12 @@ export interface SesPresetOptions {
   readonly name?: string;
   readonly auth?: CredentialSource;
   readonly testMessage?: TestMessage;
+  /**
+   * The one port that sends the test message. Every message is billed and all ports
+   * reach the same SES backend, so one is enough; the others still test AUTH.
+   * @default the first of `ports`
+   */
+  readonly testMessagePort?: number;
   readonly ehloName?: string;
   readonly timeoutMs?: number;
 }
@@ -162,12 +168,22 @@ function namePrefix(options: SesPresetOptions): string {
 /**
  * Expands a region into one `smtp` check per port: STARTTLS (required) on 25/587/2587,
  * implicit TLS on 465/2465. The mode is explicit in each spec rather than left to
- * `auto`, so a custom port list can never change it.
+ * `auto`, so a custom port list can never change it. Credentials go to every port;
+ * the test message to one (testMessagePort).
  */
 export function expandSesPreset(options: SesPresetOptions): SmtpCheckSpec[] {
   const host = sesSmtpHost(options.region, options.fips === true);
   const prefix = namePrefix(options);
-  return validatedPorts(options.ports).map((port) => ({
+  const ports = validatedPorts(options.ports);
+  const messagePort = options.testMessagePort ?? ports[0];
+  if (options.testMessage !== undefined && !ports.includes(messagePort!)) {
+    throw new SesPresetError(
+      'SES_UNKNOWN_PORT',
+      String(messagePort),
+      `testMessagePort ${messagePort} is not one of the preset's ports (${ports.join(', ')}).`,
+    );
+  }
+  return ports.map((port) => ({
     check: 'smtp',
     name: `${prefix}-${port}`,
     host,
@@ -175,7 +191,7 @@ export function expandSesPreset(options: SesPresetOptions): SmtpCheckSpec[] {
     tls: STARTTLS_PORTS.has(port) ? 'starttls' : 'implicit',
     ...(options.ehloName !== undefined ? { ehloName: options.ehloName } : {}),
     ...(options.auth !== undefined ? { auth: options.auth } : {}),
-    ...(options.testMessage !== undefined ? { testMessage: options.testMessage } : {}),
+    ...(options.testMessage !== undefined && port === messagePort ? { testMessage: options.testMessage } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
   }));
 }
