@@ -52,6 +52,8 @@ export async function startSmtpServer(options: SmtpServerOptions): Promise<Runni
     authOptional: true,
     logger: false,
     banner: 'mailprobe test server',
+    // Reverse DNS of 127.0.0.1 would reach for a resolver and add latency unrelated to the probe.
+    disableReverseLookup: true,
     onAuth(auth, _session, callback) {
       const attempt = { username: auth.username ?? '', password: auth.password ?? '' };
       authAttempts.push(attempt);
