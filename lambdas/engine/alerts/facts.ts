@@ -45,6 +45,8 @@ function first<T>(...candidates: (T | undefined)[]): T | undefined {
 
 /** The SMTP stage that failed: the check's own record first, else the first critical finding's. */
 export function failedStage(result: AlertableResult): string | undefined {
+  // The smtp check records the last stage reached even on success (`completed: true`): not a failure.
+  if (result.status === 'ok' || result['completed'] === true) return undefined;
   const fromFindings = result.findings.find((f) => f.severity === 'critical' && f.stage !== undefined)?.stage;
   return first(
     str(result['stage']),
@@ -77,7 +79,12 @@ function reply(result: AlertableResult): string | undefined {
 
 /** The certificate worth naming: the smtp check's session certificate, else the tls check's. */
 function certificate(result: AlertableResult): Record<string, unknown> | undefined {
-  const candidates = [at(result, 'tls', 'certificate'), result['certificate'], at(result, 'policy', 'certificate')];
+  const candidates = [
+    at(result, 'tls', 'certificate'),
+    result['certificate'],
+    at(result, 'policyHost', 'certificate'),
+    at(result, 'policyHost', 'tls', 'certificate'),
+  ];
   return candidates.find(isRecord);
 }
 
