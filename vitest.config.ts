@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // The JSON report lets .ci/run print a one-line summary whatever the terminal reporter shows.
+    reporters: ['default', ['json', { outputFile: '.tmp/vitest-results.json' }]],
   },
 });
