@@ -146,6 +146,21 @@ describe('resolveCredentials with secretArn', () => {
   });
 });
 
+describe('resolveCredentials without an injected client', () => {
+  it('reads the secret in the region its ARN names', async () => {
+    const anyClient = mockClient(SecretsManagerClient);
+    try {
+      anyClient.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ username: 'u', password: 'p' }) });
+      const arn = 'arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:ses-AbCdEf';
+      await resolveCredentials({ secretArn: arn });
+      const used = anyClient.call(0).thisValue as SecretsManagerClient;
+      await expect(used.config.region()).resolves.toBe('ap-southeast-2');
+    } finally {
+      anyClient.restore();
+    }
+  });
+});
+
 describe('resolveCredentials with passwordEnv', () => {
   it('reads the named variable', async () => {
     await expect(

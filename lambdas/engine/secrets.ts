@@ -64,7 +64,8 @@ interface CacheEntry {
 }
 
 const cache = new Map<string, CacheEntry>();
-let defaultClient: SecretsManagerClient | undefined;
+/** Clients by region ('' for the SDK's default region); they live as long as a warm Lambda. */
+const clients = new Map<string, SecretsManagerClient>();
 
 /** Forget every cached secret: call at the start of each Lambda invocation and in tests. */
 export function clearCredentialCache(): void {
@@ -79,10 +80,13 @@ function regionOfArn(arn: string): string | undefined {
 
 function clientFor(arn: string, deps: CredentialDeps): SecretsManagerClient {
   if (deps.secretsManager) return deps.secretsManager;
-  const region = regionOfArn(arn);
-  if (region !== undefined) return new SecretsManagerClient({ region });
-  defaultClient ??= new SecretsManagerClient({});
-  return defaultClient;
+  const region = regionOfArn(arn) ?? '';
+  let client = clients.get(region);
+  if (client === undefined) {
+    client = new SecretsManagerClient(region === '' ? {} : { region });
+    clients.set(region, client);
+  }
+  return client;
 }
 
 /** Parses `{ "username": "…", "password": "…" }`; errors say which field is wrong, never its value. */

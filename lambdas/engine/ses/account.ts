@@ -51,6 +51,18 @@ export interface SesAccountDeps {
   readonly client?: SESClient;
 }
 
+/** One client per region, reused by a warm Lambda (connection reuse, credentials cached). */
+const clients = new Map<string, SESClient>();
+
+function sesClientFor(region: string): SESClient {
+  let client = clients.get(region);
+  if (client === undefined) {
+    client = new SESClient({ region });
+    clients.set(region, client);
+  }
+  return client;
+}
+
 /** GetIdentityVerificationAttributes and GetIdentityDkimAttributes take at most 100 identities. */
 export const IDENTITIES_PER_CALL = 100;
 
@@ -93,7 +105,7 @@ export async function runSesAccountCheck(
   deps: SesAccountDeps = {},
 ): Promise<SesAccountResult> {
   const startedMs = ctx.clock.now();
-  const client = deps.client ?? new SESClient({ region: spec.region });
+  const client = deps.client ?? sesClientFor(spec.region);
   const deadline = new CallDeadline(spec.timeoutMs ?? ctx.timeoutMs);
   const failures: SesApiFailure[] = [];
 
