@@ -5,6 +5,7 @@
  * MX name by DNS-ID. The SMTP session itself is the smtp check's engine, injected.
  */
 import type { Deadline } from '../deadline.js';
+import { ProbeError } from '../errors.js';
 import { finding, type Finding, type FindingCode } from '../findings.js';
 import { isPrivateAddress } from '../net/address.js';
 import { DnsError, type MxRecord } from '../net/resolver.js';
@@ -145,8 +146,9 @@ export async function checkMxHost(
   const base = { host, priority: record.priority };
   let addresses: string[];
   try {
-    addresses = await ctx.resolver.addresses(host);
+    addresses = await beforeDeadline(ctx.resolver.addresses(host), deadline, host);
   } catch (err) {
+    if (err instanceof ProbeError) return { ...base, addresses: [], findings: [finding(err.code, err.message)] };
     const kind = err instanceof DnsError ? err.kind : String(err);
     const code = err instanceof DnsError && !err.isNegativeAnswer ? 'MTASTS_DNS_ERROR' : 'MTASTS_MX_UNREACHABLE';
     return { ...base, addresses: [], findings: [finding(code, `MX ${host}: A/AAAA lookup failed: ${kind}`)] };
@@ -181,6 +183,18 @@ export async function checkMxHost(
     ...(outcome.tls !== undefined ? { tls: outcome.tls } : {}),
     findings: mapMxFindings(host, address, outcome),
   };
+}
+
+/** Abandons a DNS lookup (c-ares cannot cancel one) when the check's deadline passes. */
+function beforeDeadline<T>(work: Promise<T>, deadline: Deadline, host: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ProbeError('DEADLINE_EXCEEDED', `MX ${host}: A/AAAA lookup did not finish within the deadline`)),
+      deadline.remainingMs(),
+    );
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 /** Runs `work` over `items` with at most `limit` in flight, keeping the order of results. */
