@@ -168,6 +168,27 @@ describe('sesHint', () => {
     expect(sesHint('CONNECT_TIMEOUT', { port: 587 })).not.toMatch(/port 25/);
   });
 
+  it('tells a quota refusal from a verification one by the SES reply', () => {
+    const quota = sesHint('MESSAGE_REJECTED', { reply: '454 Throttling failure: Daily message quota exceeded.' });
+    expect(quota).toMatch(/sending limit is reached/);
+    expect(sesHint('SENDER_REJECTED', { reply: '454 Throttling failure: Maximum sending rate exceeded.' })).toBe(quota);
+    expect(sesHint('SENDER_REJECTED', { reply: '554 Message rejected: Email address is not verified.' })).toMatch(
+      /THIS region/,
+    );
+    expect(sesHint('AUTH_FAILED', { reply: 'Daily message quota exceeded' })).toMatch(/535/);
+    const [f] = withSesHints(
+      [
+        finding(
+          'MESSAGE_REJECTED',
+          'the message was rejected after DATA: 454 Throttling failure: Daily message quota exceeded.',
+        ),
+      ],
+      'email-smtp.eu-west-1.amazonaws.com',
+      587,
+    );
+    expect(f!.hint).toBe(quota);
+  });
+
   it('leaves codes without an SES angle to the catalogue', () => {
     expect(sesHint('CERT_EXPIRING')).toBeUndefined();
     expect(sesHint('MTASTS_TXT_MISSING')).toBeUndefined();

@@ -238,6 +238,8 @@ export function isSesEndpoint(host: string): boolean {
 export interface SesHintContext {
   /** The port of the finding's target; CONNECT_TIMEOUT on 25 gets its own hint. */
   readonly port?: number;
+  /** The server's reply (or the finding's message, which quotes it). */
+  readonly reply?: string;
 }
 
 const SES_HINTS: Partial<Record<FindingCode, string>> = {
@@ -270,9 +272,22 @@ const SES_HINTS: Partial<Record<FindingCode, string>> = {
 const SES_PORT25_HINT =
   'No TCP answer from Amazon SES on port 25. AWS throttles or blocks outbound port 25 from EC2 and Lambda by default: use port 587 or 2587 (STARTTLS) or 465/2465 (implicit TLS) instead, or ask AWS to remove the port-25 restriction.';
 
+// SES answers a send over its limits with `454 Throttling failure: Daily message quota
+// exceeded` or `… Maximum sending rate exceeded` (docs.aws.amazon.com/ses/latest/dg/
+// manage-sending-quotas-errors.html): the reply text is the only signal that tells a
+// quota problem from a verification one, so it is read here, for SES replies only.
+const SES_LIMIT_REPLY = /Daily message quota exceeded|Maximum sending rate exceeded/i;
+const SENDING_CODES: ReadonlySet<FindingCode> = new Set(['SENDER_REJECTED', 'RECIPIENT_REJECTED', 'MESSAGE_REJECTED']);
+
+const SES_QUOTA_REPLY_HINT =
+  'Amazon SES refused the message because a sending limit is reached (daily quota or maximum send rate). The quota resets over a rolling 24 hours; request a quota increase in the SES console of this region, and watch QuotaUsedPercent from the ses-account check.';
+
 /** The SES-specific hint for a findings code, or undefined when the generic one fits. */
 export function sesHint(code: FindingCode, context: SesHintContext = {}): string | undefined {
   if (code === 'CONNECT_TIMEOUT' && context.port === 25) return SES_PORT25_HINT;
+  if (SENDING_CODES.has(code) && context.reply !== undefined && SES_LIMIT_REPLY.test(context.reply)) {
+    return SES_QUOTA_REPLY_HINT;
+  }
   return SES_HINTS[code];
 }
 
@@ -283,7 +298,7 @@ export function sesHint(code: FindingCode, context: SesHintContext = {}): string
 export function withSesHints(findings: readonly Finding[], host: string, port?: number): Finding[] {
   if (!isSesEndpoint(host)) return [...findings];
   return findings.map((f) => {
-    const hint = sesHint(f.code, port === undefined ? {} : { port });
+    const hint = sesHint(f.code, { reply: f.message, ...(port === undefined ? {} : { port }) });
     return hint === undefined ? f : { ...f, hint };
   });
 }
