@@ -95,6 +95,17 @@ describe('runSesAccountCheck: account', () => {
     expect(result.status).toBe('ok');
   });
 
+  it.each([
+    { Max24HourSend: 200, MaxSendRate: 2, SentLast24Hours: 0 },
+    { Max24HourSend: 50_000, MaxSendRate: 1, SentLast24Hours: 0 },
+  ])('does not suspect the sandbox from %j', async (quota) => {
+    ses.on(GetAccountSendingEnabledCommand).resolves({ Enabled: true });
+    ses.on(GetSendQuotaCommand).resolves(quota);
+    const result = await runSesAccountCheck(spec(), ctx, { client });
+    expect(result.sandboxSuspected).toBe(false);
+    expect(result.findings).toEqual([]);
+  });
+
   it('treats answers without their fields as unknown, not as failures', async () => {
     ses.on(GetAccountSendingEnabledCommand).resolves({});
     ses.on(GetSendQuotaCommand).resolves({ MaxSendRate: 14 });
