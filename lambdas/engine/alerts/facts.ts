@@ -8,7 +8,10 @@
  */
 import type { BaseResult } from '../result.js';
 
-/** A result as the alerting code sees it: the contract fields plus the check's details. */
+/**
+ * A result as the alerting code reads it: the contract fields plus the check's details.
+ * Public functions take any BaseResult (SmtpResult, MtaStsResult… have no index signature).
+ */
 export type AlertableResult = BaseResult & Readonly<Record<string, unknown>>;
 
 export interface Fact {
@@ -44,15 +47,21 @@ function first<T>(...candidates: (T | undefined)[]): T | undefined {
 }
 
 /** The SMTP stage that failed: the check's own record first, else the first critical finding's. */
-export function failedStage(result: AlertableResult): string | undefined {
-  // The smtp check records the last stage reached even on success (`completed: true`): not a failure.
-  if (result.status === 'ok' || result['completed'] === true) return undefined;
-  const fromFindings = result.findings.find((f) => f.severity === 'critical' && f.stage !== undefined)?.stage;
+export function failedStage(input: BaseResult): string | undefined {
+  const result = input as AlertableResult;
+  if (result.status === 'ok') return undefined;
+  // Where the worst problem was observed: a session may go on to QUIT after a certificate
+  // failure (credentials withheld), and the result's own `stage` is then `quit`.
+  const worst = (['critical', 'warning'] as const).map((sev) =>
+    result.findings.find((f) => f.severity === sev && f.stage),
+  );
+  const reached = result['completed'] === true ? undefined : str(result['stage']);
   return first(
-    str(result['stage']),
+    worst[0]?.stage,
+    worst[1]?.stage,
+    reached,
     str(at(result, 'failure', 'stage')),
     str(at(result, 'error', 'stage')),
-    fromFindings,
   );
 }
 
@@ -145,7 +154,8 @@ function mxFacts(result: AlertableResult): Fact[] {
 }
 
 /** Every fact found, in the order an engineer reads them. */
-export function factsOf(result: AlertableResult): Fact[] {
+export function factsOf(input: BaseResult): Fact[] {
+  const result = input as AlertableResult;
   const facts: Fact[] = [];
   const stage = failedStage(result);
   if (stage !== undefined) facts.push({ label: 'Failed stage', value: stage });

@@ -9,6 +9,7 @@
  */
 import type { MessageAttributeValue } from '@aws-sdk/client-sns';
 import type { Finding, Severity, Status } from '../findings.js';
+import type { BaseResult } from '../result.js';
 import type { AlertableResult, Fact } from './facts.js';
 import { factsOf } from './facts.js';
 
@@ -229,11 +230,7 @@ function sizeOf(input: AlertMessage['input']): number {
 }
 
 /** Builds the alert for `result` and `transition`, within `maxBytes`. */
-export function formatAlert(
-  result: AlertableResult,
-  transition: AlertTransition,
-  options: FormatOptions,
-): AlertMessage {
+export function formatAlert(result: BaseResult, transition: AlertTransition, options: FormatOptions): AlertMessage {
   const clean = sanitize(result, options.redact) as AlertableResult;
   const maxBytes = options.maxBytes ?? SNS_MAX_MESSAGE_BYTES;
   // The worst findings first, so truncation drops the least severe ones.

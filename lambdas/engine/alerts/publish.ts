@@ -8,9 +8,9 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import type { Clock } from '../deadline.js';
+import type { BaseResult } from '../result.js';
 import type { AlertLinks, AlertMessage } from './format.js';
 import { formatAlert } from './format.js';
-import type { AlertableResult } from './facts.js';
 import type { AlertPolicy, AlertState, Decision } from './state.js';
 import { DEFAULT_HOLD_COUNT, DEFAULT_REMINDER_INTERVAL_MS, decide, observe } from './state.js';
 import type { AlertKey, AlertStateStore, SaveEntry } from './store.js';
@@ -122,7 +122,7 @@ export interface ProcessAlertsDeps {
   /** 0 turns reminders off. @default 24 h */
   readonly reminderIntervalMs?: number;
   /** Per-target on/off and overrides; undefined fields fall back to the defaults above. */
-  readonly policyFor?: (result: AlertableResult) => Partial<TargetAlertPolicy> | undefined;
+  readonly policyFor?: (result: BaseResult) => Partial<TargetAlertPolicy> | undefined;
   readonly links?: AlertLinks;
   readonly redact: (text: string) => string;
   readonly clock: Clock;
@@ -146,20 +146,17 @@ export interface AlertSummary {
   }[];
 }
 
-export function alertKeyOf(result: AlertableResult): AlertKey {
+export function alertKeyOf(result: BaseResult): AlertKey {
   return { check: result.check, target: result.name ?? result.target };
 }
 
-function runTime(result: AlertableResult, clock: Clock): number {
+function runTime(result: BaseResult, clock: Clock): number {
   const t = Date.parse(result.startedAt);
   return Number.isFinite(t) ? t : clock.now();
 }
 
 /** Decides, formats, publishes and records the alert state for the results of one run. */
-export async function processAlerts(
-  results: readonly AlertableResult[],
-  rawDeps: ProcessAlertsDeps,
-): Promise<AlertSummary> {
+export async function processAlerts(results: readonly BaseResult[], rawDeps: ProcessAlertsDeps): Promise<AlertSummary> {
   // SDK error messages and names from the config end up in log lines: redact them too.
   const deps: ProcessAlertsDeps = {
     ...rawDeps,
