@@ -8,12 +8,14 @@ import type { CheckSpec, SesAccountCheckSpec, SmtpCheckSpec, TlsCheckSpec } from
 import { effectiveTlsMode, targetOf } from '../../lambdas/engine/checks.js';
 import { DEFAULT_THRESHOLDS, DEFAULT_TIMEOUT_MS, type Thresholds } from '../../lambdas/engine/options.js';
 import type { CheckKind } from '../../lambdas/engine/result.js';
+import type { ShardEvent } from '../../lambdas/handlers/event.js';
 import {
   expandSesPreset,
   expandSesTlsPreset,
   SesPresetError,
   type SesPresetOptions,
 } from '../../lambdas/engine/ses/presets.js';
+export type { ShardEvent };
 import { RATE_PATTERN, type MailProbeConfig, type ThresholdsConfig } from './schema.js';
 
 export const DEFAULT_SCHEDULES: Readonly<Record<CheckKind, string>> = {
@@ -35,19 +37,6 @@ export const TIMEOUT_MARGIN_RATIO = 0.2;
 export const TIMEOUT_MARGIN_FIXED_MS = 10_000;
 /** EventBridge Scheduler accepts at most 256 KB of target input; stay well below. */
 export const MAX_SHARD_INPUT_BYTES = 200_000;
-
-/** The input of one scheduled invocation: everything the handler needs, nothing secret. */
-export interface ShardEvent {
-  readonly version: 1;
-  /** Stable identifier, e.g. `smtp-5m-1`; also the construct ID of its schedule. */
-  readonly shard: string;
-  readonly check: CheckKind;
-  readonly schedule: string;
-  readonly specs: readonly CheckSpec[];
-  readonly thresholds: Thresholds;
-  readonly allowPrivate: boolean;
-  readonly concurrency: number;
-}
 
 /** One (check, target) pair as alarms and the dashboard see it. */
 export interface PlannedTarget {

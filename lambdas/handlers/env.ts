@@ -1,0 +1,10 @@
+/**
+ * Environment variables the stack sets on every probe function. Their own module, free
+ * of imports, so the CDK app can use the names without loading the engine.
+ */
+export const ENV = {
+  namespace: 'METRIC_NAMESPACE',
+  alertTopicArn: 'ALERT_TOPIC_ARN',
+  dashboardName: 'DASHBOARD_NAME',
+  queryName: 'FAILED_CHECKS_QUERY_NAME',
+} as const;

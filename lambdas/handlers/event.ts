@@ -1,0 +1,55 @@
+/**
+ * The input of one scheduled invocation: a shard of the plan (lib/config/plan.ts),
+ * passed by EventBridge Scheduler as the target input. Defined here, on the Lambda
+ * side, because the engine must not import lib/ (DESIGN.md §1); the plan imports it.
+ */
+import type { CheckSpec } from '../engine/checks.js';
+import type { Thresholds } from '../engine/options.js';
+import type { CheckKind } from '../engine/result.js';
+
+export interface ShardEvent {
+  readonly version: 1;
+  /** Stable identifier, e.g. `smtp-5m-1`; also the construct ID of its schedule. */
+  readonly shard: string;
+  readonly check: CheckKind;
+  readonly schedule: string;
+  readonly specs: readonly CheckSpec[];
+  readonly thresholds: Thresholds;
+  readonly allowPrivate: boolean;
+  readonly concurrency: number;
+}
+
+export class ShardEventError extends Error {
+  override readonly name = 'ShardEventError';
+  readonly code = 'INVALID_EVENT';
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Checks the event before any work: a malformed input is a deployment bug, so the
+ * invocation fails (and lands in the dead-letter queue) instead of probing nothing.
+ */
+export function parseShardEvent(event: unknown, expected: CheckKind): ShardEvent {
+  if (!isRecord(event)) throw new ShardEventError('the event is not an object: expected a shard of the plan');
+  if (event['version'] !== 1)
+    throw new ShardEventError(`unsupported event version ${JSON.stringify(event['version'])}`);
+  if (event['check'] !== expected) {
+    throw new ShardEventError(
+      `this is the ${expected} function, but the shard is for ${JSON.stringify(event['check'])}`,
+    );
+  }
+  const specs = event['specs'];
+  if (!Array.isArray(specs) || specs.some((s) => !isRecord(s) || s['check'] !== expected)) {
+    throw new ShardEventError(`specs must be an array of ${expected} checks`);
+  }
+  const t = event['thresholds'];
+  if (!isRecord(t) || ['warnDays', 'criticalDays', 'minDhBits'].some((k) => typeof t[k] !== 'number')) {
+    throw new ShardEventError('thresholds must hold warnDays, criticalDays and minDhBits');
+  }
+  const concurrency = event['concurrency'];
+  if (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1) {
+    throw new ShardEventError('concurrency must be a positive integer');
+  }
+  return event as unknown as ShardEvent;
+}

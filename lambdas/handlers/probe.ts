@@ -1,0 +1,126 @@
+/**
+ * The body every probe function shares: run the shard's checks, log one JSON line per
+ * result (the DESIGN.md §3 contract, secrets masked), publish the §5 metrics, send
+ * change notifications, and return a summary. Each `lambdas/handlers/<kind>.ts` is a
+ * one-line entry point so each function gets its own bundle.
+ *
+ * Lines go straight to stdout, not through console.log: with the Lambda runtime's text
+ * log format, stdout lines reach CloudWatch Logs unchanged, so Logs Insights discovers
+ * the JSON fields and EMF lines are recognised as metrics.
+ */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { processAlerts, type AlertSummary } from '../engine/alerts/publish.js';
+import type { CheckSpec } from '../engine/checks.js';
+import { datumsFromResult } from '../engine/metrics/from-result.js';
+import { DEFAULT_NAMESPACE } from '../engine/metrics/definitions.js';
+import { publishMetrics, type PublishReport, type PublisherDeps } from '../engine/metrics/publisher.js';
+import { createContext, type ProbeContext } from '../engine/options.js';
+import type { CheckKind } from '../engine/result.js';
+import { runChecks, type CheckResult } from '../engine/run.js';
+import { clearCredentialCache, credentialSecrets, maskSecrets, redact, resolveCredentials } from '../engine/secrets.js';
+import { ENV } from './env.js';
+import { parseShardEvent } from './event.js';
+
+export { ENV };
+
+export interface ProbeSummary {
+  readonly shard: string;
+  readonly check: CheckKind;
+  readonly checks: number;
+  readonly ok: number;
+  readonly warning: number;
+  readonly critical: number;
+  readonly metrics: PublishReport;
+  /** Absent when no alert topic is configured. */
+  readonly alerts?: AlertSummary;
+}
+
+export interface ProbeHandlerDeps {
+  readonly cloudwatch?: CloudWatchClient;
+  readonly sns?: SNSClient;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly writeLine?: (line: string) => void;
+  /** Resolver, trust anchors and clock for tests; thresholds and allowPrivate come from the shard. */
+  readonly context?: Partial<Pick<ProbeContext, 'resolver' | 'extraCa' | 'clock' | 'timeoutMs'>>;
+  /** Passed to the publisher (tests inject a sleep that does not wait). */
+  readonly publisher?: Pick<PublisherDeps, 'sleep' | 'random' | 'retry'>;
+}
+
+/** Every form of every password the shard's checks used, to mask in anything printed. */
+async function secretsOf(specs: readonly CheckSpec[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const spec of specs) {
+    if (spec.check !== 'smtp' || spec.auth === undefined) continue;
+    // Cached by the engine's resolver since the check itself read it: no second API call.
+    const credentials = await resolveCredentials(spec.auth).catch(() => undefined);
+    if (credentials) out.push(...credentialSecrets(credentials));
+  }
+  return out;
+}
+
+export function createProbeHandler(kind: CheckKind, deps: ProbeHandlerDeps = {}) {
+  // Clients live across invocations of a warm function. maxAttempts 1: the publishers retry themselves.
+  let cloudwatch = deps.cloudwatch;
+  let sns = deps.sns;
+  const writeLine = deps.writeLine ?? ((line: string) => void process.stdout.write(`${line}\n`));
+
+  return async function handler(event: unknown): Promise<ProbeSummary> {
+    const env = deps.env ?? process.env;
+    const shard = parseShardEvent(event, kind);
+    const namespace = env[ENV.namespace] ?? DEFAULT_NAMESPACE;
+    cloudwatch ??= new CloudWatchClient({ maxAttempts: 1 });
+    // A rotated secret must be picked up by the next run, not after the cache's TTL.
+    clearCredentialCache();
+
+    const ctx = createContext({
+      ...deps.context,
+      thresholds: shard.thresholds,
+      allowPrivate: shard.allowPrivate,
+    });
+    const results: CheckResult[] = await runChecks(shard.specs, ctx, { concurrency: shard.concurrency });
+    const secrets = await secretsOf(shard.specs);
+    const masked = results.map((r) => maskSecrets(r, secrets));
+    for (const result of masked) writeLine(JSON.stringify(result));
+
+    const metrics = await publishMetrics(masked.flatMap(datumsFromResult), {
+      client: cloudwatch,
+      namespace,
+      writeLine,
+      ...deps.publisher,
+    });
+
+    let alerts: AlertSummary | undefined;
+    const topicArn = env[ENV.alertTopicArn];
+    if (topicArn) {
+      sns ??= new SNSClient({ maxAttempts: 1 });
+      const dashboardName = env[ENV.dashboardName];
+      const queryName = env[ENV.queryName];
+      const region = env['AWS_REGION'];
+      alerts = await processAlerts(masked, {
+        sns,
+        topicArn,
+        cloudwatch,
+        namespace,
+        redact: (text) => redact(text, secrets),
+        clock: ctx.clock,
+        log: (entry) => writeLine(JSON.stringify({ shard: shard.shard, ...maskSecrets(entry, secrets) })),
+        ...(dashboardName && queryName && region ? { links: { region, dashboardName, queryName } } : {}),
+      });
+    }
+
+    const count = (status: string) => results.filter((r) => r.status === status).length;
+    const summary: ProbeSummary = {
+      shard: shard.shard,
+      check: kind,
+      checks: results.length,
+      ok: count('ok'),
+      warning: count('warning'),
+      critical: count('critical'),
+      metrics,
+      ...(alerts !== undefined ? { alerts } : {}),
+    };
+    writeLine(JSON.stringify({ msg: 'probe run finished', ...summary }));
+    return summary;
+  };
+}

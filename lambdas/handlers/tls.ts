@@ -1,0 +1,4 @@
+/** Entry point of the `tls` probe function: its own bundle, its own IAM role. */
+import { createProbeHandler } from './probe.js';
+
+export const handler = createProbeHandler('tls');

@@ -1,0 +1,50 @@
+/**
+ * The ready-made stack of `bin/app.ts`: the config file's plan, its optional VPC
+ * (imported by ID, so synth needs no AWS lookup), and `MailProbes`.
+ */
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type { Construct } from 'constructs';
+import type { Plan } from './config/plan.js';
+import { MailProbes, type MailProbesProps } from './mail-probes.js';
+
+export interface MailProbeStackProps extends StackProps {
+  readonly plan: Plan;
+  /** Passed to MailProbes. @default - each handler bundled with esbuild */
+  readonly code?: MailProbesProps['code'];
+}
+
+export class MailProbeStack extends Stack {
+  readonly probes: MailProbes;
+
+  constructor(scope: Construct, id: string, props: MailProbeStackProps) {
+    super(scope, id, props);
+    const { plan } = props;
+    let network: Partial<MailProbesNetwork> = {};
+    if (plan.vpc) {
+      const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
+        vpcId: plan.vpc.vpcId,
+        // The subnets are given explicitly, so the AZs are not used for selection.
+        availabilityZones: this.availabilityZones,
+      });
+      network = {
+        vpc,
+        vpcSubnets: { subnets: plan.vpc.subnetIds.map((id, i) => ec2.Subnet.fromSubnetId(this, `Subnet${i}`, id)) },
+        ...(plan.vpc.securityGroupIds
+          ? {
+              securityGroups: plan.vpc.securityGroupIds.map((id, i) =>
+                ec2.SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${i}`, id),
+              ),
+            }
+          : {}),
+      };
+    }
+    this.probes = new MailProbes(this, 'MailProbes', { plan, ...network, ...(props.code ? { code: props.code } : {}) });
+  }
+}
+
+interface MailProbesNetwork {
+  readonly vpc: ec2.IVpc;
+  readonly vpcSubnets: ec2.SubnetSelection;
+  readonly securityGroups: readonly ec2.ISecurityGroup[];
+}

@@ -1,0 +1,138 @@
+/**
+ * `MailProbes`: the reusable construct. Give it a plan (lib/config/plan.ts, from the
+ * config file) and it deploys one probe function per check kind with a schedule per
+ * shard, alarms per target and per function, an alert topic and a dashboard.
+ *
+ *     const plan = planConfig(loadConfig('mailprobe.config.yaml'));
+ *     new MailProbes(this, 'MailProbes', { plan });
+ */
+import { Annotations, Duration, Stack } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { CheckKind } from '../lambdas/engine/result.js';
+import { ENV } from '../lambdas/handlers/env.js';
+import type { Plan } from './config/plan.js';
+import { AlertTopic } from './alert-topic.js';
+import { ProbeAlarms } from './probe-alarms.js';
+import { DEFAULT_QUERY_NAME, ProbeDashboard } from './probe-dashboard.js';
+import { ProbeFunction } from './probe-function.js';
+
+export interface MailProbesProps {
+  /** What to probe and how often: `planConfig(loadConfig(path))`. */
+  readonly plan: Plan;
+  /**
+   * Run the probes in this VPC (private relays; port 25 needs a NAT gateway and AWS's
+   * port-25 restriction lifted). @default - no VPC: public targets only, port 25 blocked
+   */
+  readonly vpc?: ec2.IVpc;
+  /** @default - the VPC's private subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** @default - one new security group per function, all outbound allowed, no inbound */
+  readonly securityGroups?: readonly ec2.ISecurityGroup[];
+  /**
+   * Where alarms and change notifications go. @default - a new KMS-encrypted topic with
+   * the plan's e-mail and HTTPS subscriptions, or the plan's existing topic ARN
+   */
+  readonly alertTopic?: sns.ITopic;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default - CloudFormation generates one */
+  readonly dashboardName?: string;
+  /** Prefix of alarm names. @default - the stack name */
+  readonly alarmNamePrefix?: string;
+  /** Reserved concurrency of each probe function. @default - none */
+  readonly reservedConcurrentExecutions?: number;
+  /** Prebuilt code per check kind instead of bundling (tests). @default - each handler bundled with esbuild */
+  readonly code?: (check: CheckKind) => lambda.Code;
+  /** Send change notifications (findings and hints) from the probes to the topic. @default true */
+  readonly notifyChanges?: boolean;
+}
+
+export const PORT_25_WARNING =
+  'mailprobe: %CHECKS% use port 25, but the probes run without a VPC. AWS restricts outbound port 25 from Lambda: these checks will time out (CONNECT_TIMEOUT). Set `vpc` (private subnets with a NAT gateway) and ask AWS to lift the port-25 restriction for the account, or probe a submission port (587/2587) instead.';
+
+export class MailProbes extends Construct {
+  readonly functions: ReadonlyMap<CheckKind, ProbeFunction>;
+  readonly alertTopic: sns.ITopic;
+  readonly alarms: ProbeAlarms;
+  readonly dashboard: ProbeDashboard;
+
+  constructor(scope: Construct, id: string, props: MailProbesProps) {
+    super(scope, id);
+    const { plan } = props;
+    const stack = Stack.of(this);
+
+    const topic = new AlertTopic(this, 'Alerts', {
+      ...(props.alertTopic
+        ? { existingTopic: props.alertTopic }
+        : plan.alerting.topicArn
+          ? { existingTopic: sns.Topic.fromTopicArn(this, 'ExistingTopic', plan.alerting.topicArn) }
+          : {}),
+      ...(plan.alerting.email ? { emailSubscriptions: plan.alerting.email } : {}),
+      ...(plan.alerting.https ? { httpsSubscriptions: plan.alerting.https } : {}),
+    });
+    this.alertTopic = topic.topic;
+
+    const dashboardName = props.dashboardName ?? `${stack.stackName}-mailprobe`;
+    const queryName = `${stack.stackName}/${DEFAULT_QUERY_NAME}`;
+    const timeout = Duration.seconds(plan.functionTimeoutSeconds);
+    const functions = new Map<CheckKind, ProbeFunction>();
+    const kinds: CheckKind[] = ['smtp', 'tls', 'mta-sts', 'ses-account'];
+    for (const kind of kinds) {
+      const shards = plan.shards.filter((s) => s.check === kind);
+      if (shards.length === 0) continue;
+      functions.set(
+        kind,
+        new ProbeFunction(this, `Probe-${kind}`, {
+          check: kind,
+          shards,
+          namespace: plan.namespace,
+          timeout,
+          ...(kind === 'smtp' ? { secretArns: plan.secretArns } : {}),
+          ...(kind === 'ses-account' ? { sesRegions: plan.sesRegions } : {}),
+          ...(props.notifyChanges === false ? {} : { alertTopic: topic.topic }),
+          environment: { [ENV.dashboardName]: dashboardName, [ENV.queryName]: queryName },
+          ...(props.vpc ? { vpc: props.vpc } : {}),
+          ...(props.vpcSubnets ? { vpcSubnets: props.vpcSubnets } : {}),
+          ...(props.securityGroups ? { securityGroups: props.securityGroups } : {}),
+          ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+          ...(props.code ? { code: props.code(kind) } : {}),
+          ...(props.reservedConcurrentExecutions !== undefined
+            ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
+            : {}),
+        }),
+      );
+    }
+    this.functions = functions;
+
+    this.alarms = new ProbeAlarms(this, 'Alarms', {
+      namespace: plan.namespace,
+      targets: plan.targets,
+      functions: [...functions.values()],
+      action: topic.alarmAction,
+      dashboardName,
+      queryName,
+      ...(props.alarmNamePrefix ? { alarmNamePrefix: props.alarmNamePrefix } : {}),
+    });
+
+    this.dashboard = new ProbeDashboard(this, 'Dashboard', {
+      namespace: plan.namespace,
+      targets: plan.targets,
+      alarms: this.alarms.alarms,
+      logGroups: [...functions.values()].map((f) => f.logGroup),
+      dashboardName,
+      queryName,
+    });
+
+    const port25 = plan.targets.filter((t) => t.port25);
+    if (port25.length > 0 && !props.vpc) {
+      const names = port25.map((t) => `${t.check} ${t.name}`);
+      const listed =
+        names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ');
+      Annotations.of(this).addWarningV2('mailprobe:port25-without-vpc', PORT_25_WARNING.replace('%CHECKS%', listed));
+    }
+  }
+}

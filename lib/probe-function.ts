@@ -1,0 +1,254 @@
+/**
+ * One probe function per check kind (its own bundle, its own least-privilege role),
+ * its log group, its dead-letter queue, and one EventBridge Scheduler schedule per
+ * shard of the plan, with the shard as the invocation's input.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { CheckKind } from '../lambdas/engine/result.js';
+import { SES_ACCOUNT_IAM_ACTIONS } from '../lambdas/engine/ses/api-errors.js';
+import type { ShardEvent } from '../lambdas/handlers/event.js';
+import { ENV } from '../lambdas/handlers/env.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface ProbeFunctionProps {
+  readonly check: CheckKind;
+  /** The plan's shards for this check kind; one schedule each. */
+  readonly shards: readonly ShardEvent[];
+  /** CloudWatch namespace the function may write to (the only one). */
+  readonly namespace: string;
+  readonly timeout: Duration;
+  /** Secrets Manager ARNs the function may read. @default - none */
+  readonly secretArns?: readonly string[];
+  /** Regions whose SES account the function reads (ses-account only). @default - none */
+  readonly sesRegions?: readonly string[];
+  /** Where change notifications go; the function gets sns:Publish on it. @default - no notifications */
+  readonly alertTopic?: sns.ITopic;
+  /** Extra environment, e.g. the dashboard and query names used in alert links. @default - none */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** @default - not in a VPC */
+  readonly vpc?: ec2.IVpc;
+  /** @default - the VPC's private subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** @default - a new security group with all outbound traffic allowed */
+  readonly securityGroups?: readonly ec2.ISecurityGroup[];
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default - no reservation (the probes use little concurrency) */
+  readonly reservedConcurrentExecutions?: number;
+  /** @default 512 (more memory is more CPU for TLS handshakes) */
+  readonly memorySize?: number;
+  /**
+   * Prebuilt code instead of bundling the handler. Tests use `Code.fromInline`: without
+   * bundling, CDK would fingerprint the whole project (node_modules included) per function.
+   * @default - lambdas/handlers/<check>.ts bundled with esbuild
+   */
+  readonly code?: lambda.Code;
+}
+
+export class ProbeFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly logGroup: logs.LogGroup;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly schedules: readonly scheduler.Schedule[];
+  readonly check: CheckKind;
+  readonly timeout: Duration;
+
+  constructor(scope: Construct, id: string, props: ProbeFunctionProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.check = props.check;
+    this.timeout = props.timeout;
+
+    const entry = `${ROOT}lambdas/handlers/${props.check}.ts`;
+    if (!existsSync(entry)) throw new Error(`No handler for the ${props.check} check: ${entry} is missing`);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // Failed async invocations (the function threw: a malformed shard or a crash) and failed
+    // deliveries by the Scheduler both land here, so nothing fails unseen.
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    // Our own role instead of the AWS-managed basic execution policy: logs only to this log group.
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `mailprobe ${props.check} probe`,
+    });
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry,
+      ...(props.code ? { code: props.code, handler: 'index.handler' } : { handler: 'handler' }),
+      projectRoot: ROOT,
+      depsLockFilePath: `${ROOT}package-lock.json`,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout,
+      role,
+      logGroup: this.logGroup,
+      description: `mailprobe: ${props.check} checks`,
+      deadLetterQueue: this.deadLetterQueue,
+      // The next scheduled run is the retry; Lambda's own async retries would double-count metrics.
+      retryAttempts: 0,
+      ...(props.reservedConcurrentExecutions !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
+        : {}),
+      ...(props.vpc
+        ? {
+            vpc: props.vpc,
+            ...(props.vpcSubnets ? { vpcSubnets: props.vpcSubnets } : {}),
+            ...(props.securityGroups ? { securityGroups: [...props.securityGroups] } : {}),
+            allowAllOutbound: props.securityGroups ? undefined : true,
+          }
+        : {}),
+      environment: {
+        [ENV.namespace]: props.namespace,
+        ...(props.alertTopic ? { [ENV.alertTopicArn]: props.alertTopic.topicArn } : {}),
+        ...props.environment,
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        minify: true,
+        target: 'node22',
+        // ESM builds of the SDK first: smaller and faster to load than the CommonJS ones.
+        mainFields: ['module', 'main'],
+        // Bundle the SDK too: the deployed code is the code the tests ran, not the runtime's copy.
+        externalModules: [],
+        sourceMap: false,
+        // Bundled CommonJS dependencies still call require() for Node built-ins.
+        banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
+      },
+    });
+    logsOnlyToOwnGroup(role, this.logGroup);
+
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'PutProbeMetrics',
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': props.namespace } },
+      }),
+    );
+    const acks: { id: string; reason: string }[] = [
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'cloudwatch:PutMetricData and GetMetricData support no resource-level permissions; PutMetricData is limited to the probe namespace by the cloudwatch:namespace condition.',
+      },
+    ];
+
+    if (props.secretArns && props.secretArns.length > 0) {
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadSmtpCredentials',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: props.secretArns.flatMap(secretResources),
+        }),
+      );
+    }
+
+    if (props.check === 'ses-account' && props.sesRegions && props.sesRegions.length > 0) {
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadSesAccount',
+          actions: [...SES_ACCOUNT_IAM_ACTIONS],
+          // These SES v1 read actions take no resource-level permissions; limit them to the configured regions.
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:RequestedRegion': [...props.sesRegions] } },
+        }),
+      );
+    }
+
+    if (props.alertTopic) {
+      props.alertTopic.grantPublish(role);
+      // The alert state store reads the last runs' AlertState datapoints (alerts/store.ts).
+      role.addToPolicy(
+        new iam.PolicyStatement({ sid: 'ReadAlertState', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
+      );
+      acks.push({
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason:
+          'Granted by topic.grantPublish on the alert topic key only; SNS needs GenerateDataKey for any key spec.',
+      });
+    }
+
+    if (props.vpc) {
+      acks.push({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        reason: 'Lambda needs the ENI permissions of this AWS-managed policy to run in a VPC; CDK attaches it.',
+      });
+    }
+    for (const ack of acks) Validations.of(role).acknowledge(ack);
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Node.js 22 is the runtime the probes are built and tested for (esbuild target node22); upgrade deliberately.',
+    });
+
+    // The Scheduler assumes this role to invoke the function and to dead-letter failed deliveries.
+    const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+      description: `mailprobe ${props.check} schedules`,
+    });
+    this.schedules = props.shards.map(
+      (shard) =>
+        new scheduler.Schedule(this, `Schedule-${shard.shard}`, {
+          schedule: scheduler.ScheduleExpression.expression(shard.schedule),
+          description: `mailprobe ${shard.shard}: ${shard.specs.length} ${shard.check} check(s), ${shard.schedule}`,
+          target: new targets.LambdaInvoke(this.function, {
+            input: scheduler.ScheduleTargetInput.fromObject(shard),
+            role: schedulerRole,
+            deadLetterQueue: this.deadLetterQueue,
+            // A late probe is a wrong probe: drop deliveries older than one run instead of bunching them up.
+            maxEventAge: Duration.minutes(5),
+            retryAttempts: 2,
+          }),
+        }),
+    );
+    Validations.of(schedulerRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.function.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+      reason: 'CDK grants lambda:InvokeFunction on the function and its versions/aliases (Arn:*); only this function.',
+    });
+  }
+}
+
+/** logs:CreateLogStream/PutLogEvents on this function's own log group only. */
+function logsOnlyToOwnGroup(role: iam.Role, logGroup: logs.ILogGroup): void {
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'WriteOwnLogs',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }),
+  );
+}
+
+/**
+ * IAM needs the full ARN, which ends in `-` and six random characters; a config may
+ * name the secret without them. Grant the ARN as given and with exactly six more
+ * characters, never a `*` that would also match `name-other`.
+ */
+function secretResources(arn: string): string[] {
+  return [arn, `${arn}-??????`];
+}
