@@ -36,12 +36,14 @@ export const COMMAND_OPTIONS = {
     name: { type: 'string' },
   },
   tls: { tls: { type: 'string' }, ehlo: { type: 'string' }, name: { type: 'string' } },
-  'mta-sts': {},
+  'mta-sts': { 'policy-port': { type: 'string' }, 'mx-port': { type: 'string' } },
   ses: { ports: { type: 'string' }, fips: { type: 'boolean' }, posture: { type: 'boolean' } },
   run: {
     config: { type: 'string', short: 'c' },
     only: { type: 'string', multiple: true },
     'explain-alerts': { type: 'boolean' },
+    'policy-port': { type: 'string' },
+    'mx-port': { type: 'string' },
   },
   'ses-smtp-password': { region: { type: 'string' }, 'key-env': { type: 'string' } },
 } as const;

@@ -49,6 +49,8 @@ const DETAILS: Record<Command, string> = {
   'mta-sts': `mailprobe mta-sts DOMAIN...
   RFC 8461 MTA-STS and RFC 8460 TLS-RPT: the _mta-sts TXT record, the HTTPS policy, MX
   coverage, STARTTLS and certificates of every MX on port 25, the _smtp._tls record.
+  --policy-port N      fetch the policy from port N instead of 443 (testing against local servers)
+  --mx-port N          probe the MX hosts on port N instead of 25 (testing against local servers)
 `,
   ses: `mailprobe ses REGION
   Probes the Amazon SES SMTP endpoints email-smtp.REGION.amazonaws.com: STARTTLS on
@@ -61,6 +63,7 @@ const DETAILS: Record<Command, string> = {
   Runs exactly the checks the deployed probes run, from the config file
   (default mailprobe.config.yaml), with the same thresholds.
   --only NAME          only the targets with this name (repeatable)
+  --policy-port N, --mx-port N   as for mta-sts (testing against local servers)
 `,
   'ses-smtp-password': `mailprobe ses-smtp-password --region REGION [--key-env VAR]
   Prints the SES SMTP password derived from an IAM secret access key (AWS's documented

@@ -11,8 +11,8 @@ import {
   type ProbeContext,
   type Thresholds,
 } from '../../lambdas/engine/options.js';
-import { runChecks, type CheckResult } from '../../lambdas/engine/run.js';
-import { expandSesPreset, SesPresetError } from '../../lambdas/engine/ses/presets.js';
+import { runChecks, type CheckResult, type EngineDeps } from '../../lambdas/engine/run.js';
+import { expandSesPreset, expandSesTlsPreset, SesPresetError } from '../../lambdas/engine/ses/presets.js';
 import { deriveSesSmtpPassword } from '../../lambdas/engine/ses/smtp-password.js';
 import { ConfigError, loadConfig } from '../../lib/config/load.js';
 import { planConfig, PlanError } from '../../lib/config/plan.js';
@@ -49,7 +49,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       return 0;
     }
     if (parsed.command === 'ses-smtp-password') return await sesSmtpPassword(parsed, io);
-    const results = await execute(parsed);
+    const results = await execute(parsed, io);
     const json = parsed.values.json === true;
     io.stdout.write(json ? jsonDocument(results) : formatResults(results, { color: useColor(io) }));
     return results.some((r) => r.status === 'critical') ? 1 : 0;
@@ -98,6 +98,15 @@ function contextFrom(values: Parsed['values']): ProbeContext {
   });
 }
 
+/** `--policy-port` / `--mx-port`: MTA-STS against local servers (production uses 443 and 25). */
+function engineDeps(values: Parsed['values']): EngineDeps {
+  const policyPort = values['policy-port'] === undefined ? undefined : intOption(values, 'policy-port', 1, 65535, 443);
+  const mxPort = values['mx-port'] === undefined ? undefined : intOption(values, 'mx-port', 1, 65535, 25);
+  return {
+    mtaSts: { ...(policyPort !== undefined ? { policyPort } : {}), ...(mxPort !== undefined ? { mxPort } : {}) },
+  };
+}
+
 function credentialSource(values: Parsed['values']): CredentialSource | undefined {
   const user = stringOption(values, 'user');
   const passwordEnv = stringOption(values, 'password-env');
@@ -129,7 +138,7 @@ function singleTarget(parsed: Parsed, what: string): string {
   return parsed.positionals[0] as string;
 }
 
-async function execute(parsed: Parsed): Promise<CheckResult[]> {
+async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
   const { values } = parsed;
   const concurrency = intOption(values, 'concurrency', 1, 1024, 16);
   switch (parsed.command) {
@@ -151,7 +160,7 @@ async function execute(parsed: Parsed): Promise<CheckResult[]> {
         ...(auth !== undefined ? { auth } : {}),
         ...(from !== undefined && to !== undefined ? { testMessage: { from, to } } : {}),
       };
-      return runChecks([spec], contextFrom(values));
+      return runChecks([spec], contextFrom(values), { deps: { credentials: { env: io.env } } });
     }
     case 'tls': {
       const { host, port } = parseHostPort(singleTarget(parsed, 'HOST[:PORT]'), 25);
@@ -174,7 +183,7 @@ async function execute(parsed: Parsed): Promise<CheckResult[]> {
           throw new UsageError(`mta-sts: "${d}" is not a domain name`);
         return { check: 'mta-sts', domain: d.replace(/\.$/, '').toLowerCase() };
       });
-      return runChecks(specs, contextFrom(values), { concurrency });
+      return runChecks(specs, contextFrom(values), { concurrency, deps: engineDeps(values) });
     }
     case 'ses': {
       const region = singleTarget(parsed, 'REGION');
@@ -182,27 +191,19 @@ async function execute(parsed: Parsed): Promise<CheckResult[]> {
       const smtp = expandSesPreset({ region, ...(ports ? { ports } : {}), fips: values.fips === true });
       const specs: CheckSpec[] = [...smtp];
       if (values.posture === true) {
-        specs.push(
-          ...smtp.map((s): TlsCheckSpec => ({
-            check: 'tls',
-            host: s.host,
-            port: s.port,
-            tls: s.tls === 'none' ? 'auto' : (s.tls ?? 'auto'),
-            ...(s.name ? { name: s.name } : {}),
-          })),
-        );
+        specs.push(...expandSesTlsPreset({ region, ...(ports ? { ports } : {}), fips: values.fips === true }));
       }
       return runChecks(specs, contextFrom(values), { concurrency });
     }
     case 'run':
-      return runConfig(parsed);
+      return runConfig(parsed, io);
     case 'ses-smtp-password':
       throw new UsageError('unreachable');
   }
 }
 
 /** Exactly what the deployed probes run: the same plan, shard by shard, same thresholds. */
-async function runConfig(parsed: Parsed): Promise<CheckResult[]> {
+async function runConfig(parsed: Parsed, io: Io): Promise<CheckResult[]> {
   const { values } = parsed;
   const path = stringOption(values, 'config') ?? 'mailprobe.config.yaml';
   const plan = planConfig(loadConfig(path));
@@ -222,7 +223,12 @@ async function runConfig(parsed: Parsed): Promise<CheckResult[]> {
       thresholds: thresholdsFrom(values, shard.thresholds),
       allowPrivate: base.allowPrivate || shard.allowPrivate,
     };
-    results.push(...(await runChecks(specs, ctx, { concurrency: shard.concurrency })));
+    results.push(
+      ...(await runChecks(specs, ctx, {
+        concurrency: shard.concurrency,
+        deps: { ...engineDeps(values), credentials: { env: io.env } },
+      })),
+    );
   }
   return results;
 }

@@ -275,6 +275,10 @@ export const FINDINGS = {
     severity: 'warning',
     hint: 'DKIM is not verified for the identity. Publish the CNAME records SES shows for Easy DKIM.',
   },
+  SES_API_ERROR: {
+    severity: 'critical',
+    hint: 'The SES API refused, throttled or failed the probe’s call. Grant the probe role ses:GetAccountSendingEnabled, ses:GetSendQuota, ses:GetIdentityVerificationAttributes and ses:GetIdentityDkimAttributes; SES allows about one non-sending API call per second per account.',
+  },
   SES_SANDBOX: {
     severity: 'info',
     hint: 'The account looks like it is in the SES sandbox (200 messages a day): it can send only to verified addresses. Request production access in the SES console.',

@@ -7,13 +7,12 @@
 import type { CheckSpec, SmtpCheckSpec, TlsCheckSpec } from './checks.js';
 import { effectiveTlsMode, targetOf } from './checks.js';
 import { finding, statusOf, type Finding } from './findings.js';
-import type { MtaStsResult } from './mtasts/check.js';
-import { runMtaStsCheck } from './mtasts/check.js';
+import { runMtaStsCheck, type MtaStsDeps, type MtaStsResult } from './mtasts/check.js';
 import type { ProbeContext } from './options.js';
 import type { BaseResult } from './result.js';
 import { runSesAccountCheck, type SesAccountResult } from './ses/account.js';
 import { isSesEndpoint, withSesHints } from './ses/presets.js';
-import { resolveCredentials } from './secrets.js';
+import { resolveCredentials, type CredentialDeps } from './secrets.js';
 import { runSmtpCheck, type SmtpResult } from './smtp/check.js';
 import { starttlsConnector } from './smtp/connector.js';
 import { implicitTlsConnector } from './tls/connect.js';
@@ -21,23 +20,31 @@ import { runTlsCheck, type TlsResult } from './tls/posture.js';
 
 export type CheckResult = SmtpResult | TlsResult | MtaStsResult | SesAccountResult;
 
+export interface EngineDeps {
+  /** MTA-STS overrides (policy and MX ports) for testing against local servers. */
+  readonly mtaSts?: MtaStsDeps;
+  /** Where credentials come from (Secrets Manager client, environment). */
+  readonly credentials?: CredentialDeps;
+}
+
 export interface RunOptions {
   /** Checks in flight at once. @default 16 */
   readonly concurrency?: number;
+  readonly deps?: EngineDeps;
 }
 
 export const DEFAULT_CONCURRENCY = 16;
 
-export async function runCheck(spec: CheckSpec, ctx: ProbeContext): Promise<CheckResult> {
+export async function runCheck(spec: CheckSpec, ctx: ProbeContext, deps: EngineDeps = {}): Promise<CheckResult> {
   const startedMs = ctx.clock.now();
   try {
     switch (spec.check) {
       case 'smtp':
-        return await runSmtp(spec, ctx);
+        return await runSmtp(spec, ctx, deps);
       case 'tls':
         return await runTls(spec, ctx);
       case 'mta-sts':
-        return await runMtaStsCheck(spec, ctx);
+        return await runMtaStsCheck(spec, ctx, deps.mtaSts);
       case 'ses-account':
         return await runSesAccountCheck(spec, ctx);
     }
@@ -48,13 +55,13 @@ export async function runCheck(spec: CheckSpec, ctx: ProbeContext): Promise<Chec
   }
 }
 
-async function runSmtp(spec: SmtpCheckSpec, ctx: ProbeContext): Promise<CheckResult> {
+async function runSmtp(spec: SmtpCheckSpec, ctx: ProbeContext, deps: EngineDeps): Promise<CheckResult> {
   const ses = isSesEndpoint(spec.host);
   const hintFor = ses ? (f: Finding) => withSesHints([f], spec.host, spec.port)[0]?.hint : undefined;
   let credentials;
   if (spec.auth) {
     try {
-      credentials = await resolveCredentials(spec.auth);
+      credentials = await resolveCredentials(spec.auth, deps.credentials);
     } catch (err) {
       const startedMs = ctx.clock.now();
       return failedResult(spec, ctx, startedMs, [
@@ -99,7 +106,7 @@ export async function runChecks(
       const index = next++;
       const spec = specs[index];
       if (spec === undefined) return;
-      results[index] = await runCheck(spec, ctx);
+      results[index] = await runCheck(spec, ctx, options.deps);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, specs.length) }, worker));

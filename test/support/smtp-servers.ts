@@ -34,6 +34,8 @@ export interface SmtpServerOptions {
   readonly rejectSender?: { code: number; text: string };
   /** Reject the message at the end of DATA with this code and text. */
   readonly rejectData?: { code: number; text: string };
+  /** Extra TLS settings passed to the server's secure context (e.g. a weak DH group). */
+  readonly tls?: { readonly dhparam?: string; readonly ciphers?: string; readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3' };
 }
 
 function smtpError(code: number, text: string): Error {
@@ -44,6 +46,7 @@ export async function startSmtpServer(options: SmtpServerOptions): Promise<Runni
   const messages: string[] = [];
   const authAttempts: { username: string; password: string }[] = [];
   const config: SMTPServerOptions = {
+    ...options.tls,
     secure: options.implicitTls ?? false,
     key: options.credentials.key,
     cert: options.credentials.cert,
