@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { describeCertificate, parseSubjectAltName } from '../lambdas/engine/tls/certificate.js';
 import { DerError, decodeOid, isWeakSignatureAlgorithm, signatureAlgorithmOid } from '../lambdas/engine/tls/der.js';
@@ -25,6 +26,19 @@ describe('DER signature algorithm', () => {
     expect(() => signatureAlgorithmOid(Uint8Array.from([0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x01]))).toThrow(DerError);
     expect(() => signatureAlgorithmOid(Uint8Array.from([0x31, 0x00]))).toThrow(DerError);
     expect(() => signatureAlgorithmOid(new Uint8Array(0))).toThrow(DerError);
+  });
+
+  it('arbitrary bytes give an OID or a DerError, never anything else', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        try {
+          expect(signatureAlgorithmOid(bytes)).toMatch(/^\d+(\.\d+)+$/);
+        } catch (err) {
+          expect(err).toBeInstanceOf(DerError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('names SHA-1 and MD5 signatures as weak, SHA-256 as not', () => {
@@ -51,6 +65,15 @@ describe('parseSubjectAltName', () => {
       { type: 'email', value: 'x@y' },
     ]);
     expect(parseSubjectAltName(undefined)).toEqual([]);
+  });
+
+  it('never throws and never loops on arbitrary text', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }), (text) => {
+        for (const entry of parseSubjectAltName(text)) expect(typeof entry.value).toBe('string');
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
