@@ -1,0 +1,224 @@
+/**
+ * `mailprobe mta-sts` end to end against servers we did not write: dnsmasq is the DNS
+ * (TXT, MX, A), nginx serves the policies over HTTPS (SNI picks the site, as on a shared web
+ * server), Postfix is the MX with STARTTLS. Everything listens on 127.0.0.1 high ports; the
+ * CLI's test-only `--policy-port`/`--mx-port` point it there instead of 443 and 25, and
+ * `--allow-private` lets it use the loopback addresses the DNS hands out.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestPki } from './support/pki.js';
+import { codesOf, runCli, type CliRun, type CliResult } from './system/cli.js';
+import { scratchDir, startAll, stopAll } from './system/daemon.js';
+import { startDnsmasq, type DnsmasqInstance, type DnsZoneData } from './system/dnsmasq.js';
+import { startNginx, type NginxInstance } from './system/nginx.js';
+import { startPostfix, type PostfixInstance } from './system/postfix.js';
+import { systemRequirements } from './system/requirements.js';
+
+const requirements = systemRequirements('postfix', 'nginx', 'dnsmasq');
+
+const LOOPBACK = '127.0.0.1';
+/** Every domain's one MX unless a case needs another: Postfix's certificate names only this host. */
+const MX = 'mx.example.test';
+
+const policy = (mode: string, ...mx: string[]): string =>
+  ['version: STSv1', `mode: ${mode}`, ...mx.map((m) => `mx: ${m}`), 'max_age: 604800', ''].join('\n');
+
+/** The domains under test, each broken in exactly one way (or not at all). */
+const DOMAINS = {
+  good: 'example.test',
+  wrongCert: 'wrongcert.test',
+  uncovered: 'uncovered.test',
+  noTlsRpt: 'nortlsrpt.test',
+  mxName: 'mxname.test',
+  testing: 'testing.test',
+} as const;
+
+const zone: DnsZoneData = {
+  zones: Object.values(DOMAINS),
+  a: {
+    [MX]: LOOPBACK,
+    'mail.mxname.test': LOOPBACK,
+    ...Object.fromEntries(Object.values(DOMAINS).map((d) => [`mta-sts.${d}`, LOOPBACK])),
+  },
+  mx: [
+    ...Object.values(DOMAINS)
+      .filter((d) => d !== DOMAINS.mxName)
+      .map((domain) => ({ domain, exchange: MX, priority: 10 })),
+    { domain: DOMAINS.mxName, exchange: 'mail.mxname.test', priority: 10 },
+  ],
+  txt: [
+    // Two character-strings in one record: RFC 8461 §3.1 says they are concatenated.
+    { name: `_mta-sts.${DOMAINS.good}`, strings: ['v=STSv1; ', 'id=20261123T1'] },
+    ...Object.values(DOMAINS)
+      .filter((d) => d !== DOMAINS.good)
+      .map((d) => ({ name: `_mta-sts.${d}`, strings: [`v=STSv1; id=${d.split('.')[0]}1`] })),
+    ...Object.values(DOMAINS)
+      .filter((d) => d !== DOMAINS.noTlsRpt)
+      .map((d) => ({
+        name: `_smtp._tls.${d}`,
+        strings: [`v=TLSRPTv1; rua=mailto:tlsrpt@${d},https://reports.${d}/v1`],
+      })),
+  ],
+};
+
+describe.skipIf(requirements.skip)(
+  requirements.title('system: mailprobe mta-sts against dnsmasq, nginx, Postfix'),
+  () => {
+    requirements.enforce();
+
+    let scratch: ReturnType<typeof scratchDir> | undefined;
+    let dns: DnsmasqInstance;
+    let web: NginxInstance;
+    let mta: PostfixInstance;
+    let run: CliRun;
+    const results = new Map<string, CliResult>();
+
+    beforeAll(async () => {
+      const pki = await createTestPki();
+      scratch = scratchDir('mtasts-ca');
+      const caFile = join(scratch.path, 'ca.pem');
+      writeFileSync(caFile, pki.caPem);
+      const siteCert = (domain: string) => pki.issueLeaf({ dnsNames: [`mta-sts.${domain}`], ipAddresses: [] });
+      const [goodCert, mxCert, ...otherCerts] = await Promise.all([
+        siteCert(DOMAINS.good),
+        pki.issueLeaf({ dnsNames: [MX], ipAddresses: [] }),
+        ...[DOMAINS.uncovered, DOMAINS.noTlsRpt, DOMAINS.mxName, DOMAINS.testing].map(siteCert),
+      ]);
+      const [uncoveredCert, noTlsRptCert, mxNameCert, testingCert] = otherCerts as [
+        typeof goodCert,
+        typeof goodCert,
+        typeof goodCert,
+        typeof goodCert,
+      ];
+
+      [dns, web, mta] = await startAll([
+        startDnsmasq(zone),
+        startNginx([
+          { serverName: `mta-sts.${DOMAINS.good}`, tls: pki.credentials(goodCert), policy: policy('enforce', MX) },
+          // The right content behind a certificate for another name (a shared host's default cert).
+          {
+            serverName: `mta-sts.${DOMAINS.wrongCert}`,
+            tls: pki.credentials(goodCert),
+            policy: policy('enforce', MX),
+          },
+          {
+            serverName: `mta-sts.${DOMAINS.uncovered}`,
+            tls: pki.credentials(uncoveredCert),
+            policy: policy('enforce', `*.${DOMAINS.uncovered}`),
+          },
+          {
+            serverName: `mta-sts.${DOMAINS.noTlsRpt}`,
+            tls: pki.credentials(noTlsRptCert),
+            policy: policy('enforce', MX),
+          },
+          {
+            serverName: `mta-sts.${DOMAINS.mxName}`,
+            tls: pki.credentials(mxNameCert),
+            policy: policy('enforce', 'mail.mxname.test'),
+          },
+          {
+            serverName: `mta-sts.${DOMAINS.testing}`,
+            tls: pki.credentials(testingCert),
+            policy: policy('testing', `mail.${DOMAINS.testing}`),
+          },
+        ]),
+        startPostfix({ tls: pki.credentials(mxCert), hostname: MX }),
+      ] as const);
+      console.log(
+        `system-mtasts startup ms: dnsmasq ${dns.startupMs}, nginx ${web.startupMs}, postfix ${mta.startupMs}`,
+      );
+
+      // One run for all domains, as a user checking a portfolio would: the CLI probes them concurrently.
+      run = await runCli([
+        'mta-sts',
+        ...Object.values(DOMAINS),
+        '--dns-server',
+        dns.server,
+        '--ca-file',
+        caFile,
+        '--allow-private',
+        '--policy-port',
+        String(web.port),
+        '--mx-port',
+        String(mta.port),
+        '--json',
+      ]);
+      for (const r of run.results) results.set(r.target, r);
+    });
+
+    afterAll(async () => {
+      await stopAll([dns, web, mta]);
+      scratch?.remove();
+    });
+
+    const resultFor = (domain: string): CliResult => {
+      const result = results.get(domain);
+      expect(result, `no result for ${domain} in ${run.stdout}`).toBeDefined();
+      return result!;
+    };
+    const diagnostics = (): string => `${run.stdout}\n--- nginx\n${web.log()}\n--- postfix\n${mta.log()}`;
+
+    it('returns one result per domain and exits 1 because some are critical', () => {
+      expect(run.results.map((r) => r.target)).toEqual(Object.values(DOMAINS));
+      expect(run.exitCode).toBe(1);
+    });
+
+    it('a correct domain is ok: TXT split over two strings, policy, MX over STARTTLS, TLS-RPT', () => {
+      const result = resultFor(DOMAINS.good);
+      expect(codesOf(result), diagnostics()).toEqual([]);
+      expect(result).toMatchObject({
+        check: 'mta-sts',
+        status: 'ok',
+        txt: { id: '20261123T1', valid: true },
+        policy: { mode: 'enforce', maxAge: 604800, mx: [MX], id: '20261123T1' },
+        policyHost: { host: `mta-sts.${DOMAINS.good}`, status: 200, contentType: 'text/plain', address: LOOPBACK },
+        tlsRpt: { valid: true, rua: [`mailto:tlsrpt@${DOMAINS.good}`, `https://reports.${DOMAINS.good}/v1`] },
+        acceptsMail: true,
+      });
+      expect(result['mx']).toMatchObject([{ host: MX, priority: 10, covered: true, pattern: MX, findings: [] }]);
+      const mx = (result['mx'] as { tls?: { verified: boolean; protocol: string } }[])[0]!;
+      expect(mx.tls).toMatchObject({ verified: true, protocol: 'TLSv1.3' });
+      // The policy host's leaf (90 days) is the earliest expiry in its chain.
+      expect((result['policyHost'] as { daysToExpiry: number }).daysToExpiry).toBe(89);
+    });
+
+    it('a policy served with a certificate for another name is MTASTS_POLICY_CERT_INVALID', () => {
+      const result = resultFor(DOMAINS.wrongCert);
+      expect(codesOf(result), diagnostics()).toEqual(['MTASTS_POLICY_CERT_INVALID']);
+      expect(result.status).toBe('critical');
+      // nginx chose the site by SNI and sent that site's certificate, which names another host.
+      expect(result.findings[0]!.message).toContain(`mta-sts.${DOMAINS.wrongCert}`);
+      expect(result['policyHost']).toMatchObject({ certificate: { subjectAltNames: [`DNS:mta-sts.${DOMAINS.good}`] } });
+    });
+
+    it('an MX that no mx pattern covers is MTASTS_MX_NOT_COVERED (critical in enforce)', () => {
+      const result = resultFor(DOMAINS.uncovered);
+      expect(codesOf(result), diagnostics()).toEqual(['MTASTS_MX_NOT_COVERED']);
+      expect(result.status).toBe('critical');
+      expect(result['mx']).toMatchObject([{ host: MX, covered: false }]);
+    });
+
+    it('a domain without a _smtp._tls record is TLSRPT_MISSING, a warning', () => {
+      const result = resultFor(DOMAINS.noTlsRpt);
+      expect(codesOf(result), diagnostics()).toEqual(['TLSRPT_MISSING']);
+      expect(result.status).toBe('warning');
+      expect(result['tlsRpt']).toBeUndefined();
+    });
+
+    it('an MX whose certificate (from Postfix) does not name it is MTASTS_MX_CERT_INVALID', () => {
+      const result = resultFor(DOMAINS.mxName);
+      expect(codesOf(result), diagnostics()).toEqual(['MTASTS_MX_CERT_INVALID']);
+      expect(result.status).toBe('critical');
+      expect(result['mx']).toMatchObject([{ host: 'mail.mxname.test', covered: true }]);
+    });
+
+    it('in testing mode the same coverage problem is only a warning', () => {
+      const result = resultFor(DOMAINS.testing);
+      expect(codesOf(result), diagnostics()).toEqual(['MTASTS_MODE_TESTING', 'MTASTS_MX_NOT_COVERED']);
+      expect(result.findings.find((f) => f.code === 'MTASTS_MX_NOT_COVERED')?.severity).toBe('warning');
+      expect(result.status).toBe('warning');
+    });
+  },
+);

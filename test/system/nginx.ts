@@ -1,0 +1,102 @@
+/**
+ * A private nginx (Debian's package) serving MTA-STS policies over HTTPS on 127.0.0.1:PORT:
+ * one `server` block per policy host, chosen by SNI as on a real shared web server, each
+ * with its own certificate. Foreground (`daemon off`), pid, logs and temp paths in a
+ * scratch directory.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, LOOPBACK, scratchDir, startDaemon, type Daemon } from './daemon.js';
+import { BINARIES } from './requirements.js';
+
+export interface PolicySite {
+  /** The policy host, `mta-sts.DOMAIN`; the server_name SNI selects. */
+  readonly serverName: string;
+  /** Key and chain (leaf first), PEM. */
+  readonly tls: { readonly key: string; readonly cert: string };
+  /** Served at /.well-known/mta-sts.txt as text/plain. */
+  readonly policy: string;
+}
+
+export interface NginxInstance {
+  readonly port: number;
+  readonly startupMs: number;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+function serverBlock(dir: string, port: number, site: PolicySite, index: number): string {
+  const root = join(dir, 'sites', String(index));
+  mkdirSync(join(root, '.well-known'), { recursive: true, mode: 0o755 });
+  writeFileSync(join(root, '.well-known', 'mta-sts.txt'), site.policy, { mode: 0o644 });
+  // The master reads keys as root before the workers drop to nobody.
+  writeFileSync(join(dir, `site${index}.key`), site.tls.key, { mode: 0o600 });
+  writeFileSync(join(dir, `site${index}.crt`), site.tls.cert, { mode: 0o644 });
+  // The policy hostname must not contain "`", ";" or braces; test names never do.
+  if (!/^[a-z0-9.-]+$/.test(site.serverName)) throw new Error(`unsafe server name ${site.serverName}`);
+  return `
+    server {
+      listen ${LOOPBACK}:${port} ssl${index === 0 ? ' default_server' : ''};
+      server_name ${site.serverName};
+      ssl_certificate ${join(dir, `site${index}.crt`)};
+      ssl_certificate_key ${join(dir, `site${index}.key`)};
+      root ${root};
+      location = /.well-known/mta-sts.txt {
+        types { }
+        default_type text/plain;
+      }
+      location / { return 404; }
+    }`;
+}
+
+export async function startNginx(sites: readonly PolicySite[]): Promise<NginxInstance> {
+  if (sites.length === 0) throw new Error('startNginx: at least one site');
+  const scratch = scratchDir('nginx');
+  const dir = scratch.path;
+  const port = await freePort();
+  mkdirSync(join(dir, 'tmp'), { mode: 0o755 });
+  const servers = sites.map((site, i) => serverBlock(dir, port, site, i)).join('\n');
+  const temp = (name: string): string => `${name}_temp_path ${join(dir, 'tmp', name)};`;
+  const conf = `
+worker_processes 1;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'error.log')} info;
+events { worker_connections 64; }
+http {
+  access_log ${join(dir, 'access.log')};
+  ${temp('client_body')} ${temp('proxy')} ${temp('fastcgi')} ${temp('uwsgi')} ${temp('scgi')}
+  ${servers}
+}
+`;
+  writeFileSync(join(dir, 'nginx.conf'), conf);
+  const log = (): string => {
+    try {
+      return readFileSync(join(dir, 'error.log'), 'utf8');
+    } catch {
+      return '(no error.log)';
+    }
+  };
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon({
+      name: 'nginx',
+      command: BINARIES.nginx,
+      // -p: relative paths and the compiled-in defaults resolve inside the scratch dir.
+      args: ['-p', `${dir}/`, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', 'daemon off;'],
+      readyPorts: [port],
+      diagnostics: log,
+    });
+  } catch (err) {
+    scratch.remove();
+    throw err;
+  }
+  return {
+    port,
+    startupMs: daemon.startupMs,
+    log,
+    stop: async () => {
+      await daemon.stop();
+      scratch.remove();
+    },
+  };
+}
