@@ -143,6 +143,17 @@ describe('formatAlert: bodies and structure', () => {
     expect(resolved.input.MessageAttributes['severity']).toEqual({ DataType: 'String', StringValue: 'ok' });
   });
 
+  it("lists the worst findings first in the text but keeps the check's order in the JSON", () => {
+    const result = authFailed({ findings: [finding('TLSRPT_MISSING', 'no TLS-RPT'), finding('AUTH_FAILED', '535')] });
+    const message = formatAlert(result, RAISED, OPTIONS);
+    expect(message.text.indexOf('1. [CRITICAL] AUTH_FAILED')).toBeGreaterThan(0);
+    expect(message.text).toContain('2. [WARNING] TLSRPT_MISSING: no TLS-RPT');
+    expect((message.json['findings'] as { code: string }[]).map((f) => f.code)).toEqual([
+      'TLSRPT_MISSING',
+      'AUTH_FAILED',
+    ]);
+  });
+
   it('builds China-partition console links when asked', () => {
     expect(consoleLinks({ ...LINKS, region: 'cn-north-1', consoleDomain: 'console.amazonaws.cn' }).dashboard).toBe(
       'https://cn-north-1.console.amazonaws.cn/cloudwatch/home?region=cn-north-1#dashboards/dashboard/MailProbe',

@@ -231,6 +231,21 @@ describe('processAlerts: one message per change', () => {
     expect(sentAt).toEqual([T0 + HOUR, T0 + 25 * HOUR, T0 + 49 * HOUR].map((t) => new Date(t).toISOString()));
   });
 
+  it('publishes one message per target when many change in the same run', async () => {
+    const fleet = (at: number, status: Status) =>
+      Array.from({ length: 20 }, (_, i) =>
+        relay(status, at, { name: `relay-${i}`, target: `smtp${i}.example.com:587` }),
+      );
+    await processAlerts(fleet(T0, 'critical'), deps(T0));
+    const summary = await processAlerts(fleet(T0 + 5 * MIN, 'critical'), deps(T0 + 5 * MIN));
+    expect(summary).toMatchObject({ evaluated: 20, sent: 20, failed: 0 });
+    const targets = published().map((p) => p.MessageAttributes!['name']!.StringValue);
+    expect(new Set(targets).size).toBe(20);
+    // One PutMetricData per run carries all 20 AlertState datapoints.
+    expect(cw.commandCalls(PutMetricDataCommand).map((c) => c.args[0].input.MetricData!.length)).toEqual([20, 20]);
+    expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(2);
+  });
+
   it('honours per-target overrides: disabled targets are not even read', async () => {
     await runSequence(['critical', 'critical', 'critical'], 5 * MIN, { policyFor: () => ({ enabled: false }) });
     expect(published()).toEqual([]);

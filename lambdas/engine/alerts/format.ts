@@ -122,7 +122,8 @@ function subjectOf(result: AlertableResult, transition: AlertTransition): string
     transition.kind === 'resolved'
       ? `ok again (was ${transition.previousStatus})`
       : headlineCodes(result.findings, result.status).join(', ');
-  return clip(ascii(`[${head}] ${result.check} ${label(result)}: ${what}`), SNS_MAX_SUBJECT_CHARS);
+  const tail = what === '' ? '' : `: ${what}`;
+  return clip(ascii(`[${head}] ${result.check} ${label(result)}${tail}`), SNS_MAX_SUBJECT_CHARS);
 }
 
 export function formatDuration(ms: number): string {
@@ -242,13 +243,15 @@ export function formatAlert(result: BaseResult, transition: AlertTransition, opt
 
   const render = (keep: number, withDetails: boolean): AlertMessage => {
     const kept = sorted.slice(0, keep);
+    const keptSet = new Set(kept);
     const omitted = sorted.length - kept.length;
     const base: Record<string, unknown> = withDetails
       ? { ...clean }
       : Object.fromEntries(CONTRACT_FIELDS.filter((k) => clean[k] !== undefined).map((k) => [k, clean[k]]));
     const json: Record<string, unknown> = {
       ...base,
-      findings: kept,
+      // The JSON keeps the check's own order; only the text lists the worst first.
+      findings: clean.findings.filter((f) => keptSet.has(f)),
       transition: transition.kind,
       previousStatus: transition.previousStatus,
       ...(transition.failingSince === undefined

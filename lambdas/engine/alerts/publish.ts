@@ -1,108 +1,24 @@
 /**
- * Publishing alerts, and the one entry point the handlers call after the metrics:
- * `processAlerts`. Nothing here throws into the probe run: a failed read of the state,
- * a message that cannot be built or a publish that still fails after retries is logged
- * and counted in the summary, and the probe's results and metrics stand.
+ * The one entry point the handlers call after the metrics: `processAlerts` (`publishAlert`
+ * is re-exported from sns-publish.ts). Nothing here throws into the probe run: a failed
+ * read of the state, a message that cannot be built or a publish that still fails after
+ * retries is logged and counted in the summary, and the probe's results and metrics stand.
  */
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { PublishCommand } from '@aws-sdk/client-sns';
 import type { Clock } from '../deadline.js';
 import type { BaseResult } from '../result.js';
-import type { AlertLinks, AlertMessage } from './format.js';
+import type { AlertLinks, AlertTransition } from './format.js';
 import { formatAlert } from './format.js';
-import type { AlertPolicy, AlertState, Decision } from './state.js';
+import type { AlertPolicy, AlertState } from './state.js';
 import { DEFAULT_HOLD_COUNT, DEFAULT_REMINDER_INTERVAL_MS, decide, observe } from './state.js';
 import type { AlertKey, AlertStateStore, SaveEntry } from './store.js';
 import { CloudWatchAlertStore, keyId } from './store.js';
+import type { AlertLog, PublishOptions } from './sns-publish.js';
+import { errorFacts, publishAlert } from './sns-publish.js';
 
-/** One structured log line (the handlers print it as JSON). Never receives a message body. */
-export type AlertLog = (entry: { level: 'info' | 'warn' | 'error'; msg: string } & Record<string, unknown>) => void;
-
-export interface PublishOptions {
-  readonly client: SNSClient;
-  readonly topicArn: string;
-  readonly log?: AlertLog;
-  /** @default 4 */
-  readonly maxAttempts?: number;
-  /** First backoff; doubles per attempt with full jitter, capped at 5 s. @default 200 */
-  readonly baseDelayMs?: number;
-  /** Injected so tests do not wait. */
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly random?: () => number;
-}
-
-export type PublishOutcome =
-  | { readonly ok: true; readonly messageId?: string; readonly attempts: number }
-  | { readonly ok: false; readonly error: string; readonly attempts: number };
-
-const RETRYABLE_NAMES = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'KMSThrottlingException',
-  'InternalErrorException',
-  'InternalFailure',
-  'ServiceUnavailable',
-  'RequestTimeout',
-  'TimeoutError',
-]);
-
-function errorFacts(err: unknown): { name: string; status?: number; message: string } {
-  const e = err as { name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown } };
-  const status = typeof e?.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
-  return {
-    name: typeof e?.name === 'string' ? e.name : 'Error',
-    ...(status === undefined ? {} : { status }),
-    message: typeof e?.message === 'string' ? e.message : String(err),
-  };
-}
-
-/** Throttling and server-side failures are worth another try; a denied or invalid request is not. */
-export function isRetryable(err: unknown): boolean {
-  const facts = errorFacts(err);
-  if (RETRYABLE_NAMES.has(facts.name)) return true;
-  if ((err as { $fault?: unknown })?.$fault === 'server') return true;
-  if (facts.status !== undefined) return facts.status === 429 || facts.status >= 500;
-  // Network errors from the HTTP handler carry no status (ECONNRESET, socket hang-up).
-  return /^(ECONNRESET|ETIMEDOUT|EPIPE|ECONNREFUSED)$/.test((err as { code?: string })?.code ?? '');
-}
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Publishes one alert with retries; resolves with the outcome, never rejects. */
-export async function publishAlert(message: AlertMessage, options: PublishOptions): Promise<PublishOutcome> {
-  const maxAttempts = Math.max(1, options.maxAttempts ?? 4);
-  const base = options.baseDelayMs ?? 200;
-  const sleep = options.sleep ?? defaultSleep;
-  const random = options.random ?? Math.random;
-  let last: ReturnType<typeof errorFacts> | undefined;
-  let attempts = 0;
-  for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
-    attempts = attempt;
-    try {
-      const out = await options.client.send(new PublishCommand({ TopicArn: options.topicArn, ...message.input }));
-      return { ok: true, attempts: attempt, ...(out.MessageId === undefined ? {} : { messageId: out.MessageId }) };
-    } catch (err) {
-      last = errorFacts(err);
-      const retry = attempt < maxAttempts && isRetryable(err);
-      options.log?.({
-        level: retry ? 'warn' : 'error',
-        msg: retry ? 'alert publish failed, retrying' : 'alert publish failed',
-        attempt,
-        error: last.name,
-        ...(last.status === undefined ? {} : { httpStatus: last.status }),
-        errorMessage: last.message,
-        subject: message.subject,
-      });
-      if (!retry) break;
-      // Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter").
-      await sleep(Math.floor(random() * Math.min(5_000, base * 2 ** (attempt - 1))));
-    }
-  }
-  return { ok: false, error: last?.name ?? 'Error', attempts };
-}
+export { isRetryable, publishAlert } from './sns-publish.js';
+export type { AlertLog, PublishOptions, PublishOutcome } from './sns-publish.js';
 
 /** Per-target settings: the config's alerting block merged with the target's overrides. */
 export interface TargetAlertPolicy extends AlertPolicy {
@@ -153,6 +69,61 @@ export function alertKeyOf(result: BaseResult): AlertKey {
 function runTime(result: BaseResult, clock: Clock): number {
   const t = Date.parse(result.startedAt);
   return Number.isFinite(t) ? t : clock.now();
+}
+
+/** Publishes at most this many alerts at once. */
+const PUBLISH_CONCURRENCY = 8;
+
+async function inPool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
+}
+
+/** Formats and publishes one alert; true when SNS accepted it. Never rejects. */
+async function sendOne(
+  result: BaseResult,
+  key: AlertKey,
+  transition: AlertTransition,
+  deps: ProcessAlertsDeps,
+  now: number,
+): Promise<boolean> {
+  try {
+    const message = formatAlert(result, transition, {
+      redact: deps.redact,
+      now,
+      ...(deps.links === undefined ? {} : { links: deps.links }),
+    });
+    const outcome = await publishAlert(message, {
+      ...deps.publish,
+      client: deps.sns,
+      topicArn: deps.topicArn,
+      log: deps.log,
+    });
+    deps.log({
+      level: outcome.ok ? 'info' : 'error',
+      msg: outcome.ok ? 'alert published' : 'alert not published; a later run will retry',
+      check: result.check,
+      target: key.target,
+      transition: transition.kind,
+      status: result.status,
+      attempts: outcome.attempts,
+      bytes: message.bytes,
+      omittedFindings: message.omittedFindings,
+    });
+    return outcome.ok;
+  } catch (err) {
+    deps.log({
+      level: 'error',
+      msg: 'alert could not be built',
+      check: result.check,
+      target: key.target,
+      error: errorFacts(err).name,
+    });
+    return false;
+  }
 }
 
 /** Decides, formats, publishes and records the alert state for the results of one run. */
@@ -212,59 +183,35 @@ export async function processAlerts(results: readonly BaseResult[], rawDeps: Pro
     return { ...summary, stateError: facts.name };
   }
 
-  const entries: SaveEntry[] = [];
-  for (const [i, { result, policy }] of active.entries()) {
+  const decided = active.map(({ result, policy }, i) => {
     const key = keys[i]!;
     const observation = observe(result, runTime(result, deps.clock));
-    const decision: Decision = decide(observation, previous.get(keyId(key)), policy);
-    let published = false;
-    if (decision.send && decision.transition !== undefined) {
-      try {
-        const message = formatAlert(result, decision.transition, {
-          redact: deps.redact,
-          now,
-          ...(deps.links === undefined ? {} : { links: deps.links }),
-        });
-        const outcome = await publishAlert(message, {
-          ...deps.publish,
-          client: deps.sns,
-          topicArn: deps.topicArn,
-          log: deps.log,
-        });
-        published = outcome.ok;
-        deps.log({
-          level: outcome.ok ? 'info' : 'error',
-          msg: outcome.ok ? 'alert published' : 'alert not published; a later run will retry',
-          check: result.check,
-          target: key.target,
-          transition: decision.transition.kind,
-          status: result.status,
-          attempts: outcome.attempts,
-          bytes: message.bytes,
-          omittedFindings: message.omittedFindings,
-        });
-      } catch (err) {
-        const facts = errorFacts(err);
-        deps.log({
-          level: 'error',
-          msg: 'alert could not be built',
-          check: result.check,
-          target: key.target,
-          error: facts.name,
-        });
-      }
-      if (published) summary.sent += 1;
-      else summary.failed += 1;
-      summary.alerts.push({
-        check: result.check,
-        target: key.target,
-        transition: decision.transition.kind,
-        status: result.status,
-        published,
-      });
-    }
-    entries.push({ key, observation, sent: published, state: published ? decision.state : decision.unsentState });
+    return { result, key, observation, decision: decide(observation, previous.get(keyId(key)), policy) };
+  });
+  const toSend = decided.filter((d) => d.decision.send && d.decision.transition !== undefined);
+  const published = new Set<(typeof decided)[number]>();
+  // A shared outage turns many targets critical in the same run: publish a few at a time.
+  await inPool(toSend, PUBLISH_CONCURRENCY, async (d) => {
+    if (await sendOne(d.result, d.key, d.decision.transition!, deps, now)) published.add(d);
+  });
+  for (const d of toSend) {
+    const ok = published.has(d);
+    if (ok) summary.sent += 1;
+    else summary.failed += 1;
+    summary.alerts.push({
+      check: d.result.check,
+      target: d.key.target,
+      transition: d.decision.transition!.kind,
+      status: d.result.status,
+      published: ok,
+    });
   }
+  const entries: SaveEntry[] = decided.map((d) => ({
+    key: d.key,
+    observation: d.observation,
+    sent: published.has(d),
+    state: published.has(d) ? d.decision.state : d.decision.unsentState,
+  }));
 
   try {
     await store.save(entries);
