@@ -34,11 +34,18 @@ export interface CliRun {
   readonly results: readonly CliResult[];
 }
 
+/**
+ * A check deadline well above the 15 s default: on a loaded 2-core CI machine a late answer
+ * must not turn into DEADLINE_EXCEEDED. The servers answer in milliseconds when healthy.
+ */
+export const CHECK_TIMEOUT_MS = 30_000;
+
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  const withTimeout = args.includes('--timeout') ? args : [...args, '--timeout', String(CHECK_TIMEOUT_MS)];
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [BIN, ...args],
+      [BIN, ...withTimeout],
       { cwd: REPO, timeout: CLI_TIMEOUT_MS, env: { ...process.env, NO_COLOR: '1', ...env }, maxBuffer: 16 << 20 },
       (error, stdout, stderr) => {
         const exitCode = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;

@@ -29,7 +29,8 @@ function executable(path: string): boolean {
 }
 
 export interface SystemRequirements {
-  readonly missing: readonly Binary[];
+  /** What is missing, e.g. `postfix (/usr/sbin/postfix)`. */
+  readonly missing: readonly string[];
   /** For `describe.skipIf(...)`: only outside CI, and only when something is missing. */
   readonly skip: boolean;
   /** A suite title that says why it was skipped, when it is. */
@@ -39,17 +40,22 @@ export interface SystemRequirements {
 }
 
 export function systemRequirements(...needed: Binary[]): SystemRequirements {
-  const missing = needed.filter((b) => !executable(BINARIES[b]));
+  const missing: string[] = needed.filter((b) => !executable(BINARIES[b])).map((b) => `${b} (${BINARIES[b]})`);
+  // Postfix's master must start as root: it owns its queue as the postfix user.
+  if (needed.includes('postfix') && process.getuid?.() !== 0) missing.push('root privileges (for postfix)');
   const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
-  const why = missing.map((b) => `${b} (${BINARIES[b]})`).join(', ');
+  const why = missing.join(', ');
   return {
     missing,
     skip: missing.length > 0 && !inCi,
-    title: (name) => (missing.length > 0 && !inCi ? `${name} [skipped: ${why} missing; run ${INSTALL_SCRIPT}]` : name),
+    title: (name) =>
+      missing.length > 0 && !inCi
+        ? `${name} [skipped: ${why} missing; run ${INSTALL_SCRIPT} and the tests as root]`
+        : name,
     enforce: () => {
       beforeAll(() => {
         if (missing.length > 0) {
-          throw new Error(`system test binaries missing: ${why}; CI must run ${INSTALL_SCRIPT} before npm test`);
+          throw new Error(`system test requirements missing: ${why}; CI must run ${INSTALL_SCRIPT} before npm test`);
         }
       });
     },
