@@ -178,6 +178,63 @@ describe('checks from the command line', () => {
   });
 });
 
+describe('run --config', () => {
+  function writeConfig(): string {
+    const path = join(dir, 'mailprobe.config.yaml');
+    writeFileSync(
+      path,
+      [
+        'targets:',
+        '  - name: relay-good',
+        '    host: 127.0.0.1',
+        `    port: ${good.port}`,
+        '    tls: starttls',
+        '    checks: [smtp]',
+        '  - name: relay-expired',
+        '    host: 127.0.0.1',
+        `    port: ${expired.port}`,
+        '    tls: starttls',
+        '    checks: [smtp]',
+        '',
+      ].join('\n'),
+    );
+    return path;
+  }
+
+  it('runs the planned checks and filters with --only', async () => {
+    const config = writeConfig();
+    const all = await cli(['run', '--config', config, '--ca-file', caFile, '--json']);
+    expect(all.code).toBe(1);
+    const doc = JSON.parse(all.stdout) as { results: { name: string; status: string }[] };
+    expect(doc.results.map((r) => [r.name, r.status]).sort()).toEqual([
+      ['relay-expired', 'critical'],
+      ['relay-good', 'ok'],
+    ]);
+    const only = await cli(['run', '--config', config, '--ca-file', caFile, '--json', '--only', 'relay-good']);
+    expect(only.code).toBe(0);
+    expect((JSON.parse(only.stdout) as { results: unknown[] }).results).toHaveLength(1);
+    const unknown = await cli(['run', '--config', config, '--only', 'relay-typo']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/--only relay-typo: no target of that name/);
+  });
+
+  it('--explain-alerts prints the alert a failing target would send', async () => {
+    const run = await cli(['run', '--config', writeConfig(), '--ca-file', caFile, '--explain-alerts']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/=== Alert for smtp relay-expired/);
+    expect(run.stdout).toMatch(/Subject: \[CRITICAL\] smtp relay-expired .*CERT_EXPIRED/);
+    expect(run.stdout).not.toMatch(/=== Alert for smtp relay-good/);
+  });
+
+  it('rejects an invalid config with the path of the mistake', async () => {
+    const path = join(dir, 'bad.yaml');
+    writeFileSync(path, 'targets:\n  - host: smtp.example.com\n    port: 587a\n');
+    const run = await cli(['run', '--config', path]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/targets\[0\]\.port/);
+  });
+});
+
 describe('bin/mailprobe.mjs', () => {
   it('runs from the repository as `npx mailprobe` would', async () => {
     const bin = new URL('../bin/mailprobe.mjs', import.meta.url).pathname;

@@ -63,6 +63,7 @@ const DETAILS: Record<Command, string> = {
   Runs exactly the checks the deployed probes run, from the config file
   (default mailprobe.config.yaml), with the same thresholds.
   --only NAME          only the targets with this name (repeatable)
+  --explain-alerts     also print the SNS alert each failing target would send
   --policy-port N, --mx-port N   as for mta-sts (testing against local servers)
 `,
   'ses-smtp-password': `mailprobe ses-smtp-password --region REGION [--key-env VAR]

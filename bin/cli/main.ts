@@ -3,6 +3,7 @@
  * Exit status: 0 no result critical, 1 some result critical, 2 usage or configuration error.
  */
 import type { CheckSpec, CredentialSource, SmtpCheckSpec, TlsCheckSpec } from '../../lambdas/engine/checks.js';
+import { explainAlert } from '../../lambdas/engine/alerts/explain.js';
 import { createResolver } from '../../lambdas/engine/net/resolver.js';
 import {
   createContext,
@@ -52,6 +53,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     const results = await execute(parsed, io);
     const json = parsed.values.json === true;
     io.stdout.write(json ? jsonDocument(results) : formatResults(results, { color: useColor(io) }));
+    if (parsed.values['explain-alerts'] === true) {
+      // The SNS message each failing target would send on its first failure (issue: alerts say what broke).
+      for (const result of results.filter((r) => r.status !== 'ok')) {
+        io.stdout.write(`\n${explainAlert(result, { redact: (text) => text, now: Date.now() })}`);
+      }
+    }
     return results.some((r) => r.status === 'critical') ? 1 : 0;
   } catch (err) {
     if (
