@@ -8,6 +8,7 @@ import {
   GetMetricDataCommand,
   PutMetricDataCommand,
   type MetricDatum,
+  type StandardUnit,
 } from '@aws-sdk/client-cloudwatch';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -101,7 +102,7 @@ type Logged = {
 };
 const parse = (lines: string[]): Logged[] => lines.map((l) => JSON.parse(l) as Logged);
 
-function datum(name: string, target: string, value: number, unit: string, check = 'smtp'): Partial<MetricDatum> {
+function datum(name: string, target: string, value: number, unit: StandardUnit, check = 'smtp'): Partial<MetricDatum> {
   return {
     MetricName: name,
     Dimensions: [
