@@ -7,7 +7,15 @@ import type { IdentityMode } from '../lambdas/engine/tls/identity.js';
 import type { InspectedSession } from '../lambdas/engine/tls/inspect.js';
 import { inspectTlsSession, tlsClientOptions } from '../lambdas/engine/tls/inspect.js';
 import type { ServerCredentials, TestPki } from './support/pki.js';
-import { createSelfSigned, createTestPki, daysFromNow, issueCertificate, LOCALHOST_NAMES } from './support/pki.js';
+import {
+  createCa,
+  createSelfSigned,
+  createTestPki,
+  crossSign,
+  daysFromNow,
+  issueCertificate,
+  LOCALHOST_NAMES,
+} from './support/pki.js';
 import type { RunningTlsServer } from './support/tls-servers.js';
 import { startTlsServer } from './support/tls-servers.js';
 
@@ -170,6 +178,25 @@ describe('inspectTlsSession against real TLS servers', () => {
     expect(codes(r)).toEqual(['CERT_EXPIRED']);
     expect(r.findings[0]?.message).toContain('"CN=old intermediate"');
     expect(r.tls.earliestExpiry?.subject).toBe('CN=old intermediate');
+  });
+
+  it('an expired cross-certificate the server still sends is not used, so not reported', async () => {
+    // As with Let's Encrypt's "ISRG Root X1" cross-signed by the expired "DST Root CA X3":
+    // clients build the path to the self-signed root in their store (OpenSSL trusted-first).
+    const oldRoot = await createCa({ commonName: 'old root' });
+    const cross = await crossSign(pki.root, oldRoot, { notBefore: daysFromNow(-900), notAfter: daysFromNow(-30) });
+    const r = await inspect({
+      key: pki.leaf.keyPem,
+      cert: pki.leaf.certPem + pki.intermediate.certPem + cross.certPem,
+    });
+    expect(r.findings).toEqual([]);
+    expect(r.verified).toBe(true);
+    expect(r.tls.chain.map((c) => c.subject)).toEqual([
+      'CN=localhost',
+      'CN=mailprobe test intermediate',
+      'CN=mailprobe test root',
+    ]);
+    expect(r.tls.chain[2]?.selfIssued).toBe(true);
   });
 
   it('RSA 1024 leaf: CERT_WEAK_KEY, still verified', async () => {

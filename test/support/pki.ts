@@ -151,10 +151,12 @@ interface BuildParams {
   readonly isCa: boolean;
   readonly dnsNames: readonly string[];
   readonly ipAddresses: readonly string[];
+  /** Certify this existing key instead of a new one (cross-signing). */
+  readonly existingKey?: crypto.KeyPairKeyObjectResult;
 }
 
 async function build(p: BuildParams): Promise<Issued> {
-  const pair = await newKeyPair(p.keySpec);
+  const pair = p.existingKey ?? (await newKeyPair(p.keySpec));
   const signerKey = p.issuer?.privateKey ?? pair.privateKey;
   const signerSpec = p.issuer?.key ?? p.keySpec;
   const { publicKey, signingKey } = await importKeys(pair.publicKey, p.keySpec, signerKey, signerSpec, p.hash);
@@ -232,6 +234,25 @@ function leafParams(options: CertificateOptions): Omit<BuildParams, 'issuer'> {
 /** A certificate signed by `issuer`: a server certificate, or an intermediate CA with `isCa`. */
 export function issueCertificate(issuer: Issued, options: CertificateOptions = {}): Promise<Issued> {
   return build({ ...leafParams(options), issuer });
+}
+
+/**
+ * A cross-certificate: `ca`'s subject and key, signed by `issuer`. Servers often still
+ * send one (e.g. an expired cross-sign to an old root) although clients build their path
+ * to the self-signed root in their store instead.
+ */
+export function crossSign(
+  ca: Issued,
+  issuer: Issued,
+  options: Pick<CertificateOptions, 'notBefore' | 'notAfter'> = {},
+): Promise<Issued> {
+  return build({
+    ...leafParams({ ...options, isCa: true }),
+    subject: ca.subject,
+    keySpec: ca.key,
+    issuer,
+    existingKey: { publicKey: ca.publicKey, privateKey: ca.privateKey },
+  });
 }
 
 /** A self-signed server certificate (not a CA), as found on mail servers that never got a real one. */

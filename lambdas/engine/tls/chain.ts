@@ -9,8 +9,11 @@ import type { X509Certificate } from 'node:crypto';
 import type { Finding } from '../findings.js';
 import { finding } from '../findings.js';
 import { isSelfSigned, oneLineName } from './certificate.js';
+import type { AnchorIndex } from './trust.js';
 
-export type ChainVerdict = { readonly trusted: true } | { readonly trusted: false; readonly finding: Finding };
+export type ChainVerdict =
+  | { readonly trusted: true; readonly path: readonly X509Certificate[] }
+  | { readonly trusted: false; readonly finding: Finding };
 
 // OpenSSL verify codes (X509_V_ERR_*) as Node names them in authorizationError.
 const DATE_CODES = new Set([
@@ -30,15 +33,23 @@ const SHAPE_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
 ]);
 
-/** True when the chain, walked from the leaf with every signature checked, reaches a trust anchor. */
-export function reachesAnchor(chain: readonly X509Certificate[], anchors: ReadonlySet<string>): boolean {
+/**
+ * The certification path a client validates: the chain walked up from the leaf, ending at
+ * the first certificate that is a trust anchor or is issued by one. OpenSSL prefers
+ * anchors this way (X509_V_FLAG_TRUSTED_FIRST), so certificates the server sends beyond
+ * that point, such as an expired cross-certificate to a retired root, are never used.
+ * Undefined when the chain reaches no anchor.
+ */
+export function verifiedPath(chain: readonly X509Certificate[], anchors: AnchorIndex): X509Certificate[] | undefined {
   for (let i = 0; i < chain.length; i += 1) {
     const cert = chain[i] as X509Certificate;
-    if (anchors.has(cert.raw.toString('base64'))) return true;
+    if (anchors.has(cert)) return chain.slice(0, i + 1);
+    const anchor = anchors.issuerOf(cert);
+    if (anchor !== undefined) return [...chain.slice(0, i + 1), anchor];
     const issuer = chain[i + 1];
-    if (issuer === undefined || cert.issuer !== issuer.subject || !cert.verify(issuer.publicKey)) return false;
+    if (issuer === undefined || cert.issuer !== issuer.subject || !cert.verify(issuer.publicKey)) return undefined;
   }
-  return false;
+  return undefined;
 }
 
 /** Names the trust problem of a chain that reaches no anchor, from its shape. */
@@ -70,21 +81,24 @@ function shapeFinding(chain: readonly X509Certificate[]): Finding {
 }
 
 /**
- * The chain's verdict.
+ * The chain's verdict and, when trusted, the path to judge dates and strength on.
  * @param code  the OpenSSL verify code, undefined when Node reported the chain authorized
- * @param anchors  the trust anchors (anchorSet); without them a date error is taken to
- *   mean the chain itself was fine, which misses "untrusted and expired"
+ * @param anchors  the run's trust anchors; without them a date error is taken to mean
+ *   the chain itself was fine (which misses "untrusted and expired") and the whole chain
+ *   is judged (which reports unused cross-certificates)
  */
 export function classifyChain(
   code: string | undefined,
   chain: readonly X509Certificate[],
-  anchors?: ReadonlySet<string>,
+  anchors?: AnchorIndex,
 ): ChainVerdict {
-  if (code === undefined) return { trusted: true };
-  if (chain.length === 0)
+  const path = anchors !== undefined ? verifiedPath(chain, anchors) : undefined;
+  if (code === undefined) return { trusted: true, path: path ?? chain };
+  if (chain.length === 0) {
     return { trusted: false, finding: finding('CERT_UNTRUSTED', 'the server sent no certificate') };
+  }
   const benign = DATE_CODES.has(code) || WEAKNESS_CODES.has(code);
-  if (anchors !== undefined ? benign && reachesAnchor(chain, anchors) : benign) return { trusted: true };
+  if (benign && (anchors === undefined || path !== undefined)) return { trusted: true, path: path ?? chain };
   if (SHAPE_CODES.has(code) || benign) return { trusted: false, finding: shapeFinding(chain) };
   const leafName = oneLineName((chain[0] as X509Certificate).subject);
   return {

@@ -16,7 +16,7 @@ import { describeCertificate, dnsNamesOf, isSelfSigned } from './certificate.js'
 import { isWeakSignatureAlgorithm } from './der.js';
 import type { IdentityMode } from './identity.js';
 import { checkHostname } from './identity.js';
-import { anchorSet, trustAnchors } from './trust.js';
+import { anchorIndex, trustAnchors } from './trust.js';
 import { classifyChain } from './chain.js';
 
 /** Everything OpenSSL offers, at security level 0 so weak servers are measured, not refused. */
@@ -101,7 +101,8 @@ export interface InspectOptions {
   readonly thresholds: Thresholds;
   /**
    * The run's extra trust anchors (ctx.extraCa). Needed to tell an untrusted chain from a
-   * trusted one when a certificate is also out of date (see chain.ts); pass it.
+   * trusted one when a certificate is also out of date, and to leave out certificates
+   * the server sends beyond the path clients use (see chain.ts); pass it.
    */
   readonly extraCa?: readonly string[];
 }
@@ -175,15 +176,17 @@ function strengthFindings(chain: readonly X509Certificate[], infos: readonly Cer
 /** Describes and judges the TLS session of a completed probe handshake. */
 export function inspectTlsSession(socket: tls.TLSSocket, opts: InspectOptions): InspectedSession {
   const nowMs = opts.clock.now();
-  const chain = peerChain(socket);
-  const infos = chain.map((cert) => describeCertificate(cert, nowMs));
+  const sent = peerChain(socket);
   const findings: Finding[] = [];
 
   // Node puts the OpenSSL verify code (a string, despite its typing as Error) here.
   const code = socket.authorized ? undefined : String(socket.authorizationError ?? 'UNSPECIFIED');
-  const anchors = opts.extraCa !== undefined ? anchorSet(opts.extraCa) : undefined;
-  const verdict = classifyChain(code, chain, anchors);
+  const anchors = opts.extraCa !== undefined ? anchorIndex(opts.extraCa) : undefined;
+  const verdict = classifyChain(code, sent, anchors);
   if (!verdict.trusted) findings.push(verdict.finding);
+  // A trusted chain is judged on the path clients use; an untrusted one on all it shows.
+  const chain = verdict.trusted ? verdict.path : sent;
+  const infos = chain.map((cert) => describeCertificate(cert, nowMs));
 
   const dates = dateFindings(infos, nowMs);
   findings.push(...dates);

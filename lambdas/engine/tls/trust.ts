@@ -6,6 +6,7 @@
  * a connection passes its own `ca`; so the file is read here and added back, or a user's
  * documented trust-store import would silently stop working for the probe.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 
@@ -37,26 +38,36 @@ export function trustAnchors(extraCa: readonly string[], env: NodeJS.ProcessEnv 
   return [...rootCertificates, ...extraCaFromEnvironment(env), ...extraCa];
 }
 
-const anchorSets = new WeakMap<readonly string[], ReadonlySet<string>>();
-
-/** The body of a PEM certificate: its DER in base64, whatever the line wrapping. */
-export function pemBody(pem: string): string {
-  return pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+/** The trust anchors, parsed and indexed to build certification paths the way OpenSSL does. */
+export interface AnchorIndex {
+  /** Is this exact certificate a trust anchor? */
+  has(cert: X509Certificate): boolean;
+  /** A trust anchor that issued `cert` (issuer name matches, signature verifies), if any. */
+  issuerOf(cert: X509Certificate): X509Certificate | undefined;
 }
 
-/**
- * The anchors as a set of base64 DER, to recognise a trust anchor in a peer chain without
- * parsing ~140 certificates. Cached per extraCa list (one per run).
- */
-export function anchorSet(extraCa: readonly string[], env: NodeJS.ProcessEnv = process.env): ReadonlySet<string> {
-  let set = anchorSets.get(extraCa);
-  if (set === undefined) {
-    set = new Set(
-      trustAnchors(extraCa, env)
-        .flatMap((pem) => splitPem(pem))
-        .map(pemBody),
-    );
-    anchorSets.set(extraCa, set);
+const indexes = new WeakMap<readonly string[], AnchorIndex>();
+
+/** The anchors of one run, parsed once (~140 certificates, a few ms) and cached per extraCa list. */
+export function anchorIndex(extraCa: readonly string[], env: NodeJS.ProcessEnv = process.env): AnchorIndex {
+  let index = indexes.get(extraCa);
+  if (index !== undefined) return index;
+  const bySubject = new Map<string, X509Certificate[]>();
+  const fingerprints = new Set<string>();
+  for (const pem of trustAnchors(extraCa, env).flatMap(splitPem)) {
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(pem);
+    } catch {
+      continue; // Node's own store loading skips what it cannot parse too.
+    }
+    fingerprints.add(cert.fingerprint256);
+    bySubject.set(cert.subject, [...(bySubject.get(cert.subject) ?? []), cert]);
   }
-  return set;
+  index = {
+    has: (cert) => fingerprints.has(cert.fingerprint256),
+    issuerOf: (cert) => bySubject.get(cert.issuer)?.find((anchor) => cert.verify(anchor.publicKey)),
+  };
+  indexes.set(extraCa, index);
+  return index;
 }
