@@ -122,7 +122,7 @@ function deps(now: number, overrides: Partial<ProcessAlertsDeps> = {}): ProcessA
     redact: (text) => redact(text, [PASSWORD]),
     clock: { now: () => now },
     log: (entry) => logs.push(entry),
-    publish: { sleep: async () => {} },
+    retry: { sleep: async () => {} },
     ...overrides,
   };
 }
@@ -267,7 +267,7 @@ describe('processAlerts: failures never break the run', () => {
       .resolves({ MessageId: 'msg-2' });
     const delays: number[] = [];
     const summaries = await runSequence(['critical', 'critical'], 5 * MIN, {
-      publish: { sleep: async (ms) => void delays.push(ms), random: () => 0.5, baseDelayMs: 100 },
+      retry: { sleep: async (ms) => void delays.push(ms), random: () => 0.5, baseDelayMs: 100 },
     });
     expect(summaries[1]).toMatchObject({ sent: 1, failed: 0 });
     expect(sns.commandCalls(PublishCommand)).toHaveLength(3);

@@ -70,6 +70,25 @@ describe('CloudWatchAlertStore', () => {
     });
   });
 
+  it('retries a throttled GetMetricData and PutMetricData', async () => {
+    const throttled = () =>
+      Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } });
+    cw.on(GetMetricDataCommand).rejectsOnce(throttled()).resolves({ MetricDataResults: [] });
+    cw.on(PutMetricDataCommand).rejectsOnce(throttled()).resolves({});
+    const key = { check: 'tls', target: 'mx1' };
+    const quick = new CloudWatchAlertStore({
+      client: new CloudWatchClient({ region: 'eu-west-1' }),
+      namespace: 'MailProbe',
+      holdCount: 2,
+      lookbackMs: HOUR,
+      backoff: { sleep: async () => {} },
+    });
+    expect((await quick.load([key], T0)).get(keyId(key))).toEqual({ recent: [] });
+    await quick.save([{ key, observation: { at: T0, status: 'ok', codes: 0 }, sent: false, state: { recent: [] } }]);
+    expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(2);
+    expect(cw.commandCalls(PutMetricDataCommand)).toHaveLength(2);
+  });
+
   it('splits 1,200 targets into API-sized calls', async () => {
     cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
     cw.on(PutMetricDataCommand).resolves({});

@@ -14,10 +14,13 @@ import type { AlertPolicy, AlertState } from './state.js';
 import { DEFAULT_HOLD_COUNT, DEFAULT_REMINDER_INTERVAL_MS, decide, observe } from './state.js';
 import type { AlertKey, AlertStateStore, SaveEntry } from './store.js';
 import { CloudWatchAlertStore, keyId } from './store.js';
-import type { AlertLog, PublishOptions } from './sns-publish.js';
-import { errorFacts, publishAlert } from './sns-publish.js';
+import type { AlertLog } from './sns-publish.js';
+import type { Backoff } from './retry.js';
+import { publishAlert } from './sns-publish.js';
+import { errorFacts } from './retry.js';
 
-export { isRetryable, publishAlert } from './sns-publish.js';
+export { publishAlert } from './sns-publish.js';
+export { isRetryable } from './retry.js';
 export type { AlertLog, PublishOptions, PublishOutcome } from './sns-publish.js';
 
 /** Per-target settings: the config's alerting block merged with the target's overrides. */
@@ -43,8 +46,8 @@ export interface ProcessAlertsDeps {
   readonly redact: (text: string) => string;
   readonly clock: Clock;
   readonly log: AlertLog;
-  /** Passed to publishAlert (tests inject a sleep that does not wait). */
-  readonly publish?: Omit<PublishOptions, 'client' | 'topicArn' | 'log'>;
+  /** Retries of the SNS and CloudWatch calls (tests inject a sleep that does not wait). */
+  readonly retry?: Backoff;
 }
 
 export interface AlertSummary {
@@ -97,7 +100,7 @@ async function sendOne(
       ...(deps.links === undefined ? {} : { links: deps.links }),
     });
     const outcome = await publishAlert(message, {
-      ...deps.publish,
+      ...deps.retry,
       client: deps.sns,
       topicArn: deps.topicArn,
       log: deps.log,
@@ -160,6 +163,7 @@ export async function processAlerts(results: readonly BaseResult[], rawDeps: Pro
           holdCount: Math.max(...active.map((a) => a.policy.holdCount)),
           // Far enough back to see the last reminder, plus an hour for late runs.
           lookbackMs: Math.max(...active.map((a) => a.policy.reminderIntervalMs), 2 * 60 * 60 * 1000) + 60 * 60 * 1000,
+          ...(deps.retry === undefined ? {} : { backoff: deps.retry }),
         }));
   if (store === undefined) {
     deps.log({ level: 'error', msg: 'alerting has no state store: pass cloudwatch or store' });

@@ -25,6 +25,8 @@ import type { CloudWatchClient, MetricDataQuery, MetricDatum } from '@aws-sdk/cl
 import { GetMetricDataCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import type { Status } from '../findings.js';
 import { DIMENSION_CHECK, DIMENSION_TARGET } from '../metrics/definitions.js';
+import type { Backoff } from './retry.js';
+import { withRetries } from './retry.js';
 import type { AlertState, AnnouncedState, Observation } from './state.js';
 
 export const ALERT_STATE_METRIC = 'AlertState';
@@ -130,6 +132,8 @@ export interface CloudWatchAlertStoreProps {
   readonly holdCount: number;
   /** How far back to read; must exceed the reminder interval. Capped at MAX_LOOKBACK_MS. */
   readonly lookbackMs: number;
+  /** Retries on throttling and 5xx. @default withRetries' defaults */
+  readonly backoff?: Backoff;
 }
 
 function dimensions(key: AlertKey) {
@@ -167,13 +171,18 @@ export class CloudWatchAlertStore implements AlertStateStore {
       }));
       let nextToken: string | undefined;
       do {
-        const page = await this.props.client.send(
-          new GetMetricDataCommand({
-            MetricDataQueries: queries,
-            StartTime: new Date(start),
-            EndTime: new Date(end),
-            NextToken: nextToken,
-          }),
+        const token = nextToken;
+        const page = await withRetries(
+          () =>
+            this.props.client.send(
+              new GetMetricDataCommand({
+                MetricDataQueries: queries,
+                StartTime: new Date(start),
+                EndTime: new Date(end),
+                NextToken: token,
+              }),
+            ),
+          this.props.backoff,
         );
         for (const series of page.MetricDataResults ?? []) {
           const key = chunk[Number((series.Id ?? '').slice(1))];
@@ -206,11 +215,10 @@ export class CloudWatchAlertStore implements AlertStateStore {
       Unit: 'None',
     }));
     for (let offset = 0; offset < data.length; offset += MAX_DATUMS_PER_CALL) {
-      await this.props.client.send(
-        new PutMetricDataCommand({
-          Namespace: this.props.namespace,
-          MetricData: data.slice(offset, offset + MAX_DATUMS_PER_CALL),
-        }),
+      const batch = data.slice(offset, offset + MAX_DATUMS_PER_CALL);
+      await withRetries(
+        () => this.props.client.send(new PutMetricDataCommand({ Namespace: this.props.namespace, MetricData: batch })),
+        this.props.backoff,
       );
     }
   }
