@@ -56,6 +56,9 @@ export class ProbeAlarms extends Construct {
     };
 
     for (const t of props.targets) {
+      // The period is the schedule's interval (1 minute to 1 day, see the config schema), so each
+      // period holds one run. 3 periods stay inside PutMetricAlarm's evaluation range: 1 day for
+      // periods under an hour (3 × 59 min), 7 days otherwise (3 × 1 day).
       const period = Duration.seconds(Math.max(60, t.periodSeconds));
       const base = { namespace: props.namespace, check: t.check, target: t.name, period };
       const who = `the ${t.check} check of ${t.name}${t.name === t.target ? '' : ` (${t.target})`}`;

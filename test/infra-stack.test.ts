@@ -1,10 +1,12 @@
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../lib/config/load.js';
 import { planConfig, type Plan } from '../lib/config/plan.js';
 import { MailProbeStack } from '../lib/mail-probe-stack.js';
+import { MailProbes } from '../lib/mail-probes.js';
 
 const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:mailprobe/relay';
 
@@ -32,8 +34,8 @@ function synth(raw: unknown): { stack: MailProbeStack; template: Template; plan:
   const plan = planConfig(validateConfig(raw));
   const stack = new MailProbeStack(app, 'MailProbe', { plan, env: { account: '123456789012', region: 'eu-west-1' } });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  // Template.fromStack synthesizes the app, which runs the cdk-nag plugin: an unacknowledged finding throws here.
   const template = Template.fromStack(stack);
-  app.synth();
   return { stack, template, plan };
 }
 
@@ -298,5 +300,31 @@ describe('MailProbeStack in a VPC', () => {
     expect(() =>
       synth({ defaults: { functionTimeoutSeconds: 30 }, domains: [{ domain: 'example.com', timeoutMs: 25_000 }] }),
     ).toThrowError(/does not fit a 30 s function/);
+  });
+});
+
+describe("MailProbes in a user's own stack", () => {
+  it('sends alarms and OK actions to an existing topic and creates neither topic nor key', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Theirs', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const topic = sns.Topic.fromTopicArn(stack, 'OnCall', 'arn:aws:sns:eu-west-1:123456789012:on-call');
+    new MailProbes(stack, 'Probes', {
+      plan: planConfig(
+        validateConfig({ targets: [{ name: 'relay', host: 'smtp.example.com', port: 587, checks: ['smtp'] }] }),
+      ),
+      alertTopic: topic,
+      alarmNamePrefix: 'team-a',
+    });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    template.resourceCountIs('AWS::KMS::Key', 0);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'team-a-smtp-relay-Success',
+      AlarmActions: ['arn:aws:sns:eu-west-1:123456789012:on-call'],
+      OKActions: ['arn:aws:sns:eu-west-1:123456789012:on-call'],
+    });
+    template.resourceCountIs('AWS::Lambda::Function', 1);
+    template.resourceCountIs('AWS::Scheduler::Schedule', 1);
   });
 });
