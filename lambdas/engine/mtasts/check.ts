@@ -54,7 +54,7 @@ export interface MtaStsResult extends BaseResult {
     readonly daysToExpiry?: number;
     readonly tls?: TlsSessionInfo;
   };
-  /** False for a null MX (RFC 7505) or a domain with neither MX nor address. */
+  /** False for a null MX (RFC 7505); absent when the MX lookup failed. */
   readonly acceptsMail?: boolean;
   /** True when the domain has no MX and its own name is the implicit MX (RFC 5321 §5.1). */
   readonly implicitMx?: boolean;
@@ -265,7 +265,8 @@ export async function runMtaStsCheck(
     ...(txt !== undefined ? { txt } : {}),
     ...(policy !== undefined ? { policy } : {}),
     ...(fetched !== undefined ? { policyHost: policyHostOf(fetched) } : {}),
-    acceptsMail: mxFound.kind === 'mx',
+    // Unknown (absent) when the MX lookup failed.
+    ...(mxFound.kind !== 'failed' ? { acceptsMail: mxFound.kind === 'mx' } : {}),
     ...(mxFound.kind === 'mx' && mxFound.implicit ? { implicitMx: true } : {}),
     mx: mxAdjusted,
     ...(tlsRpt !== undefined ? { tlsRpt } : {}),
