@@ -302,6 +302,21 @@ describe('processAlerts: failures never break the run', () => {
     expect(published()).toEqual([]);
   });
 
+  it('resolves with a summary even when a dependency throws', async () => {
+    const summary = await processAlerts(
+      [relay('critical', T0)],
+      deps(T0, {
+        policyFor: () => {
+          throw new TypeError(`bad override for ${PASSWORD}`);
+        },
+      }),
+    );
+    expect(summary).toEqual({ evaluated: 0, sent: 0, failed: 0, alerts: [], stateError: 'TypeError' });
+    expect(logs).toEqual([
+      { level: 'error', msg: 'alerting failed', error: 'TypeError', errorMessage: 'bad override for ********' },
+    ]);
+  });
+
   it('keeps a message with 500 findings under the SNS limit', async () => {
     const findings = Array.from({ length: 500 }, (_, i) =>
       finding('MTASTS_MX_CERT_INVALID', `mx${i}.example.org: certificate expired on 2026-11-20T00:00:00Z`),

@@ -129,8 +129,25 @@ async function sendOne(
   }
 }
 
-/** Decides, formats, publishes and records the alert state for the results of one run. */
-export async function processAlerts(results: readonly BaseResult[], rawDeps: ProcessAlertsDeps): Promise<AlertSummary> {
+/**
+ * Decides, formats, publishes and records the alert state for the results of one run.
+ * Resolves with a summary and never rejects, whatever fails (a bug included).
+ */
+export async function processAlerts(results: readonly BaseResult[], deps: ProcessAlertsDeps): Promise<AlertSummary> {
+  try {
+    return await processUnguarded(results, deps);
+  } catch (err) {
+    const facts = errorFacts(err);
+    try {
+      deps.log({ level: 'error', msg: 'alerting failed', error: facts.name, errorMessage: deps.redact(facts.message) });
+    } catch {
+      // A logger that throws must not fail the probe run either.
+    }
+    return { evaluated: 0, sent: 0, failed: 0, alerts: [], stateError: facts.name };
+  }
+}
+
+async function processUnguarded(results: readonly BaseResult[], rawDeps: ProcessAlertsDeps): Promise<AlertSummary> {
   // SDK error messages and names from the config end up in log lines: redact them too.
   const deps: ProcessAlertsDeps = {
     ...rawDeps,
