@@ -34,6 +34,12 @@ export interface TlsProfile {
   readonly maxVersion?: tls.SecureVersion;
   /** OpenSSL cipher string for TLS ≤ 1.2. @default PROBE_CIPHERS */
   readonly ciphers?: string;
+  /**
+   * Load the run's trust anchors. Handshakes that only measure (DH size, versions) judge
+   * no certificate and skip them: Node's shared default store costs nothing to reuse.
+   * @default true
+   */
+  readonly anchors?: boolean;
 }
 
 // Parsing the ~140 bundled roots costs 25–40 ms of CPU per secure context; a probe makes
@@ -47,10 +53,16 @@ function secureContextFor(extraCa: readonly string[], profile: TlsProfile): tls.
   const minVersion = profile.minVersion ?? 'TLSv1';
   const maxVersion = profile.maxVersion ?? 'TLSv1.3';
   const ciphers = profile.ciphers ?? PROBE_CIPHERS;
-  const key = `${minVersion}|${maxVersion}|${ciphers}`;
+  const anchors = profile.anchors ?? true;
+  const key = `${minVersion}|${maxVersion}|${ciphers}|${anchors}`;
   let context = byProfile.get(key);
   if (context === undefined) {
-    context = tls.createSecureContext({ ca: trustAnchors(extraCa), minVersion, maxVersion, ciphers });
+    context = tls.createSecureContext({
+      ...(anchors ? { ca: trustAnchors(extraCa) } : {}),
+      minVersion,
+      maxVersion,
+      ciphers,
+    });
     byProfile.set(key, context);
   }
   return context;

@@ -112,12 +112,19 @@ export async function runTlsCheck(spec: TlsCheckSpec, ctx: ProbeContext, connect
     });
   const [main, dhe, ...versions] = await Promise.all([
     handshake(connect, ctx, spec, {}, deadline, inspect),
-    handshake(connect, ctx, spec, { maxVersion: 'TLSv1.2', ciphers: DHE_ONLY_CIPHERS }, deadline, (socket) => {
-      const key = socket.getEphemeralKeyInfo();
-      return key !== null && 'type' in key && key.type === 'DH' ? (key.size ?? 0) : 0;
-    }),
+    handshake(
+      connect,
+      ctx,
+      spec,
+      { maxVersion: 'TLSv1.2', ciphers: DHE_ONLY_CIPHERS, anchors: false },
+      deadline,
+      (socket) => {
+        const key = socket.getEphemeralKeyInfo();
+        return key !== null && 'type' in key && key.type === 'DH' ? (key.size ?? 0) : 0;
+      },
+    ),
     ...PROTOCOL_VERSIONS.map((version) =>
-      handshake(connect, ctx, spec, { minVersion: version, maxVersion: version }, deadline, () => true),
+      handshake(connect, ctx, spec, { minVersion: version, maxVersion: version, anchors: false }, deadline, () => true),
     ),
   ]);
 
