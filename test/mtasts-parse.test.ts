@@ -156,6 +156,9 @@ describe('policy (RFC 8461 §3.2)', () => {
       'no mx field: at least one mx pattern is required when mode is testing',
     );
     expect(errorsOf(parsePolicy(''))).toBe('the policy is empty');
+    expect(errorsOf(parsePolicy('\uFEFF' + GOOD))).toBe(
+      'line 1: the file starts with a byte-order mark (U+FEFF); save it without one',
+    );
   });
 
   it('warns about a known field name in the wrong case', () => {

@@ -46,6 +46,13 @@ export function parsePolicy(text: string): ParseResult<StsPolicy> {
   const errors: ParseIssue[] = [];
   const warnings: ParseIssue[] = [];
   if (text.length === 0) return { ok: false, errors: [{ message: 'the policy is empty' }] };
+  // Editors on Windows like to add one; it makes the first field name unreadable to senders.
+  if (text.startsWith('\uFEFF')) {
+    return {
+      ok: false,
+      errors: [{ line: 1, message: 'the file starts with a byte-order mark (U+FEFF); save it without one' }],
+    };
+  }
 
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
