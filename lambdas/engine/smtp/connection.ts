@@ -9,6 +9,11 @@ import { ProbeError } from '../errors.js';
 import type { FindingCode } from '../findings.js';
 import { ReplyParser, type ReplyLimits, type SmtpReply } from './reply.js';
 
+/** OpenSSL error strings end in newlines and carry source paths; findings want one clean line. */
+export function oneLine(message: string): string {
+  return message.replace(/\s+/g, ' ').trim();
+}
+
 /** Maps a Node socket error to a findings code by its `code`, never by its message. */
 export function socketErrorCode(err: unknown, duringTls: boolean): FindingCode {
   const code = (err as { code?: string } | null)?.code ?? '';
@@ -46,7 +51,7 @@ export class SmtpConnection {
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
   private readonly onClose = () => this.fail(this.closedError());
   private readonly onError = (err: Error) =>
-    this.fail(new ProbeError(socketErrorCode(err, this.isTls), err.message, { cause: err }));
+    this.fail(new ProbeError(socketErrorCode(err, this.isTls), oneLine(err.message), { cause: err }));
   /** Bytes received since the last complete reply: tells a stall from a drip. */
   private partialBytes = 0;
   private isTls = false;
@@ -239,7 +244,7 @@ function withStage(err: ProbeError | Error, stage: string): ProbeError {
       cause: err.cause,
     });
   }
-  return new ProbeError('CONNECT_RESET', err.message, { stage, cause: err });
+  return new ProbeError('CONNECT_RESET', oneLine(err.message), { stage, cause: err });
 }
 
 async function openSocket<S extends net.Socket>(
@@ -279,7 +284,7 @@ function settleOn(
     };
     const onError = (err: Error) => {
       cleanup();
-      reject(new ProbeError(socketErrorCode(err, tlsPhase), `${what} failed: ${err.message}`, { cause: err }));
+      reject(new ProbeError(socketErrorCode(err, tlsPhase), `${what} failed: ${oneLine(err.message)}`, { cause: err }));
     };
     const onClose = () => {
       cleanup();
