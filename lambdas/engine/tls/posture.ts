@@ -45,7 +45,7 @@ export interface TlsResult extends BaseResult {
 /** A handshake's fate: done, refused by the server (an answer), or unknown (time ran out). */
 type Outcome<T> =
   | { readonly kind: 'ok'; readonly value: T }
-  | { readonly kind: 'refused'; readonly code: FindingCode }
+  | { readonly kind: 'refused'; readonly code: FindingCode; readonly message: string }
   | { readonly kind: 'unknown'; readonly code: FindingCode; readonly message: string };
 
 // A server that does not accept the offered versions or suites answers with an alert
@@ -69,7 +69,7 @@ async function handshake<T>(
     }
   } catch (err) {
     if (!isProbeError(err)) throw err;
-    if (REFUSAL_CODES.has(err.code)) return { kind: 'refused', code: err.code };
+    if (REFUSAL_CODES.has(err.code)) return { kind: 'refused', code: err.code, message: err.message };
     return { kind: 'unknown', code: err.code, message: err.message };
   }
 }
@@ -136,8 +136,8 @@ export async function runTlsCheck(spec: TlsCheckSpec, ctx: ProbeContext, connect
   } else if (main !== undefined) {
     // The endpoint could not be reached at all: that is the result.
     const code = main.code;
-    const message = main.kind === 'unknown' ? main.message : `TLS handshake with ${targetOf(spec)} failed`;
-    findings.push(finding(code, message, code === 'CONNECT_TIMEOUT' && spec.port === 25 ? { hint: PORT_25_HINT } : {}));
+    const hint = code === 'CONNECT_TIMEOUT' && spec.port === 25 ? { hint: PORT_25_HINT } : {};
+    findings.push(finding(code, main.message, hint));
   }
 
   const protocols = Object.fromEntries(
