@@ -6,23 +6,23 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { format, resolveConfig } from 'prettier';
 import { z } from 'zod';
 import { ConfigSchema } from '../lib/config/schema.js';
 
 export const SCHEMA_PATH = fileURLToPath(new URL('../schema/mailprobe.config.schema.json', import.meta.url));
 
-export function renderJsonSchema(): string {
+/** Formatted with the repository's Prettier settings, so `prettier --check .` accepts the committed file. */
+export async function renderJsonSchema(): Promise<string> {
   const schema = z.toJSONSchema(ConfigSchema, { target: 'draft-2020-12', io: 'input' });
-  const doc = {
-    ...schema,
-    $id: 'https://github.com/mailprobe/mailprobe/schema/mailprobe.config.schema.json',
-    title: 'mailprobe configuration',
-  };
-  return `${JSON.stringify(doc, null, 2)}\n`;
+  // No $id: the file is referenced by path (`# yaml-language-server: $schema=./schema/…` or `"$schema"` in JSON).
+  const doc = { ...schema, title: 'mailprobe configuration' };
+  const options = (await resolveConfig(SCHEMA_PATH)) ?? {};
+  return format(JSON.stringify(doc), { ...options, parser: 'json' });
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const rendered = renderJsonSchema();
+  const rendered = await renderJsonSchema();
   if (process.argv.includes('--check')) {
     const current = readFileSync(SCHEMA_PATH, 'utf8');
     if (current !== rendered) {

@@ -122,12 +122,12 @@ describe('config validation', () => {
 });
 
 describe('JSON Schema', () => {
-  it('the committed schema/mailprobe.config.schema.json is what scripts/gen-schema.ts generates', () => {
-    expect(readFileSync(SCHEMA_PATH, 'utf8')).toBe(renderJsonSchema());
+  it('the committed schema/mailprobe.config.schema.json is what scripts/gen-schema.ts generates', async () => {
+    expect(readFileSync(SCHEMA_PATH, 'utf8')).toBe(await renderJsonSchema());
   });
 
-  it('describes the port as an integer 1–65535 and forbids unknown keys', () => {
-    const schema = JSON.parse(renderJsonSchema());
+  it('describes the port as an integer 1–65535 and forbids unknown keys', async () => {
+    const schema = JSON.parse(await renderJsonSchema());
     expect(schema.additionalProperties).toBe(false);
     const smtpTarget = schema.properties.targets.items.anyOf[0];
     expect(smtpTarget.properties.port).toMatchObject({ type: 'integer', minimum: 1, maximum: 65535 });
