@@ -65,7 +65,12 @@ describe('datumsFromResult', () => {
     const result = {
       ...base,
       check: 'mta-sts' as const,
-      policy: { tls: { earliestExpiry: { subject: 'CN=mta-sts', notAfter: 'x', daysToExpiry: 61 } } },
+      // The MtaStsResult shape: the policy host's session and one session per MX.
+      policyHost: {
+        host: 'mta-sts.example.com',
+        daysToExpiry: 61,
+        tls: { earliestExpiry: { subject: 'CN=mta-sts', notAfter: 'x', daysToExpiry: 61 } },
+      },
       mx: [
         { host: 'mx1', tls: { earliestExpiry: { subject: 'CN=mx1', notAfter: 'x', daysToExpiry: 44 } } },
         { host: 'mx2', tls: { earliestExpiry: { subject: 'CN=mx2', notAfter: 'x', daysToExpiry: -3 } } },
