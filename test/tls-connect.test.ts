@@ -157,6 +157,8 @@ describe('implicitTlsConnector', () => {
       ),
     );
     expect(err.code).toBe('TLS_HANDSHAKE_FAILED');
+    expect(err.message).not.toMatch(/\n/);
+    expect(err.message).toMatch(/^127\.0\.0\.1:\d+: ERR_SSL_/);
   });
 });
 

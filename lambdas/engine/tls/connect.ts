@@ -113,7 +113,9 @@ export function implicitTlsConnector(host: string, port: number, address?: strin
       socket.once('error', (err: NodeJS.ErrnoException) => {
         const code = connectErrorCode(err);
         const stage = code.startsWith('DNS_') ? 'resolve' : tcpConnected ? 'tls' : 'connect';
-        fail(new ProbeError(code, `${target}: ${err.code ?? 'error'}: ${err.message}`, { stage, cause: err }));
+        // OpenSSL's messages span lines (and end in one); a finding's message is one line.
+        const detail = err.message.replace(/\s+/g, ' ').trim();
+        fail(new ProbeError(code, `${target}: ${err.code ?? 'error'}: ${detail}`, { stage, cause: err }));
       });
     });
 }
