@@ -44,6 +44,11 @@ const POLICIES: Record<string, string> = {
   'mta-sts.nullmx.example': policyText('none', []),
 };
 
+/** Served, but under a name the HTTPS certificate does not cover. */
+const UNCERTIFIED_POLICIES: Record<string, string> = {
+  'mta-sts.sneaky.example': policyText('testing', ['*.sneaky.example']),
+};
+
 function byCode(findings: readonly Finding[]): Record<string, string> {
   return Object.fromEntries(findings.map((f) => [f.code, f.severity]));
 }
@@ -63,7 +68,8 @@ describe('mta-sts check against real DNS, HTTPS and SMTP servers on loopback', (
       pki.credentials(await pki.issueLeaf({ dnsNames: names, ipAddresses: [], ...extra }));
 
     https = await startHttpsServer(await leaf(Object.keys(POLICIES).concat('mta-sts.slow.example')), (req, res) => {
-      const body = POLICIES[(req.headers.host ?? '').toLowerCase()];
+      const host = (req.headers.host ?? '').toLowerCase();
+      const body = POLICIES[host] ?? UNCERTIFIED_POLICIES[host];
       if (body === undefined) {
         res.writeHead(404, { 'content-type': 'text/plain' });
         res.end('no policy here');
@@ -138,6 +144,11 @@ describe('mta-sts check against real DNS, HTTPS and SMTP servers on loopback', (
       'invalid.example': { MX: [{ priority: 10, exchange: 'mx-a.good.example' }] },
       '_mta-sts.invalid.example': { TXT: ['v=STSv1; id=i1'] },
       'mta-sts.invalid.example': { A: ['127.0.0.1'] },
+      // sneaky.example: a testing-mode policy behind a certificate for other names.
+      'sneaky.example': { MX: [{ priority: 10, exchange: 'b.sneaky.example' }] },
+      '_mta-sts.sneaky.example': { TXT: ['v=STSv1; id=sn1'] },
+      'mta-sts.sneaky.example': { A: ['127.0.0.1'] },
+      'b.sneaky.example': { A: ['127.0.0.3'] },
       // Discovery edge cases.
       'notxt.example': { MX: [{ priority: 10, exchange: 'mx-a.good.example' }] },
       'servfail.example': { MX: [{ priority: 10, exchange: 'mx-a.good.example' }] },
@@ -247,6 +258,15 @@ describe('mta-sts check against real DNS, HTTPS and SMTP servers on loopback', (
     expect(byCode(result.findings)).toMatchObject({ MTASTS_MODE_NONE: 'warning', MTASTS_MX_NO_STARTTLS: 'info' });
     expect(result.mx[0]?.covered).toBe(false);
     expect(result.findings.some((f) => f.code === 'MTASTS_MX_NOT_COVERED')).toBe(false);
+  });
+
+  it('never lets an unauthenticated policy soften severities (RFC 8461 §3.3)', async () => {
+    const result = await runMtaStsCheck({ check: 'mta-sts', domain: 'sneaky.example' }, ctx, deps);
+    expect(result.policy).toMatchObject({ mode: 'testing', authenticated: false });
+    const codes = byCode(result.findings);
+    expect(codes.MTASTS_POLICY_CERT_INVALID).toBe('critical');
+    expect(codes.MTASTS_MX_NO_STARTTLS).toBe('critical');
+    expect(result.status).toBe('critical');
   });
 
   it('names the policy lines that are wrong', async () => {

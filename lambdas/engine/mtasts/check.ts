@@ -41,6 +41,11 @@ export interface MtaStsResult extends BaseResult {
     readonly mx: readonly string[];
     /** The policy id from the TXT record (§3.1), when it parsed. */
     readonly id?: string;
+    /**
+     * False when the policy host's certificate failed: senders ignore such a policy
+     * (§3.3), so it is reported for diagnosis but its mode changes no severity.
+     */
+    readonly authenticated: boolean;
   };
   readonly policyHost?: {
     readonly host: string;
@@ -198,7 +203,10 @@ export async function runMtaStsCheck(
         ),
   ]);
 
-  // §3.2 policy.
+  // §3.2 policy. RFC 8461 §3.3: a policy fetched over an unauthenticated connection must not
+  // be used, so its mode cannot soften anything (a "testing" policy behind a bad
+  // certificate is no policy at all to a sender).
+  const authenticated = fetched !== undefined && !fetched.findings.some((f) => f.code === 'MTASTS_POLICY_CERT_INVALID');
   let policy: MtaStsResult['policy'];
   if (fetched !== undefined) {
     findings.push(...fetched.findings);
@@ -210,6 +218,7 @@ export async function runMtaStsCheck(
           maxAge: parsed.value.maxAge,
           mx: parsed.value.mx,
           ...(record !== undefined ? { id: record.id } : {}),
+          authenticated,
         };
         for (const w of parsed.warnings) {
           findings.push(finding('MTASTS_POLICY_INVALID', `${fetched.url}: ${formatIssue(w)}`, { severity: 'warning' }));
@@ -242,7 +251,7 @@ export async function runMtaStsCheck(
     };
   });
 
-  const mode = policy?.mode;
+  const mode = authenticated ? policy?.mode : undefined;
   const adjusted = (f: Finding, mxLevel: boolean): Finding => ({
     ...f,
     severity: severityFor(f.severity, mode, mxLevel),
