@@ -2,7 +2,7 @@
  * The ready-made stack of `bin/app.ts`: the config file's plan, its optional VPC
  * (imported by ID, so synth needs no AWS lookup), and `MailProbes`.
  */
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
 import type { Plan } from './config/plan.js';
@@ -40,6 +40,20 @@ export class MailProbeStack extends Stack {
       };
     }
     this.probes = new MailProbes(this, 'MailProbes', { plan, ...network, ...(props.code ? { code: props.code } : {}) });
+
+    // What on-call needs after `cdk deploy`: where to subscribe and where to look.
+    new CfnOutput(this, 'AlertTopicArn', {
+      value: this.probes.alertTopic.topicArn,
+      description: 'Subscribe on-call here (aws sns subscribe --protocol email|https|sms …)',
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${this.probes.dashboard.dashboard.dashboardName}`,
+      description: 'The mailprobe CloudWatch dashboard',
+    });
+    new CfnOutput(this, 'FailedChecksQuery', {
+      value: this.probes.dashboard.queryName,
+      description: 'Saved CloudWatch Logs Insights query: failed checks by findings code',
+    });
   }
 }
 

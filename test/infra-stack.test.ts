@@ -268,6 +268,11 @@ describe('MailProbeStack', () => {
     });
   });
 
+  it('outputs the alert topic to subscribe to and the dashboard URL', () => {
+    template.hasOutput('AlertTopicArn', { Value: { Ref: Match.stringLikeRegexp('^MailProbesAlertsTopic') } });
+    template.hasOutput('DashboardUrl', { Value: Match.anyValue() });
+  });
+
   it('warns that port-25 checks need a VPC', () => {
     Annotations.fromStack(stack).hasWarning(
       '/MailProbe/MailProbes',
