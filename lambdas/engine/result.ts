@@ -52,7 +52,10 @@ export interface TlsSessionInfo {
   /** The host name the certificate was checked against. */
   readonly servername: string;
   readonly certificate?: CertificateInfo;
-  /** The chain as sent by the server, leaf first (the trust anchor is included when the server sent it). */
+  /**
+   * The path clients validate, leaf first, ending at the trust anchor (taken from the trust
+   * store even when the server did not send it); for an untrusted chain, what the server sent.
+   */
   readonly chain: readonly CertificateInfo[];
   /** The certificate in the chain that expires first. */
   readonly earliestExpiry?: { readonly subject: string; readonly notAfter: string; readonly daysToExpiry: number };

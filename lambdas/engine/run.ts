@@ -81,7 +81,7 @@ async function runTls(spec: TlsCheckSpec, ctx: ProbeContext): Promise<CheckResul
   const mode = effectiveTlsMode(spec.tls, spec.port);
   const connector =
     mode === 'implicit'
-      ? implicitTlsConnector(spec.host, spec.port)
+      ? implicitTlsConnector(spec.host, spec.port, undefined, ctx.resolver)
       : starttlsConnector(
           { host: spec.host, port: spec.port, ...(spec.ehloName ? { ehloName: spec.ehloName } : {}) },
           ctx,

@@ -126,6 +126,7 @@ export async function fetchPolicy(
       identity: 'dns-id',
       clock: ctx.clock,
       thresholds: ctx.thresholds,
+      extraCa: ctx.extraCa,
     });
     state.tls = inspected.tls;
     findings.push(...policyCertFindings(host, inspected.verified, inspected.findings));

@@ -278,6 +278,7 @@ function inspect(
     identity: options.identity ?? 'pkix',
     clock: ctx.clock,
     thresholds: ctx.thresholds,
+    extraCa: ctx.extraCa,
   });
   for (const f of inspected.findings) findings.push(f.stage === undefined ? { ...f, stage: 'tls' } : f);
   return { tlsInfo: inspected.tls, verified: inspected.verified };
