@@ -17,6 +17,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SmtpCheckSpec, TlsCheckSpec } from '../lambdas/engine/checks.js';
 import { DEFAULT_THRESHOLDS } from '../lambdas/engine/options.js';
 import type { ShardEvent } from '../lambdas/handlers/event.js';
+import { runChecks } from '../lambdas/engine/run.js';
 import { createProbeHandler, type ProbeHandlerDeps } from '../lambdas/handlers/probe.js';
 import { createTestPki, type TestPki } from './support/pki.js';
 import { startSmtpServer, type RunningSmtp } from './support/smtp-servers.js';
@@ -79,7 +80,7 @@ function smtpShard(): ShardEvent {
 
 function run(kind: 'smtp' | 'tls', event: unknown, extra: Partial<ProbeHandlerDeps> = {}) {
   const lines: string[] = [];
-  const handler = createProbeHandler(kind, {
+  const handler = createProbeHandler(kind, runChecks, {
     cloudwatch: new CloudWatchClient({ region: 'eu-west-1' }),
     env: { METRIC_NAMESPACE: 'MailProbe' },
     writeLine: (line) => lines.push(line),

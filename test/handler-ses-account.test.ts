@@ -14,6 +14,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_THRESHOLDS } from '../lambdas/engine/options.js';
 import type { ShardEvent } from '../lambdas/handlers/event.js';
+import { runChecks } from '../lambdas/engine/run.js';
 import { createProbeHandler } from '../lambdas/handlers/probe.js';
 
 const cw = mockClient(CloudWatchClient);
@@ -47,7 +48,7 @@ const event: ShardEvent = {
 describe('ses-account handler', () => {
   it('publishes QuotaUsedPercent with the other metrics, and a warning for a quota 90 % used', async () => {
     const lines: string[] = [];
-    const handler = createProbeHandler('ses-account', {
+    const handler = createProbeHandler('ses-account', runChecks, {
       cloudwatch: new CloudWatchClient({ region: 'eu-west-1' }),
       env: { METRIC_NAMESPACE: 'Mail/Probes' },
       writeLine: (l) => lines.push(l),

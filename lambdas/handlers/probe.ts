@@ -17,7 +17,7 @@ import { DEFAULT_NAMESPACE } from '../engine/metrics/definitions.js';
 import { publishMetrics, type PublishReport, type PublisherDeps } from '../engine/metrics/publisher.js';
 import { createContext, type ProbeContext } from '../engine/options.js';
 import type { CheckKind } from '../engine/result.js';
-import { runChecks, type CheckResult } from '../engine/run.js';
+import type { CheckResult, RunOptions } from '../engine/run.js';
 import { clearCredentialCache, credentialSecrets, maskSecrets, redact, resolveCredentials } from '../engine/secrets.js';
 import { ENV } from './env.js';
 import { parseShardEvent } from './event.js';
@@ -35,6 +35,16 @@ export interface ProbeSummary {
   /** Absent when no alert topic is configured. */
   readonly alerts?: AlertSummary;
 }
+
+/**
+ * Runs a shard's specs. Each entry point passes it in, so a bundle can hold only the
+ * code of its own check kind once the engine offers per-kind runners.
+ */
+export type RunChecks = (
+  specs: readonly CheckSpec[],
+  ctx: ProbeContext,
+  options?: RunOptions,
+) => Promise<CheckResult[]>;
 
 export interface ProbeHandlerDeps {
   readonly cloudwatch?: CloudWatchClient;
@@ -59,7 +69,7 @@ async function secretsOf(specs: readonly CheckSpec[]): Promise<string[]> {
   return out;
 }
 
-export function createProbeHandler(kind: CheckKind, deps: ProbeHandlerDeps = {}) {
+export function createProbeHandler(kind: CheckKind, runChecks: RunChecks, deps: ProbeHandlerDeps = {}) {
   // Clients live across invocations of a warm function. maxAttempts 1: the publishers retry themselves.
   let cloudwatch = deps.cloudwatch;
   let sns = deps.sns;

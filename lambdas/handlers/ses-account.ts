@@ -1,4 +1,5 @@
 /** Entry point of the `ses-account` probe function: its own bundle, its own IAM role. */
+import { runChecks } from '../engine/run.js';
 import { createProbeHandler } from './probe.js';
 
-export const handler = createProbeHandler('ses-account');
+export const handler = createProbeHandler('ses-account', runChecks);
