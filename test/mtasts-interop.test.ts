@@ -206,11 +206,14 @@ command_directory = /usr/sbin
 daemon_directory = /usr/lib/postfix/sbin
 mail_owner = postfix
 setgid_group = postdrop
-inet_interfaces = all
+# Contained: listens on its two loopback addresses only, relays for nobody, delivers nothing.
+inet_interfaces = loopback-only
 inet_protocols = ipv4
 myhostname = mx.interop.example
 mydestination =
-mynetworks = 127.0.0.0/8
+mynetworks =
+default_transport = error:mailprobe interop tests deliver nothing
+relay_transport = error:mailprobe interop tests deliver nothing
 maillog_file_prefixes = ${tmpdir()}
 # A file, not /dev/stdout: postlogd cannot reopen a pipe it does not own.
 maillog_file = ${pfx}/maillog
@@ -233,7 +236,6 @@ smtpd_peername_lookup = no
       'verify unix - - n - 1 verify',
       'flush unix n - n 1000? 0 flush',
       'proxymap unix - - n - - proxymap',
-      'smtp unix - - n - - smtp',
       'showq unix n - n - - showq',
       'error unix - - n - - error',
       'retry unix - - n - - error',
