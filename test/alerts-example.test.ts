@@ -12,10 +12,10 @@ import { runSmtpCheck, type SmtpResult } from '../lambdas/engine/smtp/check.js';
 import { createTestPki } from './support/pki.js';
 import { startSmtpServer, type RunningSmtp } from './support/smtp-servers.js';
 
-const README = new URL('../lambdas/engine/alerts/README-section.md', import.meta.url);
+const README = new URL('../docs/alerting.md', import.meta.url);
 const USER = { username: 'probe@example.test', password: 'N0t-in-any-message!' };
 
-describe('README-section.md examples', () => {
+describe('docs/alerting.md examples', () => {
   it('shows exactly what the formatter renders (npx tsx lambdas/engine/alerts/example.ts --write)', () => {
     const markdown = readFileSync(README, 'utf8');
     expect(spliceExamples(markdown)).toBe(markdown);

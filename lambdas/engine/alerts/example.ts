@@ -2,7 +2,7 @@
  * Renders the README's example alerts from a realistic result: an SMTP relay on loopback
  * whose certificate expired ten days ago, so the probe withheld the credentials.
  * `npx tsx lambdas/engine/alerts/example.ts [--write]` prints them (or writes them into
- * README-section.md); test/alerts-example.test.ts checks that the file shows exactly them.
+ * docs/alerting.md); test/alerts-example.test.ts checks that the file shows exactly them.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -159,7 +159,7 @@ function render(label: string, message: AlertMessage): string {
   ].join('\n');
 }
 
-/** The example block of README-section.md, exactly. */
+/** The example block of docs/alerting.md, exactly. */
 export function renderExamples(): string {
   const { critical, resolved } = exampleMessages();
   return `${render('Critical', critical)}\n\n${render('Resolved', resolved)}\n`;
@@ -176,10 +176,10 @@ export function spliceExamples(markdown: string): string {
   return `${markdown.slice(0, start + EXAMPLES_START.length)}\n\n${renderExamples()}\n${markdown.slice(end)}`;
 }
 
-// `npx tsx lambdas/engine/alerts/example.ts` prints the examples; with `--write` it updates README-section.md.
+// `npx tsx lambdas/engine/alerts/example.ts` prints the examples; with `--write` it updates docs/alerting.md.
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   if (process.argv.includes('--write')) {
-    const file = fileURLToPath(new URL('./README-section.md', import.meta.url));
+    const file = fileURLToPath(new URL('../../../docs/alerting.md', import.meta.url));
     writeFileSync(file, spliceExamples(readFileSync(file, 'utf8')));
   } else process.stdout.write(renderExamples());
 }
