@@ -17,7 +17,8 @@ import { DEFAULT_NAMESPACE } from '../engine/metrics/definitions.js';
 import { publishMetrics, type PublishReport, type PublisherDeps } from '../engine/metrics/publisher.js';
 import { createContext, type ProbeContext } from '../engine/options.js';
 import type { CheckKind } from '../engine/result.js';
-import type { CheckResult, RunOptions } from '../engine/run.js';
+import type { CheckResult } from '../engine/run.js';
+import type { PoolOptions } from '../engine/run/pool.js';
 import { clearCredentialCache, credentialSecrets, maskSecrets, redact, resolveCredentials } from '../engine/secrets.js';
 import { ENV } from './env.js';
 import { parseShardEvent } from './event.js';
@@ -36,14 +37,16 @@ export interface ProbeSummary {
   readonly alerts?: AlertSummary;
 }
 
+type SpecOf<K extends CheckKind> = Extract<CheckSpec, { readonly check: K }>;
+
 /**
- * Runs a shard's specs. Each entry point passes it in, so a bundle can hold only the
- * code of its own check kind once the engine offers per-kind runners.
+ * Runs a shard's specs. Each entry point passes its kind's runner (lambdas/engine/run/),
+ * so a bundle holds only the code of its own check.
  */
-export type RunChecks = (
-  specs: readonly CheckSpec[],
+export type RunChecks<K extends CheckKind> = (
+  specs: readonly SpecOf<K>[],
   ctx: ProbeContext,
-  options?: RunOptions,
+  options?: PoolOptions,
 ) => Promise<CheckResult[]>;
 
 export interface ProbeHandlerDeps {
@@ -69,7 +72,7 @@ async function secretsOf(specs: readonly CheckSpec[]): Promise<string[]> {
   return out;
 }
 
-export function createProbeHandler(kind: CheckKind, runChecks: RunChecks, deps: ProbeHandlerDeps = {}) {
+export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunChecks<K>, deps: ProbeHandlerDeps = {}) {
   // Clients live across invocations of a warm function. maxAttempts 1: the publishers retry themselves.
   let cloudwatch = deps.cloudwatch;
   let sns = deps.sns;
@@ -88,7 +91,9 @@ export function createProbeHandler(kind: CheckKind, runChecks: RunChecks, deps: 
       thresholds: shard.thresholds,
       allowPrivate: shard.allowPrivate,
     });
-    const results: CheckResult[] = await runChecks(shard.specs, ctx, { concurrency: shard.concurrency });
+    // parseShardEvent has checked that every spec is of this function's kind.
+    const specs = shard.specs as readonly SpecOf<K>[];
+    const results: CheckResult[] = await runChecks(specs, ctx, { concurrency: shard.concurrency });
     const secrets = await secretsOf(shard.specs);
     const masked = results.map((r) => maskSecrets(r, secrets));
     for (const result of masked) writeLine(JSON.stringify(result));

@@ -1,5 +1,5 @@
-/** Entry point of the `smtp` probe function: its own bundle, its own IAM role. */
-import { runChecks } from '../engine/run.js';
+/** Entry point of the `smtp` probe function: its own bundle (only the smtp check), its own IAM role. */
+import { runSmtpChecks } from '../engine/run/smtp.js';
 import { createProbeHandler } from './probe.js';
 
-export const handler = createProbeHandler('smtp', runChecks);
+export const handler = createProbeHandler('smtp', runSmtpChecks);

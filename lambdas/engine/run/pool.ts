@@ -1,0 +1,70 @@
+/**
+ * Running many checks: at most `concurrency` in flight, results in the specs' order, and
+ * never a throw — a check that fails in an unexpected way still yields a result
+ * (PROBE_INTERNAL_ERROR), so one broken target cannot stop or delay the others.
+ */
+import type { CheckSpec } from '../checks.js';
+import { targetOf } from '../checks.js';
+import { finding, statusOf, type Finding } from '../findings.js';
+import type { ProbeContext } from '../options.js';
+import type { BaseResult } from '../result.js';
+
+export const DEFAULT_CONCURRENCY = 16;
+
+export interface PoolOptions {
+  /** Checks in flight at once. @default 16 */
+  readonly concurrency?: number;
+}
+
+export async function runPool<S extends CheckSpec, R extends BaseResult>(
+  specs: readonly S[],
+  runOne: (spec: S) => Promise<R>,
+  ctx: ProbeContext,
+  options: PoolOptions = {},
+): Promise<(R | BaseResult)[]> {
+  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
+  const results: (R | BaseResult)[] = new Array(specs.length);
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const index = next++;
+      const spec = specs[index];
+      if (spec === undefined) return;
+      results[index] = await guarded(spec, runOne, ctx);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, specs.length) }, worker));
+  return results;
+}
+
+async function guarded<S extends CheckSpec, R extends BaseResult>(
+  spec: S,
+  runOne: (spec: S) => Promise<R>,
+  ctx: ProbeContext,
+): Promise<R | BaseResult> {
+  const startedMs = ctx.clock.now();
+  try {
+    return await runOne(spec);
+  } catch (err) {
+    return failedResult(spec, ctx, startedMs, [
+      finding('PROBE_INTERNAL_ERROR', `the ${spec.check} check failed unexpectedly: ${describeError(err)}`),
+    ]);
+  }
+}
+
+/** A result for a check that could not run at all (its findings say why). */
+export function failedResult(spec: CheckSpec, ctx: ProbeContext, startedMs: number, findings: Finding[]): BaseResult {
+  return {
+    check: spec.check,
+    target: targetOf(spec),
+    ...(spec.name !== undefined ? { name: spec.name } : {}),
+    status: statusOf(findings),
+    startedAt: new Date(startedMs).toISOString(),
+    durationMs: ctx.clock.now() - startedMs,
+    findings,
+  };
+}
+
+export function describeError(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
