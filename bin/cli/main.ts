@@ -16,7 +16,7 @@ import { runChecks, type CheckResult, type EngineDeps } from '../../lambdas/engi
 import { expandSesPreset, expandSesTlsPreset, SesPresetError } from '../../lambdas/engine/ses/presets.js';
 import { deriveSesSmtpPassword } from '../../lambdas/engine/ses/smtp-password.js';
 import { ConfigError, loadConfig } from '../../lib/config/load.js';
-import { planConfig, PlanError } from '../../lib/config/plan.js';
+import { nameOf, planConfig, PlanError } from '../../lib/config/plan.js';
 import {
   intOption,
   parseCommandLine,
@@ -216,14 +216,14 @@ async function runConfig(parsed: Parsed, io: Io): Promise<CheckResult[]> {
   const plan = planConfig(loadConfig(path));
   const only = (values.only as string[] | undefined) ?? [];
   const base = contextFrom(values);
-  const known = new Set(plan.shards.flatMap((s) => s.specs.map((spec) => spec.name ?? '')));
+  const known = new Set(plan.shards.flatMap((s) => s.specs.map((spec) => nameOf(spec))));
   for (const name of only) {
     if (!known.has(name))
       throw new UsageError(`--only ${name}: no target of that name in ${path} (names: ${[...known].join(', ')})`);
   }
   const results: CheckResult[] = [];
   for (const shard of plan.shards) {
-    const specs = only.length > 0 ? shard.specs.filter((s) => only.includes(s.name ?? '')) : shard.specs;
+    const specs = only.length > 0 ? shard.specs.filter((s) => only.includes(nameOf(s))) : shard.specs;
     if (specs.length === 0) continue;
     const ctx: ProbeContext = {
       ...base,
