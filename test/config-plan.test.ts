@@ -30,6 +30,32 @@ describe('plan', () => {
     expect(p.namespace).toBe('MailProbe');
   });
 
+  it('carries change-notification settings into the shards, per target and in milliseconds', () => {
+    const p = plan({
+      targets: [
+        { name: 'quiet', host: 'a.example', port: 587, checks: ['smtp'], alerting: { enabled: false } },
+        { name: 'eager', host: 'b.example', port: 587, checks: ['smtp'], alerting: { holdCount: 1, reminderHours: 0 } },
+        { name: 'plain', host: 'c.example', port: 587, checks: ['smtp'] },
+      ],
+      domains: [{ domain: 'example.org', alerting: { reminderHours: 6 } }],
+      alerting: { notifications: { holdCount: 3, reminderHours: 12 } },
+    });
+    const smtp = p.shards.find((s) => s.check === 'smtp')!;
+    expect(smtp.alerts).toEqual({
+      holdCount: 3,
+      reminderIntervalMs: 12 * 3_600_000,
+      targets: { quiet: { enabled: false }, eager: { holdCount: 1, reminderIntervalMs: 0 } },
+    });
+    const mtaSts = p.shards.find((s) => s.check === 'mta-sts')!;
+    expect(mtaSts.alerts?.targets).toEqual({ 'example.org': { reminderIntervalMs: 6 * 3_600_000 } });
+  });
+
+  it('rejects a hold count outside 1–10 with the path', () => {
+    expect(() => plan({ targets: [{ host: 'a.example', port: 25, alerting: { holdCount: 0 } }] })).toThrow(
+      /targets\[0\]\.alerting\.holdCount/,
+    );
+  });
+
   it('lets a target override the schedule of each of its checks', () => {
     const p = plan({
       targets: [

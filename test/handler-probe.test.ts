@@ -228,6 +228,27 @@ describe('smtp handler', () => {
     for (const secret of SECRET_FORMS) expect(published.join('\n')).not.toContain(secret);
   });
 
+  it('honours the notification settings of the shard: off for one target, or for all', async () => {
+    cw.on(PutMetricDataCommand).resolves({});
+    cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
+    snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    const deps = {
+      sns: new SNSClient({ region: 'eu-west-1' }),
+      env: { METRIC_NAMESPACE: 'MailProbe', ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:alerts' },
+    };
+    const oneOff = await run(
+      'smtp',
+      { ...smtpShard(), alerts: { holdCount: 1, targets: { expired: { enabled: false } } } },
+      deps,
+    ).invoke();
+    expect(oneOff.alerts?.evaluated).toBe(1);
+    const allOff = await run('smtp', { ...smtpShard(), alerts: { enabled: false } }, deps).invoke();
+    expect(allOff.alerts?.evaluated).toBe(0);
+    await expect(run('smtp', { ...smtpShard(), alerts: { holdCount: 0 } }, deps).invoke()).rejects.toThrowError(
+      /alerts must hold/,
+    );
+  });
+
   it('refuses an event that is not an smtp shard, so it fails into the dead-letter queue', async () => {
     await expect(run('smtp', { ...smtpShard(), check: 'tls' }).invoke()).rejects.toThrowError(
       /this is the smtp function, but the shard is for "tls"/,

@@ -7,6 +7,13 @@ import type { CheckSpec } from '../engine/checks.js';
 import type { Thresholds } from '../engine/options.js';
 import type { CheckKind } from '../engine/result.js';
 
+/** Change-notification settings; absent fields take the engine's defaults (2 runs, 24 h). */
+export interface ShardAlertPolicy {
+  readonly enabled?: boolean;
+  readonly holdCount?: number;
+  readonly reminderIntervalMs?: number;
+}
+
 export interface ShardEvent {
   readonly version: 1;
   /** Stable identifier, e.g. `smtp-5m-1`; also the construct ID of its schedule. */
@@ -17,6 +24,8 @@ export interface ShardEvent {
   readonly thresholds: Thresholds;
   readonly allowPrivate: boolean;
   readonly concurrency: number;
+  /** Defaults for the shard, and per-target overrides keyed by the target's name. */
+  readonly alerts?: ShardAlertPolicy & { readonly targets?: Readonly<Record<string, ShardAlertPolicy>> };
 }
 
 export class ShardEventError extends Error {
@@ -51,5 +60,30 @@ export function parseShardEvent(event: unknown, expected: CheckKind): ShardEvent
   if (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1) {
     throw new ShardEventError('concurrency must be a positive integer');
   }
+  const alerts = event['alerts'];
+  if (alerts !== undefined) {
+    const policies = isRecord(alerts)
+      ? [alerts, ...Object.values(isRecord(alerts['targets']) ? alerts['targets'] : {})]
+      : [];
+    if (
+      !isRecord(alerts) ||
+      (alerts['targets'] !== undefined && !isRecord(alerts['targets'])) ||
+      !policies.every(isAlertPolicy)
+    ) {
+      throw new ShardEventError(
+        'alerts must hold enabled (boolean), holdCount and reminderIntervalMs (numbers), and targets',
+      );
+    }
+  }
   return event as unknown as ShardEvent;
+}
+
+function isAlertPolicy(value: unknown): boolean {
+  if (!isRecord(value)) return false;
+  const { enabled, holdCount, reminderIntervalMs } = value;
+  return (
+    (enabled === undefined || typeof enabled === 'boolean') &&
+    (holdCount === undefined || (Number.isInteger(holdCount) && (holdCount as number) >= 1)) &&
+    (reminderIntervalMs === undefined || (typeof reminderIntervalMs === 'number' && reminderIntervalMs >= 0))
+  );
 }

@@ -112,11 +112,19 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
       const dashboardName = env[ENV.dashboardName];
       const queryName = env[ENV.queryName];
       const region = env['AWS_REGION'];
+      const policy = shard.alerts ?? {};
       alerts = await processAlerts(masked, {
         sns,
         topicArn,
         cloudwatch,
         namespace,
+        ...(policy.holdCount !== undefined ? { holdCount: policy.holdCount } : {}),
+        ...(policy.reminderIntervalMs !== undefined ? { reminderIntervalMs: policy.reminderIntervalMs } : {}),
+        policyFor: (result) => {
+          const own = policy.targets?.[result.name ?? result.target] ?? {};
+          const enabled = own.enabled ?? policy.enabled;
+          return { ...own, ...(enabled !== undefined ? { enabled } : {}) };
+        },
         redact: (text) => redact(text, secrets),
         clock: ctx.clock,
         log: (entry) => writeLine(JSON.stringify({ shard: shard.shard, ...maskSecrets(entry, secrets) })),

@@ -8,7 +8,7 @@ import type { CheckSpec, SesAccountCheckSpec, SmtpCheckSpec, TlsCheckSpec } from
 import { effectiveTlsMode, targetOf } from '../../lambdas/engine/checks.js';
 import { DEFAULT_THRESHOLDS, DEFAULT_TIMEOUT_MS, type Thresholds } from '../../lambdas/engine/options.js';
 import type { CheckKind } from '../../lambdas/engine/result.js';
-import type { ShardEvent } from '../../lambdas/handlers/event.js';
+import type { ShardAlertPolicy, ShardEvent } from '../../lambdas/handlers/event.js';
 import {
   expandSesPreset,
   expandSesTlsPreset,
@@ -16,7 +16,7 @@ import {
   type SesPresetOptions,
 } from '../../lambdas/engine/ses/presets.js';
 export type { ShardEvent };
-import { RATE_PATTERN, type MailProbeConfig, type ThresholdsConfig } from './schema.js';
+import { RATE_PATTERN, type MailProbeConfig, type SmtpTargetConfig, type ThresholdsConfig } from './schema.js';
 
 export const DEFAULT_SCHEDULES: Readonly<Record<CheckKind, string>> = {
   smtp: 'rate(5 minutes)',
@@ -107,7 +107,11 @@ interface Entry {
   readonly schedule: string;
   readonly thresholds: Thresholds;
   readonly where: string;
+  /** The target's own change-notification settings, if any. */
+  readonly alerting?: AlertPolicyConfig;
 }
+
+type AlertPolicyConfig = NonNullable<SmtpTargetConfig['alerting']>;
 
 /** Expands every config entry into check specs, each with its schedule and thresholds. */
 function expand(config: MailProbeConfig, problems: string[]): Entry[] {
@@ -151,6 +155,15 @@ function expand(config: MailProbeConfig, problems: string[]): Entry[] {
   };
 
   (config.targets ?? []).forEach((t, i) => {
+    const first = entries.length;
+    expandTarget(t, i);
+    // Every check the target expanded into carries its notification settings.
+    if (t.alerting !== undefined) {
+      for (let k = first; k < entries.length; k++) entries[k] = { ...entries[k]!, alerting: t.alerting };
+    }
+  });
+
+  function expandTarget(t: NonNullable<MailProbeConfig['targets']>[number], i: number): void {
     const where = `targets[${i}]`;
     const timeoutMs = t.timeoutMs ?? d.timeoutMs;
     const thresholds = mergeThresholds(d.thresholds, t.thresholds);
@@ -207,7 +220,7 @@ function expand(config: MailProbeConfig, problems: string[]): Entry[] {
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     };
     smtpLike(base, t.checks, t.schedule, thresholds, where);
-  });
+  }
 
   (config.domains ?? []).forEach((entry, i) => {
     const e = typeof entry === 'string' ? { domain: entry } : entry;
@@ -222,6 +235,7 @@ function expand(config: MailProbeConfig, problems: string[]): Entry[] {
       schedule: e.schedule ?? schedules['mta-sts'],
       thresholds: mergeThresholds(d.thresholds, e.thresholds),
       where: `domains[${i}]`,
+      ...('alerting' in e && e.alerting !== undefined ? { alerting: e.alerting } : {}),
     });
   });
   return entries;
@@ -232,6 +246,15 @@ export function nameOf(spec: CheckSpec): string {
   return spec.name ?? targetOf(spec);
 }
 
+/** Hours in config, milliseconds on the wire (the engine's unit). */
+function alertPolicyOf(policy: AlertPolicyConfig | undefined): ShardAlertPolicy {
+  return {
+    ...(policy?.enabled !== undefined ? { enabled: policy.enabled } : {}),
+    ...(policy?.holdCount !== undefined ? { holdCount: policy.holdCount } : {}),
+    ...(policy?.reminderHours !== undefined ? { reminderIntervalMs: policy.reminderHours * 3_600_000 } : {}),
+  };
+}
+
 function shardsOf(
   group: readonly Entry[],
   idPrefix: string,
@@ -239,6 +262,7 @@ function shardsOf(
   concurrency: number,
   allowPrivate: boolean,
   defaultTimeoutMs: number,
+  notifications: ShardAlertPolicy,
 ): ShardEvent[] {
   const deadline = (e: Entry) => e.spec.timeoutMs ?? defaultTimeoutMs;
   // Longest deadlines first: a shard's work is bounded by waves × its longest deadline.
@@ -248,6 +272,9 @@ function shardsOf(
   const flush = () => {
     if (current.length === 0) return;
     const first = current[0]!;
+    const overrides = Object.fromEntries(
+      current.filter((e) => e.alerting !== undefined).map((e) => [nameOf(e.spec), alertPolicyOf(e.alerting)]),
+    );
     shards.push({
       version: 1,
       shard: `${idPrefix}-${shards.length + 1}`,
@@ -257,6 +284,7 @@ function shardsOf(
       thresholds: first.thresholds,
       allowPrivate,
       concurrency,
+      alerts: { ...notifications, ...(Object.keys(overrides).length > 0 ? { targets: overrides } : {}) },
     });
     current = [];
   };
@@ -329,7 +357,17 @@ export function planConfig(config: MailProbeConfig): Plan {
     const n = (prefixes.get(prefix) ?? 0) + 1;
     prefixes.set(prefix, n);
     if (n > 1) prefix = `${prefix}-t${n}`;
-    shards.push(...shardsOf(group, prefix, budgetMs, concurrency, allowPrivate, defaultTimeoutMs));
+    shards.push(
+      ...shardsOf(
+        group,
+        prefix,
+        budgetMs,
+        concurrency,
+        allowPrivate,
+        defaultTimeoutMs,
+        alertPolicyOf(config.alerting?.notifications),
+      ),
+    );
   }
 
   // One certificate alarm per endpoint: on the tls check when the target has one (it sees the whole chain), else on smtp.

@@ -115,6 +115,18 @@ const TargetScheduleSchema = z.union([
   z.strictObject({ smtp: ScheduleSchema.optional(), tls: ScheduleSchema.optional() }),
 ]);
 
+export const AlertPolicySchema = z
+  .strictObject({
+    enabled: z.boolean().optional().describe('Send change notifications for this target. @default true'),
+    holdCount: intInRange(1, 10)
+      .optional()
+      .describe('Consecutive runs a new status must hold before it is announced. @default 2'),
+    reminderHours: intInRange(0, 168)
+      .optional()
+      .describe('Remind every N hours while the target stays critical; 0 turns reminders off. @default 24'),
+  })
+  .describe('Change notifications (detailed SNS messages from the probes).');
+
 export const SmtpTargetSchema = z
   .strictObject({
     name: NameSchema.optional(),
@@ -142,6 +154,7 @@ export const SmtpTargetSchema = z
     ),
     thresholds: ThresholdsSchema.optional(),
     timeoutMs: TimeoutSchema.optional(),
+    alerting: AlertPolicySchema.optional(),
   })
   .describe('An SMTP endpoint: a relay, a submission server, an MX.');
 
@@ -182,6 +195,7 @@ export const SesPresetSchema = z
     schedule: TargetScheduleSchema.optional(),
     thresholds: ThresholdsSchema.optional(),
     timeoutMs: TimeoutSchema.optional(),
+    alerting: AlertPolicySchema.optional(),
   })
   .describe('Amazon SES: expands into its SMTP endpoints in the region.');
 
@@ -197,6 +211,7 @@ export const DomainEntrySchema = z.union([
     schedule: ScheduleSchema.optional(),
     thresholds: ThresholdsSchema.optional(),
     timeoutMs: TimeoutSchema.optional(),
+    alerting: AlertPolicySchema.optional(),
   }),
 ]);
 
@@ -229,6 +244,7 @@ const AlertingSchema = z
       })
       .optional()
       .describe('Send alarms to this existing topic instead of creating one.'),
+    notifications: AlertPolicySchema.optional().describe('Defaults for every target; each can override them.'),
   })
   .describe('Where alarms and change notifications go.');
 
