@@ -124,6 +124,24 @@ export class ProbeAlarms extends Construct {
           }),
         );
       }
+
+      if (t.quotaWarnPercent !== undefined) {
+        add(
+          new cloudwatch.Alarm(this, `${tid}-QuotaUsedPercent`, {
+            alarmName: `${prefix}-${t.check}-${t.name}-QuotaUsedPercent`,
+            alarmDescription:
+              `mailprobe: ${who}: ${t.quotaWarnPercent}% or more of the SES 24-hour sending quota is used. ` +
+              `Meaning: when the quota runs out SES refuses mail with "454 Throttling failure: Daily message quota exceeded". ` +
+              `Action: request a sending quota increase in the SES console (Account dashboard) or spread the sending over the day.`,
+            metric: probeMetric('QuotaUsedPercent', { ...base, statistic: cloudwatch.Stats.MAXIMUM }),
+            threshold: t.quotaWarnPercent,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluationPeriods: 1,
+            // No datapoint: the API call failed, which the Success alarm reports.
+            treatMissingData: cloudwatch.TreatMissingData.MISSING,
+          }),
+        );
+      }
     }
 
     for (const fn of props.functions) {

@@ -72,7 +72,7 @@ export class ProbeDashboard extends Construct {
     });
     const metricOf = (
       t: PlannedTarget,
-      metric: 'Success' | 'Duration' | 'CertDaysToExpiry' | 'DhKeyBits',
+      metric: 'Success' | 'Duration' | 'CertDaysToExpiry' | 'DhKeyBits' | 'QuotaUsedPercent',
       statistic?: string,
     ) =>
       probeMetric(metric, {
@@ -133,6 +133,16 @@ export class ProbeDashboard extends Construct {
         new cloudwatch.SingleValueWidget({
           title: `DHE key bits (0 = no DHE suites)${i === 0 ? '' : ` (${i + 1})`}`,
           metrics: group.map((t) => metricOf(t, 'DhKeyBits')),
+          width: 24,
+        }),
+      );
+    }
+    const ses = props.targets.filter((t) => t.quotaWarnPercent !== undefined);
+    for (const [i, group] of chunks(ses, LINES_PER_GRAPH).entries()) {
+      this.dashboard.addWidgets(
+        new cloudwatch.SingleValueWidget({
+          title: `SES 24-hour quota used (%)${i === 0 ? '' : ` (${i + 1})`}`,
+          metrics: group.map((t) => metricOf(t, 'QuotaUsedPercent', cloudwatch.Stats.MAXIMUM)),
           width: 24,
         }),
       );

@@ -149,6 +149,25 @@ describe('MailProbeStack', () => {
     );
   });
 
+  it('alarms when the SES quota use reaches the warn percentage, and shows it on the dashboard', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'MailProbe-ses-account-ses-eu-QuotaUsedPercent',
+      MetricName: 'QuotaUsedPercent',
+      Dimensions: Match.arrayWith([{ Name: 'Check', Value: 'ses-account' }]),
+      Statistic: 'Maximum',
+      Threshold: 80,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'missing',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'MailProbe-ses-account-ses-eu-Success',
+      TreatMissingData: 'breaching',
+    });
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'QuotaUsedPercent' }, 1);
+    const dashboards = template.findResources('AWS::CloudWatch::Dashboard');
+    expect(JSON.stringify(dashboards)).toContain('SES 24-hour quota used (%)');
+  });
+
   it('alarms on the functions errors, throttles and duration near the timeout', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'MailProbe-smtp-function-Errors',

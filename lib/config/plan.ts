@@ -28,6 +28,8 @@ export const DEFAULT_NAMESPACE = 'MailProbe';
 /** Port 25 is left out: AWS blocks it from Lambda unless the account's restriction is lifted. */
 export const DEFAULT_SES_PORTS: readonly number[] = [587, 2587, 465, 2465];
 export const DEFAULT_CONCURRENCY = 8;
+/** SES_QUOTA_HIGH and the QuotaUsedPercent alarm, as the ses-account check defaults. */
+export const DEFAULT_QUOTA_WARN_PERCENT = 80;
 export const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 300;
 /**
  * Head-room left in every invocation for the cold start, secret look-ups, the
@@ -55,6 +57,8 @@ export interface PlannedTarget {
   readonly alarmDhBits: boolean;
   /** Needs outbound port 25 (SMTP on 25, or an MTA-STS domain's MX). */
   readonly port25: boolean;
+  /** ses-account: alarm when QuotaUsedPercent reaches this. */
+  readonly quotaWarnPercent?: number;
 }
 
 export interface Plan {
@@ -388,6 +392,9 @@ export function planConfig(config: MailProbeConfig): Plan {
         (spec.check === 'smtp' && usesTls && !tlsEndpoints.has(targetOf(spec))),
       alarmDhBits: spec.check === 'tls',
       port25: spec.check === 'mta-sts' || ((spec.check === 'smtp' || spec.check === 'tls') && spec.port === 25),
+      ...(spec.check === 'ses-account'
+        ? { quotaWarnPercent: spec.quotaWarnPercent ?? DEFAULT_QUOTA_WARN_PERCENT }
+        : {}),
     };
   });
 
