@@ -50,6 +50,16 @@ describe('plan', () => {
     expect(mtaSts.alerts?.targets).toEqual({ 'example.org': { reminderIntervalMs: 6 * 3_600_000 } });
   });
 
+  it('expands an SES preset to the FIPS endpoints, and refuses FIPS where SES has none', () => {
+    const p = plan({ targets: [{ ses: { region: 'us-east-1', ports: [587], fips: true }, checks: ['smtp'] }] });
+    expect(p.shards[0]!.specs).toMatchObject([
+      { check: 'smtp', host: 'email-smtp-fips.us-east-1.amazonaws.com', port: 587 },
+    ]);
+    expect(planProblems({ targets: [{ ses: { region: 'eu-west-1', fips: true } }] }).join('\n')).toMatch(
+      /targets\[0\]\.ses: .*FIPS/i,
+    );
+  });
+
   it('rejects a hold count outside 1–10 with the path', () => {
     expect(() => plan({ targets: [{ host: 'a.example', port: 25, alerting: { holdCount: 0 } }] })).toThrow(
       /targets\[0\]\.alerting\.holdCount/,

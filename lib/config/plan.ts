@@ -176,6 +176,7 @@ function expand(config: MailProbeConfig, problems: string[]): Entry[] {
       const options: SesPresetOptions = {
         region: t.ses.region,
         ports: t.ses.ports ?? DEFAULT_SES_PORTS,
+        ...(t.ses.fips === true ? { fips: true } : {}),
         ...(t.name !== undefined ? { name: t.name } : {}),
         ...(t.ses.auth !== undefined ? { auth: { secretArn: t.ses.auth.secretArn } } : {}),
         ...(t.ses.testMessage !== undefined ? { testMessage: t.ses.testMessage } : {}),

@@ -173,6 +173,10 @@ export const SesPresetSchema = z
         .describe(
           'SES SMTP ports to probe (25, 587, 2587: STARTTLS; 465, 2465: implicit TLS). @default [587, 2587, 465, 2465] (25 is blocked from Lambda by default)',
         ),
+      fips: z
+        .boolean()
+        .optional()
+        .describe('Probe the FIPS endpoints (email-smtp-fips.REGION.amazonaws.com) where SES has them. @default false'),
       auth: AuthSchema.optional().describe('SES SMTP credentials (per region), by reference.'),
       testMessage: z.strictObject({ from: EmailSchema, to: EmailSchema }).optional(),
       ehloName: HostSchema.optional(),
