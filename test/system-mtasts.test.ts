@@ -33,6 +33,9 @@ const DOMAINS = {
   noTlsRpt: 'nortlsrpt.test',
   mxName: 'mxname.test',
   testing: 'testing.test',
+  redirect: 'redirect.test',
+  html: 'html.test',
+  noTxt: 'notxt.test',
 } as const;
 
 const zone: DnsZoneData = {
@@ -52,7 +55,7 @@ const zone: DnsZoneData = {
     // Two character-strings in one record: RFC 8461 §3.1 says they are concatenated.
     { name: `_mta-sts.${DOMAINS.good}`, strings: ['v=STSv1; ', 'id=20261123T1'] },
     ...Object.values(DOMAINS)
-      .filter((d) => d !== DOMAINS.good)
+      .filter((d) => d !== DOMAINS.good && d !== DOMAINS.noTxt)
       .map((d) => ({ name: `_mta-sts.${d}`, strings: [`v=STSv1; id=${d.split('.')[0]}1`] })),
     ...Object.values(DOMAINS)
       .filter((d) => d !== DOMAINS.noTlsRpt)
@@ -84,9 +87,13 @@ describe.skipIf(requirements.skip)(
       const [goodCert, mxCert, ...otherCerts] = await Promise.all([
         siteCert(DOMAINS.good),
         pki.issueLeaf({ dnsNames: [MX], ipAddresses: [] }),
-        ...[DOMAINS.uncovered, DOMAINS.noTlsRpt, DOMAINS.mxName, DOMAINS.testing].map(siteCert),
+        ...[DOMAINS.uncovered, DOMAINS.noTlsRpt, DOMAINS.mxName, DOMAINS.testing, DOMAINS.redirect, DOMAINS.html].map(
+          siteCert,
+        ),
       ]);
-      const [uncoveredCert, noTlsRptCert, mxNameCert, testingCert] = otherCerts as [
+      const [uncoveredCert, noTlsRptCert, mxNameCert, testingCert, redirectCert, htmlCert] = otherCerts as [
+        typeof goodCert,
+        typeof goodCert,
         typeof goodCert,
         typeof goodCert,
         typeof goodCert,
@@ -122,6 +129,19 @@ describe.skipIf(requirements.skip)(
             serverName: `mta-sts.${DOMAINS.testing}`,
             tls: pki.credentials(testingCert),
             policy: policy('testing', `mail.${DOMAINS.testing}`),
+          },
+          // A CMS that moved the file: the policy exists, one redirect away.
+          {
+            serverName: `mta-sts.${DOMAINS.redirect}`,
+            tls: pki.credentials(redirectCert),
+            policy: policy('enforce', MX),
+            redirectTo: `https://www.${DOMAINS.redirect}/mta-sts.txt`,
+          },
+          {
+            serverName: `mta-sts.${DOMAINS.html}`,
+            tls: pki.credentials(htmlCert),
+            policy: policy('enforce', MX),
+            contentType: 'text/html',
           },
         ]),
         startPostfix({ tls: pki.credentials(mxCert), hostname: MX }),
@@ -212,6 +232,26 @@ describe.skipIf(requirements.skip)(
       expect(codesOf(result), diagnostics()).toEqual(['MTASTS_MX_CERT_INVALID']);
       expect(result.status).toBe('critical');
       expect(result['mx']).toMatchObject([{ host: 'mail.mxname.test', covered: true }]);
+    });
+
+    it('a policy behind a redirect is MTASTS_POLICY_REDIRECT, and the redirect is not followed', () => {
+      const result = resultFor(DOMAINS.redirect);
+      expect(codesOf(result), diagnostics()).toEqual(['MTASTS_POLICY_REDIRECT']);
+      expect(result['policyHost']).toMatchObject({ status: 301 });
+      expect(result['policy']).toBeUndefined();
+      expect(web.log()).not.toContain(`www.${DOMAINS.redirect}`);
+    });
+
+    it('a policy served as text/html is MTASTS_POLICY_CONTENT_TYPE', () => {
+      const result = resultFor(DOMAINS.html);
+      expect(codesOf(result), diagnostics()).toEqual(['MTASTS_POLICY_CONTENT_TYPE']);
+      expect(result['policyHost']).toMatchObject({ status: 200, contentType: 'text/html' });
+    });
+
+    it('a domain without a _mta-sts record is MTASTS_TXT_MISSING, and nothing is fetched', () => {
+      const result = resultFor(DOMAINS.noTxt);
+      expect(codesOf(result), diagnostics()).toEqual(['MTASTS_TXT_MISSING']);
+      expect(result['policyHost']).toBeUndefined();
     });
 
     it('in testing mode the same coverage problem is only a warning', () => {

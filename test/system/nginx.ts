@@ -16,6 +16,10 @@ export interface PolicySite {
   readonly tls: { readonly key: string; readonly cert: string };
   /** Served at /.well-known/mta-sts.txt as text/plain. */
   readonly policy: string;
+  /** Serve the policy with this media type instead (a misconfigured server). @default 'text/plain' */
+  readonly contentType?: string;
+  /** Answer 301 to this URL instead of serving the policy (RFC 8461 §3.3 forbids following it). */
+  readonly redirectTo?: string;
 }
 
 export interface NginxInstance {
@@ -34,6 +38,12 @@ function serverBlock(dir: string, port: number, site: PolicySite, index: number)
   writeFileSync(join(dir, `site${index}.crt`), site.tls.cert, { mode: 0o644 });
   // The policy hostname must not contain "`", ";" or braces; test names never do.
   if (!/^[a-z0-9.-]+$/.test(site.serverName)) throw new Error(`unsafe server name ${site.serverName}`);
+  if (site.contentType !== undefined && !/^[a-z]+\/[a-z0-9.+-]+$/.test(site.contentType)) {
+    throw new Error(`unsafe content type ${site.contentType}`);
+  }
+  if (site.redirectTo !== undefined && !/^https:\/\/[a-z0-9./-]+$/.test(site.redirectTo)) {
+    throw new Error(`unsafe redirect ${site.redirectTo}`);
+  }
   return `
     server {
       listen ${LOOPBACK}:${port} ssl${index === 0 ? ' default_server' : ''};
@@ -42,8 +52,9 @@ function serverBlock(dir: string, port: number, site: PolicySite, index: number)
       ssl_certificate_key ${join(dir, `site${index}.key`)};
       root ${root};
       location = /.well-known/mta-sts.txt {
+        ${site.redirectTo !== undefined ? `return 301 ${site.redirectTo};` : ''}
         types { }
-        default_type text/plain;
+        default_type ${site.contentType ?? 'text/plain'};
       }
       location / { return 404; }
     }`;
