@@ -327,6 +327,19 @@ export function statusOf(findings: readonly Finding[]): Status {
   return worst === 2 ? 'critical' : worst === 1 ? 'warning' : 'ok';
 }
 
+/**
+ * The certificate findings that mean "verification failed": a client that verifies TLS
+ * refuses the connection (weak keys or soon-expiring certificates do not).
+ */
+export const CERT_VERIFICATION_CODES: ReadonlySet<FindingCode> = new Set<FindingCode>([
+  'CERT_UNTRUSTED',
+  'CERT_SELF_SIGNED',
+  'CERT_CHAIN_INCOMPLETE',
+  'CERT_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_NAME_MISMATCH',
+]);
+
 export function isFindingCode(value: string): value is FindingCode {
   return Object.prototype.hasOwnProperty.call(FINDINGS, value);
 }

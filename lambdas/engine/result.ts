@@ -60,3 +60,17 @@ export interface TlsSessionInfo {
   /** The certificate in the chain that expires first. */
   readonly earliestExpiry?: { readonly subject: string; readonly notAfter: string; readonly daysToExpiry: number };
 }
+
+/** Orders TLS protocol names as Node reports them; unknown names rank lowest. */
+export const TLS_PROTOCOL_RANK: Readonly<Record<string, number>> = {
+  SSLv3: 0,
+  TLSv1: 1,
+  'TLSv1.1': 2,
+  'TLSv1.2': 3,
+  'TLSv1.3': 4,
+};
+
+/** True when `protocol` is older than TLS 1.2 (what RFC 8996 and RFC 8461 §4.2 require). */
+export function isBelowTls12(protocol: string): boolean {
+  return (TLS_PROTOCOL_RANK[protocol] ?? 0) < 3;
+}

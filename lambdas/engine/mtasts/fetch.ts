@@ -17,7 +17,7 @@
 import * as tls from 'node:tls';
 import type { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
-import { finding, type Finding } from '../findings.js';
+import { CERT_VERIFICATION_CODES, finding, type Finding } from '../findings.js';
 import { isPrivateAddress } from '../net/address.js';
 import { DnsError } from '../net/resolver.js';
 import type { ProbeContext } from '../options.js';
@@ -56,16 +56,6 @@ export interface PolicyFetchResult {
   readonly body?: string;
   readonly findings: readonly Finding[];
 }
-
-/** Certificate findings that make a sender ignore the policy (§3.3: the fetch must be authenticated). */
-const INVALIDATING = new Set<string>([
-  'CERT_UNTRUSTED',
-  'CERT_SELF_SIGNED',
-  'CERT_CHAIN_INCOMPLETE',
-  'CERT_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_NAME_MISMATCH',
-]);
 
 function displayUrl(host: string, port: number): string {
   return `https://${host}${port === 443 ? '' : `:${port}`}${POLICY_PATH}`;
@@ -224,7 +214,7 @@ function policyCertFindings(host: string, verified: boolean, tlsFindings: readon
   const out: Finding[] = [];
   const reasons: string[] = [];
   for (const f of tlsFindings) {
-    if (INVALIDATING.has(f.code)) {
+    if (CERT_VERIFICATION_CODES.has(f.code)) {
       reasons.push(`${f.code}: ${f.message}`);
     } else {
       // Still valid but worth knowing (expiring soon, weak key): reported as the TLS engine says.

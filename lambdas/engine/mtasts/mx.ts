@@ -6,11 +6,11 @@
  */
 import type { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
-import { finding, type Finding, type FindingCode } from '../findings.js';
+import { CERT_VERIFICATION_CODES, finding, type Finding, type FindingCode } from '../findings.js';
 import { isPrivateAddress } from '../net/address.js';
 import { DnsError, type MxRecord } from '../net/resolver.js';
 import type { ProbeContext } from '../options.js';
-import type { TlsSessionInfo } from '../result.js';
+import { isBelowTls12, type TlsSessionInfo } from '../result.js';
 
 /** What one SMTP probe of an MX address found: the TLS session and the smtp engine's findings. */
 export interface MxProbeOutcome {
@@ -94,15 +94,6 @@ const NO_TLS = new Set<string>([
   'TLS_WRONG_MODE',
   'TLS_NO_MODERN_PROTOCOL',
 ]);
-const BAD_CERT = new Set<string>([
-  'CERT_UNTRUSTED',
-  'CERT_SELF_SIGNED',
-  'CERT_CHAIN_INCOMPLETE',
-  'CERT_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_NAME_MISMATCH',
-]);
-const PROTOCOL_RANK: Record<string, number> = { SSLv3: 0, TLSv1: 1, 'TLSv1.1': 2, 'TLSv1.2': 3, 'TLSv1.3': 4 };
 
 /**
  * Turns the smtp engine's findings for one MX into MTA-STS findings (§4.2): the reason is
@@ -120,12 +111,12 @@ export function mapMxFindings(host: string, address: string, outcome: MxProbeOut
     if (UNREACHABLE.has(f.code)) add('MTASTS_MX_UNREACHABLE', reason);
     else if (NO_TLS.has(f.code)) add('MTASTS_MX_NO_STARTTLS', reason);
     else if (f.code === 'TLS_LEGACY_PROTOCOL' && f.severity === 'critical') add('MTASTS_MX_NO_STARTTLS', reason);
-    else if (BAD_CERT.has(f.code)) add('MTASTS_MX_CERT_INVALID', reason);
+    else if (CERT_VERIFICATION_CODES.has(f.code)) add('MTASTS_MX_CERT_INVALID', reason);
     else out.push({ ...f, message: `${where}: ${f.message}` });
   }
   // §4.2 requires TLS 1.2 or later, whatever the smtp engine's own threshold.
   const protocol = outcome.tls?.protocol;
-  if (protocol !== undefined && (PROTOCOL_RANK[protocol] ?? 0) < 3 && !grouped.has('MTASTS_MX_NO_STARTTLS')) {
+  if (protocol !== undefined && isBelowTls12(protocol) && !grouped.has('MTASTS_MX_NO_STARTTLS')) {
     add('MTASTS_MX_NO_STARTTLS', `negotiated ${protocol}; RFC 8461 §4.2 requires TLS 1.2 or later`);
   }
   for (const [code, reasons] of grouped) {

@@ -9,7 +9,7 @@ import { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
 import { finding, FINDINGS, PORT_25_HINT, statusOf, type Finding } from '../findings.js';
 import type { ProbeContext } from '../options.js';
-import type { BaseResult, TlsSessionInfo } from '../result.js';
+import { isBelowTls12, TLS_PROTOCOL_RANK, type BaseResult, type TlsSessionInfo } from '../result.js';
 import { inspectTlsSession, tlsClientOptions } from '../tls/inspect.js';
 import { describeCapabilities, type Capabilities } from './capabilities.js';
 import type { SmtpConnection } from './connection.js';
@@ -67,8 +67,6 @@ export interface SmtpProbeOptions {
   /** Rewrites hints for a target (e.g. SES-specific advice). */
   readonly hintFor?: (f: Finding) => string | undefined;
 }
-
-const PROTOCOL_RANK: Record<string, number> = { SSLv3: 0, TLSv1: 1, 'TLSv1.1': 2, 'TLSv1.2': 3, 'TLSv1.3': 4 };
 
 export async function runSmtpCheck(
   spec: SmtpCheckSpec,
@@ -205,8 +203,8 @@ export async function runSmtpCheck(
   }
 
   if (tlsInfo && options.minTlsVersion !== undefined) {
-    const rank = PROTOCOL_RANK[tlsInfo.protocol] ?? 0;
-    if (rank < (PROTOCOL_RANK[options.minTlsVersion] ?? 3)) {
+    const rank = TLS_PROTOCOL_RANK[tlsInfo.protocol] ?? 0;
+    if (rank < (TLS_PROTOCOL_RANK[options.minTlsVersion] ?? 3)) {
       findings.push(
         finding(
           'TLS_LEGACY_PROTOCOL',
@@ -218,7 +216,7 @@ export async function runSmtpCheck(
         ),
       );
     }
-  } else if (tlsInfo && (PROTOCOL_RANK[tlsInfo.protocol] ?? 0) < 3) {
+  } else if (tlsInfo && isBelowTls12(tlsInfo.protocol)) {
     findings.push(
       finding(
         'TLS_LEGACY_PROTOCOL',
