@@ -188,6 +188,21 @@ describe('certificate problems, and credentials withheld over unverified TLS', (
     });
   });
 
+  it('withholds credentials over TLS 1.1 even with a valid certificate', async () => {
+    await withServer(
+      { tls: { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' } },
+      async (server) => {
+        const result = await runSmtpCheck(spec(server.port, { auth: { secretArn: 'unused' } }), ctx, {
+          credentials: USER,
+        });
+        expect(result.tls?.protocol).toBe('TLSv1.1');
+        expect(codes(result)).toEqual(['AUTH_WITHHELD', 'TLS_LEGACY_PROTOCOL']);
+        expect(result.findings[0]?.message).toMatch(/negotiated TLSv1.1, below TLS 1.2/);
+        expect(server.authAttempts).toEqual([]);
+      },
+    );
+  });
+
   it('reports CERT_UNTRUSTED when the root is not in the trust store', async () => {
     await withServer({}, async (server) => {
       const result = await runSmtpCheck(spec(server.port), createContext({ timeoutMs: TIMEOUT_MS }));
@@ -210,11 +225,12 @@ describe('hostile and broken servers', () => {
   async function probeScripted(
     options: Parameters<typeof startScriptedSmtp>[0],
     extra: Partial<SmtpCheckSpec> = {},
+    credentials?: { username: string; password: string },
   ): Promise<{ result: SmtpResult; elapsedMs: number; received: string[] }> {
     const server = await startScriptedSmtp({ credentials: pki.credentials(), ...options });
     try {
       const started = Date.now();
-      const result = await runSmtpCheck(spec(server.port, extra), ctx);
+      const result = await runSmtpCheck(spec(server.port, extra), ctx, credentials ? { credentials } : {});
       return { result, elapsedMs: Date.now() - started, received: server.received };
     } finally {
       await server.close();
@@ -313,6 +329,47 @@ describe('hostile and broken servers', () => {
     // The injected capabilities never count: the post-TLS EHLO's do.
     expect(result.capabilities).toEqual(['SIZE 1000']);
     expect(received.filter((l) => l.startsWith('EHLO'))).toHaveLength(2);
+  });
+
+  it('a reset after TLS is up is CONNECT_RESET, not a TLS failure', async () => {
+    const { result } = await probeScripted({
+      greeting: '220 ok\r\n',
+      onCommand: (line, secure) => {
+        if (line === 'STARTTLS') return { startTls: '220 go ahead' };
+        if (line.startsWith('EHLO') && secure) return { reset: true };
+        return undefined;
+      },
+    });
+    expect(codes(result)).toEqual(['CONNECT_RESET']);
+    expect(result.stage).toBe('ehlo-tls');
+  });
+
+  it('a reply nobody asked for (a doubled greeting): PROTOCOL_VIOLATION, not a misread EHLO', async () => {
+    const { result, received } = await probeScripted({ greeting: '220 first\r\n220 second\r\n' });
+    expect(codes(result)).toEqual(['PROTOCOL_VIOLATION']);
+    expect(result.findings[0]?.message).toMatch(/reply nobody asked for \(220 second\)/);
+    expect(received).toEqual([]);
+  });
+
+  it.each([
+    [504, 'AUTH_UNAVAILABLE'],
+    [538, 'AUTH_UNAVAILABLE'],
+    [535, 'AUTH_FAILED'],
+    [421, 'AUTH_TEMPFAIL'],
+  ] as const)('AUTH answered %i over verified TLS: %s', async (code, expected) => {
+    const { result } = await probeScripted(
+      {
+        greeting: '220 ok\r\n',
+        onCommand: (line, secure) => {
+          if (line === 'STARTTLS') return { startTls: '220 go ahead' };
+          if (line.startsWith('AUTH') && secure) return `${code} 5.7.0 no`;
+          return undefined;
+        },
+      },
+      { auth: { username: 'u', passwordEnv: 'P' } },
+      { username: 'u', password: 'pw' },
+    );
+    expect(codes(result)).toEqual([expected]);
   });
 
   it('plaintext on an implicit-TLS port: TLS_WRONG_MODE', async () => {

@@ -35,7 +35,12 @@ export interface SmtpServerOptions {
   /** Reject the message at the end of DATA with this code and text. */
   readonly rejectData?: { code: number; text: string };
   /** Extra TLS settings passed to the server's secure context (e.g. a weak DH group). */
-  readonly tls?: { readonly dhparam?: string; readonly ciphers?: string; readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3' };
+  readonly tls?: {
+    readonly dhparam?: string;
+    readonly ciphers?: string;
+    readonly minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
+    readonly maxVersion?: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  };
 }
 
 function smtpError(code: number, text: string): Error {
@@ -110,6 +115,7 @@ export type ScriptAction =
   | { readonly raw: string } // bytes exactly as given
   | { readonly startTls: string; readonly inject?: string } // reply, optional injected bytes, then TLS
   | { readonly close: true; readonly before?: string }
+  | { readonly reset: true } // TCP RST, as a crashing server or a firewall sends
   | { readonly silent: true };
 
 export interface ScriptedOptions {
@@ -140,7 +146,7 @@ export async function startScriptedSmtp(options: ScriptedOptions): Promise<Runni
   const sockets = new Set<net.Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
-  const serve = (socket: net.Socket, secure: boolean) => {
+  const serve = (socket: net.Socket, secure: boolean, raw: net.Socket = socket) => {
     socket.on('error', () => undefined);
     let buffer = '';
     const onData = (chunk: Buffer) => {
@@ -154,6 +160,8 @@ export async function startScriptedSmtp(options: ScriptedOptions): Promise<Runni
           socket.write(action.endsWith('\r\n') ? action : `${action}\r\n`);
         } else if ('raw' in action) {
           socket.write(action.raw);
+        } else if ('reset' in action) {
+          raw.resetAndDestroy();
         } else if ('close' in action) {
           if (action.before !== undefined) socket.end(action.before);
           else socket.end();
@@ -163,7 +171,7 @@ export async function startScriptedSmtp(options: ScriptedOptions): Promise<Runni
           const creds = options.credentials;
           if (!creds) throw new Error('startTls needs credentials');
           const secureSocket = new tls.TLSSocket(socket, { isServer: true, key: creds.key, cert: creds.cert });
-          serve(secureSocket, true);
+          serve(secureSocket, true, raw);
           return;
         }
       }

@@ -140,17 +140,13 @@ export async function runSmtpCheck(
 
     if (spec.auth) {
       enter('auth');
-      if (mode === 'none' || !verified) {
+      const unsafe =
+        mode === 'none'
+          ? 'the connection is not encrypted (tls: none)'
+          : unsafeForCredentials(tlsInfo, verified, findings);
+      if (unsafe !== undefined) {
         auth = { outcome: 'withheld' };
-        findings.push(
-          finding(
-            'AUTH_WITHHELD',
-            mode === 'none'
-              ? 'credentials were not sent: the connection is not encrypted (tls: none)'
-              : 'credentials were not sent: the TLS certificate did not verify',
-            { stage: 'auth' },
-          ),
-        );
+        findings.push(finding('AUTH_WITHHELD', `credentials were not sent: ${unsafe}`, { stage: 'auth' }));
       } else if (!options.credentials) {
         throw new ProbeError('AUTH_UNAVAILABLE', 'no credentials were available to the probe', { stage: 'auth' });
       } else {
@@ -257,6 +253,30 @@ export async function runSmtpCheck(
     ...(message !== undefined ? { message } : {}),
     ...(reply !== undefined ? { reply } : {}),
   };
+}
+
+/** Minimum DHE group for a session that carries credentials (the size strict clients require). */
+const MIN_AUTH_DH_BITS = 2048;
+
+/**
+ * Why this TLS session must not carry credentials, or undefined when it may. The probe
+ * completes weak handshakes to measure them; it never authenticates over one: a modern
+ * client would refuse the session, and the secret could be recovered (RFC 8996, Logjam).
+ */
+function unsafeForCredentials(
+  tlsInfo: TlsSessionInfo | undefined,
+  verified: boolean,
+  findings: readonly Finding[],
+): string | undefined {
+  if (tlsInfo === undefined) return 'no TLS session';
+  if (!verified) return 'the TLS certificate did not verify';
+  if (isBelowTls12(tlsInfo.protocol)) return `the session negotiated ${tlsInfo.protocol}, below TLS 1.2`;
+  const key = tlsInfo.ephemeralKey;
+  if (key?.type === 'DH' && key.size !== undefined && key.size < MIN_AUTH_DH_BITS) {
+    return `the session used a ${key.size}-bit DHE key exchange`;
+  }
+  if (findings.some((f) => f.code === 'CERT_WEAK_KEY')) return 'the certificate key is too weak';
+  return undefined;
 }
 
 function emptyCaps(): Capabilities {

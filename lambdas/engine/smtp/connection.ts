@@ -50,8 +50,10 @@ export class SmtpConnection {
   private failure: ProbeError | undefined;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
   private readonly onClose = () => this.fail(this.closedError());
+  // Handshake failures are classified in settleOn(); once the session is up, a reset is a
+  // reset (CONNECT_RESET), not a TLS problem, even on a TLS connection.
   private readonly onError = (err: Error) =>
-    this.fail(new ProbeError(socketErrorCode(err, this.isTls), oneLine(err.message), { cause: err }));
+    this.fail(new ProbeError(socketErrorCode(err, false), oneLine(err.message), { cause: err }));
   /** Bytes received since the last complete reply: tells a stall from a drip. */
   private partialBytes = 0;
   private isTls = false;
@@ -95,6 +97,17 @@ export class SmtpConnection {
 
   write(line: string): void {
     if (this.failure) throw this.failure;
+    // The probe never pipelines: a reply waiting before a command is sent was not asked for
+    // (a doubled greeting, a proxy out of step). Reading on would pair every later command
+    // with the previous command's reply, so stop here.
+    const unsolicited = this.queue[0];
+    if (unsolicited !== undefined) {
+      throw new ProbeError(
+        'PROTOCOL_VIOLATION',
+        `the server sent a reply nobody asked for (${unsolicited.code} ${unsolicited.lines.join(' ').slice(0, 120)})`,
+        { responseCode: unsolicited.code },
+      );
+    }
     this.socket.write(`${line}\r\n`);
   }
 

@@ -194,8 +194,13 @@ export async function authenticate(
     );
   }
   if (final.code === 235) return { mechanism };
-  if (final.code === 454 || (final.code >= 400 && final.code < 500)) {
+  if (final.code >= 400 && final.code < 500) {
     throw replyError('AUTH_TEMPFAIL', 'auth', final, `AUTH ${mechanism} failed temporarily`);
+  }
+  // RFC 4954 §6: 504 mechanism not supported, 534 mechanism too weak, 538 encryption required;
+  // 500/502: AUTH not understood. None says the credentials are wrong: rotating them would not help.
+  if ([500, 502, 504, 534, 538].includes(final.code)) {
+    throw replyError('AUTH_UNAVAILABLE', 'auth', final, `the server refused AUTH ${mechanism} itself`);
   }
   throw replyError('AUTH_FAILED', 'auth', final, `AUTH ${mechanism} was rejected`);
 }
