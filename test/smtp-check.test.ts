@@ -8,6 +8,7 @@ import type { SmtpCheckSpec } from '../lambdas/engine/checks.js';
 import type { FindingCode } from '../lambdas/engine/findings.js';
 import { DnsResolver } from '../lambdas/engine/net/resolver.js';
 import { createContext, type ProbeContext } from '../lambdas/engine/options.js';
+import { runSmtp } from '../lambdas/engine/run/smtp.js';
 import { runSmtpCheck, type SmtpResult } from '../lambdas/engine/smtp/check.js';
 import { startDnsServer, type DnsTestServer } from './support/dns-server.js';
 import { createTestPki, type Issued, type TestPki } from './support/pki.js';
@@ -370,6 +371,33 @@ describe('hostile and broken servers', () => {
       { username: 'u', password: 'pw' },
     );
     expect(codes(result)).toEqual([expected]);
+  });
+
+  it('masks a password the server echoes back, without touching the names that become metric dimensions', async () => {
+    const server = await startScriptedSmtp({
+      greeting: '220 ok\r\n',
+      credentials: pki.credentials(),
+      onCommand: (line, secure) => {
+        if (line === 'STARTTLS') return { startTls: '220 go ahead' };
+        // sendmail-style: the rejected command quoted back, secret and all.
+        if (line.startsWith('AUTH') && secure) return `500 5.5.1 Command unrecognized: "${line}" (smtp)`;
+        return undefined;
+      },
+    });
+    try {
+      const result = await runSmtp(
+        { ...spec(server.port), name: 'smtp-relay', auth: { username: 'u', passwordEnv: 'RELAY_PW' } },
+        ctx,
+        { credentials: { env: { RELAY_PW: 'smtp' } } },
+      );
+      const json = JSON.stringify(result);
+      expect(json).not.toContain(Buffer.from('\0u\0smtp').toString('base64'));
+      expect(result.findings.map((f) => f.code)).toEqual(['AUTH_UNAVAILABLE']);
+      expect(result.findings[0]?.message).toContain('********');
+      expect(result).toMatchObject({ check: 'smtp', name: 'smtp-relay', target: `127.0.0.1:${server.port}` });
+    } finally {
+      await server.close();
+    }
   });
 
   it('plaintext on an implicit-TLS port: TLS_WRONG_MODE', async () => {

@@ -61,9 +61,13 @@ export const CREDENTIAL_CACHE_TTL_MS = 5 * 60_000;
 interface CacheEntry {
   readonly fetchedAt: number;
   readonly value: Promise<Credentials>;
+  /** Set once the fetch succeeded, for callers that must not wait or call the API. */
+  resolved?: Credentials;
 }
 
 const cache = new Map<string, CacheEntry>();
+export const SECRETS_CONNECT_TIMEOUT_MS = 3_000;
+export const SECRETS_REQUEST_TIMEOUT_MS = 5_000;
 /** Clients by region ('' for the SDK's default region); they live as long as a warm Lambda. */
 const clients = new Map<string, SecretsManagerClient>();
 
@@ -83,7 +87,13 @@ function clientFor(arn: string, deps: CredentialDeps): SecretsManagerClient {
   const region = regionOfArn(arn) ?? '';
   let client = clients.get(region);
   if (client === undefined) {
-    client = new SecretsManagerClient(region === '' ? {} : { region });
+    // Bounded network: the SDK sets no connection or request timeout by default, and a VPC
+    // without a route to Secrets Manager would otherwise hang the probe until the Lambda dies.
+    client = new SecretsManagerClient({
+      ...(region === '' ? {} : { region }),
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: SECRETS_CONNECT_TIMEOUT_MS, requestTimeout: SECRETS_REQUEST_TIMEOUT_MS },
+    });
     clients.set(region, client);
   }
   return client;
@@ -217,11 +227,67 @@ export async function resolveCredentials(source: CredentialSource, deps: Credent
   const cached = cache.get(arn);
   if (cached && now() - cached.fetchedAt < CREDENTIAL_CACHE_TTL_MS) return cached.value;
   const value = fetchSecret(arn, deps);
-  cache.set(arn, { fetchedAt: now(), value });
-  value.catch(() => {
-    if (cache.get(arn)?.value === value) cache.delete(arn);
-  });
+  const entry: CacheEntry = { fetchedAt: now(), value };
+  cache.set(arn, entry);
+  value.then(
+    (credentials) => {
+      entry.resolved = credentials;
+    },
+    () => {
+      if (cache.get(arn)?.value === value) cache.delete(arn);
+    },
+  );
   return value;
+}
+
+/** Credentials already read in this invocation, without waiting or calling any API. */
+export function cachedCredentials(
+  source: CredentialSource,
+  env: NodeJS.ProcessEnv = process.env,
+): Credentials | undefined {
+  if ('passwordEnv' in source) {
+    const password = env[source.passwordEnv];
+    return password ? { username: source.username, password } : undefined;
+  }
+  return cache.get(source.secretArn)?.resolved;
+}
+
+/** Keys that identify a result (metric dimensions, alert keys, codes): masking never rewrites them. */
+const STRUCTURAL_KEYS: ReadonlySet<string> = new Set([
+  'check',
+  'target',
+  'name',
+  'status',
+  'startedAt',
+  'host',
+  'port',
+  'domain',
+  'region',
+  'address',
+  'code',
+  'severity',
+  'stage',
+  'tlsMode',
+]);
+
+/**
+ * Masks secrets in a result's free text (finding messages, server replies, greetings) and
+ * leaves its identifiers alone: a password that happens to be "smtp" must not turn the
+ * check's name into "********" and with it every metric dimension and alarm.
+ */
+export function maskResultText<T>(value: T, secrets: readonly string[]): T {
+  if (secrets.every((s) => s.length === 0)) return value;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return redact(v, secrets);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object') {
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, STRUCTURAL_KEYS.has(k) ? x : walk(x)]),
+      );
+    }
+    return v;
+  };
+  return walk(value) as T;
 }
 
 // --- masking ---------------------------------------------------------------

@@ -19,7 +19,14 @@ import { createContext, type ProbeContext } from '../engine/options.js';
 import type { CheckKind } from '../engine/result.js';
 import type { CheckResult } from '../engine/run.js';
 import type { PoolOptions } from '../engine/run/pool.js';
-import { clearCredentialCache, credentialSecrets, maskSecrets, redact, resolveCredentials } from '../engine/secrets.js';
+import {
+  cachedCredentials,
+  clearCredentialCache,
+  credentialSecrets,
+  maskResultText,
+  maskSecrets,
+  redact,
+} from '../engine/secrets.js';
 import { ENV } from './env.js';
 import { parseShardEvent } from './event.js';
 
@@ -60,17 +67,26 @@ export interface ProbeHandlerDeps {
   readonly publisher?: Pick<PublisherDeps, 'sleep' | 'random' | 'retry'>;
 }
 
-/** Every form of every password the shard's checks used, to mask in anything printed. */
-async function secretsOf(specs: readonly CheckSpec[]): Promise<string[]> {
+/**
+ * Every form of every password the shard's checks used, to mask in anything printed. Only
+ * what the checks already read: no second Secrets Manager call, no waiting.
+ */
+function secretsOf(specs: readonly CheckSpec[]): string[] {
   const out: string[] = [];
   for (const spec of specs) {
     if (spec.check !== 'smtp' || spec.auth === undefined) continue;
-    // Cached by the engine's resolver since the check itself read it: no second API call.
-    const credentials = await resolveCredentials(spec.auth).catch(() => undefined);
+    const credentials = cachedCredentials(spec.auth);
     if (credentials) out.push(...credentialSecrets(credentials));
   }
   return out;
 }
+
+/**
+ * The SDK sets no connection or request timeout by default: a stalled PutMetricData would
+ * never count as failed, so neither the retry nor the EMF fallback would run before the
+ * function timed out. Bounded calls let the publishers' own retries and fallback work.
+ */
+export const SDK_TIMEOUTS = { connectionTimeout: 3_000, requestTimeout: 10_000 } as const;
 
 export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunChecks<K>, deps: ProbeHandlerDeps = {}) {
   // Clients live across invocations of a warm function. maxAttempts 1: the publishers retry themselves.
@@ -82,7 +98,7 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
     const env = deps.env ?? process.env;
     const shard = parseShardEvent(event, kind);
     const namespace = env[ENV.namespace] ?? DEFAULT_NAMESPACE;
-    cloudwatch ??= new CloudWatchClient({ maxAttempts: 1 });
+    cloudwatch ??= new CloudWatchClient({ maxAttempts: 1, requestHandler: SDK_TIMEOUTS });
     // A rotated secret must be picked up by the next run, not after the cache's TTL.
     clearCredentialCache();
 
@@ -94,8 +110,10 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
     // parseShardEvent has checked that every spec is of this function's kind.
     const specs = shard.specs as readonly SpecOf<K>[];
     const results: CheckResult[] = await runChecks(specs, ctx, { concurrency: shard.concurrency });
-    const secrets = await secretsOf(shard.specs);
-    const masked = results.map((r) => maskSecrets(r, secrets));
+    const secrets = secretsOf(shard.specs);
+    // The engine masked its results already; this second pass is defence in depth, and like it
+    // touches only free text, never the names that become metric dimensions and alert keys.
+    const masked = results.map((r) => maskResultText(r, secrets));
     for (const result of masked) writeLine(JSON.stringify(result));
 
     const metrics = await publishMetrics(masked.flatMap(datumsFromResult), {
@@ -108,7 +126,7 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
     let alerts: AlertSummary | undefined;
     const topicArn = env[ENV.alertTopicArn];
     if (topicArn) {
-      sns ??= new SNSClient({ maxAttempts: 1 });
+      sns ??= new SNSClient({ maxAttempts: 1, requestHandler: SDK_TIMEOUTS });
       const dashboardName = env[ENV.dashboardName];
       const queryName = env[ENV.queryName];
       const region = env['AWS_REGION'];

@@ -4,7 +4,8 @@ import { finding, type Finding } from '../findings.js';
 import type { ProbeContext } from '../options.js';
 import type { BaseResult } from '../result.js';
 import { isSesEndpoint, withSesHints } from '../ses/presets.js';
-import { resolveCredentials, type CredentialDeps } from '../secrets.js';
+import type { Credentials } from '../checks.js';
+import { credentialSecrets, maskResultText, resolveCredentials, type CredentialDeps } from '../secrets.js';
 import { runSmtpCheck, type SmtpResult } from '../smtp/check.js';
 import { describeError, failedResult, runPool, type PoolOptions } from './pool.js';
 
@@ -12,6 +13,9 @@ export interface SmtpRunDeps {
   /** Where credentials come from (Secrets Manager client, environment). */
   readonly credentials?: CredentialDeps;
 }
+
+/** Share of the check's deadline the credential read may take (the rest is the session's). */
+const CREDENTIALS_SHARE = 1 / 3;
 
 export async function runSmtp(
   spec: SmtpCheckSpec,
@@ -21,11 +25,17 @@ export async function runSmtp(
   const hintFor = isSesEndpoint(spec.host)
     ? (f: Finding) => withSesHints([f], spec.host, spec.port)[0]?.hint
     : undefined;
-  let credentials;
+  const timeoutMs = spec.timeoutMs ?? ctx.timeoutMs;
+  const startedMs = ctx.clock.now();
+  let credentials: Credentials | undefined;
   if (spec.auth) {
-    const startedMs = ctx.clock.now();
+    // The read counts against the check's one deadline, so an unreachable Secrets Manager
+    // cannot hold this target (or, through the shared cache, its neighbours) past it.
     try {
-      credentials = await resolveCredentials(spec.auth, deps.credentials);
+      credentials = await resolveCredentials(spec.auth, {
+        ...deps.credentials,
+        abortSignal: deps.credentials?.abortSignal ?? AbortSignal.timeout(Math.ceil(timeoutMs * CREDENTIALS_SHARE)),
+      });
     } catch (err) {
       return failedResult(spec, ctx, startedMs, [
         finding('CREDENTIALS_UNAVAILABLE', `the SMTP credentials could not be read: ${describeError(err)}`, {
@@ -34,10 +44,15 @@ export async function runSmtp(
       ]);
     }
   }
-  return runSmtpCheck(spec, ctx, {
+  const remainingMs = Math.max(1, timeoutMs - (ctx.clock.now() - startedMs));
+  const result = await runSmtpCheck({ ...spec, timeoutMs: remainingMs }, ctx, {
     ...(credentials !== undefined ? { credentials } : {}),
     ...(hintFor !== undefined ? { hintFor } : {}),
   });
+  // Servers echo commands back in errors (`500 unrecognized: "AUTH PLAIN AGFs…"`): mask every
+  // form of the secret in the free text before the result leaves the engine (CLI, logs, alerts).
+  const masked = credentials ? maskResultText(result, credentialSecrets(credentials)) : result;
+  return credentials ? { ...masked, durationMs: ctx.clock.now() - startedMs } : masked;
 }
 
 export function runSmtpChecks(
