@@ -94,9 +94,10 @@ export class ProbeAlarms extends Construct {
             threshold: t.thresholds.warnDays,
             comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
             evaluationPeriods: 1,
-            // Missing data keeps the last state: no certificate seen means the check failed, which the
-            // Success alarm reports; an expiring certificate must not look fixed meanwhile.
-            treatMissingData: cloudwatch.TreatMissingData.MISSING,
+            // Missing data keeps the last state (IGNORE; MISSING would drop to INSUFFICIENT_DATA and
+            // fire again later): no certificate seen means the check failed, which the Success alarm
+            // reports; an expiring certificate must not look fixed meanwhile.
+            treatMissingData: cloudwatch.TreatMissingData.IGNORE,
           }),
         );
       }
@@ -120,7 +121,8 @@ export class ProbeAlarms extends Construct {
             threshold: 1,
             comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             evaluationPeriods: 1,
-            treatMissingData: cloudwatch.TreatMissingData.MISSING,
+            // No measurement (the DHE handshake did not finish) keeps the last state.
+            treatMissingData: cloudwatch.TreatMissingData.IGNORE,
           }),
         );
       }
@@ -137,8 +139,8 @@ export class ProbeAlarms extends Construct {
             threshold: t.quotaWarnPercent,
             comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             evaluationPeriods: 1,
-            // No datapoint: the API call failed, which the Success alarm reports.
-            treatMissingData: cloudwatch.TreatMissingData.MISSING,
+            // No datapoint: the API call failed, which the Success alarm reports; keep the last state.
+            treatMissingData: cloudwatch.TreatMissingData.IGNORE,
           }),
         );
       }

@@ -128,7 +128,7 @@ describe('MailProbeStack', () => {
       Threshold: 30,
       ComparisonOperator: 'LessThanThreshold',
       Period: 21600,
-      TreatMissingData: 'missing',
+      TreatMissingData: 'ignore',
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'MailProbe-smtp-mx-CertDaysToExpiry',
@@ -157,7 +157,7 @@ describe('MailProbeStack', () => {
       Statistic: 'Maximum',
       Threshold: 80,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      TreatMissingData: 'missing',
+      TreatMissingData: 'ignore',
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'MailProbe-ses-account-ses-eu-Success',

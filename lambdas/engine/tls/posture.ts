@@ -37,7 +37,11 @@ export interface TlsResult extends BaseResult {
   readonly chain: readonly CertificateInfo[];
   readonly earliestExpiry?: TlsSessionInfo['earliestExpiry'];
   /** The DH group size of a DHE-only TLS 1.2 handshake; 0 when the server has no DHE suite. */
-  readonly dh: { readonly bits: number };
+  /**
+   * The DH size a DHE-only TLS 1.2 handshake got (0: the server refused DHE, which is fine).
+   * Absent when that handshake was cut short: an unknown size must not read as "no DHE".
+   */
+  readonly dh?: { readonly bits: number };
   /** Which versions a handshake limited to exactly that version completed with. */
   readonly protocols: Readonly<Record<ProtocolVersion, boolean>>;
 }
@@ -143,10 +147,11 @@ export async function runTlsCheck(spec: TlsCheckSpec, ctx: ProbeContext, connect
   const protocols = Object.fromEntries(
     PROTOCOL_VERSIONS.map((v, i) => [v, versions[i]?.kind === 'ok' || session?.tls.protocol === v]),
   ) as Record<ProtocolVersion, boolean>;
+  const dhMeasured = dhe?.kind === 'ok' || dhe?.kind === 'refused';
   const bits = dhe?.kind === 'ok' ? dhe.value : 0;
 
   if (session !== undefined) {
-    const dh = dhFinding(bits, ctx.thresholds.minDhBits);
+    const dh = dhMeasured ? dhFinding(bits, ctx.thresholds.minDhBits) : undefined;
     if (dh !== undefined) findings.push(dh);
     // "No modern protocol" only from answers: a 1.2 or 1.3 handshake cut short proves nothing.
     const modernKnown = [2, 3].every((i) => versions[i]?.kind !== 'unknown');
@@ -185,7 +190,7 @@ export async function runTlsCheck(spec: TlsCheckSpec, ctx: ProbeContext, connect
     ...(session?.tls.certificate !== undefined ? { certificate: session.tls.certificate } : {}),
     chain: session?.tls.chain ?? [],
     ...(session?.tls.earliestExpiry !== undefined ? { earliestExpiry: session.tls.earliestExpiry } : {}),
-    dh: { bits },
+    ...(dhMeasured ? { dh: { bits } } : {}),
     protocols,
   };
 }
