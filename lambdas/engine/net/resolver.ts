@@ -7,6 +7,7 @@
  * (RFC 8461 §3.1: a temporary failure is never "no policy").
  */
 import { promises as dns } from 'node:dns';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 
 export type DnsFailureKind = 'NXDOMAIN' | 'NODATA' | 'SERVFAIL' | 'TIMEOUT' | 'REFUSED' | 'OTHER';
@@ -119,19 +120,55 @@ export class DnsResolver implements Resolver {
   }
 }
 
+/** Parses hosts(5): `address name [aliases…]`, comments after `#`. */
+export function parseHostsFile(text: string): Map<string, string[]> {
+  const hosts = new Map<string, string[]>();
+  for (const raw of text.split('\n')) {
+    const [address, ...names] = raw.replace(/#.*/, '').trim().split(/\s+/);
+    if (address === undefined || names.length === 0 || !isIP(address)) continue;
+    for (const name of names) {
+      const key = name.toLowerCase().replace(/\.$/, '');
+      hosts.set(key, [...(hosts.get(key) ?? []), address]);
+    }
+  }
+  return hosts;
+}
+
+let hostsFile: Map<string, string[]> | undefined;
+function systemHosts(): Map<string, string[]> {
+  if (hostsFile === undefined) {
+    try {
+      hostsFile = parseHostsFile(readFileSync('/etc/hosts', 'utf8'));
+    } catch {
+      hostsFile = new Map();
+    }
+  }
+  return hostsFile;
+}
+
 /**
- * The system resolver for host addresses (honours /etc/hosts, like mail clients do) with
- * c-ares for MX and TXT. Used when no --dns-server is given.
+ * Host addresses the way the system finds them (hosts file, then the system's name
+ * servers), but through c-ares rather than `dns.lookup`: getaddrinfo runs on libuv's
+ * four-thread pool and cannot be cancelled, so one target with dead name servers would
+ * hold every thread and fail the lookups of all other targets in the invocation.
  */
 export class SystemResolver extends DnsResolver {
+  private readonly hosts: () => Map<string, string[]>;
+
+  constructor(options: DnsResolverOptions & { readonly hosts?: Map<string, string[]> } = {}) {
+    super(options);
+    const fixed = options.hosts;
+    this.hosts = fixed ? () => fixed : systemHosts;
+  }
+
   override async addresses(host: string): Promise<string[]> {
     if (isIP(host)) return [host];
-    try {
-      const all = await dns.lookup(host.replace(/\.$/, ''), { all: true, order: 'ipv4first' });
-      return all.map((a) => a.address);
-    } catch (err) {
-      throw new DnsError(classify(err), host, 'A/AAAA', err);
+    const fromFile = this.hosts().get(host.toLowerCase().replace(/\.$/, ''));
+    if (fromFile !== undefined) {
+      // ipv4first, as the probe connects in order.
+      return [...fromFile.filter((a) => isIP(a) === 4), ...fromFile.filter((a) => isIP(a) === 6)];
     }
+    return super.addresses(host);
   }
 }
 

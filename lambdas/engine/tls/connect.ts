@@ -48,8 +48,19 @@ export function connectErrorCode(err: unknown): FindingCode {
 
 /** Node's `lookup` hook backed by the run's resolver, so --dns-server also covers implicit TLS. */
 function lookupWith(resolver: Resolver): LookupFunction {
+  // One lookup for all of a check's handshakes (default, DHE-only, one per version): six
+  // parallel lookups of a host with dead name servers would occupy the resolver six times.
+  const memo = new Map<string, Promise<string[]>>();
+  const addresses = (hostname: string): Promise<string[]> => {
+    let found = memo.get(hostname);
+    if (found === undefined) {
+      found = resolver.addresses(hostname);
+      memo.set(hostname, found);
+    }
+    return found;
+  };
   return (hostname, options, callback) => {
-    resolver.addresses(hostname).then(
+    addresses(hostname).then(
       (addresses) => {
         const all = addresses.map((address) => ({ address, family: isIP(address) }));
         if (options.all === true) (callback as (e: null, a: typeof all) => void)(null, all);
