@@ -133,16 +133,19 @@ describe('smtp handler', () => {
     });
 
     const logged = parse(lines);
-    const results = logged.filter((l) => l.check === 'smtp' && l.findings);
+    // Logged as each check finishes (completion order), so sort by name to compare.
+    const results = logged
+      .filter((l) => l.check === 'smtp' && l.findings)
+      .sort((a, b) => (a.name ?? '').localeCompare(b.name ?? ''));
     expect(results.map((r) => [r.name, r.status])).toEqual([
-      ['relay', 'ok'],
       ['expired', 'critical'],
+      ['relay', 'ok'],
     ]);
-    expect(results[1]!.findings!.map((f) => f.code)).toContain('CERT_EXPIRED');
+    expect(results[0]!.findings!.map((f) => f.code)).toContain('CERT_EXPIRED');
     expect(logged.at(-1)).toMatchObject({ msg: 'probe run finished', shard: 'smtp-5m-1', critical: 1 });
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
 
-    const [relay, old] = results as [Logged, Logged];
+    const [old, relay] = results as [Logged, Logged];
     const calls = cw.commandCalls(PutMetricDataCommand);
     expect(calls).toHaveLength(1);
     const input = calls[0]!.args[0].input;

@@ -109,12 +109,16 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
     });
     // parseShardEvent has checked that every spec is of this function's kind.
     const specs = shard.specs as readonly SpecOf<K>[];
-    const results: CheckResult[] = await runChecks(specs, ctx, { concurrency: shard.concurrency });
+    // Each result is logged as soon as it is ready: if something later hangs until the
+    // function times out, the results already known are not lost with it.
+    const results: CheckResult[] = await runChecks(specs, ctx, {
+      concurrency: shard.concurrency,
+      onResult: (result) => writeLine(JSON.stringify(maskResultText(result, secretsOf(shard.specs)))),
+    });
     const secrets = secretsOf(shard.specs);
     // The engine masked its results already; this second pass is defence in depth, and like it
     // touches only free text, never the names that become metric dimensions and alert keys.
     const masked = results.map((r) => maskResultText(r, secrets));
-    for (const result of masked) writeLine(JSON.stringify(result));
 
     const metrics = await publishMetrics(masked.flatMap(datumsFromResult), {
       client: cloudwatch,

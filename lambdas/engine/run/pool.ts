@@ -14,6 +14,8 @@ export const DEFAULT_CONCURRENCY = 16;
 export interface PoolOptions {
   /** Checks in flight at once. @default 16 */
   readonly concurrency?: number;
+  /** Called as each result is ready, in completion order (e.g. to log it before the others finish). */
+  readonly onResult?: (result: BaseResult, index: number) => void;
 }
 
 export async function runPool<S extends CheckSpec, R extends BaseResult>(
@@ -30,7 +32,9 @@ export async function runPool<S extends CheckSpec, R extends BaseResult>(
       const index = next++;
       const spec = specs[index];
       if (spec === undefined) return;
-      results[index] = await guarded(spec, runOne, ctx);
+      const result = await guarded(spec, runOne, ctx);
+      results[index] = result;
+      options.onResult?.(result, index);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, specs.length) }, worker));
