@@ -97,10 +97,9 @@ describe('mta-sts handler', () => {
     const summary = await handler(shard);
     expect(summary).toMatchObject({ shard: 'mta-sts-1h-1', check: 'mta-sts' });
 
-    const results = lines
-      .map((l) => JSON.parse(l) as { check?: string; target?: string; status?: string; findings?: { code: string }[] })
-      .filter((r) => r.check === 'mta-sts');
-    const byTarget = Object.fromEntries(results.map((r) => [r.target, r]));
+    type Logged = { check?: string; target?: string; status?: string; findings?: { code: string }[] };
+    const results = lines.map((l) => JSON.parse(l) as Logged).filter((r) => r.check === 'mta-sts');
+    const byTarget: Record<string, Logged | undefined> = Object.fromEntries(results.map((r) => [r.target, r]));
     expect(byTarget['good.test']).toMatchObject({ status: 'warning' });
     // 12 days left on the MX certificate: CERT_EXPIRING (warning), reported on the MX.
     expect(byTarget['good.test']?.findings?.map((f) => f.code)).toEqual(['CERT_EXPIRING']);
