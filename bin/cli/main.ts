@@ -138,6 +138,14 @@ function credentialSource(values: Parsed['values']): CredentialSource | undefine
   return undefined;
 }
 
+/** HOST[:PORT] (port 25 unless given) with the optional --name and --ehlo of smtp and tls. */
+function endpointOf(parsed: Parsed): { host: string; port: number; name?: string; ehloName?: string } {
+  const { host, port } = parseHostPort(singleTarget(parsed, 'HOST[:PORT]'), 25);
+  const name = stringOption(parsed.values, 'name');
+  const ehloName = stringOption(parsed.values, 'ehlo');
+  return { host, port, ...(name !== undefined ? { name } : {}), ...(ehloName !== undefined ? { ehloName } : {}) };
+}
+
 function singleTarget(parsed: Parsed, what: string): string {
   if (parsed.positionals.length !== 1) {
     throw new UsageError(`${parsed.command}: expected exactly one ${what}, got ${parsed.positionals.length}`);
@@ -150,36 +158,24 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
   const concurrency = intOption(values, 'concurrency', 1, 1024, 16);
   switch (parsed.command) {
     case 'smtp': {
-      const { host, port } = parseHostPort(singleTarget(parsed, 'HOST[:PORT]'), 25);
       const auth = credentialSource(values);
       const from = stringOption(values, 'mail-from');
       const to = stringOption(values, 'rcpt-to');
       if ((from === undefined) !== (to === undefined)) throw new UsageError('--mail-from and --rcpt-to go together');
-      const ehloName = stringOption(values, 'ehlo');
-      const name = stringOption(values, 'name');
       const spec: SmtpCheckSpec = {
         check: 'smtp',
-        host,
-        port,
+        ...endpointOf(parsed),
         tls: parseTlsMode(stringOption(values, 'tls'), true),
-        ...(name !== undefined ? { name } : {}),
-        ...(ehloName !== undefined ? { ehloName } : {}),
         ...(auth !== undefined ? { auth } : {}),
         ...(from !== undefined && to !== undefined ? { testMessage: { from, to } } : {}),
       };
       return runChecks([spec], contextFrom(values), { deps: { credentials: { env: io.env } } });
     }
     case 'tls': {
-      const { host, port } = parseHostPort(singleTarget(parsed, 'HOST[:PORT]'), 25);
-      const ehloName = stringOption(values, 'ehlo');
-      const name = stringOption(values, 'name');
       const spec: TlsCheckSpec = {
         check: 'tls',
-        host,
-        port,
+        ...endpointOf(parsed),
         tls: parseTlsMode(stringOption(values, 'tls'), false) as TlsCheckSpec['tls'],
-        ...(name !== undefined ? { name } : {}),
-        ...(ehloName !== undefined ? { ehloName } : {}),
       };
       return runChecks([spec], contextFrom(values));
     }
