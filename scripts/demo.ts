@@ -13,6 +13,12 @@ import { startDnsServer } from '../test/support/dns-server.js';
 import { createTestPki, dhParamsPem } from '../test/support/pki.js';
 import { startSmtpServer } from '../test/support/smtp-servers.js';
 
+// The weak-DH relay is weak on purpose: Node's SecurityWarning about it is not news here.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (warning.name !== 'SecurityWarning') console.warn(warning);
+});
+
 const dir = join(process.cwd(), '.tmp', 'demo');
 mkdirSync(dir, { recursive: true });
 
