@@ -2,7 +2,9 @@
  * The result contract (DESIGN.md §3): one result per check, printed by the CLI's --json
  * and logged by the Lambdas as one JSON line each. Fields are only ever added.
  */
-import type { Finding, Status } from './findings.js';
+import { targetOf, type CheckSpec } from './checks.js';
+import type { Clock } from './deadline.js';
+import { statusOf, type Finding, type Status } from './findings.js';
 
 export type CheckKind = 'smtp' | 'tls' | 'mta-sts' | 'ses-account';
 
@@ -73,4 +75,25 @@ export const TLS_PROTOCOL_RANK: Readonly<Record<string, number>> = {
 /** True when `protocol` is older than TLS 1.2 (what RFC 8996 and RFC 8461 §4.2 require). */
 export function isBelowTls12(protocol: string): boolean {
   return (TLS_PROTOCOL_RANK[protocol] ?? 0) < 3;
+}
+
+/**
+ * The fields every result shares (DESIGN.md §3), built in one place so each check only adds
+ * its details: status is the worst finding, the duration runs from `startedMs` to now.
+ */
+export function baseResult<S extends CheckSpec>(
+  spec: S,
+  findings: readonly Finding[],
+  startedMs: number,
+  clock: Clock,
+): BaseResult & { readonly check: S['check'] } {
+  return {
+    check: spec.check,
+    target: targetOf(spec),
+    ...(spec.name !== undefined ? { name: spec.name } : {}),
+    status: statusOf(findings),
+    startedAt: new Date(startedMs).toISOString(),
+    durationMs: Math.max(0, clock.now() - startedMs),
+    findings,
+  };
 }

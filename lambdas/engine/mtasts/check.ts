@@ -9,12 +9,11 @@
  * warnings; in `none`, MX problems are informational (the policy has been withdrawn).
  */
 import type { MtaStsCheckSpec } from '../checks.js';
-import { targetOf } from '../checks.js';
 import { Deadline } from '../deadline.js';
-import { finding, statusOf, type Finding, type Severity } from '../findings.js';
+import { finding, type Finding, type Severity } from '../findings.js';
 import { DnsError } from '../net/resolver.js';
 import type { ProbeContext } from '../options.js';
-import type { BaseResult, CertificateInfo, TlsSessionInfo } from '../result.js';
+import { baseResult, type BaseResult, type CertificateInfo, type TlsSessionInfo } from '../result.js';
 import { runSmtpCheck } from '../smtp/check.js';
 import { fetchPolicy, type PolicyFetchResult } from './fetch.js';
 import { coveringPattern, normaliseHost } from './mx-pattern.js';
@@ -263,13 +262,7 @@ export async function runMtaStsCheck(
   }
 
   return {
-    check: 'mta-sts',
-    target: targetOf(spec),
-    ...(spec.name !== undefined ? { name: spec.name } : {}),
-    status: statusOf(all),
-    startedAt: new Date(startedMs).toISOString(),
-    durationMs: ctx.clock.now() - startedMs,
-    findings: all,
+    ...baseResult(spec, all, startedMs, ctx.clock),
     domain,
     ...(txt !== undefined ? { txt } : {}),
     ...(policy !== undefined ? { policy } : {}),

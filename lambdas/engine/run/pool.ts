@@ -4,10 +4,9 @@
  * (PROBE_INTERNAL_ERROR), so one broken target cannot stop or delay the others.
  */
 import type { CheckSpec } from '../checks.js';
-import { targetOf } from '../checks.js';
-import { finding, statusOf, type Finding } from '../findings.js';
+import { finding } from '../findings.js';
 import type { ProbeContext } from '../options.js';
-import type { BaseResult } from '../result.js';
+import { baseResult, type BaseResult } from '../result.js';
 
 export const DEFAULT_CONCURRENCY = 16;
 
@@ -50,23 +49,11 @@ async function guarded<S extends CheckSpec, R extends BaseResult>(
   try {
     return await runOne(spec);
   } catch (err) {
-    return failedResult(spec, ctx, startedMs, [
+    const findings = [
       finding('PROBE_INTERNAL_ERROR', `the ${spec.check} check failed unexpectedly: ${describeError(err)}`),
-    ]);
+    ];
+    return baseResult(spec, findings, startedMs, ctx.clock);
   }
-}
-
-/** A result for a check that could not run at all (its findings say why). */
-export function failedResult(spec: CheckSpec, ctx: ProbeContext, startedMs: number, findings: Finding[]): BaseResult {
-  return {
-    check: spec.check,
-    target: targetOf(spec),
-    ...(spec.name !== undefined ? { name: spec.name } : {}),
-    status: statusOf(findings),
-    startedAt: new Date(startedMs).toISOString(),
-    durationMs: ctx.clock.now() - startedMs,
-    findings,
-  };
 }
 
 export function describeError(err: unknown): string {

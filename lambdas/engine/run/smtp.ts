@@ -1,13 +1,12 @@
 /** The smtp check as the engine runs it: credentials resolved first, SES hints on SES hosts. */
-import type { SmtpCheckSpec } from '../checks.js';
+import type { Credentials, SmtpCheckSpec } from '../checks.js';
 import { finding, type Finding } from '../findings.js';
 import type { ProbeContext } from '../options.js';
-import type { BaseResult } from '../result.js';
+import { baseResult, type BaseResult } from '../result.js';
 import { isSesEndpoint, withSesHints } from '../ses/presets.js';
-import type { Credentials } from '../checks.js';
 import { credentialSecrets, maskResultText, resolveCredentials, type CredentialDeps } from '../secrets.js';
 import { runSmtpCheck, type SmtpResult } from '../smtp/check.js';
-import { describeError, failedResult, runPool, type PoolOptions } from './pool.js';
+import { describeError, runPool, type PoolOptions } from './pool.js';
 
 export interface SmtpRunDeps {
   /** Where credentials come from (Secrets Manager client, environment). */
@@ -37,11 +36,12 @@ export async function runSmtp(
         abortSignal: deps.credentials?.abortSignal ?? AbortSignal.timeout(Math.ceil(timeoutMs * CREDENTIALS_SHARE)),
       });
     } catch (err) {
-      return failedResult(spec, ctx, startedMs, [
+      const findings = [
         finding('CREDENTIALS_UNAVAILABLE', `the SMTP credentials could not be read: ${describeError(err)}`, {
           stage: 'auth',
         }),
-      ]);
+      ];
+      return baseResult(spec, findings, startedMs, ctx.clock);
     }
   }
   const remainingMs = Math.max(1, timeoutMs - (ctx.clock.now() - startedMs));

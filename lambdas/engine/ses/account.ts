@@ -12,9 +12,8 @@ import {
   SESClient,
 } from '@aws-sdk/client-ses';
 import type { SesAccountCheckSpec } from '../checks.js';
-import { statusOf } from '../findings.js';
 import type { ProbeContext } from '../options.js';
-import type { BaseResult } from '../result.js';
+import { baseResult, type BaseResult } from '../result.js';
 import type { IdentityAnswers, SesIdentityStatus, SesQuota } from './account-eval.js';
 import {
   DEFAULT_QUOTA_WARN_PERCENT,
@@ -168,13 +167,7 @@ export async function runSesAccountCheck(
       ...apiFailureFindings(failures, spec.region),
     ];
     return {
-      check: 'ses-account',
-      target: spec.region,
-      ...(spec.name !== undefined ? { name: spec.name } : {}),
-      status: statusOf(findings),
-      startedAt: new Date(startedMs).toISOString(),
-      durationMs: Math.max(0, ctx.clock.now() - startedMs),
-      findings,
+      ...baseResult(spec, findings, startedMs, ctx.clock),
       region: spec.region,
       sendingEnabled,
       quota,

@@ -7,9 +7,9 @@ import type { Credentials, SmtpCheckSpec } from '../checks.js';
 import { effectiveTlsMode, targetOf } from '../checks.js';
 import { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
-import { finding, FINDINGS, PORT_25_HINT, statusOf, type Finding } from '../findings.js';
+import { finding, FINDINGS, PORT_25_HINT, type Finding } from '../findings.js';
 import type { ProbeContext } from '../options.js';
-import { isBelowTls12, TLS_PROTOCOL_RANK, type BaseResult, type TlsSessionInfo } from '../result.js';
+import { baseResult, isBelowTls12, TLS_PROTOCOL_RANK, type BaseResult, type TlsSessionInfo } from '../result.js';
 import { inspectTlsSession, tlsClientOptions } from '../tls/inspect.js';
 import { describeCapabilities, type Capabilities } from './capabilities.js';
 import type { SmtpConnection } from './connection.js';
@@ -232,13 +232,7 @@ export async function runSmtpCheck(
     : findings;
 
   return {
-    check: 'smtp',
-    target: targetOf(spec),
-    ...(spec.name !== undefined ? { name: spec.name } : {}),
-    status: statusOf(hinted),
-    startedAt: new Date(startedMs).toISOString(),
-    durationMs: ctx.clock.now() - startedMs,
-    findings: hinted,
+    ...baseResult(spec, hinted, startedMs, ctx.clock),
     host: spec.host,
     port: spec.port,
     tlsMode: mode,

@@ -9,13 +9,13 @@
  */
 import type { TLSSocket } from 'node:tls';
 import type { TlsCheckSpec } from '../checks.js';
-import { effectiveTlsMode, targetOf } from '../checks.js';
+import { effectiveTlsMode } from '../checks.js';
 import { Deadline } from '../deadline.js';
 import { isProbeError } from '../errors.js';
 import type { Finding, FindingCode } from '../findings.js';
-import { finding, PORT_25_HINT, statusOf } from '../findings.js';
+import { finding, PORT_25_HINT } from '../findings.js';
 import type { ProbeContext } from '../options.js';
-import type { BaseResult, CertificateInfo, TlsSessionInfo } from '../result.js';
+import { baseResult, type BaseResult, type CertificateInfo, type TlsSessionInfo } from '../result.js';
 import type { TlsConnector } from './connect.js';
 import type { InspectedSession, TlsProfile } from './inspect.js';
 import { DHE_ONLY_CIPHERS, inspectTlsSession, tlsClientOptions } from './inspect.js';
@@ -167,13 +167,7 @@ export async function runTlsCheck(spec: TlsCheckSpec, ctx: ProbeContext, connect
   }
 
   return {
-    check: 'tls',
-    target: targetOf(spec),
-    ...(spec.name !== undefined ? { name: spec.name } : {}),
-    status: statusOf(findings),
-    startedAt: new Date(startedMs).toISOString(),
-    durationMs: Math.max(0, ctx.clock.now() - startedMs),
-    findings,
+    ...baseResult(spec, findings, startedMs, ctx.clock),
     host: spec.host,
     port: spec.port,
     tlsMode,
