@@ -1,10 +1,10 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { describeCertificate, parseSubjectAltName } from '../lambdas/engine/tls/certificate.js';
 import { DerError, decodeOid, isWeakSignatureAlgorithm, signatureAlgorithmOid } from '../lambdas/engine/tls/der.js';
 import { trustAnchors } from '../lambdas/engine/tls/trust.js';
@@ -121,6 +121,7 @@ describe('trustAnchors', () => {
     const pki = await createTestPki();
     const other = await createCa({ commonName: 'from env' });
     const dir = mkdtempSync(join(tmpdir(), 'mailprobe-ca-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'extra.pem');
     writeFileSync(file, `# comment\n${other.certPem}`);
     const anchors = trustAnchors([pki.caPem], { NODE_EXTRA_CA_CERTS: file });

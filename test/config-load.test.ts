@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ConfigError, loadConfig, parseConfigText, validateConfig } from '../lib/config/load.js';
 import { renderJsonSchema, SCHEMA_PATH } from '../scripts/gen-schema.js';
 
@@ -105,6 +105,7 @@ describe('config validation', () => {
 
   it('loads JSON and YAML files and refuses other extensions', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mailprobe-config-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'c.json'), JSON.stringify({ domains: ['example.com'] }));
     writeFileSync(join(dir, 'c.yml'), 'domains:\n  - example.org\n');
     expect(loadConfig(join(dir, 'c.json')).domains).toEqual(['example.com']);

@@ -5,10 +5,10 @@
  * started, then waits for it to be gone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 /** Loopback only: the system tests must never listen on or talk to anything else. */
 export const LOOPBACK = '127.0.0.1';
@@ -66,6 +66,8 @@ export interface DaemonOptions {
    * calls setsid(), so only its pid file knows it.
    */
   readonly beforeStop?: () => Promise<void>;
+  /** The daemon's scratch directory: removed when it stops, or when it fails to start. */
+  readonly scratch?: { remove(): void };
 }
 
 export interface Daemon {
@@ -94,6 +96,17 @@ function alive(pid: number): boolean {
   }
 }
 
+/** A daemon's log file as text, for diagnostics; a note when it was never written. */
+export function fileLog(path: string): () => string {
+  return () => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return `(no ${basename(path)})`;
+    }
+  };
+}
+
 /** SIGTERM to one process this test started, SIGKILL if it is still there after `graceMs`; resolves once it is gone. */
 export async function terminatePid(pid: number, graceMs = 5_000): Promise<void> {
   if (!alive(pid)) return;
@@ -114,11 +127,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const started = performance.now();
   // detached: the daemon leads its own process group, so stop() can end it together with
   // the workers it forks (Postfix's master and its services) and nothing else.
-  const child = spawn(options.command, [...options.args], {
-    cwd: options.cwd,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  let child: ChildProcess;
+  try {
+    child = spawn(options.command, [...options.args], {
+      cwd: options.cwd,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (err) {
+    options.scratch?.remove();
+    throw err;
+  }
   let output = '';
   const collect = (chunk: Buffer): void => {
     if (output.length < OUTPUT_LIMIT) output += chunk.toString('utf8');
@@ -134,6 +153,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       .join('\n');
 
   const stop = async (): Promise<void> => {
+    try {
+      await stopProcesses();
+    } finally {
+      options.scratch?.remove();
+    }
+  };
+  const stopProcesses = async (): Promise<void> => {
     await options.beforeStop?.();
     if (child.pid === undefined) return;
     const gone = exited(child);

@@ -78,27 +78,15 @@ export async function startDnsmasq(zone: DnsZoneData): Promise<DnsmasqInstance> 
   const scratch = scratchDir('dnsmasq');
   const conf = join(scratch.path, 'dnsmasq.conf');
   writeFileSync(conf, dnsmasqConf(port, zone));
-  try {
-    const daemon = await startDaemon({
-      name: 'dnsmasq',
-      command: BINARIES.dnsmasq,
-      // --pid-file with no value: no pid file in /run; the test holds the PID.
-      args: [`--conf-file=${conf}`, '--pid-file='],
-      // dnsmasq binds its UDP and TCP sockets together; TCP accepting means UDP is bound too.
-      readyPorts: [port],
-      diagnostics: () => readFileSync(conf, 'utf8'),
-    });
-    return {
-      server: `${LOOPBACK}:${port}`,
-      port,
-      startupMs: daemon.startupMs,
-      stop: async () => {
-        await daemon.stop();
-        scratch.remove();
-      },
-    };
-  } catch (err) {
-    scratch.remove();
-    throw err;
-  }
+  const daemon = await startDaemon({
+    name: 'dnsmasq',
+    command: BINARIES.dnsmasq,
+    // --pid-file with no value: no pid file in /run; the test holds the PID.
+    args: [`--conf-file=${conf}`, '--pid-file='],
+    // dnsmasq binds its UDP and TCP sockets together; TCP accepting means UDP is bound too.
+    readyPorts: [port],
+    diagnostics: () => readFileSync(conf, 'utf8'),
+    scratch,
+  });
+  return { server: `${LOOPBACK}:${port}`, port, startupMs: daemon.startupMs, stop: daemon.stop };
 }

@@ -4,9 +4,9 @@
  * with its own certificate. Foreground (`daemon off`), pid, logs and temp paths in a
  * scratch directory.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, LOOPBACK, scratchDir, startDaemon, type Daemon } from './daemon.js';
+import { fileLog, freePort, LOOPBACK, scratchDir, startDaemon } from './daemon.js';
 import { BINARIES } from './requirements.js';
 
 export interface PolicySite {
@@ -80,34 +80,15 @@ http {
 }
 `;
   writeFileSync(join(dir, 'nginx.conf'), conf);
-  const log = (): string => {
-    try {
-      return readFileSync(join(dir, 'error.log'), 'utf8');
-    } catch {
-      return '(no error.log)';
-    }
-  };
-  let daemon: Daemon;
-  try {
-    daemon = await startDaemon({
-      name: 'nginx',
-      command: BINARIES.nginx,
-      // -p: relative paths and the compiled-in defaults resolve inside the scratch dir.
-      args: ['-p', `${dir}/`, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', 'daemon off;'],
-      readyPorts: [port],
-      diagnostics: log,
-    });
-  } catch (err) {
-    scratch.remove();
-    throw err;
-  }
-  return {
-    port,
-    startupMs: daemon.startupMs,
-    log,
-    stop: async () => {
-      await daemon.stop();
-      scratch.remove();
-    },
-  };
+  const log = fileLog(join(dir, 'error.log'));
+  const daemon = await startDaemon({
+    name: 'nginx',
+    command: BINARIES.nginx,
+    // -p: relative paths and the compiled-in defaults resolve inside the scratch dir.
+    args: ['-p', `${dir}/`, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', 'daemon off;'],
+    readyPorts: [port],
+    diagnostics: log,
+    scratch,
+  });
+  return { port, startupMs: daemon.startupMs, log, stop: daemon.stop };
 }

@@ -29,37 +29,26 @@ export async function startOpensslServer(options: OpensslServerOptions): Promise
   writeFileSync(keyFile, options.tls.key, { mode: 0o600 });
   writeFileSync(certFile, options.tls.cert);
   const port = await freePort();
-  try {
-    const daemon = await startDaemon({
-      name: 'openssl s_server',
-      command: BINARIES.openssl,
-      args: [
-        's_server',
-        '-accept',
-        `${LOOPBACK}:${port}`,
-        '-key',
-        keyFile,
-        // -cert takes the first certificate; -cert_chain sends the rest of the chain after it.
-        '-cert',
-        certFile,
-        '-cert_chain',
-        certFile,
-        '-www',
-        '-quiet',
-        ...options.args,
-      ],
-      readyPorts: [port],
-    });
-    return {
-      port,
-      startupMs: daemon.startupMs,
-      stop: async () => {
-        await daemon.stop();
-        scratch.remove();
-      },
-    };
-  } catch (err) {
-    scratch.remove();
-    throw err;
-  }
+  const daemon = await startDaemon({
+    name: 'openssl s_server',
+    command: BINARIES.openssl,
+    args: [
+      's_server',
+      '-accept',
+      `${LOOPBACK}:${port}`,
+      '-key',
+      keyFile,
+      // -cert takes the first certificate; -cert_chain sends the rest of the chain after it.
+      '-cert',
+      certFile,
+      '-cert_chain',
+      certFile,
+      '-www',
+      '-quiet',
+      ...options.args,
+    ],
+    readyPorts: [port],
+    scratch,
+  });
+  return { port, startupMs: daemon.startupMs, stop: daemon.stop };
 }

@@ -7,7 +7,7 @@
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort, LOOPBACK, scratchDir, startDaemon, terminatePid, type Daemon } from './daemon.js';
+import { fileLog, freePort, LOOPBACK, scratchDir, startDaemon, terminatePid } from './daemon.js';
 import { BINARIES } from './requirements.js';
 
 export interface PostfixOptions {
@@ -133,45 +133,25 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
   writeFileSync(join(conf, 'main.cf'), mainCf(dir, options, tlsFiles));
   writeFileSync(join(conf, 'master.cf'), masterCf(port));
 
-  const log = (): string => {
-    try {
-      return readFileSync(join(dir, 'maillog'), 'utf8');
-    } catch {
-      return '(no maillog)';
-    }
-  };
-  let daemon: Daemon;
-  try {
-    daemon = await startDaemon({
-      name: 'postfix',
-      command: BINARIES.postfix,
-      args: ['-c', conf, 'start-fg'],
-      readyPorts: [port],
-      diagnostics: log,
-      // master detaches into its own session; its pid file is the handle. Ending it by
-      // that PID (SIGTERM) makes it end its services and postfix-script, our child, exits.
-      beforeStop: async () => {
-        let pid: number;
-        try {
-          pid = Number(readFileSync(join(dir, 'queue', 'pid', 'master.pid'), 'utf8').trim());
-        } catch {
-          return; // never got as far as writing it
-        }
-        if (Number.isInteger(pid) && pid > 1) await terminatePid(pid);
-      },
-    });
-  } catch (err) {
-    scratch.remove();
-    throw err;
-  }
-  return {
-    host: LOOPBACK,
-    port,
-    startupMs: daemon.startupMs,
-    log,
-    stop: async () => {
-      await daemon.stop();
-      scratch.remove();
+  const log = fileLog(join(dir, 'maillog'));
+  const daemon = await startDaemon({
+    name: 'postfix',
+    command: BINARIES.postfix,
+    args: ['-c', conf, 'start-fg'],
+    readyPorts: [port],
+    diagnostics: log,
+    // master detaches into its own session; its pid file is the handle. Ending it by
+    // that PID (SIGTERM) makes it end its services and postfix-script, our child, exits.
+    beforeStop: async () => {
+      let pid: number;
+      try {
+        pid = Number(readFileSync(join(dir, 'queue', 'pid', 'master.pid'), 'utf8').trim());
+      } catch {
+        return; // never got as far as writing it
+      }
+      if (Number.isInteger(pid) && pid > 1) await terminatePid(pid);
     },
-  };
+    scratch,
+  });
+  return { host: LOOPBACK, port, startupMs: daemon.startupMs, log, stop: daemon.stop };
 }
