@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestPki, dhParamsPem, type TestPki } from './support/pki.js';
-import { codesOf, runCli, type CliResult } from './system/cli.js';
+import { codesOf, runCli, type CliResult, type CliRun } from './system/cli.js';
 import { scratchDir, startAll, stopAll } from './system/daemon.js';
 import { startOpensslServer, type OpensslServerInstance } from './system/openssl-server.js';
 import { startPostfix, type PostfixInstance } from './system/postfix.js';
@@ -73,13 +73,17 @@ describe.skipIf(requirements.skip)(requirements.title('system: Postfix and opens
     scratch?.remove();
   });
 
+  /** The CLI against one of the daemons, as JSON, trusting the test CA. */
+  const probe = (command: 'smtp' | 'tls', server: { port: number }, ...extra: string[]): Promise<CliRun> =>
+    runCli([command, `127.0.0.1:${server.port}`, '--json', '--ca-file', caFile, ...extra]);
+
   const only = (results: readonly CliResult[]): CliResult => {
     expect(results).toHaveLength(1);
     return results[0]!;
   };
 
   it('smtp: a valid chain over STARTTLS is ok and verified', async () => {
-    const run = await runCli(['smtp', `127.0.0.1:${good.port}`, '--json', '--ca-file', caFile]);
+    const run = await probe('smtp', good);
     const result = only(run.results);
     expect(codesOf(result), good.log()).toEqual([]);
     expect(result).toMatchObject({ check: 'smtp', target: `127.0.0.1:${good.port}`, status: 'ok', completed: true });
@@ -94,7 +98,7 @@ describe.skipIf(requirements.skip)(requirements.title('system: Postfix and opens
   });
 
   it('smtp: an expired certificate is CERT_EXPIRED, still inspected, exit 1', async () => {
-    const run = await runCli(['smtp', `127.0.0.1:${expired.port}`, '--json', '--ca-file', caFile]);
+    const run = await probe('smtp', expired);
     const result = only(run.results);
     expect(codesOf(result), expired.log()).toEqual(['CERT_EXPIRED']);
     expect(result.status).toBe('critical');
@@ -106,7 +110,7 @@ describe.skipIf(requirements.skip)(requirements.title('system: Postfix and opens
   });
 
   it('smtp: smtpd_tls_security_level = none is STARTTLS_NOT_OFFERED, exit 1', async () => {
-    const run = await runCli(['smtp', `127.0.0.1:${noStarttls.port}`, '--json', '--ca-file', caFile]);
+    const run = await probe('smtp', noStarttls);
     const result = only(run.results);
     expect(codesOf(result), noStarttls.log()).toEqual(['STARTTLS_NOT_OFFERED']);
     expect(result.status).toBe('critical');
@@ -123,15 +127,7 @@ describe.skipIf(requirements.skip)(requirements.title('system: Postfix and opens
   });
 
   it('smtp --tls implicit: Postfix in wrapper mode (465-style) is ok and verified', async () => {
-    const run = await runCli([
-      'smtp',
-      `127.0.0.1:${implicitTls.port}`,
-      '--tls',
-      'implicit',
-      '--json',
-      '--ca-file',
-      caFile,
-    ]);
+    const run = await probe('smtp', implicitTls, '--tls', 'implicit');
     const result = only(run.results);
     expect(codesOf(result), implicitTls.log()).toEqual([]);
     expect(result).toMatchObject({ status: 'ok', tlsMode: 'implicit', completed: true });
@@ -140,32 +136,14 @@ describe.skipIf(requirements.skip)(requirements.title('system: Postfix and opens
   });
 
   it('smtp --tls implicit against a plaintext Postfix is TLS_WRONG_MODE', async () => {
-    const run = await runCli([
-      'smtp',
-      `127.0.0.1:${noStarttls.port}`,
-      '--tls',
-      'implicit',
-      '--json',
-      '--ca-file',
-      caFile,
-    ]);
+    const run = await probe('smtp', noStarttls, '--tls', 'implicit');
     const result = only(run.results);
     expect(codesOf(result)).toEqual(['TLS_WRONG_MODE']);
     expect(run.exitCode).toBe(1);
   });
 
   it('smtp test message: Postfix refusing to relay is RECIPIENT_REJECTED with its 554 reply', async () => {
-    const run = await runCli([
-      'smtp',
-      `127.0.0.1:${good.port}`,
-      '--json',
-      '--ca-file',
-      caFile,
-      '--mail-from',
-      'probe@sender.test',
-      '--rcpt-to',
-      'user@elsewhere.test',
-    ]);
+    const run = await probe('smtp', good, '--mail-from', 'probe@sender.test', '--rcpt-to', 'user@elsewhere.test');
     const result = only(run.results);
     expect(codesOf(result), good.log()).toEqual(['RECIPIENT_REJECTED']);
     expect(result['reply']).toBe('554 5.7.1 <user@elsewhere.test>: Relay access denied');
@@ -174,17 +152,14 @@ describe.skipIf(requirements.skip)(requirements.title('system: Postfix and opens
   });
 
   it('smtp test message: a sender refused at MAIL FROM is SENDER_REJECTED', async () => {
-    const run = await runCli([
+    const run = await probe(
       'smtp',
-      `127.0.0.1:${senderReject.port}`,
-      '--json',
-      '--ca-file',
-      caFile,
+      senderReject,
       '--mail-from',
       'probe@sender.test',
       '--rcpt-to',
       'user@elsewhere.test',
-    ]);
+    );
     const result = only(run.results);
     expect(codesOf(result), senderReject.log()).toEqual(['SENDER_REJECTED']);
     expect(result['reply']).toBe('554 5.7.1 <probe@sender.test>: Sender address rejected: Access denied');
@@ -192,7 +167,7 @@ describe.skipIf(requirements.skip)(requirements.title('system: Postfix and opens
   });
 
   it('tls: Postfix with 1024-bit DH parameters is DH_WEAK with dh.bits 1024', async () => {
-    const run = await runCli(['tls', `127.0.0.1:${dh1024.port}`, '--json', '--ca-file', caFile]);
+    const run = await probe('tls', dh1024);
     const result = only(run.results);
     expect(result.check).toBe('tls');
     expect((result['dh'] as { bits: number }).bits).toBe(1024);
@@ -204,22 +179,14 @@ describe.skipIf(requirements.skip)(requirements.title('system: Postfix and opens
   });
 
   it('tls: the same with --min-dh-bits 1024 has no finding', async () => {
-    const run = await runCli([
-      'tls',
-      `127.0.0.1:${dh1024.port}`,
-      '--json',
-      '--ca-file',
-      caFile,
-      '--min-dh-bits',
-      '1024',
-    ]);
+    const run = await probe('tls', dh1024, '--min-dh-bits', '1024');
     const result = only(run.results);
     expect((result['dh'] as { bits: number }).bits).toBe(1024);
     expect(codesOf(result)).toEqual([]);
   });
 
   it('tls: Postfix with 2048-bit DH parameters reports 2048 and no finding', async () => {
-    const run = await runCli(['tls', `127.0.0.1:${dh2048.port}`, '--json', '--ca-file', caFile]);
+    const run = await probe('tls', dh2048);
     const result = only(run.results);
     expect((result['dh'] as { bits: number }).bits).toBe(2048);
     expect(codesOf(result), dh2048.log()).toEqual([]);
@@ -230,7 +197,7 @@ describe.skipIf(requirements.skip)(requirements.title('system: Postfix and opens
   it('tls: Debian Postfix at its defaults accepts TLS 1.0 and 1.1 (TLS_LEGACY_PROTOCOL); ECDSA means no DHE', async () => {
     // Checked independently with `openssl s_client -starttls smtp -tls1`: Postfix 3.7 on
     // Debian 12 really does negotiate TLS 1.0 unless smtpd_tls_protocols says otherwise.
-    const run = await runCli(['tls', `127.0.0.1:${good.port}`, '--json', '--ca-file', caFile]);
+    const run = await probe('tls', good);
     const result = only(run.results);
     expect(codesOf(result), good.log()).toEqual(['TLS_LEGACY_PROTOCOL']);
     expect(result['protocols']).toMatchObject({ TLSv1: true, 'TLSv1.1': true, 'TLSv1.2': true, 'TLSv1.3': true });
@@ -241,7 +208,7 @@ describe.skipIf(requirements.skip)(requirements.title('system: Postfix and opens
   });
 
   it('tls: an openssl s_server speaking only TLS 1.0 is TLS_LEGACY_PROTOCOL + TLS_NO_MODERN_PROTOCOL', async () => {
-    const run = await runCli(['tls', `127.0.0.1:${tls10.port}`, '--tls', 'implicit', '--json', '--ca-file', caFile]);
+    const run = await probe('tls', tls10, '--tls', 'implicit');
     const result = only(run.results);
     expect(codesOf(result)).toEqual(['TLS_LEGACY_PROTOCOL', 'TLS_NO_MODERN_PROTOCOL']);
     expect(result['protocols']).toMatchObject({ TLSv1: true, 'TLSv1.1': false, 'TLSv1.2': false, 'TLSv1.3': false });
