@@ -12,7 +12,7 @@ import {
   type ProbeContext,
   type Thresholds,
 } from '../../lambdas/engine/options.js';
-import { runChecks, type CheckResult, type EngineDeps } from '../../lambdas/engine/run.js';
+import { DEFAULT_CONCURRENCY, runChecks, type CheckResult, type EngineDeps } from '../../lambdas/engine/run.js';
 import { expandSesPreset, expandSesTlsPreset, SesPresetError } from '../../lambdas/engine/ses/presets.js';
 import { deriveSesSmtpPassword } from '../../lambdas/engine/ses/smtp-password.js';
 import { ConfigError, loadConfig } from '../../lib/config/load.js';
@@ -155,7 +155,7 @@ function singleTarget(parsed: Parsed, what: string): string {
 
 async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
   const { values } = parsed;
-  const concurrency = intOption(values, 'concurrency', 1, 1024, 16);
+  const concurrency = intOption(values, 'concurrency', 1, 1024, DEFAULT_CONCURRENCY);
   switch (parsed.command) {
     case 'smtp': {
       const auth = credentialSource(values);

@@ -8,6 +8,7 @@ import type { CheckSpec, SesAccountCheckSpec, SmtpCheckSpec, TlsCheckSpec } from
 import { effectiveTlsMode, targetOf } from '../../lambdas/engine/checks.js';
 import { DEFAULT_THRESHOLDS, DEFAULT_TIMEOUT_MS, type Thresholds } from '../../lambdas/engine/options.js';
 import type { CheckKind } from '../../lambdas/engine/result.js';
+import { DEFAULT_QUOTA_WARN_PERCENT } from '../../lambdas/engine/ses/account-eval.js';
 import type { ShardAlertPolicy, ShardEvent } from '../../lambdas/handlers/event.js';
 import {
   expandSesPreset,
@@ -28,8 +29,6 @@ export const DEFAULT_NAMESPACE = 'MailProbe';
 /** Port 25 is left out: AWS blocks it from Lambda unless the account's restriction is lifted. */
 export const DEFAULT_SES_PORTS: readonly number[] = [587, 2587, 465, 2465];
 export const DEFAULT_CONCURRENCY = 8;
-/** SES_QUOTA_HIGH and the QuotaUsedPercent alarm, as the ses-account check defaults. */
-export const DEFAULT_QUOTA_WARN_PERCENT = 80;
 export const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 300;
 /**
  * Head-room left in every invocation for the cold start, secret look-ups, the

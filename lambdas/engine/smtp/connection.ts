@@ -90,11 +90,6 @@ export class SmtpConnection {
     return this.isTls ? (this.socket as tls.TLSSocket) : undefined;
   }
 
-  /** True when data is buffered that no command asked for yet (pipelining abuse, injection). */
-  get hasUnreadData(): boolean {
-    return this.queue.length > 0 || this.parser.inReply;
-  }
-
   write(line: string): void {
     if (this.failure) throw this.failure;
     // The probe never pipelines: a reply waiting before a command is sent was not asked for
