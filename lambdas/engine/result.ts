@@ -64,7 +64,7 @@ export interface TlsSessionInfo {
 }
 
 /** Orders TLS protocol names as Node reports them; unknown names rank lowest. */
-export const TLS_PROTOCOL_RANK: Readonly<Record<string, number>> = {
+const TLS_PROTOCOL_RANK: Readonly<Record<string, number>> = {
   SSLv3: 0,
   TLSv1: 1,
   'TLSv1.1': 2,

@@ -9,7 +9,7 @@ import { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
 import { finding, FINDINGS, PORT_25_HINT, type Finding } from '../findings.js';
 import type { ProbeContext } from '../options.js';
-import { baseResult, isBelowTls12, TLS_PROTOCOL_RANK, type BaseResult, type TlsSessionInfo } from '../result.js';
+import { baseResult, isBelowTls12, type BaseResult, type TlsSessionInfo } from '../result.js';
 import { inspectTlsSession, tlsClientOptions } from '../tls/inspect.js';
 import { describeCapabilities, type Capabilities } from './capabilities.js';
 import type { SmtpConnection } from './connection.js';
@@ -58,7 +58,7 @@ export interface SmtpProbeOptions {
    * @default 'pkix'
    */
   readonly identity?: 'pkix' | 'dns-id';
-  /** Findings TLS_LEGACY_PROTOCOL become critical when the session negotiates less. */
+  /** TLS_LEGACY_PROTOCOL becomes critical when the session negotiates less (MTA-STS requires 1.2). */
   readonly minTlsVersion?: 'TLSv1.2';
   /** Connect to this address instead of resolving the host (already vetted by the caller). */
   readonly address?: string;
@@ -198,28 +198,16 @@ export async function runSmtpCheck(
     timings[stage] = (timings[stage] ?? 0) + (ctx.clock.now() - stageStart);
   }
 
-  if (tlsInfo && options.minTlsVersion !== undefined) {
-    const rank = TLS_PROTOCOL_RANK[tlsInfo.protocol] ?? 0;
-    if (rank < (TLS_PROTOCOL_RANK[options.minTlsVersion] ?? 3)) {
-      findings.push(
-        finding(
-          'TLS_LEGACY_PROTOCOL',
-          `the session negotiated ${tlsInfo.protocol}; ${options.minTlsVersion} or later is required`,
-          {
-            severity: 'critical',
-            stage: 'tls',
-          },
-        ),
-      );
-    }
-  } else if (tlsInfo && isBelowTls12(tlsInfo.protocol)) {
+  if (tlsInfo && isBelowTls12(tlsInfo.protocol)) {
+    // Below TLS 1.2 strict clients fail; where TLS 1.2 is required (MTA-STS, RFC 8461 §4.2) it is critical.
+    const required = options.minTlsVersion;
     findings.push(
       finding(
         'TLS_LEGACY_PROTOCOL',
-        `the session negotiated ${tlsInfo.protocol}; clients that require TLS 1.2 will fail`,
-        {
-          stage: 'tls',
-        },
+        required !== undefined
+          ? `the session negotiated ${tlsInfo.protocol}; ${required} or later is required`
+          : `the session negotiated ${tlsInfo.protocol}; clients that require TLS 1.2 will fail`,
+        { stage: 'tls', ...(required !== undefined ? { severity: 'critical' as const } : {}) },
       ),
     );
   }
