@@ -52,7 +52,12 @@ export async function runSmtp(
   // Servers echo commands back in errors (`500 unrecognized: "AUTH PLAIN AGFs…"`): mask every
   // form of the secret in the free text before the result leaves the engine (CLI, logs, alerts).
   const masked = credentials ? maskResultText(result, credentialSecrets(credentials)) : result;
-  return credentials ? { ...masked, durationMs: ctx.clock.now() - startedMs } : masked;
+  // The check's time includes the credential read: start and duration from this runner's start.
+  return {
+    ...masked,
+    startedAt: new Date(startedMs).toISOString(),
+    durationMs: Math.max(0, ctx.clock.now() - startedMs),
+  };
 }
 
 export function runSmtpChecks(
