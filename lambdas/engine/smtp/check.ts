@@ -120,7 +120,8 @@ export async function runSmtpCheck(
 
     if (mode === 'starttls') {
       enter('starttls');
-      const { extraBytes } = await startTls(conn, capabilities, baseTls, deadline);
+      // The 'tls' stage is the handshake itself plus the certificate inspection.
+      const { extraBytes } = await startTls(conn, capabilities, baseTls, deadline, () => enter('tls'));
       // RFC 3207 §4.2: forget everything learnt before TLS.
       capabilities = undefined;
       if (extraBytes > 0) {
@@ -132,7 +133,6 @@ export async function runSmtpCheck(
           ),
         );
       }
-      enter('tls');
       ({ tlsInfo, verified } = inspect(conn, servername, ctx, options, findings));
       enter('ehlo-tls');
       capabilities = (await ehlo(conn, ehloName, 'ehlo-tls', deadline)).capabilities;

@@ -142,6 +142,8 @@ export async function startTls(
   capabilities: Capabilities,
   tlsOptions: tls.ConnectionOptions,
   deadline: Deadline,
+  /** Called between the 220 and the handshake, so callers can time the two apart. */
+  onHandshake?: () => void,
 ): Promise<{ extraBytes: number }> {
   if (!hasCapability(capabilities, 'STARTTLS')) {
     throw new ProbeError('STARTTLS_NOT_OFFERED', 'the server does not advertise STARTTLS in its EHLO reply', {
@@ -150,6 +152,7 @@ export async function startTls(
   }
   const reply = await command(conn, 'STARTTLS', 'starttls', deadline);
   if (reply.code !== 220) throw replyError('STARTTLS_REJECTED', 'starttls', reply, 'the server refused STARTTLS');
+  onHandshake?.();
   try {
     return await conn.startTls(tlsOptions, deadline.budget(STAGE_TIMEOUT_MS.tls));
   } catch (err) {
