@@ -239,7 +239,8 @@ describe.skipIf(requirements.skip)(
       expect(codesOf(result), diagnostics()).toEqual(['MTASTS_POLICY_REDIRECT']);
       expect(result['policyHost']).toMatchObject({ status: 301 });
       expect(result['policy']).toBeUndefined();
-      expect(web.log()).not.toContain(`www.${DOMAINS.redirect}`);
+      // That the redirect is never followed is counted request by request in mtasts-fetch.test.ts;
+      // here www.redirect.test has no address, so a log check could not fail.
     });
 
     it('a policy served as text/html is MTASTS_POLICY_CONTENT_TYPE', () => {
