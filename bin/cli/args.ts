@@ -46,6 +46,7 @@ export const COMMAND_OPTIONS = {
     'mx-port': { type: 'string' },
   },
   'ses-smtp-password': { region: { type: 'string' }, 'key-env': { type: 'string' } },
+  tlsrpt: {},
 } as const;
 
 export type Command = keyof typeof COMMAND_OPTIONS;

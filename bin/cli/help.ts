@@ -23,6 +23,7 @@ Usage:
   mailprobe ses REGION [--ports 25,587,2587,465,2465] [--fips] [--posture]
   mailprobe run [--config FILE] [--only NAME...]
   mailprobe ses-smtp-password --region REGION [--key-env VAR]   (key on standard input otherwise)
+  mailprobe tlsrpt FILE...   (TLS-RPT reports: .json, .json.gz, .eml)
 
 ${COMMON}
 Run "mailprobe COMMAND --help" for a command's details.
@@ -70,6 +71,13 @@ const DETAILS: Record<Command, string> = {
   Prints the SES SMTP password derived from an IAM secret access key (AWS's documented
   algorithm), to compare with the password you stored. The key is read from standard
   input, or from environment variable VAR; never pass it as an argument.
+`,
+  tlsrpt: `mailprobe tlsrpt FILE...
+  Reads RFC 8460 TLS-RPT aggregate reports (.json, .json.gz, or a whole .eml message as
+  sent to a mailto: rua) and prints the sessions per report and policy, with the failure
+  details. --json prints {"version": 1, "reports": [...], "errors": [...]}.
+  Exit status: 0 every file parsed and no session failed, 1 a session failed or a file
+  is not a report, 2 usage error.
 `,
 };
 

@@ -30,6 +30,7 @@ import {
 } from './args.js';
 import { formatResults, jsonDocument } from './format.js';
 import { HELP, commandHelp } from './help.js';
+import { tlsrptCommand } from './tlsrpt.js';
 
 export interface Io {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -50,6 +51,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       return 0;
     }
     if (parsed.command === 'ses-smtp-password') return await sesSmtpPassword(parsed, io);
+    if (parsed.command === 'tlsrpt') return await tlsrptCommand(parsed, io);
     const results = await execute(parsed, io);
     const json = parsed.values.json === true;
     io.stdout.write(json ? jsonDocument(results) : formatResults(results, { color: useColor(io) }));
@@ -201,6 +203,7 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
     case 'run':
       return runConfig(parsed, io);
     case 'ses-smtp-password':
+    case 'tlsrpt':
       throw new UsageError('unreachable');
   }
 }
