@@ -74,6 +74,17 @@ describe('tlsrpt-mail handler', () => {
     expect(text).toContain('example.com: unknown (the domain is not an mta-sts target of the config)');
   });
 
+  it('the receipt rule Lambda action event (SES): reads incoming/<messageId>', async () => {
+    aws.objects.set('incoming/o3hvcb0d5ta0k6ulc1g4m1', { body: fixture('microsoft-report.eml') });
+    const outcomes = await handler({
+      Records: [{ ses: { mail: { messageId: 'o3hvcb0d5ta0k6ulc1g4m1' } } }],
+    });
+    expect(outcomes[0]).toMatchObject({ object: 'incoming/o3hvcb0d5ta0k6ulc1g4m1', outcome: 'stored' });
+    expect(await handler({ Records: [{ ses: { mail: { messageId: '../reports/x' } } }] })).toEqual([
+      { object: 'incoming/../reports/x', outcome: 'skipped' },
+    ]);
+  });
+
   it('the same report by HTTPS and then by mail is counted once', async () => {
     const https = createHttpsHandler(deps);
     const res = await https({

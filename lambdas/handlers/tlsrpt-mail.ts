@@ -14,8 +14,13 @@ import { parseReportMail } from '../engine/tlsrpt/mime.js';
 import { INCOMING_PREFIX } from '../engine/tlsrpt/store.js';
 import { ingestDepsFrom, type ReceiverDeps } from './tlsrpt-common.js';
 
+/**
+ * The receipt rule's Lambda action (SES event: the message is at `incoming/<messageId>`,
+ * written by the S3 action before it) or an S3 ObjectCreated notification on `incoming/`.
+ */
 export interface S3NotificationEvent {
   readonly Records?: readonly {
+    readonly ses?: { readonly mail?: { readonly messageId?: string } };
     readonly s3?: {
       readonly bucket?: { readonly name?: string };
       readonly object?: { readonly key?: string; readonly size?: number };
@@ -36,9 +41,18 @@ export function createMailHandler(deps: ReceiverDeps = {}) {
     ingest ??= ingestDepsFrom({ ...deps, writeLine });
     const outcomes: MailOutcome[] = [];
     for (const record of event.Records ?? []) {
+      const messageId = record.ses?.mail?.messageId;
       // S3 event keys are URL-encoded with "+" for spaces.
-      const key = decodeURIComponent((record.s3?.object?.key ?? '').replace(/\+/g, ' '));
-      if (!key.startsWith(INCOMING_PREFIX) || record.s3?.bucket?.name !== ingest.bucket) {
+      const key =
+        messageId !== undefined
+          ? `${INCOMING_PREFIX}${messageId}`
+          : decodeURIComponent((record.s3?.object?.key ?? '').replace(/\+/g, ' '));
+      const bucket = messageId !== undefined ? ingest.bucket : record.s3?.bucket?.name;
+      if (
+        !key.startsWith(INCOMING_PREFIX) ||
+        bucket !== ingest.bucket ||
+        (messageId !== undefined && !/^[A-Za-z0-9._-]+$/.test(messageId))
+      ) {
         outcomes.push({ object: key, outcome: 'skipped' });
         continue;
       }
