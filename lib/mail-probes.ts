@@ -19,6 +19,7 @@ import { AlertTopic } from './alert-topic.js';
 import { ProbeAlarms } from './probe-alarms.js';
 import { DEFAULT_QUERY_NAME, ProbeDashboard } from './probe-dashboard.js';
 import { ProbeFunction } from './probe-function.js';
+import { tlsRptReceiverFromPlan, type TlsRptReceiver, type TlsRptReceiverKind } from './tlsrpt-receiver.js';
 
 export interface MailProbesProps {
   /** What to probe and how often: `planConfig(loadConfig(path))`. */
@@ -49,6 +50,8 @@ export interface MailProbesProps {
   readonly code?: (check: CheckKind) => lambda.Code;
   /** Send change notifications (findings and hints) from the probes to the topic. @default true */
   readonly notifyChanges?: boolean;
+  /** Prebuilt code for the TLS-RPT receivers instead of bundling (tests). @default - bundled with esbuild */
+  readonly tlsRptCode?: (kind: TlsRptReceiverKind) => lambda.Code;
 }
 
 export const PORT_25_WARNING =
@@ -59,6 +62,8 @@ export class MailProbes extends Construct {
   readonly alertTopic: sns.ITopic;
   readonly alarms: ProbeAlarms;
   readonly dashboard: ProbeDashboard;
+  /** The TLS-RPT receivers, when the plan has a `tlsRpt` section. */
+  readonly tlsRpt?: TlsRptReceiver;
 
   constructor(scope: Construct, id: string, props: MailProbesProps) {
     super(scope, id);
@@ -125,6 +130,13 @@ export class MailProbes extends Construct {
       logGroups: [...functions.values()].map((f) => f.logGroup),
       dashboardName,
       queryName,
+    });
+
+    this.tlsRpt = tlsRptReceiverFromPlan(this, 'TlsRpt', plan, {
+      alertTopic: topic.topic,
+      ...(props.alarmNamePrefix ? { alarmNamePrefix: props.alarmNamePrefix } : {}),
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      ...(props.tlsRptCode ? { code: props.tlsRptCode } : {}),
     });
 
     const port25 = plan.targets.filter((t) => t.port25);

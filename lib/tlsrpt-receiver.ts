@@ -15,7 +15,7 @@
  *     new TlsRptReceiver(this, 'TlsRpt', { namespace: 'MailProbe', domains, https: {}, alertTopic });
  */
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -34,6 +34,7 @@ import { DIMENSION_CHECK, DIMENSION_TARGET } from '../lambdas/engine/metrics/def
 import { TLSRPT_CHECK, TLSRPT_METRICS, type DomainTarget } from '../lambdas/engine/tlsrpt/metrics.js';
 import { INCOMING_PREFIX, REPORTS_PREFIX } from '../lambdas/engine/tlsrpt/store.js';
 import { TLSRPT_ENV } from '../lambdas/handlers/tlsrpt-env.js';
+import type { Plan } from './config/plan.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -187,6 +188,10 @@ export class TlsRptReceiver extends Construct {
         accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogs) },
       });
       this.httpsUrl = `${stage.url.replace(/\/$/, '')}${HTTPS_PATH}`;
+      new CfnOutput(this, 'HttpsRua', {
+        value: `https://${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}${HTTPS_PATH}`,
+        description: 'TLS-RPT: publish _smtp._tls.DOMAIN TXT "v=TLSRPTv1; rua=<this URL>"',
+      });
       for (const route of this.api.node.findAll().filter((c) => c instanceof apigwv2.HttpRoute)) {
         Validations.of(route).acknowledge({
           id: 'AwsSolutions-APIG4',
@@ -213,6 +218,11 @@ export class TlsRptReceiver extends Construct {
         ],
       });
       this.bucket.grantRead(mailFn, `${INCOMING_PREFIX}*`);
+      new CfnOutput(this, 'MailRua', {
+        value: props.mail.recipients.map((r) => `mailto:${r}`).join(','),
+        description:
+          'TLS-RPT: publish _smtp._tls.DOMAIN TXT "v=TLSRPTv1; rua=<this>" (and the MX record for the address domain, see README)',
+      });
     }
 
     this.alarms = props.domains.map((d) => this.domainAlarm(d, props, stack.stackName));
@@ -386,4 +396,42 @@ export class TlsRptReceiver extends Construct {
     }
     return alarm;
   }
+}
+
+/**
+ * The receiver a plan's `tlsRpt` section asks for (MailProbes calls this). Domains default
+ * to the config's mta-sts domains; each takes the metric name of its mta-sts target, so
+ * the alert can look up that check's verdict.
+ */
+export function tlsRptReceiverFromPlan(
+  scope: Construct,
+  id: string,
+  plan: Plan,
+  options: Pick<TlsRptReceiverProps, 'alertTopic' | 'alarmNamePrefix' | 'logRetention' | 'code'> = {},
+): TlsRptReceiver | undefined {
+  const config = plan.tlsRpt;
+  if (!config) return undefined;
+  const mtaSts = plan.targets.filter((t) => t.check === 'mta-sts');
+  const names = config.domains ?? mtaSts.map((t) => t.target);
+  const domains: DomainTarget[] = [...new Set(names.map((d) => d.toLowerCase().replace(/\.$/, '')))].map((domain) => {
+    const target = mtaSts.find((t) => t.target.toLowerCase() === domain);
+    return { domain, name: target?.name ?? domain, mtaSts: target !== undefined };
+  });
+  const https = config.https === true ? {} : config.https === false ? undefined : config.https;
+  return new TlsRptReceiver(scope, id, {
+    namespace: plan.namespace,
+    domains,
+    ...(https ? { https } : {}),
+    ...(config.mail
+      ? {
+          mail: {
+            recipients: config.mail.recipients,
+            ...(config.mail.ruleSetName ? { ruleSetName: config.mail.ruleSetName } : {}),
+          },
+        }
+      : {}),
+    ...(config.retentionDays !== undefined ? { retention: Duration.days(config.retentionDays) } : {}),
+    ...(config.alarm ? { alarm: config.alarm } : {}),
+    ...options,
+  });
 }

@@ -10,6 +10,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, validateConfig } from '../lib/config/load.js';
+import { planConfig } from '../lib/config/plan.js';
+import { MailProbes } from '../lib/mail-probes.js';
 import { TlsRptReceiver, type TlsRptReceiverProps } from '../lib/tlsrpt-receiver.js';
 
 const DOMAINS = [
@@ -223,5 +226,73 @@ describe('TlsRptReceiver options', () => {
       /enable at least one receiver \(https or mail\)/,
     );
     expect(() => synth({ domains: [] })).toThrow(/list them in tlsRpt.domains/);
+  });
+});
+
+describe('from the config file (tlsRpt section, wired by MailProbes)', () => {
+  const inline = () => lambda.Code.fromInline('export const handler = async () => ({});');
+
+  it('accepts the mta-sts domains by default, under their metric names, with the stack topic; cdk-nag clean', () => {
+    const plan = planConfig(
+      validateConfig({
+        domains: [{ domain: 'example.com', name: 'example' }],
+        tlsRpt: { https: true, mail: { recipients: ['tlsrpt@reports.example.com'] }, retentionDays: 400 },
+      }),
+    );
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'MailProbe', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const probes = new MailProbes(stack, 'MailProbes', { plan, code: inline, tlsRptCode: inline });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    const template = Template.fromStack(stack);
+    expect(probes.tlsRpt).toBeDefined();
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'mailprobe: TLS-RPT https receiver',
+      Environment: {
+        Variables: Match.objectLike({
+          TLSRPT_DOMAINS: JSON.stringify([{ domain: 'example.com', name: 'example', mtaSts: true }]),
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 400 })] },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'MailProbe-tlsrpt-example-FailedSessions' });
+    template.hasOutput('*', {
+      Value: 'mailto:tlsrpt@reports.example.com',
+      Description: Match.stringLikeRegexp('_smtp._tls.DOMAIN TXT'),
+    });
+    template.hasOutput('*', {
+      Value: {
+        'Fn::Join': ['', ['https://', Match.anyValue(), '.execute-api.eu-west-1.', Match.anyValue(), '/v1/tlsrpt']],
+      },
+    });
+  });
+
+  it('no tlsRpt section: no receiver resources', () => {
+    const plan = planConfig(validateConfig({ domains: ['example.com'] }));
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'MailProbe');
+    const probes = new MailProbes(stack, 'MailProbes', { plan, code: inline });
+    expect(probes.tlsRpt).toBeUndefined();
+    Template.fromStack(stack).resourceCountIs('AWS::ApiGatewayV2::Api', 0);
+  });
+
+  it.each([
+    [{ tlsRpt: {} }, /tlsRpt.*enable at least one receiver/],
+    [{ tlsRpt: { https: true, retentionDays: 0 } }, /tlsRpt\.retentionDays.*expected 1–3650, got 0/],
+    [
+      { tlsRpt: { mail: { recipients: ['not-an-address'] } } },
+      /tlsRpt\.mail\.recipients\[0\]: expected an e-mail address/,
+    ],
+    [{ tlsRpt: { https: true, alarm: { failedPercent: 120 } } }, /tlsRpt\.alarm\.failedPercent/],
+  ])('config %j is refused with the path and the fix', (raw, message) => {
+    let error: unknown;
+    try {
+      validateConfig(raw);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(message);
   });
 });

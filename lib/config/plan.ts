@@ -72,6 +72,8 @@ export interface Plan {
   readonly sesRegions: readonly string[];
   readonly alerting: NonNullable<MailProbeConfig['alerting']>;
   readonly vpc?: MailProbeConfig['vpc'];
+  /** The TLS-RPT receivers, as configured (lib/tlsrpt-receiver.ts). */
+  readonly tlsRpt?: MailProbeConfig['tlsRpt'];
 }
 
 export class PlanError extends Error {
@@ -417,6 +419,7 @@ export function planConfig(config: MailProbeConfig): Plan {
     sesRegions,
     alerting: config.alerting ?? {},
     ...(config.vpc ? { vpc: config.vpc } : {}),
+    ...(config.tlsRpt ? { tlsRpt: config.tlsRpt } : {}),
   };
 }
 
