@@ -225,7 +225,22 @@ export class TlsRptReceiver extends Construct {
       });
     }
 
-    this.alarms = props.domains.map((d) => this.domainAlarm(d, props, stack.stackName));
+    const prefix = props.alarmNamePrefix ?? stack.stackName;
+    const errorAlarms = [...functions].map(([kind, fn]) => {
+      // A receiver that throws loses reports (HTTPS senders retry a while; mail goes to the dead-letter queue).
+      const alarm = new cloudwatch.Alarm(this, `${kind}-Errors`, {
+        alarmName: `${prefix}-tlsrpt-${kind}-receiver-Errors`,
+        metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: `The TLS-RPT ${kind} receiver function failed. Reports may not be stored or counted. Action: read the function's log group (level "error" lines name the AWS error).`,
+      });
+      if (props.alertTopic) alarm.addAlarmAction(new cwActions.SnsAction(props.alertTopic));
+      return alarm;
+    });
+    this.alarms = [...props.domains.map((d) => this.domainAlarm(d, props, stack.stackName)), ...errorAlarms];
   }
 
   private receiverFunction(

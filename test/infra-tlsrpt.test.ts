@@ -178,6 +178,13 @@ describe('TlsRptReceiver', () => {
       ),
     });
     template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'TlsRptFailedSessions' }, 2);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Reports-tlsrpt-mail-receiver-Errors',
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Threshold: 1,
+      AlarmActions: [Match.anyValue()],
+    });
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * The mailto: rua path (RFC 8460 §5.3.1): a `multipart/report; report-type=tlsrpt`
  * message with the report as an `application/tlsrpt+gzip` (or `+json`) part. MIME is
- * parsed by postal-mime (no dependencies, ESM, ~40 KB minified), not by hand.
+ * parsed by postal-mime (no dependencies, ESM, ~76 KB minified), not by hand.
  *
  * Tolerated: a top-level type other than multipart/report (some senders use
  * multipart/mixed), and report parts sent as application/gzip or application/octet-stream
