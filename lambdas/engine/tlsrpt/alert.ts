@@ -168,7 +168,11 @@ export function formatReportAlert(input: ReportAlertInput): ReportAlert {
 
   lines.push('', 'What to do:');
   for (const type of [...new Set(top.map((t) => t.resultType))]) {
-    const action = (RESULT_TYPE_ACTIONS[type] ?? UNKNOWN_ACTION).replaceAll('DOMAIN', domains[0] ?? 'DOMAIN');
+    // The commands name the MX that failed most for this type, ready to paste.
+    const mx = top.find((t) => t.resultType === type)?.mx ?? 'MX';
+    const action = (RESULT_TYPE_ACTIONS[type] ?? UNKNOWN_ACTION)
+      .replaceAll('DOMAIN', domains[0] ?? 'DOMAIN')
+      .replaceAll('MX:25', `${/^[a-z0-9.-]+$/i.test(mx) ? mx : 'MX'}:25`);
     lines.push(`  ${type}: ${action}`);
   }
 
