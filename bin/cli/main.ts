@@ -89,9 +89,13 @@ function thresholdsFrom(values: Parsed['values'], base: Thresholds = DEFAULT_THR
 
 function contextFrom(values: Parsed['values']): ProbeContext {
   const dnsServer = stringOption(values, 'dns-server');
+  const timeoutMs = intOption(values, 'timeout', 100, 600_000, DEFAULT_TIMEOUT_MS);
   let resolver;
   try {
-    resolver = createResolver(dnsServer !== undefined ? { server: dnsServer } : {});
+    // c-ares gives up after about 3 × its timeout (two tries, doubling): sized so that even a
+    // query nobody cancels ends by --timeout and cannot hold the process past it.
+    const dnsTimeoutMs = Math.max(50, Math.min(3000, Math.floor(timeoutMs / 3)));
+    resolver = createResolver({ ...(dnsServer !== undefined ? { server: dnsServer } : {}), timeoutMs: dnsTimeoutMs });
   } catch (err) {
     throw new UsageError(`--dns-server: ${(err as Error).message}`);
   }
@@ -101,7 +105,7 @@ function contextFrom(values: Parsed['values']): ProbeContext {
     extraCa: readCaFiles(caFiles),
     allowPrivate: values['allow-private'] === true,
     thresholds: thresholdsFrom(values),
-    timeoutMs: intOption(values, 'timeout', 100, 600_000, DEFAULT_TIMEOUT_MS),
+    timeoutMs,
   });
 }
 

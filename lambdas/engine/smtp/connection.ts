@@ -3,30 +3,16 @@
  * and hands complete replies to the session. It knows nothing about SMTP semantics.
  */
 import net from 'node:net';
+import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
 import type { FindingCode } from '../findings.js';
-import { ReplyParser, type ReplyLimits, type SmtpReply } from './reply.js';
+import { redact } from '../mask.js';
+import { isPlaintextError, oneLine, socketErrorCode, type SocketPhase } from '../net/socket-errors.js';
+import { printable, ReplyParser, type ReplyLimits, type SmtpReply } from './reply.js';
 
-/** OpenSSL error strings end in newlines and carry source paths; findings want one clean line. */
-export function oneLine(message: string): string {
-  return message.replace(/\s+/g, ' ').trim();
-}
-
-/** Maps a Node socket error to a findings code by its `code`, never by its message. */
-export function socketErrorCode(err: unknown, duringTls: boolean): FindingCode {
-  const code = (err as { code?: string } | null)?.code ?? '';
-  if (code === 'ECONNREFUSED') return 'CONNECT_REFUSED';
-  if (code === 'ETIMEDOUT') return 'CONNECT_TIMEOUT';
-  if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH') return 'CONNECT_TIMEOUT';
-  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') return 'TLS_WRONG_MODE';
-  if (code.startsWith('ERR_SSL_') || code === 'ERR_TLS_DH_PARAM_SIZE' || code.startsWith('ERR_TLS_')) {
-    return 'TLS_HANDSHAKE_FAILED';
-  }
-  if (duringTls) return 'TLS_HANDSHAKE_FAILED';
-  return 'CONNECT_RESET';
-}
+export { oneLine } from '../net/socket-errors.js';
 
 export interface ConnectOptions {
   readonly address: string;
@@ -51,9 +37,11 @@ export class SmtpConnection {
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
   private readonly onClose = () => this.fail(this.closedError());
   // Handshake failures are classified in settleOn(); once the session is up, a reset is a
-  // reset (CONNECT_RESET), not a TLS problem, even on a TLS connection.
+  // reset (CONNECT_RESET), and a TLS alert is a broken session, not a failed handshake.
   private readonly onError = (err: Error) =>
-    this.fail(new ProbeError(socketErrorCode(err, false), oneLine(err.message), { cause: err }));
+    this.fail(new ProbeError(socketErrorCode(err, 'session'), oneLine(err.message), { cause: err }));
+  /** Secret forms masked in every reply as it arrives, before anything shortens it. */
+  private secrets: readonly string[] = [];
   /** Bytes received since the last complete reply: tells a stall from a drip. */
   private partialBytes = 0;
   private isTls = false;
@@ -69,6 +57,7 @@ export class SmtpConnection {
     const socket = await openSocket(
       () => net.connect({ host: options.address, port: options.port, noDelay: true }),
       'connect',
+      'tcp',
       options,
     );
     return new SmtpConnection(socket, options.limits);
@@ -79,6 +68,7 @@ export class SmtpConnection {
     const socket = await openSocket(
       () => tls.connect({ ...tlsOptions, host: options.address, port: options.port }),
       'secureConnect',
+      'tls-first-byte',
       options,
     );
     const conn = new SmtpConnection(socket, options.limits);
@@ -104,6 +94,15 @@ export class SmtpConnection {
       );
     }
     this.socket.write(`${line}\r\n`);
+  }
+
+  /**
+   * Masks these secret forms in every reply from now on (call before sending credentials):
+   * a server that echoes the AUTH argument must not put it into a finding, and masking the
+   * reply whole, before it is cut to a finding's length, leaves no piece of it behind.
+   */
+  maskReplies(secrets: readonly string[]): void {
+    this.secrets = [...this.secrets, ...secrets];
   }
 
   writeRaw(data: string): void {
@@ -154,13 +153,15 @@ export class SmtpConnection {
     this.partialBytes = 0;
     this.detach();
     const plain = this.socket;
-    const secure = tls.connect({ ...tlsOptions, socket: plain });
+    // The tap sees what arrives in later TCP segments, which OpenSSL consumes as records.
+    const tap = new RecordingTap(plain);
+    const secure = tls.connect({ ...tlsOptions, socket: tap });
     try {
-      await settleOn(secure, 'secureConnect', timeoutMs, 'TLS handshake', true);
+      await settleOn(secure, 'secureConnect', timeoutMs, 'TLS handshake', 'tls-after-starttls');
     } catch (err) {
       secure.destroy();
       plain.destroy();
-      throw err;
+      throw err instanceof ProbeError && isPlaintextError(err.cause) ? plaintextError(tap.head(), err) : err;
     }
     this.socket = secure;
     this.isTls = true;
@@ -211,8 +212,16 @@ export class SmtpConnection {
     let replies: SmtpReply[];
     try {
       replies = this.parser.push(chunk);
+      if (this.secrets.length > 0) {
+        replies = replies.map((r) => ({ code: r.code, lines: r.lines.map((l) => redact(l, this.secrets)) }));
+      }
     } catch (err) {
-      this.fail(err instanceof ProbeError ? err : new ProbeError('PROTOCOL_VIOLATION', String(err)));
+      const parseError = err instanceof ProbeError ? err : new ProbeError('PROTOCOL_VIOLATION', String(err));
+      this.fail(
+        this.secrets.length > 0
+          ? new ProbeError(parseError.code, redact(parseError.message, this.secrets))
+          : parseError,
+      );
       this.socket.destroy();
       return;
     }
@@ -258,12 +267,13 @@ function withStage(err: ProbeError | Error, stage: string): ProbeError {
 async function openSocket<S extends net.Socket>(
   create: () => S,
   readyEvent: 'connect' | 'secureConnect',
+  phase: SocketPhase,
   options: ConnectOptions,
 ): Promise<S> {
   const budget = options.deadline.budget(options.connectTimeoutMs);
   const socket = create();
   try {
-    await settleOn(socket, readyEvent, budget, 'connect', readyEvent === 'secureConnect');
+    await settleOn(socket, readyEvent, budget, 'connect', phase);
     return socket;
   } catch (err) {
     socket.destroy();
@@ -277,8 +287,9 @@ function settleOn(
   event: string,
   timeoutMs: number,
   what: string,
-  tlsPhase: boolean,
+  phase: SocketPhase,
 ): Promise<void> {
+  const tlsPhase = phase !== 'tcp';
   return new Promise<void>((resolve, reject) => {
     const cleanup = () => {
       clearTimeout(timer);
@@ -292,7 +303,7 @@ function settleOn(
     };
     const onError = (err: Error) => {
       cleanup();
-      reject(new ProbeError(socketErrorCode(err, tlsPhase), `${what} failed: ${oneLine(err.message)}`, { cause: err }));
+      reject(new ProbeError(socketErrorCode(err, phase), `${what} failed: ${oneLine(err.message)}`, { cause: err }));
     };
     const onClose = () => {
       cleanup();
@@ -321,4 +332,79 @@ function settleOn(
     socket.once('error', onError);
     socket.once('close', onClose);
   });
+}
+
+/** Bytes of the first TLS flight kept for diagnosis: enough for a few SMTP reply lines. */
+const TAP_HEAD_BYTES = 512;
+
+/**
+ * A pass-through between the TLS client and the plain socket after STARTTLS that keeps the
+ * first bytes the server sent. When OpenSSL then fails on plaintext, those bytes tell an
+ * injected SMTP reply from a server that never started TLS (RFC 3207 §6).
+ */
+class RecordingTap extends Duplex {
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+
+  constructor(private readonly inner: net.Socket) {
+    super();
+    inner.on('data', (chunk: Buffer) => {
+      if (this.kept < TAP_HEAD_BYTES) {
+        const part = chunk.subarray(0, TAP_HEAD_BYTES - this.kept);
+        this.chunks.push(part);
+        this.kept += part.length;
+      }
+      if (!this.push(chunk)) inner.pause();
+    });
+    inner.on('end', () => this.push(null));
+    inner.on('error', (err) => this.destroy(err));
+    inner.on('close', () => this.destroy());
+  }
+
+  head(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+
+  override _read(): void {
+    this.inner.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+    this.inner.write(chunk, callback);
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    this.inner.end();
+    callback();
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.inner.destroy();
+    callback(err);
+  }
+}
+
+/**
+ * Plaintext where the TLS handshake belonged, after a 220 to STARTTLS. The mode is right
+ * (the server said 220), so this is never TLS_WRONG_MODE. SMTP replies a client would
+ * act on (2xx/3xx other than a new 220 greeting) are injected responses: STARTTLS_EXTRA_DATA.
+ * Anything else (an error reply to the ClientHello, a second greeting, other bytes) is a
+ * server that did not start TLS: TLS_HANDSHAKE_FAILED.
+ */
+function plaintextError(head: Buffer, err: ProbeError): ProbeError {
+  const text = head.toString('latin1');
+  const quoted = printable(text.split(/\r?\n/)[0] ?? '', 120);
+  const injected = /^(2(?!20)[0-9]{2}|3[0-9]{2})[ -]/.test(text);
+  if (injected) {
+    return new ProbeError(
+      'STARTTLS_EXTRA_DATA',
+      `the server sent SMTP replies after its 220 to STARTTLS instead of a TLS handshake (${head.length}+ bytes, first: "${quoted}")`,
+      { stage: 'tls', cause: err.cause },
+    );
+  }
+  return new ProbeError(
+    'TLS_HANDSHAKE_FAILED',
+    `the server answered the TLS handshake with plaintext after its 220 to STARTTLS${quoted === '' ? '' : ` ("${quoted}")`}: it did not start TLS`,
+    { stage: 'tls', cause: err.cause },
+  );
 }

@@ -6,7 +6,7 @@
 import type tls from 'node:tls';
 import type { Deadline } from '../deadline.js';
 import type { ProbeContext } from '../options.js';
-import type { TlsConnector } from '../tls/connect.js';
+import { noteStarttlsExtraData, type TlsConnector } from '../tls/connect.js';
 import { connect, ehlo, readGreeting, resolveHost, startTls } from './session.js';
 
 export interface StarttlsTarget {
@@ -26,8 +26,11 @@ export function starttlsConnector(target: StarttlsTarget, ctx: ProbeContext): Tl
     try {
       await readGreeting(conn, deadline);
       const { capabilities } = await ehlo(conn, target.ehloName ?? 'mailprobe.invalid', 'ehlo', deadline);
-      await startTls(conn, capabilities, options, deadline);
-      return conn.release();
+      const { extraBytes } = await startTls(conn, capabilities, options, deadline);
+      const socket = conn.release();
+      // The check reports it (STARTTLS_EXTRA_DATA) as the smtp check does on the same port.
+      noteStarttlsExtraData(socket, extraBytes);
+      return socket;
     } catch (err) {
       conn.close();
       throw err;
