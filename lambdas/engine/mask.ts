@@ -54,7 +54,7 @@ export function redact(text: string, secrets: readonly string[]): string {
     }
   }
   let out = '';
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     if (masked[i] === 1) {
       while (i < text.length && masked[i] === 1) i += 1;
       out += MASK;

@@ -123,9 +123,7 @@ export class DnsResolver implements Resolver {
   async addresses(host: string, options?: LookupOptions): Promise<string[]> {
     if (isIP(host)) return [host];
     const name = host.replace(/\.$/, '');
-    const [v4, v6] = await this.withChannel(options, (r) =>
-      Promise.allSettled([r.resolve4(name), r.resolve6(name)]),
-    );
+    const [v4, v6] = await this.withChannel(options, (r) => Promise.allSettled([r.resolve4(name), r.resolve6(name)]));
     const found = [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
     if (found.length > 0) return found;
     // Both failed or both empty: report the more telling failure (a temporary error beats NODATA).

@@ -45,7 +45,10 @@ const LOCAL_CODES: ReadonlySet<string> = new Set([
 ]);
 
 /** OpenSSL read a plaintext byte where a TLS record header belongs (an SMTP reply, say). */
-const PLAINTEXT_CODES: ReadonlySet<string> = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG']);
+const PLAINTEXT_CODES: ReadonlySet<string> = new Set([
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+]);
 
 export function errorCodeOf(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;

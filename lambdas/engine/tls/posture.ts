@@ -149,7 +149,14 @@ export async function runTlsCheck(
   };
   const runMain = () => handshake(connect, ctx, spec, {}, deadline, inspect);
   const runDhe = () =>
-    handshake(connect, ctx, spec, { maxVersion: 'TLSv1.2', ciphers: DHE_ONLY_CIPHERS, anchors: false }, deadline, dhBits);
+    handshake(
+      connect,
+      ctx,
+      spec,
+      { maxVersion: 'TLSv1.2', ciphers: DHE_ONLY_CIPHERS, anchors: false },
+      deadline,
+      dhBits,
+    );
   const runVersion = (version: ProtocolVersion) => () =>
     handshake(connect, ctx, spec, { minVersion: version, maxVersion: version, anchors: false }, deadline, () => true);
 
@@ -236,7 +243,9 @@ export async function runTlsCheck(
       return [`the ${labels[i] ?? ''} handshake got no answer (${outcome.code}: ${outcome.message})`];
     });
     if (gaps.length > 0) {
-      findings.push(finding('TLS_POSTURE_INCOMPLETE', `the TLS posture is incomplete: ${gaps.join('; ')}`, { stage: 'tls' }));
+      findings.push(
+        finding('TLS_POSTURE_INCOMPLETE', `the TLS posture is incomplete: ${gaps.join('; ')}`, { stage: 'tls' }),
+      );
     }
   }
 

@@ -69,7 +69,9 @@ export function anchorIndex(extraCa: readonly string[], env: NodeJS.ProcessEnv =
   index = {
     has: (cert) => fingerprints.has(cert.fingerprint256),
     issuerOf: (cert) =>
-      cert.issuer === undefined ? undefined : bySubject.get(cert.issuer)?.find((anchor) => cert.verify(anchor.publicKey)),
+      cert.issuer === undefined
+        ? undefined
+        : bySubject.get(cert.issuer)?.find((anchor) => cert.verify(anchor.publicKey)),
   };
   indexes.set(extraCa, index);
   return index;
