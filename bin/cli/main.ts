@@ -5,6 +5,7 @@
 import type { CheckSpec, CredentialSource, SmtpCheckSpec, TlsCheckSpec } from '../../lambdas/engine/checks.js';
 import { explainAlert } from '../../lambdas/engine/alerts/explain.js';
 import { createResolver } from '../../lambdas/engine/net/resolver.js';
+import type { TlsPolicy } from '../../lambdas/engine/tls/policy.js';
 import {
   createContext,
   DEFAULT_THRESHOLDS,
@@ -23,6 +24,7 @@ import {
   parseHostPort,
   parsePorts,
   parseTlsMode,
+  parseTlsPolicy,
   readCaFiles,
   stringOption,
   UsageError,
@@ -157,6 +159,11 @@ function singleTarget(parsed: Parsed, what: string): string {
   return parsed.positionals[0] as string;
 }
 
+function tlsPolicyOf(values: Parsed['values']): { tlsPolicy?: TlsPolicy } {
+  const tlsPolicy = parseTlsPolicy(stringOption(values, 'tls-policy'));
+  return tlsPolicy !== undefined ? { tlsPolicy } : {};
+}
+
 async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
   const { values } = parsed;
   const concurrency = intOption(values, 'concurrency', 1, 1024, DEFAULT_CONCURRENCY);
@@ -170,6 +177,7 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
         check: 'smtp',
         ...endpointOf(parsed),
         tls: parseTlsMode(stringOption(values, 'tls'), true),
+        ...tlsPolicyOf(values),
         ...(auth !== undefined ? { auth } : {}),
         ...(from !== undefined && to !== undefined ? { testMessage: { from, to } } : {}),
       };
@@ -180,6 +188,7 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
         check: 'tls',
         ...endpointOf(parsed),
         tls: parseTlsMode(stringOption(values, 'tls'), false) as TlsCheckSpec['tls'],
+        ...tlsPolicyOf(values),
       };
       return runChecks([spec], contextFrom(values));
     }

@@ -138,6 +138,15 @@ export const SmtpTargetSchema = z
       })
       .optional()
       .describe('auto: TLS from the first byte on 465/2465, STARTTLS required elsewhere. @default "auto"'),
+    tlsPolicy: z
+      .enum(['preferred', 'required', 'preferred-verify', 'required-verify'], {
+        error: (iss) =>
+          `expected "preferred", "required", "preferred-verify" or "required-verify", got ${show(iss.input)}`,
+      })
+      .optional()
+      .describe(
+        'How the sender using this target acts on TLS problems (Cisco ESA outbound TLS modes); findings are graded the same way. @default "required-verify"',
+      ),
     ehloName: HostSchema.optional(),
     auth: AuthSchema.optional(),
     testMessage: z
