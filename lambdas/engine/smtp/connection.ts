@@ -3,13 +3,13 @@
  * and hands complete replies to the session. It knows nothing about SMTP semantics.
  */
 import net from 'node:net';
-import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
 import type { FindingCode } from '../findings.js';
 import { redact } from '../mask.js';
 import { isPlaintextError, oneLine, socketErrorCode, type SocketPhase } from '../net/socket-errors.js';
+import { attachWire, HANDSHAKE_CAPTURE_BYTES, WireTap } from '../tls/wire.js';
 import { printable, ReplyParser, type ReplyLimits, type SmtpReply } from './reply.js';
 
 export { oneLine } from '../net/socket-errors.js';
@@ -146,7 +146,12 @@ export class SmtpConnection {
    * Hands the socket to TLS after a 220 to STARTTLS. Returns how many bytes the server had
    * sent beyond that 220: RFC 3207 §6 requires discarding them (response injection).
    */
-  async startTls(tlsOptions: tls.ConnectionOptions, timeoutMs: number): Promise<{ extraBytes: number }> {
+  async startTls(
+    tlsOptions: tls.ConnectionOptions,
+    timeoutMs: number,
+    /** Keep the whole server flight (the certificate list as sent, see tls/wire.ts). */
+    captureHandshake = false,
+  ): Promise<{ extraBytes: number }> {
     const extraBytes = this.parser.pendingBytes + this.queue.reduce((n, r) => n + r.lines.join('').length + 6, 0);
     this.queue = [];
     this.parser.reset();
@@ -154,15 +159,16 @@ export class SmtpConnection {
     this.detach();
     const plain = this.socket;
     // The tap sees what arrives in later TCP segments, which OpenSSL consumes as records.
-    const tap = new RecordingTap(plain);
+    const tap = new WireTap(plain, captureHandshake ? HANDSHAKE_CAPTURE_BYTES : PLAINTEXT_HEAD_BYTES);
     const secure = tls.connect({ ...tlsOptions, socket: tap });
     try {
       await settleOn(secure, 'secureConnect', timeoutMs, 'TLS handshake', 'tls-after-starttls');
     } catch (err) {
       secure.destroy();
       plain.destroy();
-      throw err instanceof ProbeError && isPlaintextError(err.cause) ? plaintextError(tap.head(), err) : err;
+      throw err instanceof ProbeError && isPlaintextError(err.cause) ? plaintextError(tap.received(), err) : err;
     }
+    attachWire(secure, tap);
     this.socket = secure;
     this.isTls = true;
     this.failure = undefined;
@@ -334,55 +340,8 @@ function settleOn(
   });
 }
 
-/** Bytes of the first TLS flight kept for diagnosis: enough for a few SMTP reply lines. */
-const TAP_HEAD_BYTES = 512;
-
-/**
- * A pass-through between the TLS client and the plain socket after STARTTLS that keeps the
- * first bytes the server sent. When OpenSSL then fails on plaintext, those bytes tell an
- * injected SMTP reply from a server that never started TLS (RFC 3207 §6).
- */
-class RecordingTap extends Duplex {
-  private readonly chunks: Buffer[] = [];
-  private kept = 0;
-
-  constructor(private readonly inner: net.Socket) {
-    super();
-    inner.on('data', (chunk: Buffer) => {
-      if (this.kept < TAP_HEAD_BYTES) {
-        const part = chunk.subarray(0, TAP_HEAD_BYTES - this.kept);
-        this.chunks.push(part);
-        this.kept += part.length;
-      }
-      if (!this.push(chunk)) inner.pause();
-    });
-    inner.on('end', () => this.push(null));
-    inner.on('error', (err) => this.destroy(err));
-    inner.on('close', () => this.destroy());
-  }
-
-  head(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-
-  override _read(): void {
-    this.inner.resume();
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
-    this.inner.write(chunk, callback);
-  }
-
-  override _final(callback: (err?: Error | null) => void): void {
-    this.inner.end();
-    callback();
-  }
-
-  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    this.inner.destroy();
-    callback(err);
-  }
-}
+/** Bytes after the 220 kept to tell injected replies from a server that never started TLS. */
+const PLAINTEXT_HEAD_BYTES = 512;
 
 /**
  * Plaintext where the TLS handshake belonged, after a 220 to STARTTLS. The mode is right

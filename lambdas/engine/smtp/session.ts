@@ -161,6 +161,8 @@ export async function startTls(
   deadline: Deadline,
   /** Called between the 220 and the handshake, so callers can time the two apart. */
   onHandshake?: () => void,
+  /** Keep the server's handshake flight (tls/wire.ts). */
+  captureHandshake = false,
 ): Promise<{ extraBytes: number }> {
   if (!hasCapability(capabilities, 'STARTTLS')) {
     throw new ProbeError('STARTTLS_NOT_OFFERED', 'the server does not advertise STARTTLS in its EHLO reply', {
@@ -171,7 +173,7 @@ export async function startTls(
   if (reply.code !== 220) throw replyError('STARTTLS_REJECTED', 'starttls', reply, 'the server refused STARTTLS');
   onHandshake?.();
   try {
-    return await conn.startTls(tlsOptions, deadline.budget(STAGE_TIMEOUT_MS.tls));
+    return await conn.startTls(tlsOptions, deadline.budget(STAGE_TIMEOUT_MS.tls), captureHandshake);
   } catch (err) {
     if (err instanceof ProbeError) {
       throw new ProbeError(err.code, err.message, { stage: 'tls', cause: err.cause });

@@ -5,7 +5,7 @@
  * codes, mapped from Node's error codes, never from message text.
  */
 import type { LookupFunction } from 'node:net';
-import { isIP } from 'node:net';
+import net, { isIP } from 'node:net';
 import * as tls from 'node:tls';
 import type { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
@@ -13,9 +13,19 @@ import type { FindingCode } from '../findings.js';
 import type { Resolver } from '../net/resolver.js';
 import { DnsError } from '../net/resolver.js';
 import { oneLine, socketErrorCode } from '../net/socket-errors.js';
+import { attachWire, HANDSHAKE_CAPTURE_BYTES, WireTap } from './wire.js';
+
+export interface WireOptions {
+  /** Keep what the server sent during the handshake (wireOf(socket), tls/wire.ts). @default false */
+  readonly captureHandshake?: boolean;
+}
 
 /** Resolves once the handshake completed; the caller owns (and destroys) the socket. */
-export type TlsConnector = (options: tls.ConnectionOptions, deadline: Deadline) => Promise<tls.TLSSocket>;
+export type TlsConnector = (
+  options: tls.ConnectionOptions,
+  deadline: Deadline,
+  wire?: WireOptions,
+) => Promise<tls.TLSSocket>;
 
 /** The findings code of a socket or TLS error of a handshake from the first byte. */
 export function connectErrorCode(err: unknown): FindingCode {
@@ -72,21 +82,31 @@ function lookupWith(resolver: Resolver, deadline: Deadline): LookupFunction {
 export function implicitTlsConnector(host: string, port: number, address?: string, resolver?: Resolver): TlsConnector {
   const target = `${host}:${port}`;
   let lookup: LookupFunction | undefined;
-  return (options, deadline) =>
+  return (options, deadline, wire = {}) =>
     new Promise<tls.TLSSocket>((resolve, reject) => {
       if (deadline.expired()) {
         reject(new ProbeError('DEADLINE_EXCEEDED', `no time left to connect to ${target}`, { stage: 'connect' }));
         return;
       }
       let tcpConnected = false;
-      const socket = tls.connect({
-        ...options,
+      const where = {
         host: address ?? host,
         port,
         ...(address === undefined && resolver !== undefined && isIP(host) === 0
           ? { lookup: (lookup ??= lookupWith(resolver, deadline)) }
           : {}),
-      });
+      };
+      let socket: tls.TLSSocket;
+      if (wire.captureHandshake === true) {
+        // TCP first, then TLS over a tap that keeps the server's flight (tls/wire.ts).
+        const plain = net.connect(where);
+        plain.once('connect', () => (tcpConnected = true));
+        const tap = new WireTap(plain, HANDSHAKE_CAPTURE_BYTES);
+        socket = tls.connect({ ...options, socket: tap });
+        attachWire(socket, tap);
+      } else {
+        socket = tls.connect({ ...options, ...where });
+      }
       const fail = (error: ProbeError): void => {
         clearTimeout(timer);
         socket.destroy();

@@ -8,6 +8,7 @@
  *   depend on the runtime's OpenSSL defaults;
  * - one per protocol version, min = max, to learn which versions are accepted.
  */
+import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { TlsCheckSpec } from '../checks.js';
 import { effectiveTlsMode } from '../checks.js';
@@ -18,7 +19,10 @@ import { finding, PORT_25_HINT } from '../findings.js';
 import type { ProbeContext } from '../options.js';
 import { isServerTlsRefusal } from '../net/socket-errors.js';
 import { baseResult, isBelowTls12, type BaseResult, type CertificateInfo, type TlsSessionInfo } from '../result.js';
-import { starttlsExtraDataOf, type TlsConnector } from './connect.js';
+import { starttlsExtraDataOf, type TlsConnector, type WireOptions } from './connect.js';
+import { chainHygiene } from './hygiene.js';
+import { anchorIndex } from './trust.js';
+import { sentCertificates, wireOf } from './wire.js';
 import { DEFAULT_TLS_POLICY, gradeByPolicy, type TlsPolicy } from './policy.js';
 import type { InspectedSession, TlsProfile } from './inspect.js';
 import { DHE_ONLY_CIPHERS, inspectTlsSession, tlsClientOptions } from './inspect.js';
@@ -68,9 +72,10 @@ async function handshake<T>(
   profile: TlsProfile,
   deadline: Deadline,
   read: (socket: TLSSocket) => T,
+  wire: WireOptions = {},
 ): Promise<Outcome<T>> {
   try {
-    const socket = await connect(tlsClientOptions(ctx, spec.host, profile), deadline);
+    const socket = await connect(tlsClientOptions(ctx, spec.host, profile), deadline, wire);
     try {
       return { kind: 'ok', value: read(socket), extraBytes: starttlsExtraDataOf(socket) };
     } finally {
@@ -157,8 +162,21 @@ export async function runTlsCheck(
       deadline,
       dhBits,
     );
+  // The TLS 1.2 handshake also reads the certificate list as sent (in clear below TLS 1.3).
   const runVersion = (version: ProtocolVersion) => () =>
-    handshake(connect, ctx, spec, { minVersion: version, maxVersion: version, anchors: false }, deadline, () => true);
+    handshake(
+      connect,
+      ctx,
+      spec,
+      { minVersion: version, maxVersion: version, anchors: false },
+      deadline,
+      (socket): X509Certificate[] | undefined => {
+        if (version !== 'TLSv1.2') return undefined;
+        const wire = wireOf(socket);
+        return wire === undefined ? undefined : sentCertificates(wire);
+      },
+      version === 'TLSv1.2' ? { captureHandshake: true } : {},
+    );
 
   // All at once, so the check costs about one session of wall time...
   const [firstMain, firstDhe, ...versions] = await Promise.all([
@@ -193,9 +211,21 @@ export async function runTlsCheck(
 
   const findings: Finding[] = [];
   let session: InspectedSession | undefined;
+  const tls12 = versions[2];
+  const sent = tls12?.kind === 'ok' ? tls12.value : undefined;
   if (main?.kind === 'ok') {
     session = main.value;
-    findings.push(...session.findings);
+    const hygiene = sent !== undefined ? chainHygiene(sent, anchorIndex(ctx.extraCa)) : undefined;
+    // A stale intermediate: the trust finding says which issuer the leaf expected.
+    const stale = hygiene?.staleIntermediate;
+    findings.push(
+      ...session.findings.map((f) =>
+        stale !== undefined && (f.code === 'CERT_CHAIN_INCOMPLETE' || f.code === 'CERT_UNTRUSTED')
+          ? { ...f, message: `${f.message}; ${stale}` }
+          : f,
+      ),
+    );
+    findings.push(...(hygiene?.findings ?? []));
   } else if (main !== undefined) {
     // The endpoint could not be reached at all: that is the result.
     const code = main.code;
