@@ -8,6 +8,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CredentialSource, Credentials } from './checks.js';
+import { MailprobeError } from './errors.js';
 
 export type CredentialErrorCode =
   /** The secret does not exist (or is scheduled for deletion). */
@@ -26,7 +27,7 @@ export type CredentialErrorCode =
  * and what to do; it never contains the secret value, and no `cause` is attached that
  * could (a JSON SyntaxError quotes the text it failed on).
  */
-export class CredentialError extends Error {
+export class CredentialError extends MailprobeError {
   override readonly name = 'CredentialError';
   readonly code: CredentialErrorCode;
   /** The secret ARN or environment variable name (never a value). */
@@ -35,7 +36,7 @@ export class CredentialError extends Error {
   readonly awsErrorName?: string;
 
   constructor(code: CredentialErrorCode, source: string, message: string, awsErrorName?: string) {
-    super(message);
+    super(message, { context: { code, source, ...(awsErrorName !== undefined ? { awsErrorName } : {}) } });
     this.code = code;
     this.source = source;
     if (awsErrorName !== undefined) this.awsErrorName = awsErrorName;

@@ -9,10 +9,11 @@
 import { promises as dns } from 'node:dns';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { MailprobeError } from '../errors.js';
 
 export type DnsFailureKind = 'NXDOMAIN' | 'NODATA' | 'SERVFAIL' | 'TIMEOUT' | 'REFUSED' | 'OTHER';
 
-export class DnsError extends Error {
+export class DnsError extends MailprobeError {
   override readonly name = 'DnsError';
   constructor(
     readonly kind: DnsFailureKind,
@@ -20,7 +21,7 @@ export class DnsError extends Error {
     readonly rrtype: string,
     cause?: unknown,
   ) {
-    super(`${rrtype} lookup of ${query} failed: ${kind}`, cause === undefined ? undefined : { cause });
+    super(`${rrtype} lookup of ${query} failed: ${kind}`, { cause, context: { kind, query, rrtype } });
   }
 
   /** NXDOMAIN and NODATA are authoritative "no such record" answers. */
