@@ -4,7 +4,7 @@ const COMMON = `Common options:
   --json                 print {"version": 1, "results": [...]} instead of the table
   --timeout MS           overall deadline of each check (default 15000)
   --dns-server IP[:PORT] send every DNS lookup of the run to this server
-  --ca-file PEM          extra trusted root CA(s), on top of the system store (repeatable)
+  --ca-file PEM          extra trusted root CA(s), on top of Node’s bundled roots (repeatable)
   --allow-private        allow private/loopback addresses that come from DNS (MX, policy host)
   --warn-days N          CERT_EXPIRING warning at or below N days (default 30)
   --critical-days N      CERT_EXPIRING critical at or below N days (default 7)
