@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Deadline } from '../lambdas/engine/deadline.js';
 import { fetchPolicy, MAX_POLICY_BYTES, mediaType, type PolicyFetchResult } from '../lambdas/engine/mtasts/fetch.js';
+import { parsePolicy } from '../lambdas/engine/mtasts/policy.js';
 import { DnsResolver } from '../lambdas/engine/net/resolver.js';
 import { createContext, type ProbeContext } from '../lambdas/engine/options.js';
 import { startDnsServer, type DnsTestServer } from './support/dns-server.js';
@@ -101,6 +102,17 @@ describe('policy fetch (RFC 8461 §3.3) against real HTTPS servers', () => {
     expect(codes(result)).toEqual([code]);
     expect(result.findings[0]?.message).toMatch(message);
     expect(result.body).toBeUndefined();
+  });
+
+  it('keeps a UTF-8 byte-order mark, so the parser reports it as senders would trip over it', async () => {
+    good.respond(policy(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(GOOD_POLICY)])));
+    const result = await fetchFrom('example.com', good);
+    expect(codes(result)).toEqual([]);
+    expect(result.body).toBe(`\uFEFF${GOOD_POLICY}`);
+    expect(parsePolicy(result.body ?? '')).toMatchObject({
+      ok: false,
+      errors: [{ line: 1, message: 'the file starts with a byte-order mark (U+FEFF); save it without one' }],
+    });
   });
 
   it('reports a redirect and never follows it', async () => {
