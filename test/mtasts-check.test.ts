@@ -69,6 +69,7 @@ const POLICIES: Record<string, string> = {
   'mta-sts.colon.example': policyText('enforce', ['mx-a.good.example']),
   'mta-sts.multihomed.example': policyText('enforce', ['mx-multi.good.example']),
   'mta-sts.waves.example': policyText('enforce', ['*.waves.example']),
+  'mta-sts.dualstack.example': policyText('enforce', ['mx-v6.good.example']),
 };
 
 /** Served, but under a name the HTTPS certificate does not cover. */
@@ -118,6 +119,8 @@ describe('mta-sts check against real DNS, HTTPS and SMTP servers on loopback', (
       'mx-multi.good.example',
       'waves.example',
       'multihomed.example',
+      'dualstack.example',
+      'mx-v6.good.example',
       'w1.waves.example',
       'w2.waves.example',
       'w3.waves.example',
@@ -248,6 +251,12 @@ describe('mta-sts check against real DNS, HTTPS and SMTP servers on loopback', (
       'w1.waves.example': { A: ['127.0.0.8'] },
       'w2.waves.example': { A: ['127.0.0.2'] },
       'w3.waves.example': { A: ['127.0.0.2'] },
+      // dualstack.example: the MX has an IPv6 address too, where nothing listens.
+      'dualstack.example': { MX: [{ priority: 10, exchange: 'mx-v6.good.example' }] },
+      '_mta-sts.dualstack.example': { TXT: ['v=STSv1; id=ds1'] },
+      '_smtp._tls.dualstack.example': { TXT: ['v=TLSRPTv1; rua=mailto:tlsrpt@dualstack.example'] },
+      'mta-sts.dualstack.example': { A: ['127.0.0.1'] },
+      'mx-v6.good.example': { A: ['127.0.0.2'], AAAA: ['::1'] },
     };
     dns = await startDnsServer(zone);
     ctx = createContext({
@@ -569,5 +578,20 @@ describe('mta-sts check against real DNS, HTTPS and SMTP servers on loopback', (
       MTASTS_MX_NOT_COVERED: 'critical',
       TLSRPT_INVALID: 'warning',
     });
+  });
+  it('does not probe IPv6 addresses from a host without IPv6 (a Lambda outside a dual-stack VPC)', async () => {
+    const v4only = await run('dualstack.example', ctx, { ...deps, ipv6: false });
+    expect(v4only.status).toBe('ok');
+    expect(v4only.mx[0]?.probes).toEqual([
+      expect.objectContaining({ address: '127.0.0.2', outcome: 'passed', findings: [] }),
+      { address: '::1', outcome: 'not-probed', reason: 'the probe host has no IPv6 address', findings: [] },
+    ]);
+    // With IPv6, the address is probed like any other: nothing listens there, so the MX is degraded.
+    const dual = await run('dualstack.example', ctx, { ...deps, ipv6: true });
+    expect(dual.mx[0]?.probes.map((p) => [p.address, p.outcome])).toEqual([
+      ['127.0.0.2', 'passed'],
+      ['::1', 'failed'],
+    ]);
+    expect(byCode(dual.findings)).toEqual({ MTASTS_MX_UNREACHABLE: 'warning' });
   });
 });

@@ -23,6 +23,7 @@ import { coveringPattern, normaliseHost } from './mx-pattern.js';
 import {
   addressReports,
   discoverMx,
+  hostHasIpv6,
   probeMxTargets,
   resolveMxTargets,
   type MxAddressProbe,
@@ -96,6 +97,11 @@ export interface MtaStsDeps {
   readonly policyPort?: number;
   /** @default DEFAULT_MX_CONCURRENCY */
   readonly mxConcurrency?: number;
+  /**
+   * Whether MX hosts' IPv6 addresses can be probed from here (IPv4 ones always are).
+   * @default hostHasIpv6(): this host has a non-link-local IPv6 address
+   */
+  readonly ipv6?: boolean;
 }
 
 /** The smtp check as RFC 8461 §4.2 requires it: STARTTLS, certificate by DNS-ID, TLS 1.2 or later. */
@@ -160,7 +166,7 @@ export async function runMtaStsCheck(
   const grading: Grading = { mode: usedBySenders ? policy?.mode : undefined };
 
   // Phase 4: the findings, each with its final severity.
-  const mx = mxWork.targets.map((target) => mxHostReport(target, mxWork.probes, domain, policy, grading));
+  const mx = mxWork.targets.map((target) => mxHostReport(target, mxWork.probes, ctx, domain, policy, grading));
   const policyLevel = [
     ...(mxFound.kind === 'failed' ? [mxFound.finding] : []),
     ...(fetched?.findings ?? []),
@@ -197,7 +203,7 @@ async function probeAll(
   deadline: Deadline,
   deps: MtaStsDeps,
 ): Promise<{ targets: MxTarget[]; probes: MxAddressProbe[] }> {
-  const targets = await resolveMxTargets(records, ctx, deadline);
+  const targets = await resolveMxTargets(records, ctx, deadline, { ipv6: deps.ipv6 ?? hostHasIpv6() });
   const probes = await probeMxTargets(targets, ctx, deadline, deps.probeMx ?? smtpMxProber, {
     port: deps.mxPort ?? 25,
     concurrency: deps.mxConcurrency ?? DEFAULT_MX_CONCURRENCY,
@@ -246,11 +252,12 @@ function readPolicy(
 function mxHostReport(
   target: MxTarget,
   probes: readonly MxAddressProbe[],
+  ctx: ProbeContext,
   domain: string,
   policy: MtaStsResult['policy'],
   grading: Grading,
 ): MxHostReport {
-  const reports = addressReports(target, probes);
+  const reports = addressReports(target, probes, ctx);
   const passed = reports.find((r) => r.outcome === 'passed');
   const graded = reports.map((r) => ({
     ...r,

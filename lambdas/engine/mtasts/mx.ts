@@ -4,6 +4,8 @@
  * (RFC 8461 §4.2, §5): STARTTLS, TLS 1.2 or later, a certificate trusted and valid for the
  * MX name by DNS-ID. The SMTP session itself is the smtp check's engine, injected.
  */
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import type { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
 import { CERT_VERIFICATION_CODES, finding, type Finding, type FindingCode } from '../findings.js';
@@ -35,12 +37,14 @@ export type MxAddressOutcome =
   | 'deadline'
   /** A loopback, private or link-local address from DNS (SSRF guard): not probed. */
   | 'blocked'
-  /** MX probing is off for this check, or no time was left: not probed. */
+  /** MX probing is off, the probe host has no IPv6, or no time was left: not probed. */
   | 'not-probed';
 
 export interface MxAddressReport {
   readonly address: string;
   readonly outcome: MxAddressOutcome;
+  /** Why an address was not probed. */
+  readonly reason?: string;
   readonly tls?: TlsSessionInfo;
   readonly findings: readonly Finding[];
 }
@@ -178,16 +182,34 @@ export interface MxTarget {
   readonly problem?: Finding;
 }
 
+/**
+ * Whether this host has an IPv6 address it could reach the internet from (not loopback, not
+ * link-local). Lambda functions outside a dual-stack VPC have none: their connections to an
+ * MX's AAAA addresses fail locally (ENETUNREACH), which says nothing about the MX; senders
+ * without IPv6 use its IPv4 addresses too.
+ */
+export function hostHasIpv6(): boolean {
+  return Object.values(networkInterfaces()).some((addresses) =>
+    (addresses ?? []).some((a) => a.family === 'IPv6' && !a.internal && !/^fe[89ab]/i.test(a.address)),
+  );
+}
+
 /** Resolves and vets the MX hosts, all at once, within the check's deadline. Never throws. */
 export function resolveMxTargets(
   records: readonly MxRecord[],
   ctx: ProbeContext,
   deadline: Deadline,
+  options: { readonly ipv6: boolean } = { ipv6: true },
 ): Promise<MxTarget[]> {
-  return Promise.all(records.map((record) => resolveMxTarget(record, ctx, deadline)));
+  return Promise.all(records.map((record) => resolveMxTarget(record, ctx, deadline, options.ipv6)));
 }
 
-async function resolveMxTarget(record: MxRecord, ctx: ProbeContext, deadline: Deadline): Promise<MxTarget> {
+async function resolveMxTarget(
+  record: MxRecord,
+  ctx: ProbeContext,
+  deadline: Deadline,
+  ipv6: boolean,
+): Promise<MxTarget> {
   const host = record.exchange.replace(/\.$/, '');
   const base = { host, priority: record.priority };
   let addresses: string[];
@@ -200,7 +222,10 @@ async function resolveMxTarget(record: MxRecord, ctx: ProbeContext, deadline: De
     const code = err instanceof DnsError && !err.isNegativeAnswer ? 'MTASTS_DNS_ERROR' : 'MTASTS_MX_UNREACHABLE';
     return { ...base, addresses: [], usable: [], problem: finding(code, `MX ${host}: A/AAAA lookup failed: ${kind}`) };
   }
-  const usable = ctx.allowPrivate ? addresses : addresses.filter((a) => !isPrivateAddress(a));
+  const allowed = ctx.allowPrivate ? addresses : addresses.filter((a) => !isPrivateAddress(a));
+  const reachable = ipv6 ? allowed : allowed.filter((a) => isIP(a) !== 6);
+  // With only IPv6 addresses and no IPv6 here, try them anyway: the failure is then reported.
+  const usable = reachable.length > 0 ? reachable : allowed;
   if (usable.length === 0) {
     return {
       ...base,
@@ -259,10 +284,18 @@ export async function probeMxTargets(
 }
 
 /** The per-address reports of one MX host, before the policy's grading. */
-export function addressReports(target: MxTarget, probes: readonly MxAddressProbe[]): MxAddressReport[] {
+export function addressReports(
+  target: MxTarget,
+  probes: readonly MxAddressProbe[],
+  ctx: Pick<ProbeContext, 'allowPrivate'>,
+): MxAddressReport[] {
   const own = new Map(probes.filter((p) => p.host === target.host).map((p) => [p.address, p]));
   return target.addresses.map((address): MxAddressReport => {
-    if (!target.usable.includes(address)) return { address, outcome: 'blocked', findings: [] };
+    if (!target.usable.includes(address)) {
+      return ctx.allowPrivate || !isPrivateAddress(address)
+        ? { address, outcome: 'not-probed', reason: 'the probe host has no IPv6 address', findings: [] }
+        : { address, outcome: 'blocked', reason: 'not a public address (SSRF guard)', findings: [] };
+    }
     const probe = own.get(address);
     if (probe?.outcome === undefined) {
       return {
