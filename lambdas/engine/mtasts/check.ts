@@ -13,15 +13,15 @@
 import type { MtaStsCheckSpec } from '../checks.js';
 import { Deadline } from '../deadline.js';
 import { finding, type Finding } from '../findings.js';
+import type { MxRecord } from '../net/resolver.js';
 import type { ProbeContext } from '../options.js';
 import { baseResult, type BaseResult, type CertificateInfo, type TlsSessionInfo } from '../result.js';
 import { runSmtpCheck } from '../smtp/check.js';
-import { matchesDnsId } from '../tls/identity.js';
 import { fetchPolicy, type PolicyAddressAttempt, type PolicyFetchResult } from './fetch.js';
-import { gradeMxFinding, gradePolicyFinding, type Grading } from './grading.js';
-import { coveringPattern, normaliseHost } from './mx-pattern.js';
+import { gradePolicyFinding, type Grading } from './grading.js';
+import { mxHostReport } from './mx-report.js';
+import { normaliseHost } from './mx-pattern.js';
 import {
-  addressReports,
   discoverMx,
   hostHasIpv6,
   probeMxTargets,
@@ -47,7 +47,7 @@ export type { MxAddressReport, MxHostReport, MxProber, MxProbeOutcome } from './
 
 /** Below one day, a cached policy protects almost nothing between fetches (§3.2 max_age). */
 export const MIN_MAX_AGE_SECONDS = 86_400;
-/** How many MX hosts are probed at once. */
+/** How many MX addresses are probed at once (each MX host may have several). */
 export const DEFAULT_MX_CONCURRENCY = 4;
 
 export interface MtaStsResult extends BaseResult {
@@ -198,7 +198,7 @@ export async function runMtaStsCheck(
 }
 
 async function probeAll(
-  records: Parameters<typeof resolveMxTargets>[0],
+  records: readonly MxRecord[],
   ctx: ProbeContext,
   deadline: Deadline,
   deps: MtaStsDeps,
@@ -212,7 +212,7 @@ async function probeAll(
 }
 
 /** MX hosts that are listed and matched against the policy, but not connected to. */
-function unprobed(records: Parameters<typeof resolveMxTargets>[0]): MxTarget[] {
+function unprobed(records: readonly MxRecord[]): MxTarget[] {
   return records.map((r) => ({ host: r.exchange.replace(/\.$/, ''), priority: r.priority, addresses: [], usable: [] }));
 }
 
@@ -243,66 +243,6 @@ function readPolicy(
       ...modeFindings(fetched.url, mode, maxAge),
     ],
   };
-}
-
-/**
- * One MX host: §4.1 coverage by the policy's patterns, then each address's probe (§4.2),
- * graded: a failing address beside one that passes is a warning (RFC 5321 §5.1).
- */
-function mxHostReport(
-  target: MxTarget,
-  probes: readonly MxAddressProbe[],
-  ctx: ProbeContext,
-  domain: string,
-  policy: MtaStsResult['policy'],
-  grading: Grading,
-): MxHostReport {
-  const reports = addressReports(target, probes, ctx);
-  const passed = reports.find((r) => r.outcome === 'passed');
-  const graded = reports.map((r) => ({
-    ...r,
-    findings: r.findings.map((f) => gradeMxFinding(f, grading, passed !== undefined && r !== passed)),
-  }));
-  const shown = passed ?? reports.find((r) => r.tls !== undefined) ?? reports.find((r) => r.outcome !== 'blocked');
-  const pattern = policy !== undefined ? coveringPattern(target.host, policy.mx) : undefined;
-  const own: Finding[] = [];
-  if (target.problem !== undefined) own.push(target.problem);
-  if (policy !== undefined && pattern === undefined && policy.mode !== 'none') {
-    own.push(
-      finding(
-        'MTASTS_MX_NOT_COVERED',
-        `MX ${target.host} (priority ${target.priority}) matches no mx pattern of the policy (${policy.mx.join(', ') || 'none'})`,
-      ),
-    );
-  }
-  const hosted = passed?.tls !== undefined ? hostedDomainFinding(target.host, domain, passed.tls) : undefined;
-  if (hosted !== undefined) own.push(hosted);
-  return {
-    host: target.host,
-    priority: target.priority,
-    ...(policy !== undefined ? { covered: pattern !== undefined } : {}),
-    ...(pattern !== undefined ? { pattern } : {}),
-    addresses: target.addresses,
-    ...(shown !== undefined ? { address: shown.address } : {}),
-    ...(shown?.tls !== undefined ? { tls: shown.tls } : {}),
-    probes: graded,
-    findings: [...own.map((f) => gradeMxFinding(f, grading, false)), ...graded.flatMap((r) => r.findings)],
-  };
-}
-
-/**
- * Hosted mail (Google Workspace, Microsoft 365): the MX certificate names the provider's MX
- * host, not the customer's domain. MTA-STS is satisfied (§4.2 checks the MX name), but a
- * sender configured to verify against the recipient domain is not.
- */
-function hostedDomainFinding(host: string, domain: string, tls: TlsSessionInfo): Finding | undefined {
-  if (!tls.verified || normaliseHost(host) === domain || tls.certificate === undefined) return undefined;
-  const dnsNames = tls.certificate.subjectAltNames.filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4));
-  if (matchesDnsId(domain, dnsNames)) return undefined;
-  return finding(
-    'MX_CERT_DOMAIN_MISMATCH',
-    `MX ${host}: the certificate is valid for ${host} but not for the mail domain ${domain} (it names ${dnsNames.slice(0, 5).join(', ') || 'no DNS names'}${dnsNames.length > 5 ? ', …' : ''})`,
-  );
 }
 
 function modeFindings(url: string, mode: StsMode, maxAge: number): Finding[] {
