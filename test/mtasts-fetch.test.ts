@@ -207,7 +207,13 @@ describe('policy fetch (RFC 8461 §3.3) against real HTTPS servers', () => {
       { address: '127.0.0.1', outcome: 'used' },
     ]);
     // Fetched, but senders whose client tries the dead address first wait or fail: a warning.
-    expect(result.findings).toMatchObject([{ code: 'MTASTS_POLICY_UNREACHABLE', severity: 'warning' }]);
+    expect(result.findings).toMatchObject([
+      {
+        code: 'MTASTS_POLICY_UNREACHABLE',
+        severity: 'warning',
+        hint: expect.stringMatching(/^One address of the policy host/),
+      },
+    ]);
     expect(result.findings[0]?.message).toMatch(
       /^mta-sts\.multi\.example address 127\.0\.0\.8 port \d+: no TLS handshake within \d+ ms; the policy was fetched from 127\.0\.0\.1/,
     );

@@ -282,7 +282,10 @@ function unreachableAddressFindings(host: string, port: number, attempts: readon
       finding(
         'MTASTS_POLICY_UNREACHABLE',
         `${host} address ${a.address} port ${port}: ${a.reason ?? a.outcome}; the policy was fetched from ${used ?? 'another address'}, but senders that try this address first are delayed or fail`,
-        { severity: 'warning' },
+        {
+          severity: 'warning',
+          hint: 'One address of the policy host does not answer HTTPS while another does. Fix the server behind that address or remove its A/AAAA record from mta-sts.DOMAIN.',
+        },
       ),
     );
 }

@@ -28,10 +28,19 @@ export function gradePolicyFinding(f: Finding, grading: Grading): Finding {
   return severity === f.severity ? f : { ...f, severity };
 }
 
+/**
+ * Beside an address that passed, the usual advice (e.g. "AWS blocks port 25") is wrong: the
+ * probe reached the MX, so this one address is at fault.
+ */
+export const DEGRADED_MX_HINT =
+  'Another address of this MX host passed, so mail still flows (RFC 5321 §5.1: senders try each address), but senders that pick this address first are delayed or, in enforce mode, skip it. Fix the server behind this address, or remove its A/AAAA record.';
+
 /** A finding about one MX host or one of its addresses. */
 export function gradeMxFinding(f: Finding, grading: Grading, anotherAddressPassed: boolean): Finding {
   let severity = soften(f.severity, grading.mode);
   if (grading.mode === 'none' && severity !== 'info') severity = 'info';
+  const degraded = anotherAddressPassed && MX_FAILURE_CODES.has(f.code) && f.code !== 'DEADLINE_EXCEEDED';
   if (anotherAddressPassed && severity === 'critical' && MX_FAILURE_CODES.has(f.code)) severity = 'warning';
-  return severity === f.severity ? f : { ...f, severity };
+  if (severity === f.severity && !degraded) return f;
+  return { ...f, severity, ...(degraded ? { hint: DEGRADED_MX_HINT } : {}) };
 }
