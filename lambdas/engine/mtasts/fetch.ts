@@ -100,6 +100,7 @@ export async function fetchPolicy(
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
+      state.aborted = true;
       state.socket?.destroy();
       reject(
         new ProbeError(
@@ -181,6 +182,8 @@ interface FetchState {
   socket?: tls.TLSSocket;
   wireBytes: number;
   attempts: PolicyAddressAttempt[];
+  /** Set when the fetch's timer fired: no further address may be tried. */
+  aborted?: boolean;
 }
 
 async function resolvePolicyHost(host: string, ctx: ProbeContext): Promise<string[]> {
@@ -211,7 +214,7 @@ async function connectEach(
 ): Promise<tls.TLSSocket> {
   for (const [index, address] of addresses.entries()) {
     const shareMs = Math.floor(deadline.remainingMs() / (addresses.length - index));
-    if (shareMs <= 0) {
+    if (shareMs <= 0 || state.aborted === true) {
       state.attempts.push({ address, outcome: 'skipped', reason: 'no time left in the fetch budget' });
       continue;
     }
