@@ -67,9 +67,13 @@ const HostSchema = z
 
 const DomainSchema = z
   .string({ error: (iss) => `expected a domain name, got ${show(iss.input)}` })
-  .regex(/^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$/, {
-    error: (iss) => `expected a domain name like "example.com", got ${show(iss.input)}`,
-  });
+  // The top-level label is letters only, or an IDN TLD as an A-label (RFC 5890: "xn--p1ai").
+  .regex(
+    /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,63}|[Xx][Nn]--[A-Za-z0-9-]{0,58}[A-Za-z0-9])\.?$/,
+    {
+      error: (iss) => `expected a domain name like "example.com", got ${show(iss.input)}`,
+    },
+  );
 
 const NameSchema = z
   .string({ error: (iss) => `expected a name, got ${show(iss.input)}` })
