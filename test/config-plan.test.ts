@@ -25,7 +25,8 @@ describe('plan', () => {
       ['tls-6h-1', 'tls', 'rate(6 hours)', 1],
       ['mta-sts-1h-1', 'mta-sts', 'rate(1 hour)', 1],
     ]);
-    expect(p.shards[2]!.specs).toEqual([{ check: 'mta-sts', domain: 'example.com' }]);
+    // No VPC: mx "auto" leaves the MX hosts out (port 25 is blocked from Lambda).
+    expect(p.shards[2]!.specs).toEqual([{ check: 'mta-sts', domain: 'example.com', probeMx: false }]);
     expect(p.shards[0]!.thresholds).toEqual({ warnDays: 30, criticalDays: 7, minDhBits: 2048 });
     expect(p.namespace).toBe('MailProbe');
   });
@@ -84,7 +85,8 @@ describe('plan', () => {
   it('expands an SES preset into smtp checks per port, tls checks per TLS mode and the account check', () => {
     const p = plan({ targets: [{ ses: { region: 'eu-west-1', ports: [587, 2587, 465], account: true } }] });
     const specs = planSpecs(p);
-    expect(specs.filter((s) => s.check === 'smtp').map((s) => [s.name, s.check === 'smtp' && s.tls])).toEqual([
+    const bySmtpName = specs.filter((s) => s.check === 'smtp').sort((a, b) => a.name!.localeCompare(b.name!));
+    expect(bySmtpName.map((s) => [s.name, s.check === 'smtp' && s.tls])).toEqual([
       ['ses-eu-west-1-2587', 'starttls'],
       ['ses-eu-west-1-465', 'implicit'],
       ['ses-eu-west-1-587', 'starttls'],
@@ -109,13 +111,28 @@ describe('plan', () => {
     expect(
       planSpecs(p)
         .filter((s) => s.check === 'smtp' && s.name?.startsWith('ses'))
-        .map((s) => s.check === 'smtp' && s.port),
+        .map((s) => s.check === 'smtp' && s.port)
+        .sort(),
     ).toEqual([2465, 2587, 465, 587]);
-    expect(p.targets.filter((t) => t.port25).map((t) => `${t.check}:${t.name}`)).toEqual([
-      'smtp:mx',
-      'tls:mx',
-      'mta-sts:example.com',
+    // mx "auto" without a VPC: the domain's MX hosts are not probed, so it needs no port 25.
+    expect(p.targets.filter((t) => t.port25).map((t) => `${t.check}:${t.name}`)).toEqual(['smtp:mx', 'tls:mx']);
+  });
+
+  it('probes MX hosts per the mx setting: auto only in a VPC, always, never', () => {
+    const vpc = { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0'] };
+    const mxOf = (config: Parameters<typeof plan>[0]) =>
+      planSpecs(plan(config)).map((s) => (s.check === 'mta-sts' ? [s.domain, s.probeMx ?? true] : []));
+    expect(mxOf({ domains: ['a.example', { domain: 'b.example', mx: 'always' }] })).toEqual([
+      ['a.example', false],
+      ['b.example', true],
     ]);
+    expect(mxOf({ vpc, domains: ['a.example', { domain: 'b.example', mx: 'never' }] })).toEqual([
+      ['a.example', true],
+      ['b.example', false],
+    ]);
+    expect(mxOf({ defaults: { mx: 'never' }, vpc, domains: ['a.example'] })).toEqual([['a.example', false]]);
+    const always = plan({ domains: [{ domain: 'b.example', mx: 'always' }] });
+    expect(always.targets.filter((t) => t.port25).map((t) => t.name)).toEqual(['b.example']);
   });
 
   it('shards a group so that waves × deadline fits the function timeout with margin', () => {
