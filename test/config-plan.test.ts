@@ -232,3 +232,78 @@ describe('plan', () => {
     ]);
   });
 });
+
+describe('plan-time limits (issue 12 item 7, issue 10 item 8)', () => {
+  it('refuses names that collide as construct IDs, in one line naming both', () => {
+    expect(() =>
+      plan({
+        targets: [
+          { name: 'relay/a', host: 'a.example.com', port: 587, checks: ['smtp'] },
+          { name: 'relay_a', host: 'b.example.com', port: 587, checks: ['smtp'] },
+        ],
+      }),
+    ).toThrow(
+      'the configuration cannot be deployed as is: targets[1]: the name "relay_a" and "relay/a" (targets[0]) differ only in characters that CloudFormation IDs cannot hold; rename one of them',
+    );
+  });
+
+  it('refuses alarm names longer than 255 characters, counting the stack name', () => {
+    const name = `r${'x'.repeat(127)}`;
+    const config = validateConfig({ targets: [{ name, host: 'a.example.com', port: 587, checks: ['smtp'] }] });
+    expect(() => planConfig(config)).not.toThrow();
+    expect(() => planConfig(config, { alarmNamePrefix: 'P'.repeat(120) })).toThrow(
+      /the alarm name for "rx+" would be 271 characters, more than CloudWatch's 255; give the target a shorter name/,
+    );
+  });
+
+  it('refuses more Metrics Insights alarms than the quota, and honours a raised quota', () => {
+    const many = {
+      alarms: { mode: 'fleet' as const },
+      targets: Array.from({ length: 30 }, (_, i) => ({
+        name: `r${i}`,
+        host: `r${i}.example.com`,
+        port: 587,
+        checks: ['smtp' as const],
+        // Each its own thresholds: its own group, so 2 insights alarms each.
+        thresholds: { warnDays: 10 + i },
+      })),
+    };
+    expect(planConfig(validateConfig(many)).estimate.insightsAlarms).toBe(60);
+    expect(() => planConfig(validateConfig({ ...many, alarms: { mode: 'fleet', insightsQuota: 50 } }))).toThrow(
+      /needs 60 Metrics Insights alarms, more than the account's quota of 50 per region; ask AWS for a higher quota and set alarms.insightsQuota, or set metrics: aggregate/,
+    );
+  });
+
+  it('auto picks per-target alarms for a small fleet and fleet alarms once they would be many; per-target refuses what cannot fit a stack', () => {
+    const relays = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ name: `r${i}`, host: `r${i}.example.com`, port: 587 }));
+    // 62 endpoints × (smtp Success + tls Success, certificate, DH) = 248 alarms: still per target.
+    expect(plan({ targets: relays(62) }).alarmMode).toBe('per-target');
+    expect(plan({ targets: relays(63) }).alarmMode).toBe('fleet');
+    // The issue's config: 150 SMTP targets and 50 domains.
+    const domains = Array.from({ length: 50 }, (_, i) => `d${i}.example.org`);
+    const big = plan({ targets: relays(150), domains });
+    expect(big.alarmMode).toBe('fleet');
+    expect(big.estimate.resources).toBeLessThan(100);
+    expect(() => plan({ alarms: { mode: 'per-target' }, targets: relays(150), domains })).toThrow(
+      /alarms.mode per-target makes 700 alarms, about \d+ resources, more than the 500 a CloudFormation stack holds; set alarms.mode to fleet \(or auto\)/,
+    );
+  });
+
+  it('cuts shards by work, input size and (fleet) half a group, each shard carrying its metric settings', () => {
+    const p = plan({
+      alarms: { mode: 'fleet' },
+      targets: Array.from({ length: 450 }, (_, i) => ({ name: `r${i}`, host: `r${i}.example.com`, port: 587 })),
+    });
+    const smtp = p.shards.filter((s) => s.check === 'smtp');
+    expect(smtp.map((s) => s.specs.length)).toEqual([200, 200, 50]);
+    expect(smtp.map((s) => s.metrics?.group)).toEqual(['smtp-5m-g1', 'smtp-5m-g1', 'smtp-5m-g2']);
+    expect(p.alarmGroups.filter((g) => g.check === 'smtp').map((g) => g.targets)).toEqual([400, 50]);
+    // The certificate alarm is on the 5-minute smtp check, so tls does not publish CertDaysToExpiry.
+    expect(p.shards.find((s) => s.check === 'tls')!.metrics).toMatchObject({ omit: ['CertDaysToExpiry'] });
+    expect(smtp[0]!.metrics).toEqual({ mode: 'default', interval: '5m', group: 'smtp-5m-g1' });
+    expect(p.capacity.tls).toEqual({ concurrency: 8, memoryMb: 1024 });
+    expect(p.shards.find((s) => s.check === 'tls')!.concurrency).toBe(8);
+    expect(smtp[0]!.concurrency).toBe(16);
+  });
+});

@@ -235,6 +235,8 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
       allowPrivate,
       defaultTimeoutMs,
       notifications: alertPolicyOf(config.alerting?.notifications),
+      // Two shards fill a group exactly, so groups are full rather than one shard each.
+      ...(alarmMode === 'fleet' ? { maxChecks: FLEET_GROUP_SIZE / 2 } : {}),
     });
     // Fleet alarms: whole shards packed into groups of at most FLEET_GROUP_SIZE targets.
     let groupId: string | undefined;

@@ -13,7 +13,12 @@ export class PlanError extends Error {
   readonly code = 'PLAN_INVALID';
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
-    super(`The configuration cannot be deployed as is:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // One problem, one line (what the CLI and `cdk synth` print); several, one line each.
+    super(
+      problems.length === 1
+        ? `the configuration cannot be deployed as is: ${problems[0]}`
+        : `the configuration cannot be deployed as is:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.problems = problems;
   }
 }
@@ -54,6 +59,8 @@ export interface ShardOptions {
   readonly allowPrivate: boolean;
   readonly defaultTimeoutMs: number;
   readonly notifications: ShardAlertPolicy;
+  /** At most this many checks per shard (fleet alarms pack two shards per group). @default - no cap */
+  readonly maxChecks?: number;
 }
 
 /** The entries of one group (same kind, schedule and thresholds), cut into shards. */
@@ -89,7 +96,8 @@ export function shardsOf(group: readonly Entry[], o: ShardOptions): ShardEvent[]
     const longest = current.length > 0 ? deadline(current[0]!) : deadline(entry);
     const workMs = Math.ceil((current.length + 1) / o.concurrency) * longest;
     const size = JSON.stringify(entry.spec).length + 1;
-    if (current.length > 0 && (workMs > o.budgetMs || bytes + size > MAX_SHARD_INPUT_BYTES)) flush();
+    const full = o.maxChecks !== undefined && current.length >= o.maxChecks;
+    if (current.length > 0 && (full || workMs > o.budgetMs || bytes + size > MAX_SHARD_INPUT_BYTES)) flush();
     current.push(entry);
     bytes += size;
   }
