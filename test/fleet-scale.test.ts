@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { FLEET_GROUP_SIZE } from '../lib/config/defaults.js';
 import { planConfig, type Plan } from '../lib/config/plan.js';
 import { MailProbeStack } from '../lib/mail-probe-stack.js';
-import { fleetConfig } from './support/fleet-config.js';
+import { fleetConfig } from '../lib/cost/sample-configs.js';
 
 const INLINE = () => lambda.Code.fromInline('export const handler = async () => ({});');
 
