@@ -26,8 +26,8 @@ describe('cost model', () => {
     // fleet: smtp Success + CertDaysToExpiry ($0.60), tls Success + DhKeyBits ($0.10); 2 Metrics Insights alarm metrics.
     ['default', 'fleet', 0.7, 0.2, 0.0001776],
     // detailed per-target: + Duration and FindingCount on both checks, + CertDaysToExpiry on smtp:
-    // (8,760 × 4 + 121.67 × 5) datums / 10^6 requests × $0.01 = $0.0003565.
-    ['detailed', 'per-target', 0.3 * 4 + 0.05 * 5, 0.4, 0.0003565],
+    // (8,760 × 4 + 121.67 × 5) datums / 10^6 requests × $0.01 = $0.0003565 (items are rounded to 6 decimals).
+    ['detailed', 'per-target', 0.3 * 4 + 0.05 * 5, 0.4, 0.000356],
     ['aggregate', 'per-target', 0, 0, 0],
   ] as const)('prices one SMTP endpoint in %s metrics with %s alarms', (metrics, mode, metricsUsd, alarmsUsd, put) => {
     const c = estimateCost(planConfig(smtpEndpointConfig({ metrics, alarms: { mode } })));
