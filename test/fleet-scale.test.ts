@@ -14,9 +14,14 @@ import { planConfig, type Plan } from '../lib/config/plan.js';
 import { MailProbeStack } from '../lib/mail-probe-stack.js';
 import { fleetConfig } from '../lib/cost/sample-configs.js';
 
+// Template JSON: properties are checked field by field below.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Props = any;
+type Resources = Record<string, { Type: string; Properties?: Props }>;
+
 const INLINE = () => lambda.Code.fromInline('export const handler = async () => ({});');
 
-function synth(plan: Plan): { template: Template; resources: Record<string, { Type: string; Properties?: any }> } {
+function synth(plan: Plan): { template: Template; resources: Resources } {
   const app = new App();
   const stack = new MailProbeStack(app, 'MailProbe', {
     plan,
@@ -29,11 +34,10 @@ function synth(plan: Plan): { template: Template; resources: Record<string, { Ty
   return { template, resources: template.toJSON().Resources };
 }
 
-const ofType = (resources: Record<string, { Type: string; Properties?: any }>, type: string) =>
-  Object.values(resources).filter((r) => r.Type === type);
+const ofType = (resources: Resources, type: string) => Object.values(resources).filter((r) => r.Type === type);
 
 /** Widgets in the dashboard body (a Fn::Join of strings and tokens). */
-function widgetCount(resources: Record<string, { Type: string; Properties?: any }>): number {
+function widgetCount(resources: Resources): number {
   const body = JSON.stringify(ofType(resources, 'AWS::CloudWatch::Dashboard')[0]!.Properties.DashboardBody);
   return body.split('\\"properties\\":').length - 1;
 }

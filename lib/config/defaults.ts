@@ -24,10 +24,11 @@ export interface KindCapacity {
 }
 
 /**
- * Chosen from `npm run bench` (bench/fleet.ts, "capacity"): an smtp check spends ~1 handshake
- * of CPU and waits on the network for the rest, so 16 at once fit 0.3 vCPU; a tls posture check
- * makes six handshakes at once (CPU-bound), so it gets 1,024 MB (~0.6 vCPU) and 8 at once;
- * mta-sts waits on DNS, HTTPS and up to 4 MX sessions; ses-account makes a few API calls.
+ * Chosen from `npm run bench` (bench/fleet.ts, capacityPerCheck): an smtp check costs ≤ 14 ms of
+ * CPU and waits on the network for the rest, so a wave of 16 fits ~0.3 vCPU (512 MB); a tls
+ * posture check costs ≤ 31 ms in one burst of six handshakes, so a wave of 8 gets 1,024 MB
+ * (~0.6 vCPU) to finish the burst in ~0.4 s; mta-sts waits on DNS, HTTPS and up to 4 MX
+ * sessions; ses-account makes a few API calls. README "Scale" has the table.
  */
 export const KIND_CAPACITY: Readonly<Record<CheckKind, KindCapacity>> = {
   smtp: { concurrency: 16, memoryMb: 512 },
