@@ -46,6 +46,8 @@ export const DEFAULT_HTTPS_RATE_LIMIT = 10;
 export const DEFAULT_HTTPS_BURST_LIMIT = 20;
 export const DEFAULT_HTTPS_RESERVED_CONCURRENCY = 5;
 export const HTTPS_PATH = '/v1/tlsrpt';
+/** Lambda's 4 KB environment limit, less room for the bucket, namespace and topic ARN. */
+export const MAX_DOMAINS_ENV_BYTES = 3_500;
 
 export interface TlsRptHttpsOptions {
   /** @default DEFAULT_HTTPS_RATE_LIMIT (10 requests/s) */
@@ -135,9 +137,16 @@ export class TlsRptReceiver extends Construct {
         'Only the receiver functions and SES write to this bucket (no public access, TLS-only policy); CloudTrail data events are the audit trail if one is needed. An access-log bucket would cost more than the reports.',
     });
 
+    const domainsJson = JSON.stringify(props.domains);
+    // Lambda allows 4 KB of environment variables in all; leave room for the others.
+    if (domainsJson.length > MAX_DOMAINS_ENV_BYTES) {
+      throw new Error(
+        `TlsRptReceiver: ${props.domains.length} domains take ${domainsJson.length} bytes of environment, over the ${MAX_DOMAINS_ENV_BYTES} bytes Lambda leaves room for; split the domains over two deployments (each with its own rua)`,
+      );
+    }
     const environment: Record<string, string> = {
       [TLSRPT_ENV.bucket]: this.bucket.bucketName,
-      [TLSRPT_ENV.domains]: JSON.stringify(props.domains),
+      [TLSRPT_ENV.domains]: domainsJson,
       [TLSRPT_ENV.namespace]: props.namespace,
       ...(props.alertTopic ? { [TLSRPT_ENV.alertTopicArn]: props.alertTopic.topicArn } : {}),
     };

@@ -233,6 +233,12 @@ describe('TlsRptReceiver options', () => {
       /enable at least one receiver \(https or mail\)/,
     );
     expect(() => synth({ domains: [] })).toThrow(/list them in tlsRpt.domains/);
+    const many = Array.from({ length: 80 }, (_, i) => ({
+      domain: `domain-${i}.example.com`,
+      name: `domain-${i}`,
+      mtaSts: true,
+    }));
+    expect(() => synth({ domains: many })).toThrow(/80 domains take \d+ bytes of environment, over the 3500 bytes/);
   });
 });
 
