@@ -4,7 +4,7 @@
  * least-privilege functions and the per-domain alarms; cdk-nag's AwsSolutions pass
  * (synth throws on any unacknowledged finding). Inline code: no bundling in unit tests.
  */
-import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -258,6 +258,10 @@ describe('from the config file (tlsRpt section, wired by MailProbes)', () => {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     const template = Template.fromStack(stack);
     expect(probes.tlsRpt).toBeDefined();
+    // The plan's resource estimate (checked against CloudFormation's 500) counts exactly what the receiver adds.
+    const receiverResources = probes.tlsRpt!.node.findAll().filter((c) => c instanceof CfnResource).length;
+    const without = planConfig(validateConfig({ domains: [{ domain: 'example.com', name: 'example' }] }));
+    expect(plan.estimate.resources - without.estimate.resources).toBe(receiverResources);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: 'mailprobe: TLS-RPT https receiver',
       Environment: {
