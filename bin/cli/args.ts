@@ -53,6 +53,8 @@ export const COMMAND_OPTIONS = {
     'mx-port': { type: 'string' },
   },
   'ses-smtp-password': { region: { type: 'string' }, 'key-env': { type: 'string' } },
+  cost: { config: { type: 'string', short: 'c' } },
+  plan: { config: { type: 'string', short: 'c' } },
 } as const;
 
 export type Command = keyof typeof COMMAND_OPTIONS;

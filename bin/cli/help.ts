@@ -23,6 +23,8 @@ Usage:
   mailprobe ses REGION [--ports 25,587,2587,465,2465] [--fips] [--posture]
   mailprobe run [--config FILE] [--only NAME...]
   mailprobe ses-smtp-password --region REGION [--key-env VAR]   (key on standard input otherwise)
+  mailprobe plan [--config FILE]        shards, invocations per hour, alarms, resources
+  mailprobe cost [--config FILE] [--json]   the monthly AWS cost, itemised
 
 ${COMMON}
 Run "mailprobe COMMAND --help" for a command's details.
@@ -73,6 +75,16 @@ const DETAILS: Record<Command, string> = {
   Prints the SES SMTP password derived from an IAM secret access key (AWS's documented
   algorithm), to compare with the password you stored. The key is read from standard
   input, or from environment variable VAR; never pass it as an argument.
+`,
+  plan: `mailprobe plan [--config FILE]
+  Prints what a deployment of the config holds: per check kind the shards, checks,
+  invocations per hour, concurrency, memory and the expected duration of one run; the
+  alarm and metric modes; the alarms, dashboard widgets and resources per stack.
+`,
+  cost: `mailprobe cost [--config FILE] [--json]
+  The monthly AWS cost of a deployment of the config (us-east-1 list prices), itemised:
+  custom metrics, alarms, Lambda, Scheduler, logs, DynamoDB, KMS, dashboard, with the
+  assumptions. --json prints {totalUsd, fixedUsd, targets: [{name, usd}], ...}.
 `,
 };
 

@@ -52,6 +52,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       return 0;
     }
     if (parsed.command === 'ses-smtp-password') return await sesSmtpPassword(parsed, io);
+    if (parsed.command === 'cost') return await (await import('./cost.js')).costCommand(parsed, io);
+    if (parsed.command === 'plan') return await (await import('./plan.js')).planCommand(parsed, io);
     const results = await execute(parsed, io);
     const json = parsed.values.json === true;
     io.stdout.write(json ? jsonDocument(results) : formatResults(results, { color: useColor(io) }));
@@ -214,6 +216,8 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
     case 'run':
       return runConfig(parsed, io);
     case 'ses-smtp-password':
+    case 'cost':
+    case 'plan':
       throw new UsageError('unreachable');
   }
 }
@@ -222,7 +226,8 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
 async function runConfig(parsed: Parsed, io: Io): Promise<CheckResult[]> {
   const { values } = parsed;
   const path = stringOption(values, 'config') ?? 'mailprobe.config.yaml';
-  const plan = planConfig(loadConfig(path));
+  // A terminal usually reaches port 25: `mx: auto` probes the MX hosts here (only `never` skips them).
+  const plan = planConfig(loadConfig(path), { port25Reachable: true });
   const only = (values.only as string[] | undefined) ?? [];
   const base = contextFrom(values);
   const known = new Set(plan.shards.flatMap((s) => s.specs.map((spec) => nameOf(spec))));

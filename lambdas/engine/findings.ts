@@ -223,6 +223,10 @@ export const FINDINGS = {
     severity: 'critical',
     hint: 'The policy host’s certificate is not valid for mta-sts.DOMAIN (untrusted, expired or wrong name). Senders will ignore the policy. Renew or reissue it with mta-sts.DOMAIN in its subject alternative names.',
   },
+  MTASTS_POLICY_TLS_LEGACY: {
+    severity: 'critical',
+    hint: 'The policy host speaks only TLS 1.0/1.1. Senders’ HTTPS clients require TLS 1.2 or later (RFC 8996), so to them the domain has no policy. Enable TLS 1.2 and 1.3 on the web server of mta-sts.DOMAIN (e.g. nginx `ssl_protocols TLSv1.2 TLSv1.3;`).',
+  },
   MTASTS_POLICY_REDIRECT: {
     severity: 'critical',
     hint: 'The policy URL answers with a redirect; RFC 8461 §3.3 forbids following it. Serve the file directly at /.well-known/mta-sts.txt with status 200.',
@@ -270,6 +274,14 @@ export const FINDINGS = {
   MTASTS_MX_UNREACHABLE: {
     severity: 'critical',
     hint: `An MX host could not be reached on port 25. ${PORT25_HINT}`,
+  },
+  MTASTS_MX_NOT_PROBED: {
+    severity: 'info',
+    hint: 'The MX hosts were not probed on port 25 (the MX records and the policy’s mx patterns were still checked). AWS blocks outbound port 25 from Lambda by default. To probe them, deploy the probes in a VPC with a NAT gateway and have AWS lift the account’s port-25 restriction (config `mx: always` with a `vpc`), or run `mailprobe mta-sts DOMAIN` from a host that can reach port 25.',
+  },
+  MX_CERT_DOMAIN_MISMATCH: {
+    severity: 'info',
+    hint: 'The MX certificate is valid for the MX host name but not for the mail domain, as usual for hosted mail (Google Workspace, Microsoft 365). Senders that verify against the MX name (MTA-STS, DANE, Cisco ESA “TLS Required – Verify” with hosted-domain verification) pass; a sender that verifies the certificate against the recipient domain (ESA “TLS Required – Verify” without it) fails. Nothing to fix for MTA-STS. If a partner verifies against the domain, ask them to verify hosted domains against the MX name, or (for an MX you run) add the domain to the certificate’s names.',
   },
   TLSRPT_MISSING: {
     severity: 'warning',

@@ -12,7 +12,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { processAlerts, type AlertSummary } from '../engine/alerts/publish.js';
 import type { CheckSpec } from '../engine/checks.js';
-import { datumsFromResult } from '../engine/metrics/from-result.js';
+import { datumsForRun } from '../engine/metrics/from-result.js';
 import { DEFAULT_NAMESPACE } from '../engine/metrics/definitions.js';
 import { publishMetrics, type PublishReport, type PublisherDeps } from '../engine/metrics/publisher.js';
 import { createContext, type ProbeContext } from '../engine/options.js';
@@ -76,6 +76,7 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
   return async function handler(event: unknown): Promise<ProbeSummary> {
     const env = deps.env ?? process.env;
     const shard = parseShardEvent(event, kind);
+    const runStartedAt = new Date();
     const namespace = env[ENV.namespace] ?? DEFAULT_NAMESPACE;
     cloudwatch ??= new CloudWatchClient({ maxAttempts: 1, requestHandler: SDK_TIMEOUTS });
     // A rotated secret must be picked up by the next run, not after the cache's TTL.
@@ -99,7 +100,7 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
     });
     const masked = results;
 
-    const metrics = await publishMetrics(masked.flatMap(datumsFromResult), {
+    const metrics = await publishMetrics(datumsForRun(masked, shard.metrics, kind, runStartedAt), {
       client: cloudwatch,
       namespace,
       writeLine,
