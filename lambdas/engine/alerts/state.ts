@@ -9,8 +9,14 @@ import type { AlertTransition, Transition } from './format.js';
 
 export const DEFAULT_HOLD_COUNT = 2;
 export const DEFAULT_REMINDER_INTERVAL_MS = 24 * 60 * 60 * 1000;
-/** Fingerprints are 20 bits so that an encoded state fits a float32 mantissa exactly (see store.ts). */
+/** Fingerprints of the critical codes; 20 bits kept from the metric-based store, so stored values stay comparable. */
 export const FINGERPRINT_BITS = 20;
+/**
+ * A reminder is due this much before the interval is complete: a scheduled run starts a few
+ * seconds late now and then (cold start, Scheduler delivery), and a reminder must not slip a
+ * whole schedule period for it (hourly runs, 24 h reminders: 23 h 59 min 58 s is a day).
+ */
+export const REMINDER_TOLERANCE_MS = 60_000;
 
 /** One run of one target as the decision sees it. */
 export interface Observation {
@@ -124,7 +130,8 @@ export function decide(current: Observation, previous: AlertState | undefined, p
     policy.reminderIntervalMs > 0 &&
     baseline.status === 'critical' &&
     current.status === 'critical' &&
-    (baseline.lastSentAt === undefined || current.at - baseline.lastSentAt >= policy.reminderIntervalMs);
+    (baseline.lastSentAt === undefined ||
+      current.at - baseline.lastSentAt >= Math.max(1, policy.reminderIntervalMs - REMINDER_TOLERANCE_MS));
   if (reminderDue) {
     const transition: AlertTransition = {
       kind: 'reminder',
