@@ -12,7 +12,8 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { openState, publishAlert, type AlertSummary, type ProbeState } from '../engine/alerts/publish.js';
+import { openState, type AlertSummary, type ProbeState } from '../engine/alerts/publish.js';
+import { snsNotifier } from '../engine/alerts/sns-publish.js';
 import { targetOf, type CheckSpec } from '../engine/checks.js';
 import { datumsFromResult } from '../engine/metrics/from-result.js';
 import { DEFAULT_NAMESPACE } from '../engine/metrics/definitions.js';
@@ -178,10 +179,10 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
       alerts = await state.commit(masked, {
         store,
         // Without a topic the state (and so change detection) is still kept; nothing is sent.
-        notify: async (message) =>
+        notify:
           client !== undefined && topicArn
-            ? (await publishAlert(message, { ...(sleep ? { sleep } : {}), client, topicArn, log })).ok
-            : false,
+            ? snsNotifier({ ...(sleep ? { sleep } : {}), client, topicArn, log })
+            : async () => false,
         ...(policy.holdCount !== undefined ? { holdCount: policy.holdCount } : {}),
         ...(policy.reminderIntervalMs !== undefined ? { reminderIntervalMs: policy.reminderIntervalMs } : {}),
         policyFor: (result) => {

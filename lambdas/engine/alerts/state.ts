@@ -14,9 +14,10 @@ export const FINGERPRINT_BITS = 20;
 /**
  * A reminder is due this much before the interval is complete: a scheduled run starts a few
  * seconds late now and then (cold start, Scheduler delivery), and a reminder must not slip a
- * whole schedule period for it (hourly runs, 24 h reminders: 23 h 59 min 58 s is a day).
+ * whole schedule period for it (hourly runs, 24 h reminders: 23 h 59 min 50 s is a day);
+ * below half the shortest schedule (1 min), so a reminder never comes a whole run early.
  */
-export const REMINDER_TOLERANCE_MS = 60_000;
+export const REMINDER_TOLERANCE_MS = 30_000;
 
 /** One run of one target as the decision sees it. */
 export interface Observation {
