@@ -35,9 +35,8 @@ import { DEFAULT_HOLD_COUNT, DEFAULT_REMINDER_INTERVAL_MS, decide, observe } fro
 import type { AlertLog } from './sns-publish.js';
 import { errorFacts } from './retry.js';
 
-export { publishAlert } from './sns-publish.js';
-export { isRetryable } from './retry.js';
-export type { AlertLog, PublishOptions, PublishOutcome } from './sns-publish.js';
+// No SNS here: the CLI runs this module too (with --state) and must not load the SDK for it.
+export type { AlertLog } from './sns-publish.js';
 
 /** Per-target settings: the config's alerting block merged with the target's overrides. */
 export interface TargetAlertPolicy extends AlertPolicy {

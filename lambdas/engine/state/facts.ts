@@ -49,11 +49,18 @@ const str = (v: unknown): string | undefined =>
   typeof v === 'string' && v.length <= MAX_STRING ? v : typeof v === 'string' ? v.slice(0, MAX_STRING) : undefined;
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
+/** Host names (and mx patterns): case-insensitive, without the root dot, as a sorted set. */
 function names(list: unknown): string[] | undefined {
+  const out = records(list);
+  return out === undefined ? undefined : [...new Set(out.map((s) => s.toLowerCase().replace(/\.$/, '')))].sort();
+}
+
+/** TXT records as published (a mailto: local part may be case-sensitive), sorted. */
+function records(list: unknown): string[] | undefined {
   if (!Array.isArray(list)) return undefined;
   const out = list.map(str).filter((s): s is string => s !== undefined);
   if (out.length !== list.length) return undefined;
-  return [...new Set(out.map((s) => s.toLowerCase().replace(/\.$/, '')))].sort().slice(0, MAX_LIST);
+  return [...new Set(out)].sort().slice(0, MAX_LIST);
 }
 
 function certFacts(cert: unknown): CertFacts | undefined {
@@ -88,7 +95,7 @@ export function factsOf(input: BaseResult): Facts {
       const mx = result['acceptsMail'] === undefined ? undefined : names(mxList);
       const rpt = result['tlsRpt'];
       const missing = input.findings.some((f) => f.code === 'TLSRPT_MISSING');
-      const tlsRpt = isRecord(rpt) ? names(rpt['records']) : missing ? [] : undefined;
+      const tlsRpt = isRecord(rpt) ? records(rpt['records']) : missing ? [] : undefined;
       return {
         ...(policy === undefined ? {} : { policy }),
         ...(mx === undefined ? {} : { mx }),
@@ -135,7 +142,7 @@ export function parseFacts(value: unknown): Facts | undefined {
   }
   for (const field of ['mx', 'tlsRpt'] as const) {
     if (value[field] === undefined) continue;
-    const list = names(value[field]);
+    const list = field === 'mx' ? names(value[field]) : records(value[field]);
     if (list === undefined) return undefined;
     out[field] = list;
   }
