@@ -300,6 +300,42 @@ describe('smtp handler', () => {
     expect(snsMock.commandCalls(PublishCommand)).toHaveLength(0);
   });
 
+  it('a replaced certificate: CERT_ROTATED in the log line and one "changed since the last run" notice, once', async () => {
+    cw.on(PutMetricDataCommand).resolves({});
+    snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    const deps = await stateDeps();
+    let relay = await startSmtpServer({ credentials: pki.credentials(await pki.issueLeaf()) });
+    const shard = (): ShardEvent => ({
+      ...smtpShard(),
+      specs: [{ check: 'smtp', name: 'rotating', host: '127.0.0.1', port: relay.port, tls: 'starttls' }],
+    });
+    try {
+      await run('smtp', shard(), deps).invoke();
+      await relay.close();
+      relay = await startSmtpServer({ credentials: pki.credentials(await pki.issueLeaf()) });
+      const { lines, invoke } = run('smtp', shard(), deps);
+      const summary = await invoke();
+      expect(summary.alerts).toMatchObject({ sent: 1, changes: 1 });
+      const logged = parse(lines).find((l) => l.check === 'smtp' && 'startedAt' in l) as {
+        changes?: { code: string }[];
+      };
+      expect(logged.changes?.map((c) => c.code)).toEqual(['CERT_ROTATED']);
+      const [notice] = snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);
+      expect(notice!.Subject).toBe(`[CHANGED] smtp rotating (127.0.0.1:${relay.port}): CERT_ROTATED`);
+      expect(notice!.MessageAttributes!['transition']).toEqual({ DataType: 'String', StringValue: 'changes' });
+      expect(notice!.MessageAttributes!['code']).toEqual({ DataType: 'String', StringValue: 'CERT_ROTATED' });
+      const email = (JSON.parse(notice!.Message!) as Record<string, string>)['email']!;
+      expect(email).toContain('changed since the last run');
+      expect(email).toMatch(/1\. \[INFO\] CERT_ROTATED: The leaf certificate changed: was "CN=localhost"/);
+      // Reported once: the next run sees the same certificate.
+      const again = await run('smtp', shard(), deps).invoke();
+      expect(again.alerts).toMatchObject({ sent: 0, changes: 0 });
+      expect(snsMock.commandCalls(PublishCommand)).toHaveLength(1);
+    } finally {
+      await relay.close();
+    }
+  });
+
   it('honours the notification settings of the shard: off for one target, or for all', async () => {
     cw.on(PutMetricDataCommand).resolves({});
     snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });

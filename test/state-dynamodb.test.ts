@@ -150,6 +150,27 @@ describe('DynamoStateStore', () => {
     expect((await store().load([relay])).states.get(keyId(relay))).toEqual({ version: 'absent' });
   });
 
+  it('asks again for UnprocessedKeys, and gives them up as unavailable after the bounded rounds', async () => {
+    const keys = Array.from({ length: 150 }, (_, i) => ({ check: 'tls', target: `relay-${i}` }));
+    const s = store({ maxAttempts: 3, concurrency: 1 });
+    await s.save(keys.map((key) => ({ key, expected: 'absent' as const, state: state(key) })));
+    db.requests.length = 0;
+    db.leaveUnprocessed(2);
+    const loaded = await s.load(keys);
+    // Batch 1 (100 keys): unprocessed, unprocessed, answered; batch 2 (50 keys): answered.
+    expect(db.requests.filter((r) => r === 'BatchGetItem')).toHaveLength(4);
+    expect(loaded.unavailable).toEqual([]);
+    expect([...loaded.states.values()].filter((v) => v.version === 1)).toHaveLength(150);
+
+    db.requests.length = 0;
+    db.leaveUnprocessed(10);
+    const starved = await store({ maxAttempts: 3 }).load(keys.slice(0, 10));
+    expect(db.requests.filter((r) => r === 'BatchGetItem')).toHaveLength(3);
+    expect(starved.unavailable).toHaveLength(10);
+    expect(starved.error).toBe('UnprocessedKeys');
+    db.leaveUnprocessed(0);
+  });
+
   it('stops retrying when the time budget is spent', async () => {
     db.setFault('throttle');
     let now = T0;

@@ -17,6 +17,8 @@ export interface RunningDynalite {
   createTable(name: string): Promise<void>;
   /** `throttle`: answer every request with ProvisionedThroughputExceededException; `down`: drop connections. */
   setFault(fault: 'none' | 'throttle' | 'down', onlyFor?: string): void;
+  /** The next `count` BatchGetItem requests are answered with every key unprocessed (as under throttling). */
+  leaveUnprocessed(count: number): void;
   /** Requests seen by the proxy, by X-Amz-Target operation name. */
   readonly requests: string[];
   close(): Promise<void>;
@@ -31,6 +33,7 @@ export async function startDynalite(): Promise<RunningDynalite> {
   const dbPort = await listen(db);
   let fault: 'none' | 'throttle' | 'down' = 'none';
   let faultFor: string | undefined;
+  let unprocessed = 0;
   const requests: string[] = [];
 
   const proxy = createServer((req, res) => {
@@ -53,6 +56,23 @@ export async function startDynalite(): Promise<RunningDynalite> {
           message: 'The level of configured provisioned throughput for the table was exceeded.',
         }),
       );
+      return;
+    }
+    if (op === 'BatchGetItem' && unprocessed > 0) {
+      unprocessed -= 1;
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { RequestItems: Record<string, unknown> };
+        const tables = Object.keys(body.RequestItems);
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(
+          JSON.stringify({
+            Responses: Object.fromEntries(tables.map((t) => [t, []])),
+            UnprocessedKeys: body.RequestItems,
+          }),
+        );
+      });
       return;
     }
     const upstream = request(
@@ -87,6 +107,9 @@ export async function startDynalite(): Promise<RunningDynalite> {
           BillingMode: 'PAY_PER_REQUEST',
         }),
       );
+    },
+    leaveUnprocessed(count) {
+      unprocessed = count;
     },
     setFault(next, onlyFor) {
       fault = next;
