@@ -87,6 +87,19 @@ describe('DynamoStateStore', () => {
     expect(await s.save([{ key: relay, expected: 'absent', state: state(relay) }])).toEqual([{ kind: 'conflict' }]);
   });
 
+  it('a write whose response was lost is retried, and its own first write is not taken for a lost race', async () => {
+    const s = store();
+    db.loseResponses('PutItem', 1);
+    expect(await s.save([{ key: relay, expected: 'absent', state: state(relay, 'critical') }])).toEqual([
+      { kind: 'saved', version: 1 },
+    ]);
+    expect(db.requests.filter((r) => r === 'PutItem')).toHaveLength(2);
+    // Someone else's write (same new version, another document) is still a conflict after a lost response.
+    await store().save([{ key: relay, expected: 1, state: state(relay, 'ok') }]);
+    db.loseResponses('PutItem', 1);
+    expect(await s.save([{ key: relay, expected: 1, state: state(relay, 'warning') }])).toEqual([{ kind: 'conflict' }]);
+  });
+
   it(`sets the TTL attribute expiresAt to the run plus ${STATE_TTL_DAYS} days, in epoch seconds`, async () => {
     await store().save([{ key: relay, expected: 'absent', state: state(relay) }]);
     const item = await db.client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'smtp#relay-eu' } } }));

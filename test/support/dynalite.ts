@@ -19,6 +19,8 @@ export interface RunningDynalite {
   setFault(fault: 'none' | 'throttle' | 'down', onlyFor?: string): void;
   /** The next `count` BatchGetItem requests are answered with every key unprocessed (as under throttling). */
   leaveUnprocessed(count: number): void;
+  /** The next `count` requests of `operation` reach dynalite, but their responses are dropped (connection reset). */
+  loseResponses(operation: string, count: number): void;
   /** Requests seen by the proxy, by X-Amz-Target operation name. */
   readonly requests: string[];
   close(): Promise<void>;
@@ -34,6 +36,7 @@ export async function startDynalite(): Promise<RunningDynalite> {
   let fault: 'none' | 'throttle' | 'down' = 'none';
   let faultFor: string | undefined;
   let unprocessed = 0;
+  const losing = new Map<string, number>();
   const requests: string[] = [];
 
   const proxy = createServer((req, res) => {
@@ -78,6 +81,13 @@ export async function startDynalite(): Promise<RunningDynalite> {
     const upstream = request(
       { host: '127.0.0.1', port: dbPort, method: req.method, path: req.url, headers: req.headers },
       (up) => {
+        const lose = losing.get(op) ?? 0;
+        if (lose > 0) {
+          losing.set(op, lose - 1);
+          up.resume();
+          up.on('end', () => req.socket.destroy());
+          return;
+        }
         res.writeHead(up.statusCode ?? 500, up.headers);
         up.pipe(res);
       },
@@ -107,6 +117,9 @@ export async function startDynalite(): Promise<RunningDynalite> {
           BillingMode: 'PAY_PER_REQUEST',
         }),
       );
+    },
+    loseResponses(operation, count) {
+      losing.set(operation, count);
     },
     leaveUnprocessed(count) {
       unprocessed = count;

@@ -85,7 +85,7 @@ export class DynamoStateStore implements StateStore {
   }
 
   /** Runs `work` with bounded retries inside the budget that started at `startedAt`; rethrows the last error. */
-  private async retrying<T>(startedAt: number, work: () => Promise<T>): Promise<T> {
+  private async retrying<T>(startedAt: number, work: (attempt: number) => Promise<T>): Promise<T> {
     const maxAttempts = Math.max(1, this.props.maxAttempts ?? 4);
     const base = this.props.baseDelayMs ?? 100;
     const budget = this.props.budgetMs ?? 8_000;
@@ -93,7 +93,7 @@ export class DynamoStateStore implements StateStore {
     const random = this.props.random ?? Math.random;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await work();
+        return await work(attempt);
       } catch (err) {
         const delay = Math.floor(random() * Math.min(2_000, base * 2 ** (attempt - 1)));
         const late = this.props.clock.now() + delay - startedAt > budget;
@@ -160,6 +160,23 @@ export class DynamoStateStore implements StateStore {
       }
     });
     return { states, corrupt, unavailable, ...(error === undefined ? {} : { error }) };
+  }
+
+  /** True when the item holds exactly this version and document (read with the BatchGetItem already granted). */
+  private async isOwnWrite(key: StateKey, version: number, doc: string): Promise<boolean> {
+    try {
+      const out = await this.props.client.send(
+        new BatchGetItemCommand({
+          RequestItems: {
+            [this.props.tableName]: { Keys: [{ [STATE_TABLE.partitionKey]: { S: pk(key) } }], ConsistentRead: true },
+          },
+        }),
+      );
+      const item = out.Responses?.[this.props.tableName]?.[0];
+      return item?.[STATE_TABLE.version]?.N === String(version) && item['doc']?.S === doc;
+    } catch {
+      return false;
+    }
   }
 
   private decodeItem(
@@ -229,9 +246,11 @@ export class DynamoStateStore implements StateStore {
               ExpressionAttributeValues: { ':expected': { N: String(write.expected) } },
             };
     const expiresAt = Math.floor((write.state.updatedAt + STATE_TTL_DAYS * DAY_MS) / 1000);
+    let attempts = 0;
     try {
-      await this.retrying(startedAt, () =>
-        this.props.client.send(
+      await this.retrying(startedAt, (attempt) => {
+        attempts = attempt;
+        return this.props.client.send(
           new PutItemCommand({
             TableName: this.props.tableName,
             Item: {
@@ -246,12 +265,17 @@ export class DynamoStateStore implements StateStore {
             },
             ...condition,
           }),
-        ),
-      );
+        );
+      });
       return { kind: 'saved', version: next };
     } catch (err) {
       const facts = errorFacts(err);
-      if (facts.name === 'ConditionalCheckFailedException') return { kind: 'conflict' };
+      if (facts.name === 'ConditionalCheckFailedException') {
+        // A retry after a lost response (timeout, reset) fails its condition against our own
+        // first write: read the item back before calling it a lost race.
+        if (attempts > 1 && (await this.isOwnWrite(write.key, next, doc))) return { kind: 'saved', version: next };
+        return { kind: 'conflict' };
+      }
       return {
         kind: 'failed',
         error: facts.status === undefined ? facts.name : `${facts.name} (HTTP ${facts.status})`,
