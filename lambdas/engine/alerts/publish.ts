@@ -221,7 +221,8 @@ export class ProbeState {
       const own = deps.policyFor?.(input) ?? {};
       const policy: TargetAlertPolicy = {
         enabled: own.enabled ?? true,
-        holdCount: own.holdCount ?? deps.holdCount ?? DEFAULT_HOLD_COUNT,
+        // The store keeps MAX_RUNS runs (the config allows 1–10): a larger hold could never be reached.
+        holdCount: Math.min(MAX_RUNS, own.holdCount ?? deps.holdCount ?? DEFAULT_HOLD_COUNT),
         reminderIntervalMs: own.reminderIntervalMs ?? deps.reminderIntervalMs ?? DEFAULT_REMINDER_INTERVAL_MS,
       };
       if (policy.enabled) evaluated += 1;
