@@ -15,7 +15,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { openState, type AlertSummary, type ProbeState } from '../engine/alerts/publish.js';
 import { snsNotifier } from '../engine/alerts/sns-publish.js';
 import { targetOf, type CheckSpec } from '../engine/checks.js';
-import { datumsFromResult } from '../engine/metrics/from-result.js';
+import { datumsForRun } from '../engine/metrics/from-result.js';
 import { DEFAULT_NAMESPACE } from '../engine/metrics/definitions.js';
 import { publishMetrics, type PublishReport, type PublisherDeps } from '../engine/metrics/publisher.js';
 import { createContext, type ProbeContext } from '../engine/options.js';
@@ -23,14 +23,7 @@ import type { CheckKind } from '../engine/result.js';
 import type { CheckResult } from '../engine/run.js';
 import type { PoolOptions } from '../engine/run/pool.js';
 import { DynamoStateStore } from '../engine/state/dynamodb.js';
-import {
-  cachedCredentials,
-  clearCredentialCache,
-  credentialSecrets,
-  maskResultText,
-  maskSecrets,
-  redact,
-} from '../engine/secrets.js';
+import { clearCredentialCache } from '../engine/secrets.js';
 import { ENV } from './env.js';
 import { parseShardEvent } from './event.js';
 
@@ -76,20 +69,6 @@ export interface ProbeHandlerDeps {
 }
 
 /**
- * Every form of every password the shard's checks used, to mask in anything printed. Only
- * what the checks already read: no second Secrets Manager call, no waiting.
- */
-function secretsOf(specs: readonly CheckSpec[]): string[] {
-  const out: string[] = [];
-  for (const spec of specs) {
-    if (spec.check !== 'smtp' || spec.auth === undefined) continue;
-    const credentials = cachedCredentials(spec.auth);
-    if (credentials) out.push(...credentialSecrets(credentials));
-  }
-  return out;
-}
-
-/**
  * The SDK sets no connection or request timeout by default: a stalled PutMetricData would
  * never count as failed, so neither the retry nor the EMF fallback would run before the
  * function timed out. Bounded calls let the publishers' own retries and fallback work.
@@ -110,6 +89,7 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
   return async function handler(event: unknown): Promise<ProbeSummary> {
     const env = deps.env ?? process.env;
     const shard = parseShardEvent(event, kind);
+    const runStartedAt = new Date();
     const namespace = env[ENV.namespace] ?? DEFAULT_NAMESPACE;
     cloudwatch ??= new CloudWatchClient({ maxAttempts: 1, requestHandler: SDK_TIMEOUTS });
     // A rotated secret must be picked up by the next run, not after the cache's TTL.
@@ -122,8 +102,8 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
     });
     // parseShardEvent has checked that every spec is of this function's kind.
     const specs = shard.specs as readonly SpecOf<K>[];
-    const logLine = (entry: Record<string, unknown>) =>
-      writeLine(JSON.stringify({ shard: shard.shard, ...maskSecrets(entry, secretsOf(shard.specs)) }));
+    // Alerting's own text (SDK errors, config names) holds no password; results arrive masked.
+    const logLine = (entry: Record<string, unknown>) => writeLine(JSON.stringify({ shard: shard.shard, ...entry }));
 
     // The state is read before the checks (one BatchGetItem per 100 targets), so each result's
     // log line can say what changed since the last run.
@@ -148,17 +128,16 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
 
     // Each result is logged as soon as it is ready: if something later hangs until the
     // function times out, the results already known are not lost with it.
+    // Each check masks its own target's secrets in its own result (smtp/check.ts); masking
+    // here with every secret of the shard would garble other targets' text (a one-letter
+    // password turning "smtp" into "smt********" in a neighbour's subject).
     const results: CheckResult[] = await runChecks(specs, ctx, {
       concurrency: shard.concurrency,
-      onResult: (result) =>
-        writeLine(JSON.stringify(maskResultText(state ? state.annotate(result) : result, secretsOf(shard.specs)))),
+      onResult: (result) => writeLine(JSON.stringify(state ? state.annotate(result) : result)),
     });
-    const secrets = secretsOf(shard.specs);
-    // The engine masked its results already; this second pass is defence in depth, and like it
-    // touches only free text, never the names that become metric dimensions and alert keys.
-    const masked = results.map((r) => maskResultText(state ? state.annotate(r) : r, secrets));
+    const masked = state ? results.map((r) => state.annotate(r)) : results;
 
-    const metrics = await publishMetrics(masked.flatMap(datumsFromResult), {
+    const metrics = await publishMetrics(datumsForRun(masked, shard.metrics, kind, runStartedAt), {
       client: cloudwatch,
       namespace,
       writeLine,
@@ -191,7 +170,8 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
           const enabled = own.enabled ?? policy.enabled;
           return { ...own, ...(enabled !== undefined ? { enabled } : {}) };
         },
-        redact: (text) => redact(text, secrets),
+        // Results arrive masked; alerting's own text (SDK errors, config names) holds no password.
+        redact: (text) => text,
         clock: ctx.clock,
         log,
         ...(dashboardName && queryName && region ? { links: { region, dashboardName, queryName } } : {}),
