@@ -62,8 +62,6 @@ export interface MtaStsCheckSpec {
    */
   readonly probeMx?: boolean;
   readonly timeoutMs?: number;
-  /** Probe the MX hosts on port 25 (false: report MTASTS_MX_NOT_PROBED instead). @default true */
-  readonly probeMx?: boolean;
 }
 
 export interface SesAccountCheckSpec {
