@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Status } from '../lambdas/engine/findings.js';
-import type { AlertPolicy, AlertState, Decision, Observation } from '../lambdas/engine/alerts/state.js';
+import type { AlertPolicy, AlertHistory, Decision, Observation } from '../lambdas/engine/alerts/state.js';
 import { codesFingerprint, decide, transitionKind } from '../lambdas/engine/alerts/state.js';
 
 const MIN = 60_000;
@@ -14,7 +14,7 @@ type Step = Status | [Status, number];
 
 /** Runs the decision over a sequence of runs 5 minutes apart, as the state store would. */
 function run(steps: readonly Step[], policy: AlertPolicy = POLICY, every = 5 * MIN): Decision[] {
-  let state: AlertState | undefined;
+  let state: AlertHistory | undefined;
   return steps.map((step, i) => {
     const [status, codes] = typeof step === 'string' ? [step, step === 'critical' ? AUTH : 0] : step;
     const observation: Observation = { at: T0 + i * every, status, codes };
@@ -86,7 +86,7 @@ describe('decide', () => {
   });
 
   it('keeps a change pending when its message was not published, so the next run sends it', () => {
-    let state: AlertState | undefined;
+    let state: AlertHistory | undefined;
     const outcomes: boolean[] = [];
     ['ok', 'ok', 'critical', 'critical', 'critical', 'critical'].forEach((status, i) => {
       const d = decide(

@@ -30,7 +30,7 @@ import {
 } from '../state/types.js';
 import type { AlertLinks, AlertMessage, AlertTransition } from './format.js';
 import { formatAlert } from './format.js';
-import type { AlertPolicy, AlertState, Decision, Observation } from './state.js';
+import type { AlertPolicy, AlertHistory, Decision, Observation } from './state.js';
 import { DEFAULT_HOLD_COUNT, DEFAULT_REMINDER_INTERVAL_MS, decide, observe } from './state.js';
 import type { AlertLog } from './sns-publish.js';
 import { errorFacts } from './retry.js';
@@ -235,7 +235,7 @@ export class ProbeState {
       const result = input.changes === undefined ? this.annotate(input) : input;
       const changes = result.changes ?? [];
       changeCount += changes.length;
-      const previous: AlertState | undefined =
+      const previous: AlertHistory | undefined =
         stored.state === undefined
           ? undefined
           : {

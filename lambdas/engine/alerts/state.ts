@@ -38,7 +38,7 @@ export interface AnnouncedState {
   readonly lastSentAt?: number;
 }
 
-export interface AlertState {
+export interface AlertHistory {
   /** The latest runs, oldest first; only the last `holdCount` matter. */
   readonly recent: readonly Observation[];
   readonly announced?: AnnouncedState;
@@ -56,9 +56,9 @@ export interface Decision {
   /** Set when `send` is true. */
   readonly transition?: AlertTransition;
   /** The state to keep once the message was published. */
-  readonly state: AlertState;
+  readonly state: AlertHistory;
   /** The state to keep when publishing failed: the change stays pending and is sent by a later run. */
-  readonly unsentState: AlertState;
+  readonly unsentState: AlertHistory;
 }
 
 /** 20-bit FNV-1a over the sorted, de-duplicated critical codes; 0 is reserved for "none". */
@@ -98,14 +98,14 @@ export function transitionKind(previous: Status, current: Status): Exclude<Trans
 }
 
 /** Decides whether `current` is worth a message, given what was seen and announced before. */
-export function decide(current: Observation, previous: AlertState | undefined, policy: AlertPolicy): Decision {
+export function decide(current: Observation, previous: AlertHistory | undefined, policy: AlertPolicy): Decision {
   const hold = Math.max(1, Math.floor(policy.holdCount));
   const recent = [...(previous?.recent ?? []), current].slice(-hold);
   const held = recent.length === hold && recent.every((o) => same(o, current));
   const announced = previous?.announced;
   // A target never seen before counts as ok, so one that fails from its first runs still pages.
   const baseline: AnnouncedState = announced ?? { status: 'ok', codes: 0 };
-  const unsentState: AlertState = { recent, ...(announced === undefined ? {} : { announced }) };
+  const unsentState: AlertHistory = { recent, ...(announced === undefined ? {} : { announced }) };
 
   if (held && !same(baseline, current)) {
     // A failure starts at its first run; escalation or new codes do not restart it.
@@ -148,6 +148,6 @@ export function decide(current: Observation, previous: AlertState | undefined, p
   }
 
   // A new target that holds ok is recorded as announced-ok without a message.
-  const state: AlertState = announced === undefined && held ? { recent, announced: baseline } : unsentState;
+  const state: AlertHistory = announced === undefined && held ? { recent, announced: baseline } : unsentState;
   return { send: false, state, unsentState: state };
 }
