@@ -145,6 +145,31 @@ describe('state faults', () => {
     expect(sent).toEqual(['raised@00:10']);
   });
 
+  it('a status alert and a change in the same run: one message that lists the change', async () => {
+    const messages: string[] = [];
+    const withCert = (status: Status, i: number, sha256: string): AlertableResult => ({
+      ...relay(status, T0 + i * 5 * MIN),
+      tls: {
+        certificate: {
+          subject: 'CN=relay',
+          issuer: 'CN=CA',
+          notAfter: '2027-01-01T00:00:00.000Z',
+          fingerprintSha256: sha256,
+        },
+      },
+    });
+    const capture: Partial<ProcessAlertsDeps> = {
+      notify: async (message, about) => {
+        messages.push(`${about.kind}|${message.subject}|${message.text.includes('Changed since the last run (1):')}`);
+        return true;
+      },
+    };
+    await processAlerts([withCert('critical', 0, 'AA')], deps(T0, capture));
+    const summary = await processAlerts([withCert('critical', 1, 'BB')], deps(T0 + 5 * MIN, capture));
+    expect(summary).toMatchObject({ sent: 1, changes: 1 });
+    expect(messages).toEqual(['raised|[CRITICAL] smtp relay-eu (smtp.example.com:587): AUTH_FAILED|true']);
+  });
+
   it('a publish that fails is taken back out of the state, so the next run sends it', async () => {
     await run('critical', 0);
     const failing = await run('critical', 1, { notify: async () => false });
