@@ -7,7 +7,8 @@
  *     const plan = planConfig(loadConfig('mailprobe.config.yaml'));
  *     new MailProbes(this, 'MailProbes', { plan });
  */
-import { Annotations, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, type RemovalPolicy } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -20,6 +21,7 @@ import { AlertTopic } from './alert-topic.js';
 import { ProbeAlarms } from './probe-alarms.js';
 import { DEFAULT_QUERY_NAME, ProbeDashboard } from './probe-dashboard.js';
 import { ProbeFunction } from './probe-function.js';
+import { StateTable } from './state-table.js';
 import { tlsRptReceiverFromPlan, type TlsRptReceiver, type TlsRptReceiverKind } from './tlsrpt-receiver.js';
 
 export interface MailProbesProps {
@@ -51,6 +53,15 @@ export interface MailProbesProps {
   readonly code?: (check: CheckKind) => lambda.Code;
   /** Send change notifications (findings and hints) from the probes to the topic. @default true */
   readonly notifyChanges?: boolean;
+  /**
+   * Keep the probe state (alert history, facts for change detection) in this table
+   * (partition key `pk`, string; TTL on `expiresAt`). @default - a new StateTable
+   */
+  readonly stateTable?: dynamodb.ITable;
+  /** Point-in-time recovery of the new state table. @default true */
+  readonly stateTablePointInTimeRecovery?: boolean;
+  /** Removal policy of the new state table. @default RemovalPolicy.RETAIN */
+  readonly stateTableRemovalPolicy?: RemovalPolicy;
   /** Prebuilt code for the TLS-RPT receivers instead of bundling (tests). @default - bundled with esbuild */
   readonly tlsRptCode?: (kind: TlsRptReceiverKind) => lambda.Code;
 }
@@ -61,6 +72,8 @@ export const PORT_25_WARNING =
 export class MailProbes extends Construct {
   readonly functions: ReadonlyMap<CheckKind, ProbeFunction>;
   readonly alertTopic: sns.ITopic;
+  /** Where the probes keep their state between runs. */
+  readonly stateTable: dynamodb.ITable;
   readonly alarms: ProbeAlarms;
   readonly dashboard: ProbeDashboard;
   /** The TLS-RPT receivers, when the plan has a `tlsRpt` section. */
@@ -82,6 +95,14 @@ export class MailProbes extends Construct {
     });
     this.alertTopic = topic.topic;
 
+    this.stateTable = new StateTable(this, 'State', {
+      ...(props.stateTable ? { existingTable: props.stateTable } : {}),
+      ...(props.stateTablePointInTimeRecovery !== undefined
+        ? { pointInTimeRecovery: props.stateTablePointInTimeRecovery }
+        : {}),
+      ...(props.stateTableRemovalPolicy !== undefined ? { removalPolicy: props.stateTableRemovalPolicy } : {}),
+    }).table;
+
     const dashboardName = props.dashboardName ?? `${stack.stackName}-mailprobe`;
     const queryName = `${stack.stackName}/${DEFAULT_QUERY_NAME}`;
     const timeout = Duration.seconds(plan.functionTimeoutSeconds);
@@ -101,6 +122,7 @@ export class MailProbes extends Construct {
           ...(kind === 'smtp' ? { secretArns: plan.secretArns } : {}),
           ...(kind === 'ses-account' ? { sesRegions: plan.sesRegions } : {}),
           ...(props.notifyChanges === false ? {} : { alertTopic: topic.topic }),
+          stateTable: this.stateTable,
           environment: { [ENV.dashboardName]: dashboardName, [ENV.queryName]: queryName },
           ...(props.vpc ? { vpc: props.vpc } : {}),
           ...(props.vpcSubnets ? { vpcSubnets: props.vpcSubnets } : {}),

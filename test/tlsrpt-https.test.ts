@@ -139,9 +139,8 @@ describe('accepted reports', () => {
   it('application/tlsrpt+json with failures: one SNS message that reads at 3 a.m., with the mta-sts verdict', async () => {
     aws.cwMock.on(GetMetricDataCommand).resolves({
       MetricDataResults: [
-        // AlertState 2 = critical (alerts/store.ts encoding), most recent first.
-        { Id: 'a0', Timestamps: [new Date('2026-11-30T05:00:00Z')], Values: [2] },
-        { Id: 's0', Timestamps: [new Date('2026-11-30T05:00:00Z')], Values: [0] },
+        // Success 0 = the mta-sts check was critical at its last run (most recent first).
+        { Id: 's0', Timestamps: [new Date('2026-11-30T05:00:00Z'), new Date('2026-11-30T04:00:00Z')], Values: [0, 1] },
       ],
     });
     const res = await post(fixture('microsoft-failures.json'), 'application/tlsrpt+json; charset=utf-8');
@@ -177,7 +176,7 @@ describe('accepted reports', () => {
     const query = aws.cwMock.commandCalls(GetMetricDataCommand)[0]!.args[0].input;
     expect(query.MetricDataQueries?.[0]?.MetricStat?.Metric).toEqual({
       Namespace: 'MailProbe',
-      MetricName: 'AlertState',
+      MetricName: 'Success',
       Dimensions: [
         { Name: 'Check', Value: 'mta-sts' },
         { Name: 'Target', Value: 'example' },

@@ -50,7 +50,7 @@ const UNKNOWN_ACTION =
 
 /** What mailprobe's mta-sts check says about the domain now. */
 export type Verdict =
-  | { readonly kind: 'known'; readonly status: 'ok' | 'warning' | 'critical' | 'not critical'; readonly at: string }
+  | { readonly kind: 'known'; readonly status: 'critical' | 'not critical'; readonly at: string }
   | { readonly kind: 'none'; readonly reason: string };
 
 export interface ReportAlertInput {

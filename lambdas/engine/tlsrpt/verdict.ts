@@ -1,12 +1,11 @@
 /**
  * The domain's current verdict from mailprobe's own mta-sts check, for the alert: read
- * back from the metrics that check already publishes (no table, no extra call per run).
- * `AlertState` (written when change notifications are on) tells ok, warning and critical
- * apart; `Success` (always published per target) tells critical from not critical. When
- * neither has a datapoint in the last 3 hours the alert says so instead of guessing.
+ * back from the `Success` metric that check publishes per target (1 not critical, 0
+ * critical), so the receivers need no access to the probes' state table. When there is
+ * no datapoint in the last 3 hours (e.g. metrics mode `aggregate`, or the probe stopped),
+ * the alert says so instead of guessing.
  */
 import { GetMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { ALERT_STATE_METRIC, decodeState } from '../alerts/store.js';
 import { errorFacts, withRetries, type Backoff } from '../alerts/retry.js';
 import { DIMENSION_CHECK, DIMENSION_TARGET, METRICS } from '../metrics/definitions.js';
 import type { Verdict } from './alert.js';
@@ -37,24 +36,14 @@ export async function lookUpVerdicts(
             StartTime: new Date(deps.now - VERDICT_LOOKBACK_MS),
             EndTime: new Date(deps.now),
             ScanBy: 'TimestampDescending',
-            MetricDataQueries: checked.flatMap((t, i) => [
-              {
-                Id: `a${i}`,
-                MetricStat: {
-                  Metric: { Namespace: deps.namespace, MetricName: ALERT_STATE_METRIC, Dimensions: dims(t) },
-                  Period: 60,
-                  Stat: 'Maximum',
-                },
+            MetricDataQueries: checked.map((t, i) => ({
+              Id: `s${i}`,
+              MetricStat: {
+                Metric: { Namespace: deps.namespace, MetricName: METRICS.Success.name, Dimensions: dims(t) },
+                Period: 60,
+                Stat: 'Minimum',
               },
-              {
-                Id: `s${i}`,
-                MetricStat: {
-                  Metric: { Namespace: deps.namespace, MetricName: METRICS.Success.name, Dimensions: dims(t) },
-                  Period: 60,
-                  Stat: 'Minimum',
-                },
-              },
-            ]),
+            })),
           }),
         ),
       deps,
@@ -66,12 +55,6 @@ export async function lookUpVerdicts(
       return at !== undefined && value !== undefined ? { at, value } : undefined;
     };
     checked.forEach((t, i) => {
-      const state = latest(`a${i}`);
-      const decoded = state ? decodeState(state.value) : undefined;
-      if (state && decoded) {
-        verdicts.set(t.domain, { kind: 'known', status: decoded.status, at: state.at.toISOString() });
-        return;
-      }
       const success = latest(`s${i}`);
       if (success) {
         verdicts.set(t.domain, {
