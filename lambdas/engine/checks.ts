@@ -56,14 +56,13 @@ export interface MtaStsCheckSpec {
   readonly domain: string;
   /**
    * Connect to each MX on port 25 (STARTTLS, certificate). False where port 25 is blocked
-   * (Lambda outside a VPC with the restriction lifted): the MX records and the policy's mx
-   * patterns are still checked, and one info finding MTASTS_MX_NOT_PROBED says what was skipped.
+   * (Lambda outside a VPC, or without AWS's port-25 restriction lifted; the config's `mx`):
+   * the MX records and the policy's mx patterns are still checked, and one info finding
+   * MTASTS_MX_NOT_PROBED says what was skipped.
    * @default true
    */
   readonly probeMx?: boolean;
   readonly timeoutMs?: number;
-  /** Probe the MX hosts on port 25 (false: report MTASTS_MX_NOT_PROBED instead). @default true */
-  readonly probeMx?: boolean;
 }
 
 export interface SesAccountCheckSpec {
