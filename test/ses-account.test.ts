@@ -167,8 +167,8 @@ describe('runSesAccountCheck: identities', () => {
         dkimEnabled: true,
       },
     ]);
-    // Worst first (the result envelope sorts findings), in check order within a severity.
     expect(result.findings.map((f) => [f.code, f.severity, f.message])).toEqual([
+      // Worst first (the result builder sorts; the dashboard groups by findings.0.code).
       ['SES_IDENTITY_UNVERIFIED', 'critical', 'failed.example has verification status Failed in eu-west-1.'],
       ['SES_IDENTITY_UNVERIFIED', 'critical', 'missing.example is not an SES identity in eu-west-1.'],
       ['SES_IDENTITY_UNVERIFIED', 'warning', 'pending.example has verification status Pending in eu-west-1.'],
