@@ -36,7 +36,12 @@ export const COMMAND_OPTIONS = {
     name: { type: 'string' },
   },
   tls: { tls: { type: 'string' }, ehlo: { type: 'string' }, name: { type: 'string' } },
-  'mta-sts': { 'policy-port': { type: 'string' }, 'mx-port': { type: 'string' } },
+  'mta-sts': {
+    'policy-port': { type: 'string' },
+    'mx-port': { type: 'string' },
+    'trust-anchor': { type: 'string', multiple: true },
+  },
+  dane: { 'trust-anchor': { type: 'string', multiple: true }, 'mx-port': { type: 'string' } },
   ses: { ports: { type: 'string' }, fips: { type: 'boolean' }, posture: { type: 'boolean' } },
   run: {
     config: { type: 'string', short: 'c' },

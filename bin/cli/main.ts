@@ -28,6 +28,7 @@ import {
   UsageError,
   type Parsed,
 } from './args.js';
+import { daneCommand, dnssecSettings } from './dane.js';
 import { formatResults, jsonDocument } from './format.js';
 import { HELP, commandHelp } from './help.js';
 
@@ -102,6 +103,7 @@ function contextFrom(values: Parsed['values']): ProbeContext {
     allowPrivate: values['allow-private'] === true,
     thresholds: thresholdsFrom(values),
     timeoutMs: intOption(values, 'timeout', 100, 600_000, DEFAULT_TIMEOUT_MS),
+    dnssec: dnssecSettings(values),
   });
 }
 
@@ -111,6 +113,7 @@ function engineDeps(values: Parsed['values']): EngineDeps {
   const mxPort = values['mx-port'] === undefined ? undefined : intOption(values, 'mx-port', 1, 65535, 25);
   return {
     mtaSts: { ...(policyPort !== undefined ? { policyPort } : {}), ...(mxPort !== undefined ? { mxPort } : {}) },
+    dane: mxPort !== undefined ? { mxPort } : {},
   };
 }
 
@@ -198,6 +201,8 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
       }
       return runChecks(specs, contextFrom(values), { concurrency });
     }
+    case 'dane':
+      return daneCommand(parsed, contextFrom(values), concurrency);
     case 'run':
       return runConfig(parsed, io);
     case 'ses-smtp-password':

@@ -24,6 +24,7 @@ export const DEFAULT_SCHEDULES: Readonly<Record<CheckKind, string>> = {
   'mta-sts': 'rate(1 hour)',
   tls: 'rate(6 hours)',
   'ses-account': 'rate(6 hours)',
+  dane: 'rate(1 hour)',
 };
 export const DEFAULT_NAMESPACE = 'MailProbe';
 /** Port 25 is left out: AWS blocks it from Lambda unless the account's restriction is lifted. */
