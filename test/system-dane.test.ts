@@ -77,6 +77,7 @@ describe.skipIf(requirements.skip)(
     const scratch = scratchDir('dane-test');
     let run: CliRun;
     let noTlsRun: CliRun;
+    let mtaStsRun: CliRun;
     const result = (domain: string, from: CliRun = run): CliResult => {
       const found = from.results.find((r) => r.target === domain);
       if (found === undefined) throw new Error(`no result for ${domain}`);
@@ -207,9 +208,10 @@ describe.skipIf(requirements.skip)(
 
       const common = ['--dns-server', unbound.server, '--trust-anchor', anchorFile, '--allow-private', '--json'];
       const domains = Object.values(CASE).filter((d) => d !== CASE.noTls);
-      [run, noTlsRun] = await Promise.all([
+      [run, noTlsRun, mtaStsRun] = await Promise.all([
         runCli(['dane', ...domains, '--mx-port', String(smtpPort), ...common]),
         runCli(['dane', CASE.noTls, '--mx-port', String(postfix.port), ...common]),
+        runCli(['mta-sts', CASE.ee311, CASE.stale, '--mx-port', String(smtpPort), ...common]),
       ]);
     });
 
@@ -299,6 +301,17 @@ describe.skipIf(requirements.skip)(
     it('TLSA records in an unsigned delegation: DANE_NOT_DEPLOYED (insecure)', () => {
       expect(codesOf(result(CASE.unsigned)), diag(CASE.unsigned)).toEqual(['DANE_NOT_DEPLOYED']);
       expect(result(CASE.unsigned).mxDnssec).toMatchObject({ status: 'insecure' });
+    });
+
+    it('mailprobe mta-sts carries the DANE verdict, and a DANE failure is critical there too', () => {
+      const good = result(CASE.ee311, mtaStsRun);
+      expect(good.check).toBe('mta-sts');
+      expect(good.dane).toMatchObject({ verdict: 'valid', mxDnssec: { status: 'secure' } });
+      expect(codesOf(good).filter((c) => c.startsWith('DANE_'))).toEqual([]);
+      const stale = result(CASE.stale, mtaStsRun);
+      expect(stale.dane).toMatchObject({ verdict: 'invalid' });
+      expect(stale.findings.find((f) => f.code === 'DANE_TLSA_MISMATCH')?.severity).toBe('critical');
+      expect(stale.status).toBe('critical');
     });
 
     it('every DNSSEC verdict agrees with Unbound validating on its own', async () => {

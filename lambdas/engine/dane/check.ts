@@ -387,3 +387,34 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
   await Promise.all(workers);
   return out;
 }
+
+/** The DANE verdict as an mta-sts result carries it. */
+export type MtaStsDane = Omit<DaneVerdict, 'findings'>;
+
+/**
+ * The findings an mta-sts result takes over from the DANE verdict: the DANE failures, at
+ * their own severity whatever the policy's mode (RFC 8461 §2: a DANE failure is never
+ * overridden by MTA-STS). Reachability and DANE_NOT_DEPLOYED stay in the `dane` field: the
+ * MTA-STS part reports the former itself, and the latter is no problem.
+ */
+export function daneFindingsForMtaSts(verdict: DaneVerdict | undefined): Finding[] {
+  if (verdict === undefined) return [];
+  return verdict.findings.filter((f) => f.code.startsWith('DANE_') && f.code !== 'DANE_NOT_DEPLOYED');
+}
+
+/** Starts the DANE verdict for an mta-sts check when the context has DNSSEC settings. */
+export function startDaneForMtaSts(
+  domain: string,
+  ctx: ProbeContext,
+  deadline: Deadline,
+  mxPort: number | undefined,
+): Promise<DaneVerdict> | undefined {
+  if (ctx.dnssec === undefined) return undefined;
+  return daneVerdict(domain, ctx, deadline, mxPort !== undefined ? { mxPort } : {});
+}
+
+export function daneField(verdict: DaneVerdict | undefined): { dane?: MtaStsDane } {
+  if (verdict === undefined) return {};
+  const { findings: _findings, ...rest } = verdict;
+  return { dane: rest };
+}

@@ -9,6 +9,7 @@
  * warnings; in `none`, MX problems are informational (the policy has been withdrawn).
  */
 import type { MtaStsCheckSpec } from '../checks.js';
+import { daneField, daneFindingsForMtaSts, startDaneForMtaSts, type MtaStsDane } from '../dane/check.js';
 import { Deadline } from '../deadline.js';
 import { finding, type Finding, type Severity } from '../findings.js';
 import { DnsError } from '../net/resolver.js';
@@ -64,6 +65,8 @@ export interface MtaStsResult extends BaseResult {
   readonly implicitMx?: boolean;
   readonly mx: readonly MxHostReport[];
   readonly tlsRpt?: { readonly records: readonly string[]; readonly rua?: readonly string[]; readonly valid: boolean };
+  /** DANE (RFC 7672) for the MX hosts, when the context has DNSSEC settings. */
+  readonly dane?: MtaStsDane;
 }
 
 export interface MtaStsDeps {
@@ -123,6 +126,7 @@ export async function runMtaStsCheck(
   const domain = normaliseHost(spec.domain);
   const findings: Finding[] = [];
   const timedOut: TxtLookup = { kind: 'error', why: 'TIMEOUT (check deadline)' };
+  const danePending = startDaneForMtaSts(domain, ctx, deadline, deps.mxPort);
 
   // Phase 1, in parallel: the two TXT records and the MX hosts.
   const [stsLookup, rptLookup, mxFound] = await Promise.all([
@@ -257,6 +261,9 @@ export async function runMtaStsCheck(
   });
   const mxAdjusted = mx.map((m) => ({ ...m, findings: m.findings.map((f) => adjusted(f, true)) }));
   const all = [...findings.map((f) => adjusted(f, false)), ...mxAdjusted.flatMap((m) => m.findings)];
+  // RFC 8461 §2: a DANE failure keeps its severity whatever the MTA-STS mode.
+  const dane = await danePending;
+  all.push(...daneFindingsForMtaSts(dane));
   if (deadline.expired() && !all.some((f) => f.code === 'DEADLINE_EXCEEDED')) {
     all.push(finding('DEADLINE_EXCEEDED', `the MTA-STS check of ${domain} did not finish within its deadline`));
   }
@@ -272,6 +279,7 @@ export async function runMtaStsCheck(
     ...(mxFound.kind === 'mx' && mxFound.implicit ? { implicitMx: true } : {}),
     mx: mxAdjusted,
     ...(tlsRpt !== undefined ? { tlsRpt } : {}),
+    ...daneField(dane),
   };
 }
 
