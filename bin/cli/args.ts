@@ -49,6 +49,7 @@ export const COMMAND_OPTIONS = {
     'explain-alerts': { type: 'boolean' },
     'policy-port': { type: 'string' },
     'mx-port': { type: 'string' },
+    'trust-anchor': { type: 'string', multiple: true },
   },
   'ses-smtp-password': { region: { type: 'string' }, 'key-env': { type: 'string' } },
 } as const;

@@ -45,6 +45,11 @@ export function dnssecSettings(values: Parsed['values']): NonNullable<ProbeConte
   return { ...(server !== undefined ? { server } : {}), ...(anchors !== undefined ? { anchors } : {}) };
 }
 
+/** The config's `dnssec.trustAnchors`, as the plan hands it to every shard. */
+export function dnssecFromShard(trustAnchors: string | undefined): NonNullable<ProbeContext['dnssec']> {
+  return trustAnchors !== undefined ? { anchors: parseTrustAnchors(trustAnchors) } : {};
+}
+
 /** `--mx-port`: DANE against local servers (production uses 25). */
 export function daneDeps(values: Parsed['values']): Pick<EngineDeps, 'dane'> {
   const mxPort = values['mx-port'] === undefined ? undefined : intOption(values, 'mx-port', 1, 65535, 25);

@@ -28,7 +28,7 @@ import {
   UsageError,
   type Parsed,
 } from './args.js';
-import { daneCommand, dnssecSettings } from './dane.js';
+import { daneCommand, dnssecFromShard, dnssecSettings } from './dane.js';
 import { formatResults, jsonDocument } from './format.js';
 import { HELP, commandHelp } from './help.js';
 
@@ -230,6 +230,8 @@ async function runConfig(parsed: Parsed, io: Io): Promise<CheckResult[]> {
       ...base,
       thresholds: thresholdsFrom(values, shard.thresholds),
       allowPrivate: base.allowPrivate || shard.allowPrivate,
+      // --trust-anchor wins over the config's dnssec.trustAnchors.
+      dnssec: { ...dnssecFromShard(shard.trustAnchors), ...base.dnssec },
     };
     results.push(
       ...(await runChecks(specs, ctx, {

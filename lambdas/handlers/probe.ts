@@ -12,6 +12,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { processAlerts, type AlertSummary } from '../engine/alerts/publish.js';
 import type { CheckSpec } from '../engine/checks.js';
+import { parseTrustAnchors } from '../engine/dnssec/anchors.js';
 import { datumsFromResult } from '../engine/metrics/from-result.js';
 import { DEFAULT_NAMESPACE } from '../engine/metrics/definitions.js';
 import { publishMetrics, type PublishReport, type PublisherDeps } from '../engine/metrics/publisher.js';
@@ -106,6 +107,7 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
       ...deps.context,
       thresholds: shard.thresholds,
       allowPrivate: shard.allowPrivate,
+      ...(shard.trustAnchors !== undefined ? { dnssec: { anchors: parseTrustAnchors(shard.trustAnchors) } } : {}),
     });
     // parseShardEvent has checked that every spec is of this function's kind.
     const specs = shard.specs as readonly SpecOf<K>[];

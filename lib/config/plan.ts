@@ -268,6 +268,7 @@ function shardsOf(
   allowPrivate: boolean,
   defaultTimeoutMs: number,
   notifications: ShardAlertPolicy,
+  trustAnchors?: string,
 ): ShardEvent[] {
   const deadline = (e: Entry) => e.spec.timeoutMs ?? defaultTimeoutMs;
   // Longest deadlines first: a shard's work is bounded by waves × its longest deadline.
@@ -289,6 +290,7 @@ function shardsOf(
       thresholds: first.thresholds,
       allowPrivate,
       concurrency,
+      ...(trustAnchors !== undefined ? { trustAnchors } : {}),
       alerts: { ...notifications, ...(Object.keys(overrides).length > 0 ? { targets: overrides } : {}) },
     });
     current = [];
@@ -371,6 +373,7 @@ export function planConfig(config: MailProbeConfig): Plan {
         allowPrivate,
         defaultTimeoutMs,
         alertPolicyOf(config.alerting?.notifications),
+        config.dnssec?.trustAnchors,
       ),
     );
   }
