@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseShardEvent, ShardEventError } from '../lambdas/handlers/event.js';
 import { ConfigError, validateConfig } from '../lib/config/load.js';
-import { planConfig } from '../lib/config/plan.js';
+import { planConfig, PlanError } from '../lib/config/plan.js';
 
 const ANCHOR = 'example.internal. IN DS 12345 13 2 9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08';
 
@@ -31,5 +31,21 @@ describe('dnssec.trustAnchors', () => {
   it('a shard whose trustAnchors is not a string is refused', () => {
     const plan = planConfig(validateConfig({ domains: ['example.com'] }));
     expect(() => parseShardEvent({ ...plan.shards[0], trustAnchors: 42 }, 'mta-sts')).toThrow(ShardEventError);
+  });
+
+  it('dane: true on a port-25 target reaches the smtp spec only; other ports are refused', () => {
+    const plan = planConfig(
+      validateConfig({ targets: [{ name: 'mx', host: 'mx.example.com', port: 25, dane: true }] }),
+    );
+    expect(plan.shards.map((s) => [s.check, s.specs.map((spec) => 'dane' in spec && spec.dane)])).toEqual([
+      ['smtp', [true]],
+      ['tls', [false]],
+    ]);
+    expect(() =>
+      planConfig(validateConfig({ targets: [{ host: 'relay.example.com', port: 587, dane: true }] })),
+    ).toThrow(PlanError);
+    expect(() =>
+      planConfig(validateConfig({ targets: [{ host: 'relay.example.com', port: 587, dane: true }] })),
+    ).toThrow(/targets\[0\]\.dane: DANE for SMTP \(RFC 7672\) is for port 25/);
   });
 });

@@ -17,6 +17,10 @@ import { scratchDir, startAll, stopAll, type Stoppable } from './system/daemon.j
 import { buildZone, startNsd, type NsdInstance, type SignedZone } from './system/nsd.js';
 import { startPostfix, type PostfixInstance } from './system/postfix.js';
 import { BINARIES, systemRequirements } from './system/requirements.js';
+import { parseTrustAnchors } from '../lambdas/engine/dnssec/anchors.js';
+import { DnsResolver } from '../lambdas/engine/net/resolver.js';
+import { createContext } from '../lambdas/engine/options.js';
+import { runSmtp } from '../lambdas/engine/run/smtp.js';
 import { startUnbound, type UnboundInstance } from './system/unbound.js';
 
 const requirements = systemRequirements('nsd', 'unbound', 'ldns-keygen', 'ldns-signzone', 'openssl', 'postfix');
@@ -311,6 +315,24 @@ describe.skipIf(requirements.skip)(
       const stale = result(CASE.stale, mtaStsRun);
       expect(stale.dane).toMatchObject({ verdict: 'invalid' });
       expect(stale.findings.find((f) => f.code === 'DANE_TLSA_MISMATCH')?.severity).toBe('critical');
+      expect(stale.status).toBe('critical');
+    });
+
+    it('an SMTP target with dane: true carries the DANE verdict of its host', async () => {
+      const ctx = createContext({
+        resolver: new DnsResolver({ server: unbound!.server }),
+        extraCa: [fixture.pki.caPem],
+        allowPrivate: true,
+        timeoutMs: 30_000,
+        dnssec: { server: unbound!.server, anchors: parseTrustAnchors(nsd!.zones[0]!.ds.join('\n')) },
+      });
+      const spec = (domain: string) => ({ check: 'smtp' as const, host: mxOf(domain), port: smtpPort, dane: true });
+      const [good, stale] = await Promise.all([runSmtp(spec(CASE.ee311), ctx), runSmtp(spec(CASE.stale), ctx)]);
+      expect((good as { dane?: { verdict: string } }).dane?.verdict).toBe('valid');
+      expect(good.findings.map((f) => f.code).filter((c) => c.startsWith('DANE_'))).toEqual([]);
+      expect(good.status).toBe('ok');
+      expect((stale as { dane?: { verdict: string } }).dane?.verdict).toBe('invalid');
+      expect(stale.findings.map((f) => f.code)).toContain('DANE_TLSA_MISMATCH');
       expect(stale.status).toBe('critical');
     });
 

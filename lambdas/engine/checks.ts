@@ -30,6 +30,8 @@ export interface SmtpCheckSpec {
   readonly ehloName?: string;
   readonly auth?: CredentialSource;
   readonly testMessage?: TestMessage;
+  /** Also check DANE (RFC 7672) for the host: its TLSA records at `_25._tcp.<host>`. Port 25. */
+  readonly dane?: boolean;
   /** Overall deadline for this check; falls back to the context's. */
   readonly timeoutMs?: number;
 }

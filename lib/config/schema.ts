@@ -145,6 +145,12 @@ export const SmtpTargetSchema = z
       .strictObject({ from: EmailSchema, to: EmailSchema })
       .optional()
       .describe('Send a test message (MAIL FROM/RCPT TO/DATA), e.g. to success@simulator.amazonses.com.'),
+    dane: z
+      .boolean()
+      .optional()
+      .describe(
+        'Also check DANE (RFC 7672) for this host on the smtp check: its TLSA records at _25._tcp.<host>, validated with DNSSEC, against the certificate. Port 25 only. @default false',
+      ),
     checks: z
       .array(z.enum(['smtp', 'tls'], { error: (iss) => `expected "smtp" or "tls", got ${show(iss.input)}` }))
       .min(1)

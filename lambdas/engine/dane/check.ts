@@ -14,7 +14,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { DaneCheckSpec } from '../checks.js';
 import { Deadline } from '../deadline.js';
-import { finding, type Finding } from '../findings.js';
+import { finding, statusOf, type Finding } from '../findings.js';
 import { isPrivateAddress } from '../net/address.js';
 import type { ProbeContext } from '../options.js';
 import { baseResult, type BaseResult, type CertificateInfo } from '../result.js';
@@ -417,4 +417,39 @@ export function daneField(verdict: DaneVerdict | undefined): { dane?: MtaStsDane
   if (verdict === undefined) return {};
   const { findings: _findings, ...rest } = verdict;
   return { dane: rest };
+}
+
+/**
+ * DANE for one SMTP host named in the config (`dane: true` on a port-25 target): the TLSA
+ * RRset at `_25._tcp.<host>` and every address, as for an MX host. Never throws.
+ */
+export async function daneForHost(
+  host: string,
+  port: number,
+  ctx: ProbeContext,
+  deadline: Deadline,
+  deps: DaneDeps = {},
+): Promise<DaneMxReport> {
+  // Asked for explicitly: the defaults apply when the context has no DNSSEC settings.
+  const withDnssec: ProbeContext = ctx.dnssec !== undefined ? ctx : { ...ctx, dnssec: {} };
+  let validator: Validator;
+  try {
+    validator = createValidator(withDnssec, deadline, deps);
+  } catch (err) {
+    const f = finding('DANE_DNS_ERROR', `DANE for ${host}: ${(err as Error).message}`);
+    return { host, priority: 0, addresses: [], endpoints: [], verdict: 'unknown', findings: [f] };
+  }
+  return hostVerdict(normaliseName(host), 0, validator, withDnssec, deadline, { ...deps, mxPort: port }, undefined);
+}
+
+/** A result with the DANE report of its host added: the field, and its DANE_* findings. */
+export function withDane<R extends BaseResult>(
+  result: R,
+  report: DaneMxReport | undefined,
+): R & { dane?: DaneMxReport } {
+  if (report === undefined) return result;
+  const findings = [...result.findings, ...report.findings.filter((f) => f.code.startsWith('DANE_'))];
+  const rank = { critical: 0, warning: 1, info: 2 } as const;
+  findings.sort((a, b) => rank[a.severity] - rank[b.severity]);
+  return { ...result, findings, status: statusOf(findings), dane: report };
 }

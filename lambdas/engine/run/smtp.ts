@@ -1,5 +1,7 @@
 /** The smtp check as the engine runs it: credentials resolved first, SES hints on SES hosts. */
 import type { Credentials, SmtpCheckSpec } from '../checks.js';
+import { daneForHost, withDane } from '../dane/check.js';
+import { Deadline } from '../deadline.js';
 import { finding, type Finding } from '../findings.js';
 import type { ProbeContext } from '../options.js';
 import { baseResult, type BaseResult } from '../result.js';
@@ -26,6 +28,9 @@ export async function runSmtp(
     : undefined;
   const timeoutMs = spec.timeoutMs ?? ctx.timeoutMs;
   const startedMs = ctx.clock.now();
+  // `dane: true` (port 25): the host's DANE verdict, alongside the session.
+  const dane =
+    spec.dane === true ? daneForHost(spec.host, spec.port, ctx, new Deadline(timeoutMs, ctx.clock)) : undefined;
   let credentials: Credentials | undefined;
   if (spec.auth) {
     // The read counts against the check's one deadline, so an unreachable Secrets Manager
@@ -53,8 +58,9 @@ export async function runSmtp(
   // form of the secret in the free text before the result leaves the engine (CLI, logs, alerts).
   const masked = credentials ? maskResultText(result, credentialSecrets(credentials)) : result;
   // The check's time includes the credential read: start and duration from this runner's start.
+  const withHostDane = withDane(masked, await dane);
   return {
-    ...masked,
+    ...withHostDane,
     startedAt: new Date(startedMs).toISOString(),
     durationMs: Math.max(0, ctx.clock.now() - startedMs),
   };
