@@ -152,3 +152,4 @@ async function main(): Promise<void> {
 }
 
 await main();
+await (await import('./fleet.js')).benchFleet();

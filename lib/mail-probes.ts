@@ -1,7 +1,8 @@
 /**
  * `MailProbes`: the reusable construct. Give it a plan (lib/config/plan.ts, from the
  * config file) and it deploys one probe function per check kind with a schedule per
- * shard, alarms per target and per function, an alert topic and a dashboard.
+ * shard, alarms (per target or per fleet group, see probe-alarms.ts) and per function,
+ * an alert topic and a dashboard.
  *
  *     const plan = planConfig(loadConfig('mailprobe.config.yaml'));
  *     new MailProbes(this, 'MailProbes', { plan });
@@ -91,6 +92,7 @@ export class MailProbes extends Construct {
           shards,
           namespace: plan.namespace,
           timeout,
+          memorySize: plan.capacity[kind].memoryMb,
           ...(kind === 'smtp' ? { secretArns: plan.secretArns } : {}),
           ...(kind === 'ses-account' ? { sesRegions: plan.sesRegions } : {}),
           ...(props.notifyChanges === false ? {} : { alertTopic: topic.topic }),
@@ -111,6 +113,10 @@ export class MailProbes extends Construct {
     this.alarms = new ProbeAlarms(this, 'Alarms', {
       namespace: plan.namespace,
       targets: plan.targets,
+      mode: plan.alarmMode,
+      metricsMode: plan.metricsMode,
+      alarmGroups: plan.alarmGroups,
+      reporting: plan.reporting,
       functions: [...functions.values()],
       action: topic.alarmAction,
       dashboardName,
@@ -125,6 +131,8 @@ export class MailProbes extends Construct {
       logGroups: [...functions.values()].map((f) => f.logGroup),
       dashboardName,
       queryName,
+      alarmMode: plan.alarmMode,
+      metricsMode: plan.metricsMode,
     });
 
     const port25 = plan.targets.filter((t) => t.port25);

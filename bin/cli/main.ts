@@ -5,6 +5,7 @@
 import type { CheckSpec, CredentialSource, SmtpCheckSpec, TlsCheckSpec } from '../../lambdas/engine/checks.js';
 import { explainAlert } from '../../lambdas/engine/alerts/explain.js';
 import { createResolver } from '../../lambdas/engine/net/resolver.js';
+import type { TlsPolicy } from '../../lambdas/engine/tls/policy.js';
 import {
   createContext,
   DEFAULT_THRESHOLDS,
@@ -23,6 +24,7 @@ import {
   parseHostPort,
   parsePorts,
   parseTlsMode,
+  parseTlsPolicy,
   readCaFiles,
   stringOption,
   UsageError,
@@ -51,6 +53,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       return 0;
     }
     if (parsed.command === 'ses-smtp-password') return await sesSmtpPassword(parsed, io);
+    if (parsed.command === 'cost') return await (await import('./cost.js')).costCommand(parsed, io);
+    if (parsed.command === 'plan') return await (await import('./plan.js')).planCommand(parsed, io);
     const results = await execute(parsed, io);
     const json = parsed.values.json === true;
     io.stdout.write(json ? jsonDocument(results) : formatResults(results, { color: useColor(io) }));
@@ -90,9 +94,13 @@ function thresholdsFrom(values: Parsed['values'], base: Thresholds = DEFAULT_THR
 
 function contextFrom(values: Parsed['values']): ProbeContext {
   const dnsServer = stringOption(values, 'dns-server');
+  const timeoutMs = intOption(values, 'timeout', 100, 600_000, DEFAULT_TIMEOUT_MS);
   let resolver;
   try {
-    resolver = createResolver(dnsServer !== undefined ? { server: dnsServer } : {});
+    // c-ares gives up after about 3 × its timeout (two tries, doubling): sized so that even a
+    // query nobody cancels ends by --timeout and cannot hold the process past it.
+    const dnsTimeoutMs = Math.max(50, Math.min(3000, Math.floor(timeoutMs / 3)));
+    resolver = createResolver({ ...(dnsServer !== undefined ? { server: dnsServer } : {}), timeoutMs: dnsTimeoutMs });
   } catch (err) {
     throw new UsageError(`--dns-server: ${(err as Error).message}`);
   }
@@ -102,7 +110,7 @@ function contextFrom(values: Parsed['values']): ProbeContext {
     extraCa: readCaFiles(caFiles),
     allowPrivate: values['allow-private'] === true,
     thresholds: thresholdsFrom(values),
-    timeoutMs: intOption(values, 'timeout', 100, 600_000, DEFAULT_TIMEOUT_MS),
+    timeoutMs,
     dnssec: dnssecSettings(values),
   });
 }
@@ -156,6 +164,11 @@ function singleTarget(parsed: Parsed, what: string): string {
   return parsed.positionals[0] as string;
 }
 
+function tlsPolicyOf(values: Parsed['values']): { tlsPolicy?: TlsPolicy } {
+  const tlsPolicy = parseTlsPolicy(stringOption(values, 'tls-policy'));
+  return tlsPolicy !== undefined ? { tlsPolicy } : {};
+}
+
 async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
   const { values } = parsed;
   const concurrency = intOption(values, 'concurrency', 1, 1024, DEFAULT_CONCURRENCY);
@@ -169,6 +182,7 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
         check: 'smtp',
         ...endpointOf(parsed),
         tls: parseTlsMode(stringOption(values, 'tls'), true),
+        ...tlsPolicyOf(values),
         ...(auth !== undefined ? { auth } : {}),
         ...(from !== undefined && to !== undefined ? { testMessage: { from, to } } : {}),
       };
@@ -179,6 +193,7 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
         check: 'tls',
         ...endpointOf(parsed),
         tls: parseTlsMode(stringOption(values, 'tls'), false) as TlsCheckSpec['tls'],
+        ...tlsPolicyOf(values),
       };
       return runChecks([spec], contextFrom(values));
     }
@@ -206,6 +221,8 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
     case 'run':
       return runConfig(parsed, io);
     case 'ses-smtp-password':
+    case 'cost':
+    case 'plan':
       throw new UsageError('unreachable');
   }
 }
@@ -214,7 +231,8 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
 async function runConfig(parsed: Parsed, io: Io): Promise<CheckResult[]> {
   const { values } = parsed;
   const path = stringOption(values, 'config') ?? 'mailprobe.config.yaml';
-  const plan = planConfig(loadConfig(path));
+  // A terminal usually reaches port 25: `mx: auto` probes the MX hosts here (only `never` skips them).
+  const plan = planConfig(loadConfig(path), { port25Reachable: true });
   const only = (values.only as string[] | undefined) ?? [];
   const base = contextFrom(values);
   const known = new Set(plan.shards.flatMap((s) => s.specs.map((spec) => nameOf(spec))));

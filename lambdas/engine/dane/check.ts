@@ -15,6 +15,8 @@ import type { X509Certificate } from 'node:crypto';
 import type { DaneCheckSpec } from '../checks.js';
 import { Deadline } from '../deadline.js';
 import { finding, statusOf, type Finding } from '../findings.js';
+import { isIP } from 'node:net';
+import { hostHasIpv6 } from '../mtasts/mx.js';
 import { isPrivateAddress } from '../net/address.js';
 import type { ProbeContext } from '../options.js';
 import { baseResult, type BaseResult, type CertificateInfo } from '../result.js';
@@ -93,6 +95,13 @@ export interface DaneDeps {
   readonly probe?: EndpointProber;
   /** @default DANE_MX_CONCURRENCY */
   readonly mxConcurrency?: number;
+  /**
+   * Connect to the MX addresses. False where port 25 is blocked: the DNS part (DNSSEC, TLSA
+   * records, rollover) is still judged, the certificates are not. @default true
+   */
+  readonly connect?: boolean;
+  /** Whether IPv6 addresses can be reached from here. @default hostHasIpv6() */
+  readonly ipv6?: boolean;
 }
 
 export function createValidator(ctx: ProbeContext, deadline: Deadline, deps: DaneDeps = {}): Validator {
@@ -309,7 +318,11 @@ async function hostVerdict(
   const names = [...new Set([base, host])];
   const endpoints: DaneEndpointReport[] = [];
   let failed = false;
+  if (deps.connect === false) return report(usable.length === 0 ? 'not-deployed' : 'unknown', findings);
+  const ipv6 = deps.ipv6 ?? hostHasIpv6();
   for (const address of addresses) {
+    // An IPv6 address this host cannot reach says nothing about the MX (the mta-sts check does the same).
+    if (!ipv6 && isIP(address) === 6) continue;
     if (isPrivateAddress(address) && !ctx.allowPrivate) {
       findings.push(finding('ADDRESS_BLOCKED', `MX ${host} resolves to ${address}, a private address (not probed)`));
       failed = true;
@@ -367,7 +380,13 @@ async function hostVerdict(
       ),
     );
   }
-  const verdict: DaneStatus = failed ? 'invalid' : usable.length === 0 ? 'not-deployed' : 'valid';
+  const verdict: DaneStatus = failed
+    ? 'invalid'
+    : usable.length === 0
+      ? 'not-deployed'
+      : endpoints.length === 0
+        ? 'unknown'
+        : 'valid';
   return report(verdict, findings, endpoints);
 }
 
@@ -408,9 +427,10 @@ export function startDaneForMtaSts(
   ctx: ProbeContext,
   deadline: Deadline,
   mxPort: number | undefined,
+  connect = true,
 ): Promise<DaneVerdict> | undefined {
   if (ctx.dnssec === undefined) return undefined;
-  return daneVerdict(domain, ctx, deadline, mxPort !== undefined ? { mxPort } : {});
+  return daneVerdict(domain, ctx, deadline, { ...(mxPort !== undefined ? { mxPort } : {}), connect });
 }
 
 export function daneField(verdict: DaneVerdict | undefined): { dane?: MtaStsDane } {
