@@ -82,6 +82,8 @@ describe.skipIf(requirements.skip)(
     let run: CliRun;
     let noTlsRun: CliRun;
     let mtaStsRun: CliRun;
+    let dnskeyAnchorRun: CliRun;
+    let childAnchorRun: CliRun;
     const result = (domain: string, from: CliRun = run): CliResult => {
       const found = from.results.find((r) => r.target === domain);
       if (found === undefined) throw new Error(`no result for ${domain}`);
@@ -212,10 +214,18 @@ describe.skipIf(requirements.skip)(
 
       const common = ['--dns-server', unbound.server, '--trust-anchor', anchorFile, '--allow-private', '--json'];
       const domains = Object.values(CASE).filter((d) => d !== CASE.noTls);
-      [run, noTlsRun, mtaStsRun] = await Promise.all([
+      const dnskeyFile = join(scratch.path, 'dnskey-anchor');
+      writeFileSync(dnskeyFile, `${nsd.zones[0]!.ksk ?? ''}\n`);
+      // An anchor for a child zone only: names under it are validated from it, the rest of dane.test is outside every anchor.
+      const childFile = join(scratch.path, 'child-anchor');
+      writeFileSync(childFile, `${nsd.zones.find((z) => z.origin === CASE.nsec3)!.ds.join('\n')}\n`);
+      const withAnchor = (file: string): string[] => common.map((a) => (a === anchorFile ? file : a));
+      [run, noTlsRun, mtaStsRun, dnskeyAnchorRun, childAnchorRun] = await Promise.all([
         runCli(['dane', ...domains, '--mx-port', String(smtpPort), ...common]),
         runCli(['dane', CASE.noTls, '--mx-port', String(postfix.port), ...common]),
         runCli(['mta-sts', CASE.ee311, CASE.stale, '--mx-port', String(smtpPort), ...common]),
+        runCli(['dane', CASE.ee311, CASE.stale, '--mx-port', String(smtpPort), ...withAnchor(dnskeyFile)]),
+        runCli(['dane', CASE.nsec3, CASE.ee311, '--mx-port', String(smtpPort), ...withAnchor(childFile)]),
       ]);
     });
 
@@ -334,6 +344,20 @@ describe.skipIf(requirements.skip)(
       expect((stale as { dane?: { verdict: string } }).dane?.verdict).toBe('invalid');
       expect(stale.findings.map((f) => f.code)).toContain('DANE_TLSA_MISMATCH');
       expect(stale.status).toBe('critical');
+    });
+
+    it('a DNSKEY trust anchor gives the same verdicts as its DS', () => {
+      expect(codesOf(result(CASE.ee311, dnskeyAnchorRun)), diag(CASE.ee311, dnskeyAnchorRun)).toEqual([]);
+      expect(result(CASE.ee311, dnskeyAnchorRun).mxDnssec).toMatchObject({ status: 'secure' });
+      expect(codesOf(result(CASE.stale, dnskeyAnchorRun))).toEqual(['DANE_TLSA_MISMATCH']);
+    });
+
+    it('an anchor for a child zone validates names under it; names outside every anchor are insecure', () => {
+      expect(codesOf(result(CASE.nsec3, childAnchorRun)), diag(CASE.nsec3, childAnchorRun)).toEqual([]);
+      expect(mxReport(CASE.nsec3, childAnchorRun).verdict).toBe('valid');
+      const outside = result(CASE.ee311, childAnchorRun);
+      expect(codesOf(outside)).toEqual(['DANE_NOT_DEPLOYED']);
+      expect(outside.mxDnssec).toMatchObject({ status: 'insecure', why: `no trust anchor covers ${CASE.ee311}` });
     });
 
     it('every DNSSEC verdict agrees with Unbound validating on its own', async () => {

@@ -34,6 +34,8 @@ export interface SignedZone {
   readonly file: string;
   /** The KSK's DS records (presentation format), for the parent zone or a trust anchor. */
   readonly ds: readonly string[];
+  /** The KSK itself (presentation format), as a DNSKEY trust anchor. */
+  readonly ksk?: string;
 }
 
 function zoneText(spec: ZoneSpec): string {
@@ -76,7 +78,10 @@ export function buildZone(dir: string, spec: ZoneSpec): SignedZone {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith(';'));
-  return { origin: spec.origin, file: signed, ds };
+  const kskRecord = readFileSync(join(dir, `${ksk}.key`), 'utf8')
+    .split('\n')
+    .find((l) => /\sDNSKEY\s/.test(l) && !l.startsWith(';'));
+  return { origin: spec.origin, file: signed, ds, ...(kskRecord !== undefined ? { ksk: kskRecord.trim() } : {}) };
 }
 
 export interface NsdInstance {
