@@ -21,6 +21,10 @@ import { parseTrustAnchors } from '../lambdas/engine/dnssec/anchors.js';
 import { DnsResolver } from '../lambdas/engine/net/resolver.js';
 import { createContext } from '../lambdas/engine/options.js';
 import { runSmtp } from '../lambdas/engine/run/smtp.js';
+import { daneVerdict } from '../lambdas/engine/dane/check.js';
+import { Deadline } from '../lambdas/engine/deadline.js';
+import { createQuery, dnsServerAddress, type QueryFn } from '../lambdas/engine/dnssec/transport.js';
+import { typeName } from '../lambdas/engine/dnssec/wire.js';
 import { startUnbound, type UnboundInstance } from './system/unbound.js';
 
 const requirements = systemRequirements('nsd', 'unbound', 'ldns-keygen', 'ldns-signzone', 'openssl', 'postfix');
@@ -358,6 +362,35 @@ describe.skipIf(requirements.skip)(
       const outside = result(CASE.ee311, childAnchorRun);
       expect(codesOf(outside)).toEqual(['DANE_NOT_DEPLOYED']);
       expect(outside.mxDnssec).toMatchObject({ status: 'insecure', why: `no trust anchor covers ${CASE.ee311}` });
+    });
+
+    it('asks one DS per label below the anchor and each question once (the cost README states)', async () => {
+      const asked: string[] = [];
+      const real = createQuery(dnsServerAddress(unbound!.server));
+      const query: QueryFn = (name, type, timeoutMs) => {
+        asked.push(`${typeName(type)} ${name}`);
+        return real(name, type, timeoutMs);
+      };
+      const ctx = createContext({
+        allowPrivate: true,
+        dnssec: { anchors: parseTrustAnchors(nsd!.zones[0]!.ds.join('\n')) },
+      });
+      const verdict = await daneVerdict(CASE.ee311, ctx, new Deadline(30_000), { query, mxPort: smtpPort });
+      expect(verdict.verdict).toBe('valid');
+      const mx = mxOf(CASE.ee311);
+      expect([...asked].sort()).toEqual(
+        [
+          `DNSKEY ${ZONE}`,
+          `DS ${CASE.ee311}`,
+          `MX ${CASE.ee311}`,
+          `DS ${mx}`,
+          `A ${mx}`,
+          `AAAA ${mx}`,
+          `DS _tcp.${mx}`,
+          `DS _25._tcp.${mx}`,
+          `TLSA _25._tcp.${mx}`,
+        ].sort(),
+      );
     });
 
     it('every DNSSEC verdict agrees with Unbound validating on its own', async () => {
