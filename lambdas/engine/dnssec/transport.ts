@@ -9,7 +9,7 @@ import { promises as dnsPromises } from 'node:dns';
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import dnsPacket from 'dns-packet';
-import { parseMessage, typeName, type Message } from './wire.js';
+import { normaliseName, parseMessage, typeName, type Message } from './wire.js';
 
 /** EDNS buffer size (DNS flag day 2020: avoids IP fragmentation). */
 export const EDNS_UDP_SIZE = 1232;
@@ -60,7 +60,7 @@ function encodeQuery(id: number, name: string, type: number): Buffer {
   });
 }
 
-function checked(buf: Buffer, id: number): Message {
+function checked(buf: Buffer, id: number, name: string, type: number): Message {
   let msg: Message;
   try {
     msg = parseMessage(buf);
@@ -68,10 +68,20 @@ function checked(buf: Buffer, id: number): Message {
     throw new QueryError('MALFORMED', `malformed DNS answer: ${(err as Error).message}`, err);
   }
   if (msg.id !== id) throw new QueryError('MALFORMED', 'DNS answer with a foreign query id');
+  // An answer to another question (a confused or spoofing server) is no answer to this one.
+  if (msg.question === undefined || msg.question.name !== normaliseName(name) || msg.question.type !== type) {
+    throw new QueryError('MALFORMED', 'DNS answer to a different question');
+  }
   return msg;
 }
 
-function udpQuery(server: DnsServerAddress, query: Buffer, id: number, timeoutMs: number): Promise<Message> {
+interface Asked {
+  readonly id: number;
+  readonly name: string;
+  readonly type: number;
+}
+
+function udpQuery(server: DnsServerAddress, query: Buffer, asked: Asked, timeoutMs: number): Promise<Message> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket(net.isIP(server.host) === 6 ? 'udp6' : 'udp4');
     const done = (fn: () => void): void => {
@@ -83,10 +93,11 @@ function udpQuery(server: DnsServerAddress, query: Buffer, id: number, timeoutMs
     socket.on('error', (err) => done(() => reject(new QueryError('NETWORK', err.message, err))));
     socket.on('message', (buf, rinfo) => {
       // Only the server asked may answer (off-path spoofing needs the id and the port too).
-      if (rinfo.port !== server.port || buf.length < 2 || buf.readUInt16BE(0) !== id) return;
+      if (rinfo.port !== server.port || rinfo.address !== server.host || buf.length < 2) return;
+      if (buf.readUInt16BE(0) !== asked.id) return;
       done(() => {
         try {
-          resolve(checked(buf, id));
+          resolve(checked(buf, asked.id, asked.name, asked.type));
         } catch (err) {
           reject(err as Error);
         }
@@ -96,7 +107,7 @@ function udpQuery(server: DnsServerAddress, query: Buffer, id: number, timeoutMs
   });
 }
 
-function tcpQuery(server: DnsServerAddress, query: Buffer, id: number, timeoutMs: number): Promise<Message> {
+function tcpQuery(server: DnsServerAddress, query: Buffer, asked: Asked, timeoutMs: number): Promise<Message> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: server.host, port: server.port });
     const chunks: Buffer[] = [];
@@ -129,7 +140,7 @@ function tcpQuery(server: DnsServerAddress, query: Buffer, id: number, timeoutMs
       if (buf.length < need + 2) return;
       done(() => {
         try {
-          resolve(checked(buf.subarray(2, need + 2), id));
+          resolve(checked(buf.subarray(2, need + 2), asked.id, asked.name, asked.type));
         } catch (err) {
           reject(err as Error);
         }
@@ -145,8 +156,9 @@ export function createQuery(server: DnsServerAddress): QueryFn {
     const started = Date.now();
     const id = randomInt(0, 65536);
     const query = encodeQuery(id, name, type);
-    const udp = await udpQuery(server, query, id, timeoutMs);
+    const asked = { id, name, type };
+    const udp = await udpQuery(server, query, asked, timeoutMs);
     if (!udp.flags.tc) return udp;
-    return tcpQuery(server, query, id, Math.max(1, timeoutMs - (Date.now() - started)));
+    return tcpQuery(server, query, asked, Math.max(1, timeoutMs - (Date.now() - started)));
   };
 }

@@ -29,6 +29,8 @@ export interface Rr {
 
 export interface Message {
   readonly id: number;
+  /** The first question, as echoed by the server. */
+  readonly question?: { readonly name: Name; readonly type: number };
   readonly rcode: number;
   readonly flags: { readonly tc: boolean; readonly ad: boolean; readonly aa: boolean };
   readonly answer: readonly Rr[];
@@ -238,7 +240,13 @@ export function parseMessage(buf: Buffer): Message {
   const flags = buf.readUInt16BE(2);
   const counts = [buf.readUInt16BE(4), buf.readUInt16BE(6), buf.readUInt16BE(8), buf.readUInt16BE(10)];
   let pos = 12;
-  for (let i = 0; i < (counts[0] as number); i += 1) pos = readName(buf, pos).next + 4;
+  let question: Message['question'];
+  for (let i = 0; i < (counts[0] as number); i += 1) {
+    const q = readName(buf, pos);
+    if (q.next + 4 > buf.length) throw new WireError('truncated question');
+    if (question === undefined) question = { name: q.name, type: buf.readUInt16BE(q.next) };
+    pos = q.next + 4;
+  }
   const sections: Rr[][] = [[], [], []];
   let extendedRcode = 0;
   for (let s = 0; s < 3; s += 1) {
@@ -258,6 +266,7 @@ export function parseMessage(buf: Buffer): Message {
   }
   return {
     id,
+    ...(question !== undefined ? { question } : {}),
     rcode: (flags & 0x0f) | extendedRcode,
     flags: { tc: (flags & 0x0200) !== 0, ad: (flags & 0x0020) !== 0, aa: (flags & 0x0400) !== 0 },
     answer: sections[0] ?? [],
