@@ -15,7 +15,9 @@ import {
 } from '../lambdas/engine/dane/tlsa.js';
 import { Deadline } from '../lambdas/engine/deadline.js';
 import { parseTrustAnchors } from '../lambdas/engine/dnssec/anchors.js';
-import { QueryError } from '../lambdas/engine/dnssec/transport.js';
+import { QueryError, type QueryFn } from '../lambdas/engine/dnssec/transport.js';
+import { Validator } from '../lambdas/engine/dnssec/validator.js';
+import { TYPE } from '../lambdas/engine/dnssec/wire.js';
 import { createContext } from '../lambdas/engine/options.js';
 import { createTestPki, daysFromNow, issueCertificate, type Issued, type TestPki } from './support/pki.js';
 
@@ -150,5 +152,25 @@ describe('DANE verdict when DNS fails', () => {
     });
     expect(verdict.findings.map((f) => f.code)).toEqual(['DANE_DNS_ERROR']);
     expect(verdict.findings[0]?.message).toContain('ECONNREFUSED');
+  });
+
+  it('a resolver with no DNSKEY for the anchor zone makes answers indeterminate, not bogus, and the TLSA absence still counts', async () => {
+    // A resolver that knows nothing of DNSSEC: NXDOMAIN for everything but the MX and A records.
+    const query: QueryFn = (name, type) =>
+      Promise.resolve({
+        id: 0,
+        question: { name, type },
+        rcode: type === TYPE.MX || type === TYPE.A ? 0 : 3,
+        flags: { tc: false, ad: false, aa: false },
+        answer:
+          type === TYPE.MX && name === 'example.test'
+            ? [{ name, type, class: 1, ttl: 60, rdata: Buffer.from([0, 10, 2, 0x6d, 0x78, 0xc0, 0]) }]
+            : [],
+        authority: [],
+      });
+    const validator = new Validator({ query, anchors, now: () => Date.now() / 1000, remainingMs: () => 5_000 });
+    const answer = await validator.lookup('example.test', TYPE.MX);
+    expect(answer).toMatchObject({ status: 'indeterminate', answered: true });
+    expect(answer.why).toMatch(/no DNSKEY records for the trust anchor zone|answered NXDOMAIN/);
   });
 });

@@ -310,14 +310,18 @@ export class Validator {
     let pending = this.zones.get(key);
     if (pending === undefined) {
       const anchors = this.options.anchors.filter((a) => a.zone === zone);
-      pending = this.keysFor(zone, `trust anchor for ${zone || '.'}`, (owner, rdata) =>
-        anchors.some((a) => {
-          if (a.kind === 'DNSKEY') {
-            const k = dnskeyOf(rdata);
-            return k.flags === a.flags && k.algorithm === a.algorithm && k.publicKey.equals(a.publicKey);
-          }
-          return matchesDs(owner, rdata, a);
-        }),
+      pending = this.keysFor(
+        zone,
+        `trust anchor for ${zone || '.'}`,
+        (owner, rdata) =>
+          anchors.some((a) => {
+            if (a.kind === 'DNSKEY') {
+              const k = dnskeyOf(rdata);
+              return k.flags === a.flags && k.algorithm === a.algorithm && k.publicKey.equals(a.publicKey);
+            }
+            return matchesDs(owner, rdata, a);
+          }),
+        true,
       );
       this.zones.set(key, pending);
     }
@@ -340,19 +344,36 @@ export class Validator {
     return this.keysFor(zone, `DS of ${zone}`, (owner, rdata) => ds.some((d) => matchesDs(owner, rdata, d)));
   }
 
-  private async keysFor(zone: Name, via: string, trusted: (owner: Name, rdata: Buffer) => boolean): Promise<ZoneState> {
+  /**
+   * @param anchor  the zone of a trust anchor: a resolver that gives no DNSKEY RRset for it at
+   *   all does not serve DNSSEC, which makes everything under it indeterminate, not bogus
+   */
+  private async keysFor(
+    zone: Name,
+    via: string,
+    trusted: (owner: Name, rdata: Buffer) => boolean,
+    anchor = false,
+  ): Promise<ZoneState> {
     const label = `DNSKEY ${zone || '.'}`;
     const fetched = await this.fetch(zone, TYPE.DNSKEY);
     if ('failure' in fetched) return { status: 'indeterminate', zone, why: `${label}: ${fetched.failure}` };
     if (fetched.msg.rcode !== RCODE.NOERROR) {
       return {
-        status: fetched.msg.rcode === RCODE.NXDOMAIN ? 'bogus' : 'indeterminate',
+        status: fetched.msg.rcode === RCODE.NXDOMAIN && !anchor ? 'bogus' : 'indeterminate',
         zone,
         why: `${label}: the resolver answered ${rcodeName(fetched.msg.rcode)}`,
       };
     }
     const rrset = fetched.msg.answer.filter((r) => r.name === zone && r.type === TYPE.DNSKEY);
-    if (rrset.length === 0) return { status: 'bogus', zone, why: `${label}: no DNSKEY records` };
+    if (rrset.length === 0) {
+      return anchor
+        ? {
+            status: 'indeterminate',
+            zone,
+            why: `${label}: the resolver returns no DNSKEY records for the trust anchor zone (does it serve DNSSEC?)`,
+          }
+        : { status: 'bogus', zone, why: `${label}: no DNSKEY records` };
+    }
     const all: ZoneKey[] = [];
     const entry: ZoneKey[] = [];
     for (const rr of rrset) {
