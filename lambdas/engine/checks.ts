@@ -31,6 +31,8 @@ export interface SmtpCheckSpec {
   readonly ehloName?: string;
   readonly auth?: CredentialSource;
   readonly testMessage?: TestMessage;
+  /** Also check DANE (RFC 7672) for the host: its TLSA records at `_25._tcp.<host>`. Port 25. */
+  readonly dane?: boolean;
   /** How the sender using this target grades TLS failures (tls/policy.ts). @default 'required-verify' */
   readonly tlsPolicy?: TlsPolicy;
   /** Overall deadline for this check; falls back to the context's. */
@@ -76,7 +78,15 @@ export interface SesAccountCheckSpec {
   readonly timeoutMs?: number;
 }
 
-export type CheckSpec = SmtpCheckSpec | TlsCheckSpec | MtaStsCheckSpec | SesAccountCheckSpec;
+/** DANE for SMTP (RFC 7672) for a domain's MX hosts. */
+export interface DaneCheckSpec {
+  readonly check: 'dane';
+  readonly name?: string;
+  readonly domain: string;
+  readonly timeoutMs?: number;
+}
+
+export type CheckSpec = SmtpCheckSpec | TlsCheckSpec | MtaStsCheckSpec | SesAccountCheckSpec | DaneCheckSpec;
 
 /** Implicit TLS ports (RFC 8314 §3.3 for 465; 2465 is SES's alternative). */
 export const IMPLICIT_TLS_PORTS: ReadonlySet<number> = new Set([465, 2465]);
@@ -93,6 +103,7 @@ export function targetOf(spec: CheckSpec): string {
     case 'tls':
       return `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}`;
     case 'mta-sts':
+    case 'dane':
       return spec.domain;
     case 'ses-account':
       return spec.region;
