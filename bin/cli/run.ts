@@ -1,0 +1,44 @@
+/** `mailprobe run`: exactly what the deployed probes run, from the config file. */
+import type { ProbeContext } from '../../lambdas/engine/options.js';
+import { runChecks, type CheckResult } from '../../lambdas/engine/run.js';
+import { loadConfig } from '../../lib/config/load.js';
+import { nameOf, planConfig } from '../../lib/config/plan.js';
+import { stringOption, UsageError, type Parsed } from './args.js';
+import type { Io } from './main.js';
+import { contextFrom, engineDeps, thresholdsFrom } from './options.js';
+import { printResults } from './output.js';
+
+export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
+  return printResults(await runConfig(parsed, io), parsed, io);
+}
+
+/** The same plan, shard by shard, same thresholds. */
+async function runConfig(parsed: Parsed, io: Io): Promise<CheckResult[]> {
+  const { values } = parsed;
+  const path = stringOption(values, 'config') ?? 'mailprobe.config.yaml';
+  const plan = planConfig(loadConfig(path));
+  const only = (values.only as string[] | undefined) ?? [];
+  const base = contextFrom(values);
+  const known = new Set(plan.shards.flatMap((s) => s.specs.map((spec) => nameOf(spec))));
+  for (const name of only) {
+    if (!known.has(name))
+      throw new UsageError(`--only ${name}: no target of that name in ${path} (names: ${[...known].join(', ')})`);
+  }
+  const results: CheckResult[] = [];
+  for (const shard of plan.shards) {
+    const specs = only.length > 0 ? shard.specs.filter((s) => only.includes(nameOf(s))) : shard.specs;
+    if (specs.length === 0) continue;
+    const ctx: ProbeContext = {
+      ...base,
+      thresholds: thresholdsFrom(values, shard.thresholds),
+      allowPrivate: base.allowPrivate || shard.allowPrivate,
+    };
+    results.push(
+      ...(await runChecks(specs, ctx, {
+        concurrency: shard.concurrency,
+        deps: { ...engineDeps(values), credentials: { env: io.env } },
+      })),
+    );
+  }
+  return results;
+}
