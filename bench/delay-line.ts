@@ -9,14 +9,23 @@
  * real link. Chunks in one direction keep their order (equal delays fire in order).
  */
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 export type Direction = 'c2s' | 's2c';
+
+/** One chunk through the line: its direction and when it was delivered (performance.now()). */
+export interface Chunk {
+  readonly direction: Direction;
+  deliveredAt: number;
+}
 
 export interface DelayLine {
   readonly port: number;
   readonly oneWayMs: number;
   /** Directions of the chunks of each connection so far, in order. */
   readonly connections: readonly Direction[][];
+  /** The chunks of each connection, with their delivery times (Infinity until delivered). */
+  readonly chunks: readonly Chunk[][];
   /** Forget the recorded connections. */
   reset(): void;
   close(): Promise<void>;
@@ -28,10 +37,19 @@ export async function startDelayLine(
   targetHost = '127.0.0.1',
 ): Promise<DelayLine> {
   const connections: Direction[][] = [];
+  const chunkLists: Chunk[][] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const directions: Direction[] = [];
     connections.push(directions);
+    const chunks: Chunk[] = [];
+    chunkLists.push(chunks);
+    const record = (direction: Direction): Chunk => {
+      directions.push(direction);
+      const chunk: Chunk = { direction, deliveredAt: Number.POSITIVE_INFINITY };
+      chunks.push(chunk);
+      return chunk;
+    };
     client.setNoDelay(true);
     sockets.add(client);
     client.pause();
@@ -39,8 +57,12 @@ export async function startDelayLine(
     let upstream: net.Socket | undefined;
     const later = (fn: () => void) => setTimeout(fn, oneWayMs);
     client.on('data', (chunk) => {
-      directions.push('c2s');
-      later(() => (upstream ? upstream.write(chunk) : pending.push(chunk)));
+      const seen = record('c2s');
+      later(() => {
+        seen.deliveredAt = performance.now();
+        if (upstream) upstream.write(chunk);
+        else pending.push(chunk);
+      });
     });
     client.on('end', () => later(() => upstream?.end()));
     client.on('error', () => upstream?.destroy());
@@ -58,8 +80,11 @@ export async function startDelayLine(
         client.resume();
       });
       upstream.on('data', (chunk) => {
-        directions.push('s2c');
-        later(() => client.write(chunk));
+        const seen = record('s2c');
+        later(() => {
+          seen.deliveredAt = performance.now();
+          client.write(chunk);
+        });
       });
       upstream.on('end', () => later(() => client.end()));
       upstream.on('error', () => later(() => client.destroy()));
@@ -71,7 +96,11 @@ export async function startDelayLine(
     port: (server.address() as net.AddressInfo).port,
     oneWayMs,
     connections,
-    reset: () => void connections.splice(0),
+    chunks: chunkLists,
+    reset: () => {
+      connections.splice(0);
+      chunkLists.splice(0);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -89,4 +118,20 @@ export function countFlights(directions: readonly Direction[]): number {
     last = d;
   }
   return flights;
+}
+
+/**
+ * Round trips a client waited for, counted on the wire: the TCP handshake (emulated, 1)
+ * plus every server flight delivered before the client was done (`doneAt`). Independent of
+ * machine load, unlike wall time; a client that also waits on a timer would need the
+ * time-based figure to show it.
+ */
+export function roundTripsWaited(chunks: readonly Chunk[], doneAt: number): number {
+  let waited = 1;
+  let last: Direction | undefined;
+  for (const chunk of chunks) {
+    if (chunk.direction === 's2c' && last !== 's2c' && chunk.deliveredAt <= doneAt) waited++;
+    last = chunk.direction;
+  }
+  return waited;
 }

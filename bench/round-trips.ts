@@ -1,7 +1,8 @@
 /**
  * Round trips of one STARTTLS session against Debian's Postfix through a delay line
  * (delay-line.ts; 100 ms round trip by default), mailprobe next to openssl s_client and
- * swaks when installed. Round trips = (fastest wall through the delay − fastest wall
+ * swaks when installed. Two counts: on the wire, the server flights a client had received
+ * when it was done plus the TCP handshake (load cannot change it); by time, (fastest wall through the delay − fastest wall
  * without it) / RTT: the local work cancels out and what is left is waiting on the link;
  * the fastest of several runs, because a shared machine only ever adds time. The flights
  * column counts runs of bytes in one direction, seen by the delay line (a client's QUIT
@@ -21,7 +22,7 @@ import { createContext } from '../lambdas/engine/options.js';
 import { runSmtpCheck } from '../lambdas/engine/smtp/check.js';
 import { createTestPki } from '../test/support/pki.js';
 import { startSmtpServer } from '../test/support/smtp-servers.js';
-import { countFlights, startDelayLine, type DelayLine } from './delay-line.js';
+import { countFlights, roundTripsWaited, startDelayLine, type DelayLine } from './delay-line.js';
 import { ensureBuiltCli, MAILPROBE, median, round, startLocalPostfix, timeCommand, which } from './tools.js';
 
 const ONE_WAY_MS = Number(process.env.BENCH_ONE_WAY_MS ?? 50);
@@ -36,6 +37,9 @@ interface Client {
 
 interface Measured {
   readonly client: string;
+  /** Server flights the client had received when it was done, + 1 for the TCP handshake (delay-line.ts). */
+  readonly roundTripsOnTheWire: number;
+  /** (fastest wall through the delay − fastest wall without) / RTT. */
   readonly roundTrips: number;
   readonly flights: number;
   readonly wallMs: number;
@@ -45,6 +49,7 @@ async function measure(client: Client, directPort: number, line: DelayLine): Pro
   const direct: number[] = [];
   const delayed: number[] = [];
   const flights: number[] = [];
+  const waited: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     let t0 = performance.now();
     await client.session(directPort);
@@ -52,13 +57,16 @@ async function measure(client: Client, directPort: number, line: DelayLine): Pro
     line.reset();
     t0 = performance.now();
     await client.session(line.port);
-    delayed.push(performance.now() - t0);
+    const doneAt = performance.now();
+    delayed.push(doneAt - t0);
     // Let the last delayed chunks (the 221, the close) pass before counting.
     await new Promise((r) => setTimeout(r, 3 * ONE_WAY_MS));
     flights.push(countFlights(line.connections[0] ?? []));
+    waited.push(roundTripsWaited(line.chunks[0] ?? [], doneAt));
   }
   return {
     client: client.name,
+    roundTripsOnTheWire: median(waited),
     roundTrips: round((Math.min(...delayed) - Math.min(...direct)) / RTT_MS, 2),
     flights: median(flights),
     wallMs: Math.round(Math.min(...delayed)),
@@ -212,6 +220,8 @@ export async function run(): Promise<void> {
 
   console.log(JSON.stringify({ oneWayMs: ONE_WAY_MS, rttMs: RTT_MS, runs: RUNS, results }, null, 2));
   for (const r of results) {
-    console.log(`round trips at ${RTT_MS} ms RTT: ${r.client}: ${r.roundTrips} (${r.flights} flights, ${r.wallMs} ms)`);
+    console.log(
+      `round trips at ${RTT_MS} ms RTT: ${r.client}: ${r.roundTripsOnTheWire} on the wire, ${r.roundTrips} by time (${r.flights} flights, ${r.wallMs} ms)`,
+    );
   }
 }
