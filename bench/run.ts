@@ -1,13 +1,14 @@
 /**
  * `npm run bench [NAME...]`: every bench below in turn (or only those named). Each lives
- * in its own file exporting `run()`, and prints its figures as JSON and one-line summaries.
+ * in its own file exporting an async function, and prints its figures as JSON and one-line summaries.
  * Benches that need Debian tools (postfix, swaks, openssl, testssl.sh) say what they skip.
  * Register a bench with one line here.
  */
-const BENCHES: Record<string, () => Promise<{ run(): Promise<void> }>> = {
-  'smtp-throughput': () => import('./smtp-throughput.js'),
-  'round-trips': () => import('./round-trips.js'),
-  'cli-speed': () => import('./cli-speed.js'),
+const BENCHES: Record<string, () => Promise<() => Promise<void>>> = {
+  'smtp-throughput': async () => (await import('./smtp-throughput.js')).run,
+  'round-trips': async () => (await import('./round-trips.js')).run,
+  'cli-speed': async () => (await import('./cli-speed.js')).run,
+  fleet: async () => (await import('./fleet.js')).benchFleet,
 };
 
 const wanted = process.argv.slice(2);
@@ -20,5 +21,7 @@ for (const name of wanted) {
 for (const [name, load] of Object.entries(BENCHES)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue;
   console.log(`\n=== bench ${name} ===`);
-  await (await load()).run();
+  await (
+    await load()
+  )();
 }

@@ -9,6 +9,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError, loadConfig } from '../lib/config/load.js';
 import { PlanError, planConfig } from '../lib/config/plan.js';
 import { MailProbeStack } from '../lib/mail-probe-stack.js';
+import { DashboardLimitError } from '../lib/probe-dashboard.js';
 
 const app = new App();
 const fromContext = app.node.tryGetContext('config') as string | undefined;
@@ -18,17 +19,28 @@ const configPath =
   'mailprobe.config.example.yaml';
 
 try {
-  const plan = planConfig(loadConfig(configPath));
-  new MailProbeStack(app, (app.node.tryGetContext('stackName') as string | undefined) ?? 'MailProbe', {
+  const stackName = (app.node.tryGetContext('stackName') as string | undefined) ?? 'MailProbe';
+  // The stack name prefixes every alarm name: the plan checks them against the 255-character limit.
+  const plan = planConfig(loadConfig(configPath), { alarmNamePrefix: stackName });
+  new MailProbeStack(app, stackName, {
     plan,
     description: `mailprobe: mail transport security probes (${configPath})`,
     env: { account: process.env['CDK_DEFAULT_ACCOUNT'], region: process.env['CDK_DEFAULT_REGION'] },
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  // Synthesize here rather than at exit, so that a limit CDK enforces is reported like a config error.
+  app.synth();
 } catch (err) {
-  if (err instanceof ConfigError || err instanceof PlanError) {
+  if (err instanceof ConfigError || err instanceof PlanError || err instanceof DashboardLimitError) {
     // A clear message and exit status 2 (a configuration error), not a stack trace.
-    console.error(err.message);
+    console.error(`mailprobe: ${err.message}`);
+    process.exit(2);
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  if (/Number of resources .* is greater than allowed maximum/.test(message)) {
+    console.error(
+      `mailprobe: ${message.split('\n')[0]}; set alarms.mode to fleet or metrics to aggregate, or split the targets over two deployments`,
+    );
     process.exit(2);
   }
   throw err;

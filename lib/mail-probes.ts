@@ -1,7 +1,8 @@
 /**
  * `MailProbes`: the reusable construct. Give it the configuration (typed props, or the
  * config file) and it deploys one probe function per check kind with a schedule per
- * shard, alarms per target and per function, an alert topic and a dashboard.
+ * shard, alarms (per target or per fleet group, see probe-alarms.ts) and per function,
+ * an alert topic and a dashboard.
  *
  *     new MailProbes(this, 'Probes', {
  *       config: { targets: [{ host: 'smtp.example.com', port: 587 }], domains: ['example.com'] },
@@ -132,6 +133,7 @@ export class MailProbes extends Construct {
           shards,
           namespace: plan.namespace,
           timeout,
+          memorySize: plan.capacity[kind].memoryMb,
           ...(kind === 'smtp' ? { secretArns: plan.secretArns } : {}),
           ...(kind === 'ses-account' ? { sesRegions: plan.sesRegions } : {}),
           ...(props.notifyChanges === false ? {} : { alertTopic: topic.topic }),
@@ -152,6 +154,10 @@ export class MailProbes extends Construct {
     this.alarms = new ProbeAlarms(this, 'Alarms', {
       namespace: plan.namespace,
       targets: plan.targets,
+      mode: plan.alarmMode,
+      metricsMode: plan.metricsMode,
+      alarmGroups: plan.alarmGroups,
+      reporting: plan.reporting,
       functions: [...functions.values()],
       action: topic.alarmAction,
       dashboardName,
@@ -166,6 +172,8 @@ export class MailProbes extends Construct {
       logGroups: [...functions.values()].map((f) => f.logGroup),
       dashboardName,
       queryName,
+      alarmMode: plan.alarmMode,
+      metricsMode: plan.metricsMode,
     });
 
     const port25 = plan.targets.filter((t) => t.port25);

@@ -1,19 +1,44 @@
 /**
- * Alarms per target (DESIGN.md §5) and on the probe functions themselves. Alarms say
- * *that* something is wrong, in words on-call can act on; the probe's own notification
- * and log line say *what* (findings and hints).
+ * The alarms (DESIGN.md §5), in the plan's alarm mode, and the alarms on the probe
+ * functions themselves. Alarms say *that* something is wrong, in words on-call can act
+ * on; the probe's own notification and log line say *what* (findings and hints).
+ *
+ * - `per-target`: classic alarms per (check, target): Success, CertDaysToExpiry, DhKeyBits,
+ *   QuotaUsedPercent. Resources grow with targets; for small fleets.
+ * - `fleet`: one Metrics Insights alarm per (check kind, interval, thresholds, group of at most
+ *   400 targets) for Success and for CertDaysToExpiry; each target is a contributor and is named
+ *   in the alarm's state reason. Intervals longer than an hour (the tls check's 6 hours) do not
+ *   fit Metrics Insights' 3-hour window: those targets page through the probes' change
+ *   notifications, and their reporting alarm still fires when they stop.
+ * - In every mode, one "targets reporting" alarm per (check kind, interval): a contributor that
+ *   stops publishing drops out of a Metrics Insights alarm instead of breaching, so this
+ *   classic alarm compares the results the probes reported with what the plan expects.
+ * - `metrics: aggregate`: no per-target metrics, so per kind a "targets critical" alarm instead.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import type { PlannedTarget } from './config/plan.js';
+import type { MetricsMode } from '../lambdas/engine/metrics/definitions.js';
+import { SUCCESS_DATAPOINTS_TO_ALARM, SUCCESS_EVALUATION_PERIODS } from './config/defaults.js';
+import type { AlarmGroup, AlarmMode, PlannedTarget, ReportingGroup } from './config/plan.js';
+import { constructIdOf } from './config/validate.js';
 import type { ProbeFunction } from './probe-function.js';
-import { probeMetric } from './probe-metrics.js';
+import { insightsExpression, insightsQuery, kindMetric, probeMetric } from './probe-metrics.js';
+
+export { SUCCESS_DATAPOINTS_TO_ALARM, SUCCESS_EVALUATION_PERIODS };
 
 export interface ProbeAlarmsProps {
   readonly namespace: string;
   readonly targets: readonly PlannedTarget[];
   readonly functions: readonly ProbeFunction[];
+  /** @default 'per-target' */
+  readonly mode?: AlarmMode;
+  /** @default 'default' */
+  readonly metricsMode?: MetricsMode;
+  /** The fleet alarms' scopes (plan.alarmGroups). @default - none */
+  readonly alarmGroups?: readonly AlarmGroup[];
+  /** One reporting alarm each (plan.reporting). @default - none */
+  readonly reporting?: readonly ReportingGroup[];
   /** Alarm and OK action. @default - alarms without actions (dashboard only) */
   readonly action?: cloudwatch.IAlarmAction;
   /** Prefix of every alarm name, so several deployments can share an account. @default - the stack name */
@@ -23,14 +48,10 @@ export interface ProbeAlarmsProps {
   readonly queryName?: string;
 }
 
-/** Success below 1 in 2 of the last 3 runs: one failed run is noise, two are an incident. */
-export const SUCCESS_EVALUATION_PERIODS = 3;
-export const SUCCESS_DATAPOINTS_TO_ALARM = 2;
 /** The function alarm fires when a run takes this share of the timeout. */
 export const DURATION_ALARM_RATIO = 0.8;
 
-/** Construct IDs cannot hold `/`; names may. */
-const idOf = (s: string) => s.replace(/[^A-Za-z0-9._:@-]/g, '_');
+const periodOf = (seconds: number) => Duration.seconds(Math.max(60, seconds));
 
 export class ProbeAlarms extends Construct {
   readonly alarms: readonly cloudwatch.IAlarm[];
@@ -38,6 +59,8 @@ export class ProbeAlarms extends Construct {
   constructor(scope: Construct, id: string, props: ProbeAlarmsProps) {
     super(scope, id);
     const prefix = props.alarmNamePrefix ?? Stack.of(this).stackName;
+    const mode = props.mode ?? 'per-target';
+    const metricsMode = props.metricsMode ?? 'default';
     const where = [
       props.dashboardName ? `dashboard ${props.dashboardName}` : undefined,
       props.queryName ? `Logs Insights query "${props.queryName}"` : undefined,
@@ -55,143 +78,270 @@ export class ProbeAlarms extends Construct {
       alarms.push(alarm);
     };
 
-    for (const t of props.targets) {
-      // The period is the schedule's interval (1 minute to 1 day, see the config schema), so each
-      // period holds one run. 3 periods stay inside PutMetricAlarm's evaluation range: 1 day for
-      // periods under an hour (3 × 59 min), 7 days otherwise (3 × 1 day).
-      const period = Duration.seconds(Math.max(60, t.periodSeconds));
-      const base = { namespace: props.namespace, check: t.check, target: t.name, period };
-      const who = `the ${t.check} check of ${t.name}${t.name === t.target ? '' : ` (${t.target})`}`;
-      const tid = `${t.check}-${idOf(t.name)}`;
+    if (metricsMode !== 'aggregate') {
+      for (const t of props.targets) {
+        // ses-account has one target per region and a 6-hour interval: classic alarms in every mode.
+        if (mode === 'per-target' || t.check === 'ses-account') this.perTarget(t, props.namespace, prefix, lookAt, add);
+      }
+      if (mode === 'fleet')
+        for (const g of props.alarmGroups ?? []) this.fleet(g, props.namespace, prefix, lookAt, add);
+    }
+    for (const r of props.reporting ?? []) this.reportingAlarms(r, props.namespace, prefix, metricsMode, lookAt, add);
+    for (const fn of props.functions) this.functionAlarms(fn, prefix, add);
+    this.alarms = alarms;
+  }
 
+  private perTarget(
+    t: PlannedTarget,
+    namespace: string,
+    prefix: string,
+    lookAt: string,
+    add: (a: cloudwatch.Alarm) => void,
+  ): void {
+    // The period is the schedule's interval (1 minute to 1 day, see the config schema), so each
+    // period holds one run. 3 periods stay inside PutMetricAlarm's evaluation range: 1 day for
+    // periods under an hour (3 × 59 min), 7 days otherwise (3 × 1 day).
+    const period = periodOf(t.periodSeconds);
+    const metric = (name: Parameters<typeof probeMetric>[0], statistic?: string) =>
+      probeMetric(name, { namespace, check: t.check, target: t.name, period, ...(statistic ? { statistic } : {}) });
+    const who = `the ${t.check} check of ${t.name}${t.name === t.target ? '' : ` (${t.target})`}`;
+    const tid = `${t.check}-${constructIdOf(t.name)}`;
+
+    add(
+      new cloudwatch.Alarm(this, `${tid}-Success`, {
+        alarmName: `${prefix}-${t.check}-${t.name}-Success`,
+        alarmDescription:
+          `mailprobe: ${who} failed (critical) in ${SUCCESS_DATAPOINTS_TO_ALARM} of the last ${SUCCESS_EVALUATION_PERIODS} runs, or stopped reporting. ` +
+          `Meaning: mail to or through this endpoint may be failing or travelling without verified TLS. ` +
+          `Action: read the probe's alert message or its log line for the findings and their hints${lookAt}; ` +
+          `if there is no recent log line, the probe itself stopped: check the ${t.check} function's errors and its schedule.`,
+        metric: metric('Success'),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: SUCCESS_EVALUATION_PERIODS,
+        datapointsToAlarm: SUCCESS_DATAPOINTS_TO_ALARM,
+        // A probe that stopped running must page (DESIGN.md §5).
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }),
+    );
+
+    if (t.alarmCertExpiry) {
       add(
-        new cloudwatch.Alarm(this, `${tid}-Success`, {
-          alarmName: `${prefix}-${t.check}-${t.name}-Success`,
+        new cloudwatch.Alarm(this, `${tid}-CertDaysToExpiry`, {
+          alarmName: `${prefix}-${t.check}-${t.name}-CertDaysToExpiry`,
           alarmDescription:
-            `mailprobe: ${who} failed (critical) in ${SUCCESS_DATAPOINTS_TO_ALARM} of the last ${SUCCESS_EVALUATION_PERIODS} runs, or stopped reporting. ` +
-            `Meaning: mail to or through this endpoint may be failing or travelling without verified TLS. ` +
-            `Action: read the probe's alert message or its log line for the findings and their hints${lookAt}; ` +
-            `if there is no recent log line, the probe itself stopped: check the ${t.check} function's errors and its schedule.`,
-          metric: probeMetric('Success', base),
+            `mailprobe: a certificate seen by ${who} expires in ${t.thresholds.warnDays} days or fewer. ` +
+            `Meaning: when it expires, senders that verify TLS (MTA-STS, SES, submission clients) stop delivering. ` +
+            `Action: renew the certificate (or the intermediate named in the finding) and install the full chain; the alarm clears on the next run.`,
+          metric: metric('CertDaysToExpiry'),
+          // At or below warnDays, as the CERT_EXPIRING finding and the schema say.
+          threshold: t.thresholds.warnDays,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          // Missing data keeps the last state (IGNORE; MISSING would drop to INSUFFICIENT_DATA and
+          // fire again later): no certificate seen means the check failed, which the Success alarm
+          // reports; an expiring certificate must not look fixed meanwhile.
+          treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+        }),
+      );
+    }
+
+    if (t.alarmDhBits) {
+      const dh = metric('DhKeyBits');
+      add(
+        new cloudwatch.Alarm(this, `${tid}-DhKeyBits`, {
+          alarmName: `${prefix}-${t.check}-${t.name}-DhKeyBits`,
+          alarmDescription:
+            `mailprobe: ${who} negotiates DHE with a group smaller than ${t.thresholds.minDhBits} bits. ` +
+            `Meaning: weak key exchange (Logjam); clients with a strict OpenSSL security level fail with "dh key too small". ` +
+            `Action: configure a DH group of at least 2048 bits (RFC 7919 ffdhe2048) or disable DHE suites in favour of ECDHE.`,
+          // 0 means "no DHE suites offered", which is fine: only 0 < bits < min is weak.
+          metric: new cloudwatch.MathExpression({
+            expression: `IF(dh > 0 AND dh < ${t.thresholds.minDhBits}, 1, 0)`,
+            usingMetrics: { dh },
+            period: periodOf(t.periodSeconds),
+            label: 'weak DH',
+          }),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          // No measurement (the DHE handshake did not finish) keeps the last state.
+          treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+        }),
+      );
+    }
+
+    if (t.quotaWarnPercent !== undefined) {
+      add(
+        new cloudwatch.Alarm(this, `${tid}-QuotaUsedPercent`, {
+          alarmName: `${prefix}-${t.check}-${t.name}-QuotaUsedPercent`,
+          alarmDescription:
+            `mailprobe: ${who}: ${t.quotaWarnPercent}% or more of the SES 24-hour sending quota is used. ` +
+            `Meaning: when the quota runs out SES refuses mail with "454 Throttling failure: Daily message quota exceeded". ` +
+            `Action: request a sending quota increase in the SES console (Account dashboard) or spread the sending over the day.`,
+          metric: metric('QuotaUsedPercent', cloudwatch.Stats.MAXIMUM),
+          threshold: t.quotaWarnPercent,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          // No datapoint: the API call failed, which the Success alarm reports; keep the last state.
+          treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+        }),
+      );
+    }
+  }
+
+  private fleet(
+    g: AlarmGroup,
+    namespace: string,
+    prefix: string,
+    lookAt: string,
+    add: (a: cloudwatch.Alarm) => void,
+  ): void {
+    const period = periodOf(g.periodSeconds);
+    const scope = `the ${g.check} checks of alarm group ${g.id} (${g.targets} targets, every ${g.interval})`;
+    if (g.alarmSuccess) {
+      add(
+        new cloudwatch.Alarm(this, `Fleet-${g.id}-Success`, {
+          alarmName: `${prefix}-${g.id}-Success`,
+          alarmDescription:
+            `mailprobe: one or more of ${scope} failed (critical) in ${SUCCESS_DATAPOINTS_TO_ALARM} of the last ${SUCCESS_EVALUATION_PERIODS} runs; ` +
+            `the alarm's contributors (Target) name each failing target. ` +
+            `Meaning: mail to or through those endpoints may be failing or travelling without verified TLS. ` +
+            `Action: read the probes' alert messages or the log lines of the named targets for the findings and hints${lookAt}. ` +
+            `A target that stops reporting is not a contributor: the TargetsReporting alarm of ${g.check} covers it.`,
+          metric: insightsExpression(
+            insightsQuery({ namespace, metric: 'Success', fn: 'MIN', grouped: true, check: g.check, group: g.id }),
+            period,
+          ),
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
           evaluationPeriods: SUCCESS_EVALUATION_PERIODS,
           datapointsToAlarm: SUCCESS_DATAPOINTS_TO_ALARM,
-          // A probe that stopped running must page (DESIGN.md §5).
+          // The whole group silent: breaching (each contributor silent: the reporting alarm).
           treatMissingData: cloudwatch.TreatMissingData.BREACHING,
         }),
       );
-
-      if (t.alarmCertExpiry) {
-        add(
-          new cloudwatch.Alarm(this, `${tid}-CertDaysToExpiry`, {
-            alarmName: `${prefix}-${t.check}-${t.name}-CertDaysToExpiry`,
-            alarmDescription:
-              `mailprobe: a certificate seen by ${who} expires in fewer than ${t.thresholds.warnDays} days. ` +
-              `Meaning: when it expires, senders that verify TLS (MTA-STS, SES, submission clients) stop delivering. ` +
-              `Action: renew the certificate (or the intermediate named in the finding) and install the full chain; the alarm clears on the next run.`,
-            metric: probeMetric('CertDaysToExpiry', base),
-            threshold: t.thresholds.warnDays,
-            comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-            evaluationPeriods: 1,
-            // Missing data keeps the last state (IGNORE; MISSING would drop to INSUFFICIENT_DATA and
-            // fire again later): no certificate seen means the check failed, which the Success alarm
-            // reports; an expiring certificate must not look fixed meanwhile.
-            treatMissingData: cloudwatch.TreatMissingData.IGNORE,
-          }),
-        );
-      }
-
-      if (t.alarmDhBits) {
-        const dh = probeMetric('DhKeyBits', base);
-        add(
-          new cloudwatch.Alarm(this, `${tid}-DhKeyBits`, {
-            alarmName: `${prefix}-${t.check}-${t.name}-DhKeyBits`,
-            alarmDescription:
-              `mailprobe: ${who} negotiates DHE with a group smaller than ${t.thresholds.minDhBits} bits. ` +
-              `Meaning: weak key exchange (Logjam); clients with a strict OpenSSL security level fail with "dh key too small". ` +
-              `Action: configure a DH group of at least 2048 bits (RFC 7919 ffdhe2048) or disable DHE suites in favour of ECDHE.`,
-            // 0 means "no DHE suites offered", which is fine: only 0 < bits < min is weak.
-            metric: new cloudwatch.MathExpression({
-              expression: `IF(dh > 0 AND dh < ${t.thresholds.minDhBits}, 1, 0)`,
-              usingMetrics: { dh },
-              period,
-              label: 'weak DH',
+    }
+    if (g.alarmCertExpiry) {
+      add(
+        new cloudwatch.Alarm(this, `Fleet-${g.id}-CertDaysToExpiry`, {
+          alarmName: `${prefix}-${g.id}-CertDaysToExpiry`,
+          alarmDescription:
+            `mailprobe: a certificate seen by one or more of ${scope} expires in ${g.thresholds.warnDays} days or fewer; ` +
+            `the alarm's contributors (Target) name each one. ` +
+            `Meaning: when it expires, senders that verify TLS (MTA-STS, SES, submission clients) stop delivering. ` +
+            `Action: renew the certificate (or the intermediate named in the finding) and install the full chain; the contributor clears on the next run.`,
+          metric: insightsExpression(
+            insightsQuery({
+              namespace,
+              metric: 'CertDaysToExpiry',
+              fn: 'MIN',
+              grouped: true,
+              check: g.check,
+              group: g.id,
             }),
-            threshold: 1,
-            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluationPeriods: 1,
-            // No measurement (the DHE handshake did not finish) keeps the last state.
-            treatMissingData: cloudwatch.TreatMissingData.IGNORE,
-          }),
-        );
-      }
-
-      if (t.quotaWarnPercent !== undefined) {
-        add(
-          new cloudwatch.Alarm(this, `${tid}-QuotaUsedPercent`, {
-            alarmName: `${prefix}-${t.check}-${t.name}-QuotaUsedPercent`,
-            alarmDescription:
-              `mailprobe: ${who}: ${t.quotaWarnPercent}% or more of the SES 24-hour sending quota is used. ` +
-              `Meaning: when the quota runs out SES refuses mail with "454 Throttling failure: Daily message quota exceeded". ` +
-              `Action: request a sending quota increase in the SES console (Account dashboard) or spread the sending over the day.`,
-            metric: probeMetric('QuotaUsedPercent', { ...base, statistic: cloudwatch.Stats.MAXIMUM }),
-            threshold: t.quotaWarnPercent,
-            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluationPeriods: 1,
-            // No datapoint: the API call failed, which the Success alarm reports; keep the last state.
-            treatMissingData: cloudwatch.TreatMissingData.IGNORE,
-          }),
-        );
-      }
-    }
-
-    for (const fn of props.functions) {
-      const f = fn.function;
-      const period = Duration.minutes(5);
-      const what = `the mailprobe ${fn.check} probe function`;
-      add(
-        new cloudwatch.Alarm(this, `${fn.check}-Errors`, {
-          alarmName: `${prefix}-${fn.check}-function-Errors`,
-          alarmDescription:
-            `mailprobe: ${what} failed (threw or timed out). Meaning: some ${fn.check} checks did not run or report, so target alarms may also fire. ` +
-            `Action: read the function's log group for the error; failed invocations are kept in its dead-letter queue.`,
-          metric: f.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            period,
+          ),
+          threshold: g.thresholds.warnDays,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
           evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-      );
-      add(
-        new cloudwatch.Alarm(this, `${fn.check}-Throttles`, {
-          alarmName: `${prefix}-${fn.check}-function-Throttles`,
-          alarmDescription:
-            `mailprobe: ${what} was throttled. Meaning: the account's Lambda concurrency is exhausted (or the reserved concurrency is too low) and probes are skipped. ` +
-            `Action: raise the function's reserved concurrency or the account's concurrency quota.`,
-          metric: f.metricThrottles({ period, statistic: cloudwatch.Stats.SUM }),
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-      );
-      const limitMs = Math.floor(fn.timeout.toMilliseconds() * DURATION_ALARM_RATIO);
-      add(
-        new cloudwatch.Alarm(this, `${fn.check}-Duration`, {
-          alarmName: `${prefix}-${fn.check}-function-Duration`,
-          alarmDescription:
-            `mailprobe: a run of ${what} took more than ${Math.round(DURATION_ALARM_RATIO * 100)}% of its ${fn.timeout.toSeconds()} s timeout. ` +
-            `Meaning: the next slow run may time out and lose its results. ` +
-            `Action: lower the per-check timeoutMs, raise defaults.concurrency or defaults.functionTimeoutSeconds so the plan makes smaller shards, and look for targets that hit DEADLINE_EXCEEDED.`,
-          metric: f.metricDuration({ period, statistic: cloudwatch.Stats.MAXIMUM }),
-          threshold: limitMs,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
+          // No certificate seen means the check failed, which the Success alarm reports.
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         }),
       );
     }
-    this.alarms = alarms;
+  }
+
+  private reportingAlarms(
+    r: ReportingGroup,
+    namespace: string,
+    prefix: string,
+    metricsMode: MetricsMode,
+    lookAt: string,
+    add: (a: cloudwatch.Alarm) => void,
+  ): void {
+    const period = periodOf(r.periodSeconds);
+    const what = `the ${r.check} checks every ${r.interval}`;
+    add(
+      new cloudwatch.Alarm(this, `Reporting-${r.check}-${r.interval}`, {
+        alarmName: `${prefix}-${r.check}-${r.interval}-TargetsReporting`,
+        alarmDescription:
+          `mailprobe: fewer than the planned ${r.expected} results of ${what} arrived in ${SUCCESS_DATAPOINTS_TO_ALARM} of the last ${SUCCESS_EVALUATION_PERIODS} intervals. ` +
+          `Meaning: some probes stopped running or reporting, so their failures cannot page. ` +
+          `Action: check the ${r.check} function's Errors and Duration alarms, its dead-letter queue and its schedules; a shard that timed out lists DEADLINE_EXCEEDED targets in its log.`,
+        metric: kindMetric('TargetsReporting', { namespace, check: r.check, interval: r.interval, period }),
+        threshold: r.expected,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: SUCCESS_EVALUATION_PERIODS,
+        // 2 of 3: a run that lands just across a period boundary makes one short period, not a page.
+        datapointsToAlarm: SUCCESS_DATAPOINTS_TO_ALARM,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }),
+    );
+    if (metricsMode === 'aggregate') {
+      add(
+        new cloudwatch.Alarm(this, `Critical-${r.check}-${r.interval}`, {
+          alarmName: `${prefix}-${r.check}-${r.interval}-TargetsCritical`,
+          alarmDescription:
+            `mailprobe: one or more of ${what} were critical in ${SUCCESS_DATAPOINTS_TO_ALARM} of the last ${SUCCESS_EVALUATION_PERIODS} intervals (aggregate metrics: no per-target alarms). ` +
+            `Meaning: mail to or through those endpoints may be failing. ` +
+            `Action: the probes' change notifications name each target with its findings and hints; else query the result log lines for status "critical"${lookAt}.`,
+          metric: kindMetric('TargetsCritical', { namespace, check: r.check, interval: r.interval, period }),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: SUCCESS_EVALUATION_PERIODS,
+          datapointsToAlarm: SUCCESS_DATAPOINTS_TO_ALARM,
+          // Silence is the reporting alarm's business.
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+  }
+
+  private functionAlarms(fn: ProbeFunction, prefix: string, add: (a: cloudwatch.Alarm) => void): void {
+    const f = fn.function;
+    const period = Duration.minutes(5);
+    const what = `the mailprobe ${fn.check} probe function`;
+    add(
+      new cloudwatch.Alarm(this, `${fn.check}-Errors`, {
+        alarmName: `${prefix}-${fn.check}-function-Errors`,
+        alarmDescription:
+          `mailprobe: ${what} failed (threw or timed out). Meaning: some ${fn.check} checks did not run or report, so target alarms may also fire. ` +
+          `Action: read the function's log group for the error; failed invocations are kept in its dead-letter queue.`,
+        metric: f.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    add(
+      new cloudwatch.Alarm(this, `${fn.check}-Throttles`, {
+        alarmName: `${prefix}-${fn.check}-function-Throttles`,
+        alarmDescription:
+          `mailprobe: ${what} was throttled. Meaning: the account's Lambda concurrency is exhausted (or the reserved concurrency is too low) and probes are skipped. ` +
+          `Action: raise the function's reserved concurrency or the account's concurrency quota.`,
+        metric: f.metricThrottles({ period, statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    const limitMs = Math.floor(fn.timeout.toMilliseconds() * DURATION_ALARM_RATIO);
+    add(
+      new cloudwatch.Alarm(this, `${fn.check}-Duration`, {
+        alarmName: `${prefix}-${fn.check}-function-Duration`,
+        alarmDescription:
+          `mailprobe: a run of ${what} took more than ${Math.round(DURATION_ALARM_RATIO * 100)}% of its ${fn.timeout.toSeconds()} s timeout. ` +
+          `Meaning: the next slow run may time out and lose its results. ` +
+          `Action: lower the per-check timeoutMs, raise defaults.concurrency or defaults.functionTimeoutSeconds so the plan makes smaller shards, and look for targets that hit DEADLINE_EXCEEDED.`,
+        metric: f.metricDuration({ period, statistic: cloudwatch.Stats.MAXIMUM }),
+        threshold: limitMs,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
   }
 }

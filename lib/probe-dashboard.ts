@@ -1,15 +1,19 @@
 /**
- * The dashboard on-call opens from an alarm: alarm status first, then Success and
- * Duration per target, certificate days and DH sizes as single numbers, MTA-STS per
- * domain; plus the saved Logs Insights query that lists failed checks by code.
+ * The dashboard on-call opens from an alarm: alarm status first, then per check kind the
+ * worst targets (Metrics Insights, top N), counts per kind, the certificates that expire
+ * first, the smallest DH groups; plus the saved Logs Insights query that lists failed
+ * checks by code. Its size does not depend on the number of targets: a fixed set of
+ * Metrics Insights widgets, and alarm-status widgets of 100 alarms each.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { KindMetricName, MetricsMode } from '../lambdas/engine/metrics/definitions.js';
 import type { CheckKind } from '../lambdas/engine/result.js';
-import type { PlannedTarget } from './config/plan.js';
-import { probeMetric } from './probe-metrics.js';
+import { DASHBOARD_MAX_BODY_BYTES, DASHBOARD_MAX_WIDGETS } from './config/defaults.js';
+import type { AlarmMode, PlannedTarget } from './config/plan.js';
+import { insightsExpression, insightsQuery, kindCountQuery } from './probe-metrics.js';
 
 export interface ProbeDashboardProps {
   readonly namespace: string;
@@ -21,6 +25,12 @@ export interface ProbeDashboardProps {
   readonly dashboardName?: string;
   /** @default 'mailprobe/failed checks in the last 24 h by code' */
   readonly queryName?: string;
+  /** Which dimension set the per-target metrics have (fleet: with AlarmGroup). @default 'per-target' */
+  readonly alarmMode?: AlarmMode;
+  /** @default 'default' */
+  readonly metricsMode?: MetricsMode;
+  /** How many targets the "worst" widgets list. @default 10 */
+  readonly topN?: number;
 }
 
 export const DEFAULT_QUERY_NAME = 'mailprobe/failed checks in the last 24 h by code';
@@ -47,10 +57,9 @@ export const FAILED_CHECKS_QUERY = new logs.QueryString({
   sort: 'failures desc',
 });
 
-/** Graph widgets stay readable (and under the 500-metric widget limit) with this many lines. */
-const LINES_PER_GRAPH = 25;
 /** AlarmStatusWidget shows at most 100 alarms. */
 const ALARMS_PER_WIDGET = 100;
+export const DEFAULT_TOP_N = 10;
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -58,10 +67,16 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+/** Thrown when a dashboard would break CloudWatch's limits (widgets, body size). */
+export class DashboardLimitError extends Error {
+  override readonly name = 'DashboardLimitError';
+}
+
 export class ProbeDashboard extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
   readonly query: logs.QueryDefinition;
   readonly queryName: string;
+  readonly widgetCount: number;
 
   constructor(scope: Construct, id: string, props: ProbeDashboardProps) {
     super(scope, id);
@@ -70,22 +85,18 @@ export class ProbeDashboard extends Construct {
       ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
       defaultInterval: Duration.days(1),
     });
-    const metricOf = (
-      t: PlannedTarget,
-      metric: 'Success' | 'Duration' | 'CertDaysToExpiry' | 'DhKeyBits' | 'QuotaUsedPercent',
-      statistic?: string,
-    ) =>
-      probeMetric(metric, {
-        namespace: props.namespace,
-        check: t.check,
-        target: t.name,
-        period: Duration.seconds(Math.max(60, t.periodSeconds)),
-        label: t.name,
-        ...(statistic ? { statistic } : {}),
-      });
+    const ns = props.namespace;
+    const grouped = (props.alarmMode ?? 'per-target') === 'fleet';
+    const metricsMode = props.metricsMode ?? 'default';
+    const topN = props.topN ?? DEFAULT_TOP_N;
+    const widgets: cloudwatch.IWidget[] = [];
+    const periodOf = (kind: CheckKind) =>
+      Duration.seconds(
+        Math.max(60, Math.min(...props.targets.filter((t) => t.check === kind).map((t) => t.periodSeconds))),
+      );
 
     chunks(props.alarms, ALARMS_PER_WIDGET).forEach((alarms, i) =>
-      this.dashboard.addWidgets(
+      widgets.push(
         new cloudwatch.AlarmStatusWidget({
           title: i === 0 ? 'mailprobe alarms' : `mailprobe alarms (${i + 1})`,
           alarms: [...alarms],
@@ -95,67 +106,142 @@ export class ProbeDashboard extends Construct {
       ),
     );
 
-    const kinds: CheckKind[] = ['smtp', 'tls', 'mta-sts', 'ses-account'];
-    for (const kind of kinds) {
-      const targets = props.targets.filter((t) => t.check === kind);
-      if (targets.length === 0) continue;
-      for (const [i, group] of chunks(targets, LINES_PER_GRAPH).entries()) {
-        const suffix = i === 0 ? '' : ` (${i + 1})`;
-        this.dashboard.addWidgets(
+    const kinds = (['smtp', 'tls', 'mta-sts', 'ses-account'] as const).filter((k) =>
+      props.targets.some((t) => t.check === k),
+    );
+    // Counts per kind: how many reported, and how many were ok / warning / critical when published.
+    const countMetrics: KindMetricName[] = [
+      'TargetsReporting',
+      ...(metricsMode === 'default' ? [] : (['TargetsCritical', 'TargetsWarning', 'TargetsOk'] as const)),
+    ];
+    const counts = countMetrics.map((metric) =>
+      insightsExpression(kindCountQuery(ns, metric), Duration.minutes(5), metric),
+    );
+    widgets.push(
+      new cloudwatch.GraphWidget({
+        title: 'Results per check kind and status (sum per 5 minutes)',
+        left: counts.slice(0, 1),
+        ...(counts.length > 1 ? { right: counts.slice(1) } : {}),
+        width: 24,
+      }),
+    );
+
+    if (metricsMode !== 'aggregate') {
+      for (const kind of kinds) {
+        const period = periodOf(kind);
+        const title =
+          kind === 'mta-sts' ? `MTA-STS status per domain, worst ${topN}` : `${kind}: Success, worst ${topN} targets`;
+        widgets.push(
           new cloudwatch.GraphWidget({
-            title: `${kind}: Success (1 = not critical)${suffix}`,
-            left: group.map((t) => metricOf(t, 'Success')),
+            title: `${title} (1 = ok or warning, 0 = critical)`,
+            left: [
+              insightsExpression(
+                insightsQuery({
+                  namespace: ns,
+                  metric: 'Success',
+                  fn: 'MIN',
+                  grouped,
+                  check: kind,
+                  order: 'ASC',
+                  limit: topN,
+                }),
+                period,
+              ),
+            ],
             leftYAxis: { min: 0, max: 1 },
             width: 12,
           }),
-          new cloudwatch.GraphWidget({
-            title: `${kind}: Duration (ms)${suffix}`,
-            left: group.map((t) => metricOf(t, 'Duration', cloudwatch.Stats.MAXIMUM)),
-            width: 12,
+        );
+        if (metricsMode === 'detailed') {
+          widgets.push(
+            new cloudwatch.GraphWidget({
+              title: `${kind}: Duration (ms), slowest ${topN}`,
+              left: [
+                insightsExpression(
+                  insightsQuery({
+                    namespace: ns,
+                    metric: 'Duration',
+                    fn: 'MAX',
+                    grouped,
+                    check: kind,
+                    order: 'DESC',
+                    limit: topN,
+                  }),
+                  period,
+                ),
+              ],
+              width: 12,
+            }),
+          );
+        }
+      }
+      if (props.targets.some((t) => t.alarmCertExpiry || t.check === 'tls')) {
+        widgets.push(
+          new cloudwatch.SingleValueWidget({
+            title: `Certificate days to expiry (earliest in chain): the ${topN} that expire first`,
+            metrics: [
+              insightsExpression(
+                insightsQuery({
+                  namespace: ns,
+                  metric: 'CertDaysToExpiry',
+                  fn: 'MIN',
+                  grouped,
+                  groupBy: ['Check', 'Target'],
+                  order: 'ASC',
+                  limit: topN,
+                }),
+                Duration.hours(6),
+              ),
+            ],
+            width: 24,
           }),
         );
       }
-    }
-
-    const certs = props.targets.filter((t) => t.alarmCertExpiry);
-    for (const [i, group] of chunks(certs, LINES_PER_GRAPH).entries()) {
-      this.dashboard.addWidgets(
-        new cloudwatch.SingleValueWidget({
-          title: `Certificate days to expiry (earliest in chain)${i === 0 ? '' : ` (${i + 1})`}`,
-          metrics: group.map((t) => metricOf(t, 'CertDaysToExpiry')),
-          width: 24,
-        }),
-      );
-    }
-    const dh = props.targets.filter((t) => t.alarmDhBits);
-    for (const [i, group] of chunks(dh, LINES_PER_GRAPH).entries()) {
-      this.dashboard.addWidgets(
-        new cloudwatch.SingleValueWidget({
-          title: `DHE key bits (0 = no DHE suites)${i === 0 ? '' : ` (${i + 1})`}`,
-          metrics: group.map((t) => metricOf(t, 'DhKeyBits')),
-          width: 24,
-        }),
-      );
-    }
-    const ses = props.targets.filter((t) => t.quotaWarnPercent !== undefined);
-    for (const [i, group] of chunks(ses, LINES_PER_GRAPH).entries()) {
-      this.dashboard.addWidgets(
-        new cloudwatch.SingleValueWidget({
-          title: `SES 24-hour quota used (%)${i === 0 ? '' : ` (${i + 1})`}`,
-          metrics: group.map((t) => metricOf(t, 'QuotaUsedPercent', cloudwatch.Stats.MAXIMUM)),
-          width: 24,
-        }),
-      );
-    }
-    const domains = props.targets.filter((t) => t.check === 'mta-sts');
-    for (const [i, group] of chunks(domains, LINES_PER_GRAPH).entries()) {
-      this.dashboard.addWidgets(
-        new cloudwatch.SingleValueWidget({
-          title: `MTA-STS status per domain (1 = ok or warning, 0 = critical)${i === 0 ? '' : ` (${i + 1})`}`,
-          metrics: group.map((t) => metricOf(t, 'Success')),
-          width: 24,
-        }),
-      );
+      if (props.targets.some((t) => t.alarmDhBits)) {
+        widgets.push(
+          new cloudwatch.SingleValueWidget({
+            title: `DHE key bits (0 = no DHE suites): the ${topN} smallest`,
+            metrics: [
+              insightsExpression(
+                insightsQuery({
+                  namespace: ns,
+                  metric: 'DhKeyBits',
+                  fn: 'MIN',
+                  grouped,
+                  check: 'tls',
+                  order: 'ASC',
+                  limit: topN,
+                }),
+                Duration.hours(6),
+              ),
+            ],
+            width: 24,
+          }),
+        );
+      }
+      if (props.targets.some((t) => t.quotaWarnPercent !== undefined)) {
+        widgets.push(
+          new cloudwatch.SingleValueWidget({
+            title: 'SES 24-hour quota used (%)',
+            metrics: [
+              insightsExpression(
+                // ses-account keeps classic alarms, so its metrics never carry AlarmGroup.
+                insightsQuery({
+                  namespace: ns,
+                  metric: 'QuotaUsedPercent',
+                  fn: 'MAX',
+                  grouped: false,
+                  check: 'ses-account',
+                  order: 'DESC',
+                  limit: topN,
+                }),
+                Duration.hours(6),
+              ),
+            ],
+            width: 24,
+          }),
+        );
+      }
     }
 
     this.query = new logs.QueryDefinition(this, 'FailedChecksQuery', {
@@ -163,7 +249,7 @@ export class ProbeDashboard extends Construct {
       queryString: FAILED_CHECKS_QUERY,
       logGroups: [...props.logGroups],
     });
-    this.dashboard.addWidgets(
+    widgets.push(
       new cloudwatch.LogQueryWidget({
         title: 'Failed checks by code',
         logGroupNames: props.logGroups.map((g) => g.logGroupName),
@@ -172,5 +258,19 @@ export class ProbeDashboard extends Construct {
         view: cloudwatch.LogQueryVisualizationType.TABLE,
       }),
     );
+
+    if (widgets.length > DASHBOARD_MAX_WIDGETS) {
+      throw new DashboardLimitError(
+        `the dashboard would have ${widgets.length} widgets, more than CloudWatch's ${DASHBOARD_MAX_WIDGETS}; set alarms.mode to fleet so that alarms are few`,
+      );
+    }
+    const bytes = Buffer.byteLength(JSON.stringify(widgets.map((w) => w.toJson())));
+    if (bytes > DASHBOARD_MAX_BODY_BYTES) {
+      throw new DashboardLimitError(
+        `the dashboard body would be about ${bytes} bytes, more than CloudWatch's ${DASHBOARD_MAX_BODY_BYTES}; set alarms.mode to fleet so that alarms are few`,
+      );
+    }
+    this.widgetCount = widgets.length;
+    this.dashboard.addWidgets(...widgets);
   }
 }

@@ -25,7 +25,8 @@ describe('plan', () => {
       ['tls-6h-1', 'tls', 'rate(6 hours)', 1],
       ['mta-sts-1h-1', 'mta-sts', 'rate(1 hour)', 1],
     ]);
-    expect(p.shards[2]!.specs).toEqual([{ check: 'mta-sts', domain: 'example.com' }]);
+    // No VPC: mx "auto" leaves the MX hosts out (port 25 is blocked from Lambda).
+    expect(p.shards[2]!.specs).toEqual([{ check: 'mta-sts', domain: 'example.com', probeMx: false }]);
     expect(p.shards[0]!.thresholds).toEqual({ warnDays: 30, criticalDays: 7, minDhBits: 2048 });
     expect(p.namespace).toBe('MailProbe');
   });
@@ -84,7 +85,8 @@ describe('plan', () => {
   it('expands an SES preset into smtp checks per port, tls checks per TLS mode and the account check', () => {
     const p = plan({ targets: [{ ses: { region: 'eu-west-1', ports: [587, 2587, 465], account: true } }] });
     const specs = planSpecs(p);
-    expect(specs.filter((s) => s.check === 'smtp').map((s) => [s.name, s.check === 'smtp' && s.tls])).toEqual([
+    const bySmtpName = specs.filter((s) => s.check === 'smtp').sort((a, b) => a.name!.localeCompare(b.name!));
+    expect(bySmtpName.map((s) => [s.name, s.check === 'smtp' && s.tls])).toEqual([
       ['ses-eu-west-1-2587', 'starttls'],
       ['ses-eu-west-1-465', 'implicit'],
       ['ses-eu-west-1-587', 'starttls'],
@@ -109,13 +111,28 @@ describe('plan', () => {
     expect(
       planSpecs(p)
         .filter((s) => s.check === 'smtp' && s.name?.startsWith('ses'))
-        .map((s) => s.check === 'smtp' && s.port),
+        .map((s) => s.check === 'smtp' && s.port)
+        .sort(),
     ).toEqual([2465, 2587, 465, 587]);
-    expect(p.targets.filter((t) => t.port25).map((t) => `${t.check}:${t.name}`)).toEqual([
-      'smtp:mx',
-      'tls:mx',
-      'mta-sts:example.com',
+    // mx "auto" without a VPC: the domain's MX hosts are not probed, so it needs no port 25.
+    expect(p.targets.filter((t) => t.port25).map((t) => `${t.check}:${t.name}`)).toEqual(['smtp:mx', 'tls:mx']);
+  });
+
+  it('probes MX hosts per the mx setting: auto only in a VPC, always, never', () => {
+    const vpc = { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0'] };
+    const mxOf = (config: Parameters<typeof plan>[0]) =>
+      planSpecs(plan(config)).map((s) => (s.check === 'mta-sts' ? [s.domain, s.probeMx ?? true] : []));
+    expect(mxOf({ domains: ['a.example', { domain: 'b.example', mx: 'always' }] })).toEqual([
+      ['a.example', false],
+      ['b.example', true],
     ]);
+    expect(mxOf({ vpc, domains: ['a.example', { domain: 'b.example', mx: 'never' }] })).toEqual([
+      ['a.example', true],
+      ['b.example', false],
+    ]);
+    expect(mxOf({ defaults: { mx: 'never' }, vpc, domains: ['a.example'] })).toEqual([['a.example', false]]);
+    const always = plan({ domains: [{ domain: 'b.example', mx: 'always' }] });
+    expect(always.targets.filter((t) => t.port25).map((t) => t.name)).toEqual(['b.example']);
   });
 
   it('shards a group so that waves × deadline fits the function timeout with margin', () => {
@@ -213,5 +230,80 @@ describe('plan', () => {
       ['smtp', 'plain', true, false],
       ['smtp', 'clear', false, false],
     ]);
+  });
+});
+
+describe('plan-time limits (issue 12 item 7, issue 10 item 8)', () => {
+  it('refuses names that collide as construct IDs, in one line naming both', () => {
+    expect(() =>
+      plan({
+        targets: [
+          { name: 'relay/a', host: 'a.example.com', port: 587, checks: ['smtp'] },
+          { name: 'relay_a', host: 'b.example.com', port: 587, checks: ['smtp'] },
+        ],
+      }),
+    ).toThrow(
+      'the configuration cannot be deployed as is: targets[1]: the name "relay_a" and "relay/a" (targets[0]) differ only in characters that CloudFormation IDs cannot hold; rename one of them',
+    );
+  });
+
+  it('refuses alarm names longer than 255 characters, counting the stack name', () => {
+    const name = `r${'x'.repeat(127)}`;
+    const config = validateConfig({ targets: [{ name, host: 'a.example.com', port: 587, checks: ['smtp'] }] });
+    expect(() => planConfig(config)).not.toThrow();
+    expect(() => planConfig(config, { alarmNamePrefix: 'P'.repeat(120) })).toThrow(
+      /the alarm name for "rx+" would be 271 characters, more than CloudWatch's 255; give the target a shorter name/,
+    );
+  });
+
+  it('refuses more Metrics Insights alarms than the quota, and honours a raised quota', () => {
+    const many = {
+      alarms: { mode: 'fleet' as const },
+      targets: Array.from({ length: 30 }, (_, i) => ({
+        name: `r${i}`,
+        host: `r${i}.example.com`,
+        port: 587,
+        checks: ['smtp' as const],
+        // Each its own thresholds: its own group, so 2 insights alarms each.
+        thresholds: { warnDays: 10 + i },
+      })),
+    };
+    expect(planConfig(validateConfig(many)).estimate.insightsAlarms).toBe(60);
+    expect(() => planConfig(validateConfig({ ...many, alarms: { mode: 'fleet', insightsQuota: 50 } }))).toThrow(
+      /needs 60 Metrics Insights alarms, more than the account's quota of 50 per region; ask AWS for a higher quota and set alarms.insightsQuota, or set metrics: aggregate/,
+    );
+  });
+
+  it('auto picks per-target alarms for a small fleet and fleet alarms once they would be many; per-target refuses what cannot fit a stack', () => {
+    const relays = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ name: `r${i}`, host: `r${i}.example.com`, port: 587 }));
+    // 62 endpoints × (smtp Success + tls Success, certificate, DH) = 248 alarms: still per target.
+    expect(plan({ targets: relays(62) }).alarmMode).toBe('per-target');
+    expect(plan({ targets: relays(63) }).alarmMode).toBe('fleet');
+    // The issue's config: 150 SMTP targets and 50 domains.
+    const domains = Array.from({ length: 50 }, (_, i) => `d${i}.example.org`);
+    const big = plan({ targets: relays(150), domains });
+    expect(big.alarmMode).toBe('fleet');
+    expect(big.estimate.resources).toBeLessThan(100);
+    expect(() => plan({ alarms: { mode: 'per-target' }, targets: relays(150), domains })).toThrow(
+      /alarms.mode per-target makes 700 alarms, about \d+ resources, more than the 500 a CloudFormation stack holds; set alarms.mode to fleet \(or auto\)/,
+    );
+  });
+
+  it('cuts shards by work, input size and (fleet) half a group, each shard carrying its metric settings', () => {
+    const p = plan({
+      alarms: { mode: 'fleet' },
+      targets: Array.from({ length: 450 }, (_, i) => ({ name: `r${i}`, host: `r${i}.example.com`, port: 587 })),
+    });
+    const smtp = p.shards.filter((s) => s.check === 'smtp');
+    expect(smtp.map((s) => s.specs.length)).toEqual([200, 200, 50]);
+    expect(smtp.map((s) => s.metrics?.group)).toEqual(['smtp-5m-g1', 'smtp-5m-g1', 'smtp-5m-g2']);
+    expect(p.alarmGroups.filter((g) => g.check === 'smtp').map((g) => g.targets)).toEqual([400, 50]);
+    // The certificate alarm is on the 5-minute smtp check, so tls does not publish CertDaysToExpiry.
+    expect(p.shards.find((s) => s.check === 'tls')!.metrics).toMatchObject({ omit: ['CertDaysToExpiry'] });
+    expect(smtp[0]!.metrics).toEqual({ mode: 'default', interval: '5m', group: 'smtp-5m-g1' });
+    expect(p.capacity.tls).toEqual({ concurrency: 8, memoryMb: 1024 });
+    expect(p.shards.find((s) => s.check === 'tls')!.concurrency).toBe(8);
+    expect(smtp[0]!.concurrency).toBe(16);
   });
 });

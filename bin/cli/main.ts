@@ -31,6 +31,8 @@ export const COMMANDS: Record<Command, () => Promise<CommandRunner>> = {
   ses: async () => (await import('./probe.js')).probeCommand,
   run: async () => (await import('./run.js')).runCommand,
   'ses-smtp-password': async () => (await import('./ses-smtp-password.js')).sesSmtpPassword,
+  cost: async () => (await import('./cost.js')).costCommand,
+  plan: async () => (await import('./plan.js')).planCommand,
 };
 
 /**

@@ -12,7 +12,16 @@ import {
   type Thresholds,
 } from '../../lambdas/engine/options.js';
 import type { EngineDeps } from '../../lambdas/engine/run.js';
-import { intOption, parseHostPort, readCaFiles, stringOption, UsageError, type Parsed } from './args.js';
+import type { TlsPolicy } from '../../lambdas/engine/tls/policy.js';
+import {
+  intOption,
+  parseHostPort,
+  parseTlsPolicy,
+  readCaFiles,
+  stringOption,
+  UsageError,
+  type Parsed,
+} from './args.js';
 
 export function thresholdsFrom(values: Parsed['values'], base: Thresholds = DEFAULT_THRESHOLDS): Thresholds {
   const warnDays = intOption(values, 'warn-days', 0, 3650, base.warnDays);
@@ -25,9 +34,13 @@ export function thresholdsFrom(values: Parsed['values'], base: Thresholds = DEFA
 
 export function contextFrom(values: Parsed['values']): ProbeContext {
   const dnsServer = stringOption(values, 'dns-server');
+  const timeoutMs = intOption(values, 'timeout', 100, 600_000, DEFAULT_TIMEOUT_MS);
   let resolver;
   try {
-    resolver = createResolver(dnsServer !== undefined ? { server: dnsServer } : {});
+    // c-ares gives up after about 3 × its timeout (two tries, doubling): sized so that even a
+    // query nobody cancels ends by --timeout and cannot hold the process past it.
+    const dnsTimeoutMs = Math.max(50, Math.min(3000, Math.floor(timeoutMs / 3)));
+    resolver = createResolver({ ...(dnsServer !== undefined ? { server: dnsServer } : {}), timeoutMs: dnsTimeoutMs });
   } catch (err) {
     throw new UsageError(`--dns-server: ${(err as Error).message}`);
   }
@@ -37,7 +50,7 @@ export function contextFrom(values: Parsed['values']): ProbeContext {
     extraCa: readCaFiles(caFiles),
     allowPrivate: values['allow-private'] === true,
     thresholds: thresholdsFrom(values),
-    timeoutMs: intOption(values, 'timeout', 100, 600_000, DEFAULT_TIMEOUT_MS),
+    timeoutMs,
   });
 }
 
@@ -80,6 +93,11 @@ export function endpointOf(parsed: Parsed): { host: string; port: number; name?:
   const name = stringOption(parsed.values, 'name');
   const ehloName = stringOption(parsed.values, 'ehlo');
   return { host, port, ...(name !== undefined ? { name } : {}), ...(ehloName !== undefined ? { ehloName } : {}) };
+}
+
+export function tlsPolicyOf(values: Parsed['values']): { tlsPolicy?: TlsPolicy } {
+  const tlsPolicy = parseTlsPolicy(stringOption(values, 'tls-policy'));
+  return tlsPolicy !== undefined ? { tlsPolicy } : {};
 }
 
 export function singleTarget(parsed: Parsed, what: string): string {

@@ -4,7 +4,7 @@ import { DEFAULT_CONCURRENCY, runChecks, type CheckResult } from '../../lambdas/
 import { expandSesPreset, expandSesTlsPreset } from '../../lambdas/engine/ses/presets.js';
 import { intOption, parsePorts, parseTlsMode, stringOption, UsageError, type Parsed } from './args.js';
 import type { Io } from './main.js';
-import { contextFrom, credentialSource, endpointOf, engineDeps, singleTarget } from './options.js';
+import { contextFrom, credentialSource, endpointOf, engineDeps, singleTarget, tlsPolicyOf } from './options.js';
 import { printResults } from './output.js';
 
 export async function probeCommand(parsed: Parsed, io: Io): Promise<number> {
@@ -24,6 +24,7 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
         check: 'smtp',
         ...endpointOf(parsed),
         tls: parseTlsMode(stringOption(values, 'tls'), true),
+        ...tlsPolicyOf(values),
         ...(auth !== undefined ? { auth } : {}),
         ...(from !== undefined && to !== undefined ? { testMessage: { from, to } } : {}),
       };
@@ -34,6 +35,7 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
         check: 'tls',
         ...endpointOf(parsed),
         tls: parseTlsMode(stringOption(values, 'tls'), false) as TlsCheckSpec['tls'],
+        ...tlsPolicyOf(values),
       };
       return runChecks([spec], contextFrom(values));
     }

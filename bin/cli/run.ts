@@ -16,7 +16,8 @@ export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
 async function runConfig(parsed: Parsed, io: Io): Promise<CheckResult[]> {
   const { values } = parsed;
   const path = stringOption(values, 'config') ?? 'mailprobe.config.yaml';
-  const plan = planConfig(loadConfig(path));
+  // A terminal usually reaches port 25: `mx: auto` probes the MX hosts here (only `never` skips them).
+  const plan = planConfig(loadConfig(path), { port25Reachable: true });
   const only = (values.only as string[] | undefined) ?? [];
   const base = contextFrom(values);
   const known = new Set(plan.shards.flatMap((s) => s.specs.map((spec) => nameOf(spec))));

@@ -5,6 +5,7 @@
  */
 import type { CheckSpec } from '../engine/checks.js';
 import type { Thresholds } from '../engine/options.js';
+import { METRICS_MODES, type ShardMetrics } from '../engine/metrics/definitions.js';
 import type { CheckKind } from '../engine/result.js';
 
 /** Change-notification settings; absent fields take the engine's defaults (2 runs, 24 h). */
@@ -26,6 +27,8 @@ export interface ShardEvent {
   readonly concurrency: number;
   /** Defaults for the shard, and per-target overrides keyed by the target's name. */
   readonly alerts?: ShardAlertPolicy & { readonly targets?: Readonly<Record<string, ShardAlertPolicy>> };
+  /** What to publish (metric mode, alarm group, interval). @default - every per-target metric */
+  readonly metrics?: ShardMetrics;
 }
 
 export class ShardEventError extends Error {
@@ -74,6 +77,19 @@ export function parseShardEvent(event: unknown, expected: CheckKind): ShardEvent
         'alerts must hold enabled (boolean), holdCount and reminderIntervalMs (numbers), and targets',
       );
     }
+  }
+  const metrics = event['metrics'];
+  if (
+    metrics !== undefined &&
+    (!isRecord(metrics) ||
+      !(METRICS_MODES as readonly unknown[]).includes(metrics['mode']) ||
+      typeof metrics['interval'] !== 'string' ||
+      (metrics['group'] !== undefined && typeof metrics['group'] !== 'string') ||
+      (metrics['omit'] !== undefined && !Array.isArray(metrics['omit'])))
+  ) {
+    throw new ShardEventError(
+      'metrics must hold mode (default, detailed or aggregate), interval, and optionally group and omit',
+    );
   }
   return event as unknown as ShardEvent;
 }

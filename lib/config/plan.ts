@@ -1,43 +1,55 @@
 /**
  * Config → plan: the exact list of checks, grouped by check kind, schedule and
- * thresholds, and cut into shards small enough that one invocation finishes inside
- * the Lambda timeout. Pure (no CDK, no I/O): the stack deploys one schedule per shard
- * with the shard as its input, and `mailprobe run --config` runs the same specs.
+ * thresholds, cut into shards small enough that one invocation finishes inside the
+ * Lambda timeout, and the alarms that watch them. Pure (no CDK, no I/O): the stack
+ * deploys one schedule per shard with the shard as its input, and `mailprobe run
+ * --config` runs the same specs.
+ *
+ * The steps live in their own modules: expand.ts (config → entries), validate.ts
+ * (per-entry problems and names), shard.ts (entries → shards), defaults.ts (defaults and
+ * AWS limits); this file decides the metric and alarm modes and checks the whole plan
+ * against the limits.
  */
-import type { CheckSpec, SesAccountCheckSpec, SmtpCheckSpec, TlsCheckSpec } from '../../lambdas/engine/checks.js';
+import type { CheckSpec } from '../../lambdas/engine/checks.js';
 import { effectiveTlsMode, targetOf } from '../../lambdas/engine/checks.js';
-import { DEFAULT_THRESHOLDS, DEFAULT_TIMEOUT_MS, type Thresholds } from '../../lambdas/engine/options.js';
+import type { MetricsMode, TargetMetricName } from '../../lambdas/engine/metrics/definitions.js';
+import { DEFAULT_TIMEOUT_MS, type Thresholds } from '../../lambdas/engine/options.js';
 import type { CheckKind } from '../../lambdas/engine/result.js';
 import { DEFAULT_QUOTA_WARN_PERCENT } from '../../lambdas/engine/ses/account-eval.js';
-import type { ShardAlertPolicy, ShardEvent } from '../../lambdas/handlers/event.js';
+import type { ShardEvent } from '../../lambdas/handlers/event.js';
 import {
-  expandSesPreset,
-  expandSesTlsPreset,
-  SesPresetError,
-  type SesPresetOptions,
-} from '../../lambdas/engine/ses/presets.js';
-export type { ShardEvent };
-import { RATE_PATTERN, type MailProbeConfig, type SmtpTargetConfig, type ThresholdsConfig } from './schema.js';
+  AUTO_PER_TARGET_MAX_ALARMS,
+  CFN_MAX_RESOURCES_PER_STACK,
+  DEFAULT_FUNCTION_TIMEOUT_SECONDS,
+  DEFAULT_INSIGHTS_ALARM_QUOTA,
+  DEFAULT_NAMESPACE,
+  FLEET_GROUP_SIZE,
+  INSIGHTS_EVALUATION_WINDOW_SECONDS,
+  KIND_CAPACITY,
+  SCHEDULER_MAX_INPUT_BYTES,
+  SUCCESS_EVALUATION_PERIODS,
+  type KindCapacity,
+} from './defaults.js';
+import { expand, nameOf, type Entry } from './expand.js';
+import type { MailProbeConfig } from './schema.js';
+import { alertPolicyOf, PlanError, periodSecondsOf, scheduleSlug, shardsOf, workBudgetMs } from './shard.js';
+import { validateEntries } from './validate.js';
 
-export const DEFAULT_SCHEDULES: Readonly<Record<CheckKind, string>> = {
-  smtp: 'rate(5 minutes)',
-  'mta-sts': 'rate(1 hour)',
-  tls: 'rate(6 hours)',
-  'ses-account': 'rate(6 hours)',
-};
-export const DEFAULT_NAMESPACE = 'MailProbe';
-/** Port 25 is left out: AWS blocks it from Lambda unless the account's restriction is lifted. */
-export const DEFAULT_SES_PORTS: readonly number[] = [587, 2587, 465, 2465];
-export const DEFAULT_CONCURRENCY = 8;
-export const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 300;
-/**
- * Head-room left in every invocation for the cold start, secret look-ups, the
- * PutMetricData retries and the EMF fallback: 20 % of the timeout plus 10 s.
- */
-export const TIMEOUT_MARGIN_RATIO = 0.2;
-export const TIMEOUT_MARGIN_FIXED_MS = 10_000;
-/** EventBridge Scheduler accepts at most 256 KB of target input; stay well below. */
-export const MAX_SHARD_INPUT_BYTES = 200_000;
+export type { ShardEvent };
+export {
+  DEFAULT_SCHEDULES,
+  DEFAULT_NAMESPACE,
+  DEFAULT_SES_PORTS,
+  DEFAULT_FUNCTION_TIMEOUT_SECONDS,
+} from './defaults.js';
+export { TIMEOUT_MARGIN_RATIO, TIMEOUT_MARGIN_FIXED_MS, MAX_SHARD_INPUT_BYTES } from './defaults.js';
+export { nameOf } from './expand.js';
+export { PlanError, periodSecondsOf, workBudgetMs } from './shard.js';
+
+export const CHECK_KINDS: readonly CheckKind[] = ['smtp', 'tls', 'mta-sts', 'ses-account'];
+
+/** `per-target`: classic alarms per target; `fleet`: Metrics Insights alarms per group of targets. */
+export type AlarmMode = 'per-target' | 'fleet';
 
 /** One (check, target) pair as alarms and the dashboard see it. */
 export interface PlannedTarget {
@@ -49,354 +61,261 @@ export interface PlannedTarget {
   readonly schedule: string;
   /** The schedule's interval: the alarms' period. */
   readonly periodSeconds: number;
+  /** `5m`, `6h`: the Interval dimension of the per-kind counts. */
+  readonly interval: string;
   readonly thresholds: Thresholds;
-  /** This check emits CertDaysToExpiry and it should be alarmed on (one alarm per certificate, see below). */
+  /** The fleet alarm group (the metric dimension `Group`); absent with per-target alarms. */
+  readonly group?: string;
+  /** This check publishes CertDaysToExpiry and carries the endpoint's certificate alarm (one per endpoint). */
   readonly alarmCertExpiry: boolean;
   /** This check emits DhKeyBits. */
   readonly alarmDhBits: boolean;
-  /** Needs outbound port 25 (SMTP on 25, or an MTA-STS domain's MX). */
+  /** Needs outbound port 25 (SMTP on 25, or an MTA-STS domain whose MX hosts are probed). */
   readonly port25: boolean;
   /** ses-account: alarm when QuotaUsedPercent reaches this. */
   readonly quotaWarnPercent?: number;
 }
 
+/** One Metrics Insights alarm scope: a check kind, one interval and thresholds, at most FLEET_GROUP_SIZE targets. */
+export interface AlarmGroup {
+  /** The value of the Group dimension, e.g. `smtp-5m-g1`. */
+  readonly id: string;
+  readonly check: CheckKind;
+  readonly interval: string;
+  readonly periodSeconds: number;
+  readonly thresholds: Thresholds;
+  readonly targets: number;
+  /** Success and certificate alarms need the last 3 periods inside Metrics Insights' 3-hour window. */
+  readonly alarmSuccess: boolean;
+  readonly alarmCertExpiry: boolean;
+}
+
+/** One "targets reporting" alarm: a check kind at one interval. */
+export interface ReportingGroup {
+  readonly check: CheckKind;
+  readonly interval: string;
+  readonly periodSeconds: number;
+  /** Results the plan expects per interval. */
+  readonly expected: number;
+}
+
 export interface Plan {
   readonly namespace: string;
+  /** `defaults.concurrency` when set, else the smtp kind's; each shard carries its own. */
   readonly concurrency: number;
+  readonly capacity: Readonly<Record<CheckKind, KindCapacity>>;
   readonly functionTimeoutSeconds: number;
+  readonly metricsMode: MetricsMode;
+  readonly alarmMode: AlarmMode;
   readonly shards: readonly ShardEvent[];
   readonly targets: readonly PlannedTarget[];
+  readonly alarmGroups: readonly AlarmGroup[];
+  readonly reporting: readonly ReportingGroup[];
   /** Secrets the smtp function may read. */
   readonly secretArns: readonly string[];
   /** Regions whose SES account the ses-account function reads. */
   readonly sesRegions: readonly string[];
   readonly alerting: NonNullable<MailProbeConfig['alerting']>;
   readonly vpc?: MailProbeConfig['vpc'];
+  /** What the stack will hold, estimated before synth (the limits are checked on these). */
+  readonly estimate: PlanEstimate;
 }
 
-export class PlanError extends Error {
-  override readonly name = 'PlanError';
-  readonly code = 'PLAN_INVALID';
-  readonly problems: readonly string[];
-  constructor(problems: readonly string[]) {
-    super(`The configuration cannot be deployed as is:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.problems = problems;
-  }
+export interface PlanEstimate {
+  readonly perTargetAlarms: number;
+  readonly insightsAlarms: number;
+  readonly otherAlarms: number;
+  readonly resources: number;
 }
 
-export function periodSecondsOf(schedule: string): number {
-  const m = RATE_PATTERN.exec(schedule);
-  if (!m) throw new PlanError([`"${schedule}" is not a rate expression like "rate(5 minutes)"`]);
-  const n = Number(m[1]);
-  const unit = m[2]!.startsWith('minute') ? 60 : m[2]!.startsWith('hour') ? 3600 : 86_400;
-  return n * unit;
+export interface PlanOptions {
+  /** Prefix of alarm names (the stack name by default), for the 255-character check. @default 'MailProbe' */
+  readonly alarmNamePrefix?: string;
+  /**
+   * Where the checks run can reach port 25 without a VPC (the CLI on a workstation), so
+   * `mx: auto` probes MX hosts. @default false (Lambda: only from a VPC)
+   */
+  readonly port25Reachable?: boolean;
+  /** Overrides the config's `alarms.mode` (for CDK users who build the plan in code). @default - the config's, else 'auto' */
+  readonly alarmMode?: AlarmMode | 'auto';
 }
 
-/** `rate(5 minutes)` → `5m`, for readable shard IDs. */
-function scheduleSlug(schedule: string): string {
-  const s = periodSecondsOf(schedule);
-  return s % 86_400 === 0 ? `${s / 86_400}d` : s % 3600 === 0 ? `${s / 3600}h` : `${s / 60}m`;
+/** Metrics Insights alarms can evaluate N periods only when they fit the 3-hour window. */
+export function insightsCapable(periodSeconds: number): boolean {
+  return periodSeconds * SUCCESS_EVALUATION_PERIODS <= INSIGHTS_EVALUATION_WINDOW_SECONDS;
 }
 
-function mergeThresholds(...layers: (ThresholdsConfig | undefined)[]): Thresholds {
-  let t: Thresholds = DEFAULT_THRESHOLDS;
-  for (const layer of layers)
-    if (layer) t = { ...t, ...Object.fromEntries(Object.entries(layer).filter(([, v]) => v !== undefined)) };
-  return t;
-}
+/** Resources per function (function, role, policy, log group, DLQ + policy, scheduler role + policy, 3 alarms). */
+const RESOURCES_PER_FUNCTION = 11;
+/** Topic, key, topic policy, dashboard, query and outputs' margin. */
+const RESOURCES_FIXED = 12;
 
-interface Entry {
-  readonly spec: CheckSpec;
-  readonly schedule: string;
-  readonly thresholds: Thresholds;
-  readonly where: string;
-  /** The target's own change-notification settings, if any. */
-  readonly alerting?: AlertPolicyConfig;
-}
-
-type AlertPolicyConfig = NonNullable<SmtpTargetConfig['alerting']>;
-
-/** Expands every config entry into check specs, each with its schedule and thresholds. */
-function expand(config: MailProbeConfig, problems: string[]): Entry[] {
+export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): Plan {
   const d = config.defaults ?? {};
-  const schedules = {
-    ...DEFAULT_SCHEDULES,
-    ...Object.fromEntries(Object.entries(d.schedules ?? {}).filter(([, v]) => v)),
-  };
-  const entries: Entry[] = [];
-
-  const smtpLike = (
-    base: Omit<SmtpCheckSpec, 'check'>,
-    checks: readonly ('smtp' | 'tls')[] | undefined,
-    schedule: string | { smtp?: string; tls?: string } | undefined,
-    thresholds: Thresholds,
-    where: string,
-  ): void => {
-    const kinds = checks ?? (base.tls === 'none' ? ['smtp'] : ['smtp', 'tls']);
-    for (const kind of new Set(kinds)) {
-      const own = typeof schedule === 'string' ? (kind === 'smtp' ? schedule : undefined) : schedule?.[kind];
-      const sched = own ?? schedules[kind];
-      if (kind === 'smtp') {
-        entries.push({ spec: { check: 'smtp', ...base }, schedule: sched, thresholds, where });
-      } else {
-        if (base.tls === 'none') {
-          problems.push(`${where}.checks: the tls check needs TLS, but tls is "none"; remove "tls" from checks`);
-          continue;
-        }
-        const spec: TlsCheckSpec = {
-          check: 'tls',
-          host: base.host,
-          port: base.port,
-          ...(base.name !== undefined ? { name: base.name } : {}),
-          ...(base.tls !== undefined ? { tls: base.tls } : {}),
-          ...(base.ehloName !== undefined ? { ehloName: base.ehloName } : {}),
-          ...(base.timeoutMs !== undefined ? { timeoutMs: base.timeoutMs } : {}),
-        };
-        entries.push({ spec, schedule: sched, thresholds, where });
-      }
-    }
-  };
-
-  (config.targets ?? []).forEach((t, i) => {
-    const first = entries.length;
-    expandTarget(t, i);
-    // Every check the target expanded into carries its notification settings.
-    if (t.alerting !== undefined) {
-      for (let k = first; k < entries.length; k++) entries[k] = { ...entries[k]!, alerting: t.alerting };
-    }
-  });
-
-  function expandTarget(t: NonNullable<MailProbeConfig['targets']>[number], i: number): void {
-    const where = `targets[${i}]`;
-    const timeoutMs = t.timeoutMs ?? d.timeoutMs;
-    const thresholds = mergeThresholds(d.thresholds, t.thresholds);
-    if ('ses' in t) {
-      const kinds = new Set(t.checks ?? ['smtp', 'tls']);
-      const options: SesPresetOptions = {
-        region: t.ses.region,
-        ports: t.ses.ports ?? DEFAULT_SES_PORTS,
-        ...(t.ses.fips === true ? { fips: true } : {}),
-        ...(t.name !== undefined ? { name: t.name } : {}),
-        ...(t.ses.auth !== undefined ? { auth: { secretArn: t.ses.auth.secretArn } } : {}),
-        ...(t.ses.testMessage !== undefined ? { testMessage: t.ses.testMessage } : {}),
-        ...(t.ses.ehloName !== undefined ? { ehloName: t.ses.ehloName } : {}),
-        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      };
-      try {
-        const sched = (kind: 'smtp' | 'tls') =>
-          (typeof t.schedule === 'string' ? (kind === 'smtp' ? t.schedule : undefined) : t.schedule?.[kind]) ??
-          schedules[kind];
-        if (kinds.has('smtp')) {
-          for (const spec of expandSesPreset(options))
-            entries.push({ spec, schedule: sched('smtp'), thresholds, where });
-        }
-        // One tls posture check per TLS mode: SES serves the same TLS stack on every port.
-        if (kinds.has('tls')) {
-          for (const spec of expandSesTlsPreset(options))
-            entries.push({ spec, schedule: sched('tls'), thresholds, where });
-        }
-      } catch (err) {
-        if (!(err instanceof SesPresetError)) throw err;
-        problems.push(`${where}.ses: ${err.message}`);
-      }
-      if (t.ses.account) {
-        const account = typeof t.ses.account === 'object' ? t.ses.account : {};
-        const spec: SesAccountCheckSpec = {
-          check: 'ses-account',
-          name: t.name ?? `ses-${t.ses.region}`,
-          region: t.ses.region,
-          ...(account.identities ? { identities: account.identities } : {}),
-          ...(account.quotaWarnPercent !== undefined ? { quotaWarnPercent: account.quotaWarnPercent } : {}),
-          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-        };
-        entries.push({ spec, schedule: schedules['ses-account'], thresholds, where });
-      }
-      return;
-    }
-    const base: Omit<SmtpCheckSpec, 'check'> = {
-      host: t.host,
-      port: t.port,
-      ...(t.name !== undefined ? { name: t.name } : {}),
-      ...(t.tls !== undefined ? { tls: t.tls } : {}),
-      ...(t.ehloName !== undefined ? { ehloName: t.ehloName } : {}),
-      ...(t.auth !== undefined ? { auth: { secretArn: t.auth.secretArn } } : {}),
-      ...(t.testMessage !== undefined ? { testMessage: t.testMessage } : {}),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-    };
-    smtpLike(base, t.checks, t.schedule, thresholds, where);
-  }
-
-  (config.domains ?? []).forEach((entry, i) => {
-    const e = typeof entry === 'string' ? { domain: entry } : entry;
-    const timeoutMs = e.timeoutMs ?? d.timeoutMs;
-    entries.push({
-      spec: {
-        check: 'mta-sts',
-        domain: e.domain.replace(/\.$/, '').toLowerCase(),
-        ...(e.name !== undefined ? { name: e.name } : {}),
-        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      },
-      schedule: e.schedule ?? schedules['mta-sts'],
-      thresholds: mergeThresholds(d.thresholds, e.thresholds),
-      where: `domains[${i}]`,
-      ...('alerting' in e && e.alerting !== undefined ? { alerting: e.alerting } : {}),
-    });
-  });
-  return entries;
-}
-
-/** The metric dimension `Target`: the configured name, else `host:port`, domain or region. */
-export function nameOf(spec: CheckSpec): string {
-  return spec.name ?? targetOf(spec);
-}
-
-/** Hours in config, milliseconds on the wire (the engine's unit). */
-function alertPolicyOf(policy: AlertPolicyConfig | undefined): ShardAlertPolicy {
-  return {
-    ...(policy?.enabled !== undefined ? { enabled: policy.enabled } : {}),
-    ...(policy?.holdCount !== undefined ? { holdCount: policy.holdCount } : {}),
-    ...(policy?.reminderHours !== undefined ? { reminderIntervalMs: policy.reminderHours * 3_600_000 } : {}),
-  };
-}
-
-function shardsOf(
-  group: readonly Entry[],
-  idPrefix: string,
-  budgetMs: number,
-  concurrency: number,
-  allowPrivate: boolean,
-  defaultTimeoutMs: number,
-  notifications: ShardAlertPolicy,
-): ShardEvent[] {
-  const deadline = (e: Entry) => e.spec.timeoutMs ?? defaultTimeoutMs;
-  // Longest deadlines first: a shard's work is bounded by waves × its longest deadline.
-  const sorted = [...group].sort((a, b) => deadline(b) - deadline(a) || nameOf(a.spec).localeCompare(nameOf(b.spec)));
-  const shards: ShardEvent[] = [];
-  let current: Entry[] = [];
-  const flush = () => {
-    if (current.length === 0) return;
-    const first = current[0]!;
-    const overrides = Object.fromEntries(
-      current.filter((e) => e.alerting !== undefined).map((e) => [nameOf(e.spec), alertPolicyOf(e.alerting)]),
-    );
-    shards.push({
-      version: 1,
-      shard: `${idPrefix}-${shards.length + 1}`,
-      check: first.spec.check,
-      schedule: first.schedule,
-      specs: current.map((e) => e.spec),
-      thresholds: first.thresholds,
-      allowPrivate,
-      concurrency,
-      alerts: { ...notifications, ...(Object.keys(overrides).length > 0 ? { targets: overrides } : {}) },
-    });
-    current = [];
-  };
-  for (const entry of sorted) {
-    const next = [...current, entry];
-    const workMs = Math.ceil(next.length / concurrency) * deadline(next[0]!);
-    const bytes = JSON.stringify(next.map((e) => e.spec)).length;
-    if (current.length > 0 && (workMs > budgetMs || bytes > MAX_SHARD_INPUT_BYTES)) flush();
-    current.push(entry);
-  }
-  flush();
-  return shards;
-}
-
-/** Work budget of one invocation: the timeout less the margin. */
-export function workBudgetMs(functionTimeoutSeconds: number): number {
-  const timeoutMs = functionTimeoutSeconds * 1000;
-  return Math.floor(timeoutMs * (1 - TIMEOUT_MARGIN_RATIO)) - TIMEOUT_MARGIN_FIXED_MS;
-}
-
-export function planConfig(config: MailProbeConfig): Plan {
-  const problems: string[] = [];
-  const d = config.defaults ?? {};
-  const concurrency = d.concurrency ?? DEFAULT_CONCURRENCY;
   const functionTimeoutSeconds = d.functionTimeoutSeconds ?? DEFAULT_FUNCTION_TIMEOUT_SECONDS;
   const defaultTimeoutMs = d.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const budgetMs = workBudgetMs(functionTimeoutSeconds);
   const allowPrivate = config.allowPrivate ?? false;
-  const entries = expand(config, problems);
+  const metricsMode: MetricsMode = config.metrics ?? 'default';
+  const capacity = Object.fromEntries(
+    CHECK_KINDS.map((k) => [k, { ...KIND_CAPACITY[k], ...(d.concurrency ? { concurrency: d.concurrency } : {}) }]),
+  ) as Record<CheckKind, KindCapacity>;
 
-  const seen = new Map<string, string>();
-  for (const e of entries) {
-    const key = `${e.spec.check} ${nameOf(e.spec)}`;
-    const previous = seen.get(key);
-    if (previous !== undefined && previous !== e.where) {
-      problems.push(
-        `${e.where}: the ${e.spec.check} check named "${nameOf(e.spec)}" is also defined by ${previous}; give one of them a different name (names are the alarms' and metrics' Target)`,
-      );
-    } else if (previous === e.where) {
-      problems.push(
-        `${e.where}: expands to the ${e.spec.check} check "${nameOf(e.spec)}" twice; remove the duplicate port`,
-      );
-    }
-    seen.set(key, e.where);
-    if (e.thresholds.criticalDays > e.thresholds.warnDays) {
-      problems.push(
-        `${e.where}.thresholds: criticalDays (${e.thresholds.criticalDays}) must not exceed warnDays (${e.thresholds.warnDays})`,
-      );
-    }
-    const deadline = e.spec.timeoutMs ?? defaultTimeoutMs;
-    if (deadline > budgetMs) {
-      problems.push(
-        `${e.where}: a check deadline of ${deadline} ms does not fit a ${functionTimeoutSeconds} s function (work budget ${budgetMs} ms after the margin); lower timeoutMs or raise defaults.functionTimeoutSeconds (max 900)`,
-      );
-    }
-  }
+  const problems: string[] = [];
+  const entries = expand(config, problems, options.port25Reachable === true);
+  problems.push(
+    ...validateEntries(entries, {
+      defaultTimeoutMs,
+      budgetMs,
+      functionTimeoutSeconds,
+      alarmNamePrefix: options.alarmNamePrefix ?? 'MailProbe',
+    }),
+  );
   if (problems.length > 0) throw new PlanError([...new Set(problems)]);
+
+  // Per-target alarms as the classic layout would make them: decides `auto`.
+  const periodOf = (e: Entry) => periodSecondsOf(e.schedule);
+  const usesTls = (spec: CheckSpec) =>
+    spec.check === 'smtp' ? effectiveTlsMode(spec.tls, spec.port) !== 'none' : spec.check !== 'ses-account';
+  const tlsEntries = new Map(entries.filter((e) => e.spec.check === 'tls').map((e) => [targetOf(e.spec), e]));
+  const classicCert = (e: Entry) =>
+    e.spec.check === 'tls' ||
+    e.spec.check === 'mta-sts' ||
+    (e.spec.check === 'smtp' && usesTls(e.spec) && !tlsEntries.has(targetOf(e.spec)));
+  const classicAlarms = entries.reduce(
+    (n, e) =>
+      n + 1 + (classicCert(e) ? 1 : 0) + (e.spec.check === 'tls' ? 1 : 0) + (e.spec.check === 'ses-account' ? 1 : 0),
+    0,
+  );
+  const requested = options.alarmMode ?? config.alarms?.mode ?? 'auto';
+  const alarmMode: AlarmMode =
+    requested === 'auto' ? (classicAlarms <= AUTO_PER_TARGET_MAX_ALARMS ? 'per-target' : 'fleet') : requested;
+
+  /**
+   * One certificate alarm per endpoint. Per-target: on the tls check when the endpoint has one (it
+   * sees the whole chain), else on smtp. Fleet: on the check whose interval Metrics Insights can
+   * evaluate (the tls check's 6 hours is too long; the smtp check sees the same chain).
+   */
+  const certHere = (e: Entry): boolean => {
+    if (metricsMode === 'aggregate') return false;
+    if (alarmMode === 'per-target') return classicCert(e);
+    if (e.spec.check === 'mta-sts') return true;
+    if (e.spec.check === 'tls') return insightsCapable(periodOf(e));
+    if (e.spec.check === 'smtp' && usesTls(e.spec)) {
+      const tls = tlsEntries.get(targetOf(e.spec));
+      return !(tls && insightsCapable(periodOf(tls)));
+    }
+    return false;
+  };
+  const omitOf = (e: Entry): TargetMetricName[] =>
+    metricsMode === 'default' && !certHere(e) && e.spec.check !== 'ses-account' ? ['CertDaysToExpiry'] : [];
 
   const groups = new Map<string, Entry[]>();
   for (const e of entries) {
-    const key = JSON.stringify([e.spec.check, e.schedule, e.thresholds]);
+    const key = JSON.stringify([e.spec.check, e.schedule, e.thresholds, omitOf(e)]);
     groups.set(key, [...(groups.get(key) ?? []), e]);
   }
   const shards: ShardEvent[] = [];
+  const alarmGroups: AlarmGroup[] = [];
+  const groupOfTarget = new Map<string, string>();
   const prefixes = new Map<string, number>();
   for (const group of groups.values()) {
     const first = group[0]!;
-    let prefix = `${first.spec.check}-${scheduleSlug(first.schedule)}`;
-    // Groups that differ only by thresholds get a numbered prefix, stable in config order.
+    const interval = scheduleSlug(first.schedule);
+    let prefix = `${first.spec.check}-${interval}`;
+    // Groups that differ only by thresholds (or published metrics) get a numbered prefix, stable in config order.
     const n = (prefixes.get(prefix) ?? 0) + 1;
     prefixes.set(prefix, n);
     if (n > 1) prefix = `${prefix}-t${n}`;
-    shards.push(
-      ...shardsOf(
-        group,
-        prefix,
-        budgetMs,
-        concurrency,
-        allowPrivate,
-        defaultTimeoutMs,
-        alertPolicyOf(config.alerting?.notifications),
-      ),
-    );
+    const omit = omitOf(first);
+    const cut = shardsOf(group, {
+      idPrefix: prefix,
+      budgetMs,
+      concurrency: capacity[first.spec.check].concurrency,
+      allowPrivate,
+      defaultTimeoutMs,
+      notifications: alertPolicyOf(config.alerting?.notifications),
+      // Two shards fill a group exactly, so groups are full rather than one shard each.
+      ...(alarmMode === 'fleet' ? { maxChecks: FLEET_GROUP_SIZE / 2 } : {}),
+    });
+    // Fleet alarms: whole shards packed into groups of at most FLEET_GROUP_SIZE targets.
+    let groupId: string | undefined;
+    let groupSize = 0;
+    const closeGroup = () => {
+      if (groupId === undefined) return;
+      const periodSeconds = periodOf(first);
+      const capable = insightsCapable(periodSeconds) && first.spec.check !== 'ses-account';
+      alarmGroups.push({
+        id: groupId,
+        check: first.spec.check,
+        interval,
+        periodSeconds,
+        thresholds: first.thresholds,
+        targets: groupSize,
+        alarmSuccess: capable,
+        alarmCertExpiry: capable && certHere(first),
+      });
+    };
+    for (const shard of cut) {
+      let group: string | undefined;
+      if (alarmMode === 'fleet' && metricsMode !== 'aggregate') {
+        if (groupId === undefined || groupSize + shard.specs.length > FLEET_GROUP_SIZE) {
+          closeGroup();
+          groupId = `${prefix}-g${alarmGroups.filter((g) => g.id.startsWith(`${prefix}-g`)).length + 1}`;
+          groupSize = 0;
+        }
+        groupSize += shard.specs.length;
+        group = groupId;
+        for (const spec of shard.specs) groupOfTarget.set(`${spec.check} ${nameOf(spec)}`, groupId);
+      }
+      shards.push({
+        ...shard,
+        metrics: {
+          mode: metricsMode,
+          interval,
+          ...(group !== undefined ? { group } : {}),
+          ...(omit.length > 0 ? { omit } : {}),
+        },
+      });
+    }
+    closeGroup();
   }
 
-  // One certificate alarm per endpoint: on the tls check when the target has one (it sees the whole chain), else on smtp.
-  const tlsEndpoints = new Set(entries.filter((e) => e.spec.check === 'tls').map((e) => targetOf(e.spec)));
   const targets: PlannedTarget[] = entries.map((e) => {
     const spec = e.spec;
-    const usesTls = spec.check === 'smtp' ? effectiveTlsMode(spec.tls, spec.port) !== 'none' : true;
+    const group = groupOfTarget.get(`${spec.check} ${nameOf(spec)}`);
     return {
       check: spec.check,
       name: nameOf(spec),
       target: targetOf(spec),
       schedule: e.schedule,
-      periodSeconds: periodSecondsOf(e.schedule),
+      periodSeconds: periodOf(e),
+      interval: scheduleSlug(e.schedule),
       thresholds: e.thresholds,
-      alarmCertExpiry:
-        spec.check === 'tls' ||
-        spec.check === 'mta-sts' ||
-        (spec.check === 'smtp' && usesTls && !tlsEndpoints.has(targetOf(spec))),
-      alarmDhBits: spec.check === 'tls',
-      port25: spec.check === 'mta-sts' || ((spec.check === 'smtp' || spec.check === 'tls') && spec.port === 25),
+      ...(group !== undefined ? { group } : {}),
+      alarmCertExpiry: certHere(e),
+      alarmDhBits: spec.check === 'tls' && metricsMode !== 'aggregate',
+      port25:
+        (spec.check === 'mta-sts' && spec.probeMx !== false) ||
+        ((spec.check === 'smtp' || spec.check === 'tls') && spec.port === 25),
       ...(spec.check === 'ses-account'
         ? { quotaWarnPercent: spec.quotaWarnPercent ?? DEFAULT_QUOTA_WARN_PERCENT }
         : {}),
     };
   });
+
+  const reportingMap = new Map<string, ReportingGroup>();
+  for (const t of targets) {
+    const key = `${t.check} ${t.interval}`;
+    const r = reportingMap.get(key);
+    reportingMap.set(key, {
+      check: t.check,
+      interval: t.interval,
+      periodSeconds: t.periodSeconds,
+      expected: (r?.expected ?? 0) + 1,
+    });
+  }
+  const reporting = [...reportingMap.values()];
 
   const secretArns = [
     ...new Set(
@@ -407,16 +326,68 @@ export function planConfig(config: MailProbeConfig): Plan {
   ];
   const sesRegions = [...new Set(entries.flatMap((e) => (e.spec.check === 'ses-account' ? [e.spec.region] : [])))];
 
+  const kinds = new Set(shards.map((s) => s.check));
+  const perTargetAlarms =
+    metricsMode === 'aggregate'
+      ? 0
+      : alarmMode === 'per-target'
+        ? classicAlarms
+        : // ses-account keeps its classic alarms in fleet mode: one target per region, 6-hour interval.
+          targets.filter((t) => t.check === 'ses-account').length * 2;
+  const insightsAlarms = alarmGroups.reduce((n, g) => n + (g.alarmSuccess ? 1 : 0) + (g.alarmCertExpiry ? 1 : 0), 0);
+  const otherAlarms = reporting.length * (metricsMode === 'aggregate' ? 2 : 1);
+  const estimate: PlanEstimate = {
+    perTargetAlarms,
+    insightsAlarms,
+    otherAlarms,
+    resources:
+      RESOURCES_FIXED +
+      kinds.size * RESOURCES_PER_FUNCTION +
+      shards.length +
+      perTargetAlarms +
+      insightsAlarms +
+      otherAlarms,
+  };
+
+  const quota = config.alarms?.insightsQuota ?? DEFAULT_INSIGHTS_ALARM_QUOTA;
+  if (insightsAlarms > quota) {
+    problems.push(
+      `the plan needs ${insightsAlarms} Metrics Insights alarms, more than the account's quota of ${quota} per region; ask AWS for a higher quota and set alarms.insightsQuota, or set metrics: aggregate`,
+    );
+  }
+  if (estimate.resources > CFN_MAX_RESOURCES_PER_STACK) {
+    problems.push(
+      requested === 'per-target'
+        ? `alarms.mode per-target makes ${perTargetAlarms} alarms, about ${estimate.resources} resources, more than the ${CFN_MAX_RESOURCES_PER_STACK} a CloudFormation stack holds; set alarms.mode to fleet (or auto)`
+        : `the plan makes about ${estimate.resources} resources (${shards.length} schedules), more than the ${CFN_MAX_RESOURCES_PER_STACK} a CloudFormation stack holds; raise defaults.functionTimeoutSeconds or defaults.concurrency for fewer, larger shards, or split the targets over two deployments`,
+    );
+  }
+  for (const shard of shards) {
+    const bytes = Buffer.byteLength(JSON.stringify(shard));
+    if (bytes > SCHEDULER_MAX_INPUT_BYTES) {
+      problems.push(
+        `shard ${shard.shard} is ${bytes} bytes, more than the ${SCHEDULER_MAX_INPUT_BYTES} EventBridge Scheduler passes to a target; shorten the targets' names and identities lists`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new PlanError([...new Set(problems)]);
+
   return {
     namespace: config.namespace ?? DEFAULT_NAMESPACE,
-    concurrency,
+    concurrency: capacity.smtp.concurrency,
+    capacity,
     functionTimeoutSeconds,
+    metricsMode,
+    alarmMode,
     shards,
     targets,
+    alarmGroups,
+    reporting,
     secretArns,
     sesRegions,
     alerting: config.alerting ?? {},
     ...(config.vpc ? { vpc: config.vpc } : {}),
+    estimate,
   };
 }
 

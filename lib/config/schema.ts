@@ -67,9 +67,13 @@ const HostSchema = z
 
 const DomainSchema = z
   .string({ error: (iss) => `expected a domain name, got ${show(iss.input)}` })
-  .regex(/^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$/, {
-    error: (iss) => `expected a domain name like "example.com", got ${show(iss.input)}`,
-  });
+  // The top-level label is letters only, or an IDN TLD as an A-label (RFC 5890: "xn--p1ai").
+  .regex(
+    /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,63}|[Xx][Nn]--[A-Za-z0-9-]{0,58}[A-Za-z0-9])\.?$/,
+    {
+      error: (iss) => `expected a domain name like "example.com", got ${show(iss.input)}`,
+    },
+  );
 
 const NameSchema = z
   .string({ error: (iss) => `expected a name, got ${show(iss.input)}` })
@@ -102,7 +106,9 @@ const EmailSchema = z.email({ error: (iss) => `expected an e-mail address, got $
 
 export const ThresholdsSchema = z
   .strictObject({
-    warnDays: intInRange(0, 3650).optional().describe('CERT_EXPIRING warning and alarm at or below this. @default 30'),
+    warnDays: intInRange(0, 3650)
+      .optional()
+      .describe('CERT_EXPIRING warning, and the certificate alarm, at or below this many days. @default 30'),
     criticalDays: intInRange(0, 3650).optional().describe('CERT_EXPIRING critical at or below this. @default 7'),
     minDhBits: intInRange(0, 16384).optional().describe('DH_WEAK and the DhKeyBits alarm below this. @default 2048'),
   })
@@ -138,6 +144,15 @@ export const SmtpTargetSchema = z
       })
       .optional()
       .describe('auto: TLS from the first byte on 465/2465, STARTTLS required elsewhere. @default "auto"'),
+    tlsPolicy: z
+      .enum(['preferred', 'required', 'preferred-verify', 'required-verify'], {
+        error: (iss) =>
+          `expected "preferred", "required", "preferred-verify" or "required-verify", got ${show(iss.input)}`,
+      })
+      .optional()
+      .describe(
+        'How the sender using this target acts on TLS problems (Cisco ESA outbound TLS modes); findings are graded the same way. @default "required-verify"',
+      ),
     ehloName: HostSchema.optional(),
     auth: AuthSchema.optional(),
     testMessage: z
@@ -207,11 +222,20 @@ export const TargetSchema = z.union([SmtpTargetSchema, SesPresetSchema], {
   error: () => 'expected an SMTP target { host, port, … } or an SES preset { ses: { region } }',
 });
 
+export const MxModeSchema = z
+  .enum(['auto', 'always', 'never'], {
+    error: (iss) => `expected "auto", "always" or "never", got ${show(iss.input)}`,
+  })
+  .describe(
+    'Probe the MX hosts on port 25: auto probes them only when the deployment runs in a VPC (AWS blocks port 25 from Lambda otherwise); the TXT records, the policy and TLS-RPT are always checked. @default "auto"',
+  );
+
 export const DomainEntrySchema = z.union([
   DomainSchema,
   z.strictObject({
     domain: DomainSchema,
     name: NameSchema.optional(),
+    mx: MxModeSchema.optional(),
     schedule: ScheduleSchema.optional(),
     thresholds: ThresholdsSchema.optional(),
     timeoutMs: TimeoutSchema.optional(),
@@ -284,8 +308,33 @@ export const ConfigSchema = z
         functionTimeoutSeconds: intInRange(30, 900, 'seconds ')
           .optional()
           .describe('Lambda timeout; shards are sized to fit inside it with margin. @default 300'),
+        mx: MxModeSchema.optional(),
       })
       .optional(),
+    metrics: z
+      .enum(['default', 'detailed', 'aggregate'], {
+        error: (iss) => `expected "default", "detailed" or "aggregate", got ${show(iss.input)}`,
+      })
+      .optional()
+      .describe(
+        'default: per target only what alarms read (Success, CertDaysToExpiry, DhKeyBits); detailed: also Duration and FindingCount; aggregate: counts per check kind only (fleets of thousands). @default "default"',
+      ),
+    alarms: z
+      .strictObject({
+        mode: z
+          .enum(['auto', 'per-target', 'fleet'], {
+            error: (iss) => `expected "auto", "per-target" or "fleet", got ${show(iss.input)}`,
+          })
+          .optional()
+          .describe(
+            'per-target: classic alarms per target (small fleets); fleet: Metrics Insights alarms per check kind and group of up to 400 targets; auto: per-target while they stay few. @default "auto"',
+          ),
+        insightsQuota: intInRange(1, 10_000)
+          .optional()
+          .describe('Metrics Insights alarms allowed in the account and region (AWS default 200). @default 200'),
+      })
+      .optional()
+      .describe('Which CloudWatch alarms are created.'),
     targets: z.array(TargetSchema).optional().describe('SMTP targets and SES presets.'),
     domains: z.array(DomainEntrySchema).optional().describe('Domains whose MTA-STS and TLS-RPT are checked.'),
     alerting: AlertingSchema.optional(),

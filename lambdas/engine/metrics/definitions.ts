@@ -22,7 +22,28 @@ export type MetricUnit = (typeof Unit)[keyof typeof Unit];
 /** Dimension names, in the order they are sent (alarms must repeat them exactly). */
 export const DIMENSION_CHECK = 'Check';
 export const DIMENSION_TARGET = 'Target';
+/**
+ * The alarm group of a target (fleet alarms only): a Metrics Insights alarm may look at
+ * no more than 500 series, so the plan cuts each check kind into groups and every query
+ * says `WHERE AlarmGroup = '…'` (not "Group": GROUP is a keyword of the query language). Absent with per-target (classic) alarms.
+ */
+export const DIMENSION_GROUP = 'AlarmGroup';
+/** The schedule's interval (`5m`, `6h`) on the per-kind counts: one reporting alarm per interval. */
+export const DIMENSION_INTERVAL = 'Interval';
 export const DIMENSION_NAMES = [DIMENSION_CHECK, DIMENSION_TARGET] as const;
+/** Every dimension in the order it is sent; a datum sends those it has. */
+export const DIMENSION_ORDER = [DIMENSION_CHECK, DIMENSION_GROUP, DIMENSION_INTERVAL, DIMENSION_TARGET] as const;
+
+/**
+ * What a deployment publishes (config key `metrics`):
+ * - `default`: per target only what alarms read (Success, CertDaysToExpiry, DhKeyBits, QuotaUsedPercent);
+ * - `detailed`: also Duration and FindingCount, and the per-kind counts;
+ * - `aggregate`: per-kind counts only (fleets of thousands); per-target status is in the
+ *   result log lines, the state table and the change notifications.
+ * The per-kind `TargetsReporting` count is published in every mode: the reporting alarm reads it.
+ */
+export const METRICS_MODES = ['default', 'detailed', 'aggregate'] as const;
+export type MetricsMode = (typeof METRICS_MODES)[number];
 
 export interface MetricDefinition {
   readonly name: string;
@@ -70,13 +91,72 @@ export const METRICS = {
     checks: ['ses-account'],
     description: 'Share of the SES 24-hour sending quota used.',
   },
+  TargetsReporting: {
+    name: 'TargetsReporting',
+    unit: Unit.Count,
+    checks: ['smtp', 'tls', 'mta-sts', 'ses-account'],
+    description: 'Per check kind and interval: results produced by one run of a shard (summed over the interval).',
+  },
+  TargetsOk: {
+    name: 'TargetsOk',
+    unit: Unit.Count,
+    checks: ['smtp', 'tls', 'mta-sts', 'ses-account'],
+    description: 'Per check kind and interval: results with status ok.',
+  },
+  TargetsWarning: {
+    name: 'TargetsWarning',
+    unit: Unit.Count,
+    checks: ['smtp', 'tls', 'mta-sts', 'ses-account'],
+    description: 'Per check kind and interval: results with status warning.',
+  },
+  TargetsCritical: {
+    name: 'TargetsCritical',
+    unit: Unit.Count,
+    checks: ['smtp', 'tls', 'mta-sts', 'ses-account'],
+    description: 'Per check kind and interval: results with status critical.',
+  },
 } as const satisfies Record<string, MetricDefinition>;
 
 export type MetricName = keyof typeof METRICS;
 
+/** Per-target metrics, with dimensions Check (+ Group) + Target. */
+export type TargetMetricName =
+  'Success' | 'Duration' | 'CertDaysToExpiry' | 'DhKeyBits' | 'FindingCount' | 'QuotaUsedPercent';
+/** Per-kind counts, with dimensions Check + Interval. */
+export type KindMetricName = 'TargetsReporting' | 'TargetsOk' | 'TargetsWarning' | 'TargetsCritical';
+
+/** The per-target metrics each mode publishes. */
+export const TARGET_METRICS_BY_MODE: Readonly<Record<MetricsMode, readonly TargetMetricName[]>> = {
+  default: ['Success', 'CertDaysToExpiry', 'DhKeyBits', 'QuotaUsedPercent'],
+  detailed: ['Success', 'Duration', 'CertDaysToExpiry', 'DhKeyBits', 'FindingCount', 'QuotaUsedPercent'],
+  aggregate: [],
+};
+/** The per-kind counts each mode publishes. */
+export const KIND_METRICS_BY_MODE: Readonly<Record<MetricsMode, readonly KindMetricName[]>> = {
+  default: ['TargetsReporting'],
+  detailed: ['TargetsReporting', 'TargetsOk', 'TargetsWarning', 'TargetsCritical'],
+  aggregate: ['TargetsReporting', 'TargetsOk', 'TargetsWarning', 'TargetsCritical'],
+};
+
+/**
+ * The metric settings of one shard, chosen by the plan and passed in the shard event.
+ * Absent (older shards, tests): every per-target metric, no per-kind counts.
+ */
+export interface ShardMetrics {
+  readonly mode: MetricsMode;
+  /** The shard's schedule interval, e.g. `5m`: the Interval dimension of the per-kind counts. */
+  readonly interval: string;
+  /** The alarm group (fleet alarms): added as the Group dimension of per-target metrics. */
+  readonly group?: string;
+  /** Per-target metrics this shard leaves out although its mode has them (e.g. CertDaysToExpiry alarmed on another check). */
+  readonly omit?: readonly TargetMetricName[];
+}
+
 export interface Dimensions {
   readonly Check: CheckKind;
-  readonly Target: string;
+  readonly Target?: string;
+  readonly AlarmGroup?: string;
+  readonly Interval?: string;
 }
 
 /** One value of one metric for one (Check, Target). */
@@ -88,10 +168,12 @@ export interface Datum {
   readonly timestamp: Date;
 }
 
-/** As the API wants them: `[{ Name: 'Check', Value }, { Name: 'Target', Value }]`. */
+/** As the API wants them, in DIMENSION_ORDER: `[{ Name: 'Check', Value }, { Name: 'Target', Value }]`. */
 export function dimensionList(d: Dimensions): { Name: string; Value: string }[] {
-  return [
-    { Name: DIMENSION_CHECK, Value: d.Check },
-    { Name: DIMENSION_TARGET, Value: d.Target },
-  ];
+  const out: { Name: string; Value: string }[] = [];
+  for (const name of DIMENSION_ORDER) {
+    const value = d[name];
+    if (value !== undefined) out.push({ Name: name, Value: value });
+  }
+  return out;
 }

@@ -8,7 +8,14 @@
  * alarm wants the earliest certificate the probe saw, wherever it was.
  */
 import type { BaseResult } from '../result.js';
-import type { Datum, Dimensions } from './definitions.js';
+import {
+  KIND_METRICS_BY_MODE,
+  TARGET_METRICS_BY_MODE,
+  type Datum,
+  type Dimensions,
+  type KindMetricName,
+  type ShardMetrics,
+} from './definitions.js';
 
 type Json = Record<string, unknown>;
 
@@ -73,7 +80,7 @@ export function quotaUsedPercent(result: unknown): number | undefined {
 }
 
 /** The dimension `Target`: the configured name, else the target string. */
-export function dimensionsOf(result: BaseResult): Dimensions {
+export function dimensionsOf(result: BaseResult): Dimensions & { readonly Target: string } {
   return { Check: result.check, Target: result.name ?? result.target };
 }
 
@@ -99,6 +106,42 @@ export function datumsFromResult(result: BaseResult): Datum[] {
   if (result.check === 'ses-account') {
     const percent = quotaUsedPercent(result);
     if (percent !== undefined) datums.push(datum('QuotaUsedPercent', percent));
+  }
+  return datums;
+}
+
+/**
+ * The datums of one shard run under the plan's metric settings: per-target metrics of the
+ * mode (with the AlarmGroup dimension for fleet alarms), then the per-kind counts, stamped with
+ * the run's start so that every run of a shard falls into its own period.
+ */
+export function datumsForRun(
+  results: readonly BaseResult[],
+  settings: ShardMetrics | undefined,
+  check: BaseResult['check'],
+  runStartedAt: Date,
+): Datum[] {
+  if (settings === undefined) return results.flatMap((r) => datumsFromResult(r));
+  const keep = new Set<string>(TARGET_METRICS_BY_MODE[settings.mode].filter((m) => !(settings.omit ?? []).includes(m)));
+  const datums: Datum[] = [];
+  for (const result of results) {
+    for (const d of datumsFromResult(result)) {
+      if (!keep.has(d.metric)) continue;
+      datums.push(
+        settings.group === undefined ? d : { ...d, dimensions: { ...d.dimensions, AlarmGroup: settings.group } },
+      );
+    }
+  }
+  const count = (status: string) => results.filter((r) => r.status === status).length;
+  const values: Record<KindMetricName, number> = {
+    TargetsReporting: results.length,
+    TargetsOk: count('ok'),
+    TargetsWarning: count('warning'),
+    TargetsCritical: count('critical'),
+  };
+  const dimensions: Dimensions = { Check: check, Interval: settings.interval };
+  for (const metric of KIND_METRICS_BY_MODE[settings.mode]) {
+    datums.push({ metric, value: values[metric], dimensions, timestamp: runStartedAt });
   }
   return datums;
 }

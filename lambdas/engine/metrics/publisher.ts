@@ -6,7 +6,7 @@
  * The report says what happened, and the handler returns it.
  */
 import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch';
-import { DIMENSION_NAMES, METRICS, dimensionList, type Datum } from './definitions.js';
+import { METRICS, dimensionList, type Datum } from './definitions.js';
 
 /** PutMetricData limits (CloudWatch API reference, PutMetricData): 1,000 datums and 1 MB per request. */
 export const MAX_DATUMS_PER_REQUEST = 1000;
@@ -117,13 +117,13 @@ function describeError(err: unknown): string {
 }
 
 /**
- * One EMF document per (Check, Target, timestamp): the datums of one result.
+ * One EMF document per (dimension set, timestamp): the datums of one result, or one run's per-kind counts.
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
 export function toEmfLines(namespace: string, datums: readonly Datum[]): string[] {
   const groups = new Map<string, Datum[]>();
   for (const d of datums) {
-    const key = JSON.stringify([d.dimensions.Check, d.dimensions.Target, d.timestamp.getTime()]);
+    const key = JSON.stringify([dimensionList(d.dimensions), d.timestamp.getTime()]);
     groups.set(key, [...(groups.get(key) ?? []), d]);
   }
   const lines: string[] = [];
@@ -131,19 +131,19 @@ export function toEmfLines(namespace: string, datums: readonly Datum[]): string[
     for (let i = 0; i < group.length; i += MAX_EMF_METRICS) {
       const slice = group.slice(i, i + MAX_EMF_METRICS);
       const first = slice[0]!;
+      const dims = dimensionList(first.dimensions);
       const doc: Record<string, unknown> = {
         _aws: {
           Timestamp: first.timestamp.getTime(),
           CloudWatchMetrics: [
             {
               Namespace: namespace,
-              Dimensions: [[...DIMENSION_NAMES]],
+              Dimensions: [dims.map((d) => d.Name)],
               Metrics: slice.map((d) => ({ Name: METRICS[d.metric].name, Unit: METRICS[d.metric].unit })),
             },
           ],
         },
-        Check: first.dimensions.Check,
-        Target: first.dimensions.Target,
+        ...Object.fromEntries(dims.map((d) => [d.Name, d.Value])),
       };
       for (const d of slice) doc[METRICS[d.metric].name] = d.value;
       lines.push(JSON.stringify(doc));

@@ -91,7 +91,10 @@ export function anchorIndex(extraCa: readonly string[], env: NodeJS.ProcessEnv =
       try {
         const der = derOfPem(pem);
         fingerprints.add(fingerprintOf(der));
-        const key = Buffer.from(issuerAndSubjectDer(der).subject).toString('hex');
+        const subject = issuerAndSubjectDer(der).subject;
+        // An anchor with an empty subject can issue nothing by name.
+        if (subject.length === 0) continue;
+        const key = Buffer.from(subject).toString('hex');
         bySubjectDer.set(key, [...(bySubjectDer.get(key) ?? []), anchor]);
       } catch {
         continue; // Not a certificate we can read; OpenSSL's own store loading skips it too.
@@ -101,7 +104,12 @@ export function anchorIndex(extraCa: readonly string[], env: NodeJS.ProcessEnv =
   };
   const issuedBy = (cert: X509Certificate, anchor: Anchor) => {
     const parsed = parsedAnchor(anchor);
-    return parsed !== undefined && cert.issuer === parsed.subject && cert.verify(parsed.publicKey) ? parsed : undefined;
+    return parsed !== undefined &&
+      parsed.subject !== undefined &&
+      cert.issuer === parsed.subject &&
+      cert.verify(parsed.publicKey)
+      ? parsed
+      : undefined;
   };
   index = {
     has: (cert) => build().fingerprints.has(cert.fingerprint256),

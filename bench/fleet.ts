@@ -1,0 +1,103 @@
+/**
+ * `npm run bench` (fleet part): for generated fleets of 10 / 100 / 1,000 / 10,000 endpoints,
+ * plan and synth seconds (offline, inline code, cdk-nag on), resources, alarms, dashboard
+ * widgets, and the monthly cost per endpoint in each metric mode; then the CPU one smtp
+ * check and one tls posture check cost (the capacity figures in lib/config/defaults.ts).
+ */
+import { performance } from 'node:perf_hooks';
+import { App, Validations } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { createContext } from '../lambdas/engine/options.js';
+import { runSmtpCheck } from '../lambdas/engine/smtp/check.js';
+import { starttlsConnector } from '../lambdas/engine/smtp/connector.js';
+import { runTlsCheck } from '../lambdas/engine/tls/posture.js';
+import { planConfig } from '../lib/config/plan.js';
+import { estimateCost } from '../lib/cost/model.js';
+import { fleetConfig } from '../lib/cost/sample-configs.js';
+import { MailProbeStack } from '../lib/mail-probe-stack.js';
+import { createTestPki } from '../test/support/pki.js';
+import { startSmtpServer } from '../test/support/smtp-servers.js';
+
+const SIZES = (process.env.BENCH_FLEET_SIZES ?? '10,100,1000,10000').split(',').map(Number);
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+function synthFleet(endpoints: number) {
+  const t0 = performance.now();
+  const plan = planConfig(fleetConfig(endpoints));
+  const t1 = performance.now();
+  const app = new App();
+  const stack = new MailProbeStack(app, 'MailProbe', {
+    plan,
+    code: () => lambda.Code.fromInline('export const handler = async () => ({});'),
+    env: { account: '123456789012', region: 'us-east-1' },
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const template = app.synth().getStackByName(stack.stackName).template as {
+    Resources: Record<string, { Type: string }>;
+  };
+  const t2 = performance.now();
+  const resources = Object.values(template.Resources);
+  const perEndpoint = Object.fromEntries(
+    (['default', 'detailed', 'aggregate'] as const).map((metrics) => [
+      metrics,
+      round(estimateCost(planConfig(fleetConfig(endpoints, { metrics }))).totalUsd / endpoints, 3),
+    ]),
+  );
+  return {
+    endpoints,
+    checks: plan.targets.length,
+    alarmMode: plan.alarmMode,
+    planSeconds: round((t1 - t0) / 1000),
+    synthSeconds: round((t2 - t1) / 1000),
+    resources: resources.length,
+    alarms: resources.filter((r) => r.Type === 'AWS::CloudWatch::Alarm').length,
+    schedules: resources.filter((r) => r.Type === 'AWS::Scheduler::Schedule').length,
+    widgets: stack.probes.dashboard.widgetCount,
+    usdPerEndpointMonth: perEndpoint,
+  };
+}
+
+/** Process CPU per check against a loopback server (an upper bound: the server's half is counted too). */
+async function capacity() {
+  const pki = await createTestPki();
+  const server = await startSmtpServer({ credentials: pki.credentials() });
+  const ctx = createContext({ extraCa: [pki.caPem], timeoutMs: 30_000 });
+  const cpuMsPer = async (n: number, one: () => Promise<unknown>) => {
+    await one();
+    const before = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await one();
+    const cpu = process.cpuUsage(before);
+    return { cpuMs: round((cpu.user + cpu.system) / 1000 / n), wallMs: round((performance.now() - t0) / n) };
+  };
+  const smtp = await cpuMsPer(50, () =>
+    runSmtpCheck({ check: 'smtp', host: 'localhost', port: server.port, tls: 'starttls' }, ctx),
+  );
+  const tls = await cpuMsPer(20, () =>
+    runTlsCheck(
+      { check: 'tls', host: 'localhost', port: server.port, tls: 'starttls' },
+      ctx,
+      starttlsConnector({ host: 'localhost', port: server.port, address: '127.0.0.1' }, ctx),
+    ),
+  );
+  await server.close();
+  return { smtp, tls };
+}
+
+export async function benchFleet(): Promise<void> {
+  const rows = [];
+  for (const n of SIZES) rows.push(synthFleet(n));
+  const cpu = await capacity();
+  console.log(JSON.stringify({ fleet: rows, capacityPerCheck: cpu }, null, 2));
+  for (const r of rows) {
+    console.log(
+      `${String(r.endpoints).padStart(6)} endpoints (${r.checks} checks, ${r.alarmMode}): plan ${r.planSeconds} s, synth ${r.synthSeconds} s, ` +
+        `${r.resources} resources, ${r.alarms} alarms, ${r.schedules} schedules, ${r.widgets} widgets; ` +
+        `$/endpoint-month default ${r.usdPerEndpointMonth.default}, detailed ${r.usdPerEndpointMonth.detailed}, aggregate ${r.usdPerEndpointMonth.aggregate}`,
+    );
+  }
+  console.log(
+    `CPU per check on loopback (client and server): smtp ${cpu.smtp.cpuMs} ms (wall ${cpu.smtp.wallMs} ms), tls posture ${cpu.tls.cpuMs} ms (wall ${cpu.tls.wallMs} ms)`,
+  );
+}

@@ -1,0 +1,46 @@
+/**
+ * `mailprobe plan [--config FILE]`: how a config's checks are spread over shards and
+ * invocations, and what the stack will hold, before any `cdk synth`.
+ */
+import { loadConfig } from '../../lib/config/load.js';
+import { planConfig } from '../../lib/config/plan.js';
+import { summarizePlan } from '../../lib/config/summary.js';
+import { stringOption, type Parsed } from './args.js';
+import type { Io } from './main.js';
+
+export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
+  const path = stringOption(parsed.values, 'config') ?? 'mailprobe.config.yaml';
+  const plan = planConfig(loadConfig(path));
+  const s = summarizePlan(plan);
+  if (parsed.values.json === true) {
+    io.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+    return 0;
+  }
+  const rows = [
+    ['check', 'shards', 'checks', 'invocations/h', 'concurrency', 'memory MB', 'run (typical)', 'run (worst)'],
+    ...s.kinds.map((k) => [
+      k.check,
+      String(k.shards),
+      String(k.checks),
+      String(k.invocationsPerHour),
+      String(k.concurrency),
+      String(k.memoryMb),
+      `${k.expectedRunSeconds} s`,
+      `${k.worstRunSeconds} s`,
+    ]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+  io.stdout.write(
+    [
+      `mailprobe plan: ${path}`,
+      ...lines,
+      '',
+      `function timeout ${s.functionTimeoutSeconds} s; metrics: ${s.metricsMode}; alarms: ${s.alarmMode}`,
+      `alarms: ${s.alarms.perTarget} per target, ${s.alarms.insights} Metrics Insights, ${s.alarms.other} reporting/per-kind/function`,
+      `about ${s.estimatedResources} CloudFormation resources (limit 500 per stack)`,
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}

@@ -1,0 +1,177 @@
+/**
+ * Config → entries: every check the config asks for, with its schedule, thresholds and
+ * notification settings, in config order. Pure; problems are collected, not thrown.
+ */
+import type { CheckSpec, SesAccountCheckSpec, SmtpCheckSpec, TlsCheckSpec } from '../../lambdas/engine/checks.js';
+import { targetOf } from '../../lambdas/engine/checks.js';
+import { DEFAULT_THRESHOLDS, type Thresholds } from '../../lambdas/engine/options.js';
+import {
+  expandSesPreset,
+  expandSesTlsPreset,
+  SesPresetError,
+  type SesPresetOptions,
+} from '../../lambdas/engine/ses/presets.js';
+import { DEFAULT_SCHEDULES, DEFAULT_SES_PORTS } from './defaults.js';
+import type { MailProbeConfig, SmtpTargetConfig, ThresholdsConfig } from './schema.js';
+
+export type MxMode = 'auto' | 'always' | 'never';
+
+/** `auto`: probe MX hosts only from a VPC (the only place port 25 can be opened). */
+export function probesMx(mode: MxMode | undefined, hasVpc: boolean): boolean {
+  return mode === 'always' || ((mode ?? 'auto') === 'auto' && hasVpc);
+}
+
+/** The metric dimension `Target`: the configured name, else `host:port`, domain or region. */
+export function nameOf(spec: CheckSpec): string {
+  return spec.name ?? targetOf(spec);
+}
+
+function mergeThresholds(...layers: (ThresholdsConfig | undefined)[]): Thresholds {
+  let t: Thresholds = DEFAULT_THRESHOLDS;
+  for (const layer of layers)
+    if (layer) t = { ...t, ...Object.fromEntries(Object.entries(layer).filter(([, v]) => v !== undefined)) };
+  return t;
+}
+
+export interface Entry {
+  readonly spec: CheckSpec;
+  readonly schedule: string;
+  readonly thresholds: Thresholds;
+  readonly where: string;
+  /** The target's own change-notification settings, if any. */
+  readonly alerting?: AlertPolicyConfig;
+}
+
+export type AlertPolicyConfig = NonNullable<SmtpTargetConfig['alerting']>;
+
+/** Expands every config entry into check specs, each with its schedule and thresholds. */
+export function expand(config: MailProbeConfig, problems: string[], port25Reachable = false): Entry[] {
+  const d = config.defaults ?? {};
+  const schedules = {
+    ...DEFAULT_SCHEDULES,
+    ...Object.fromEntries(Object.entries(d.schedules ?? {}).filter(([, v]) => v)),
+  };
+  const entries: Entry[] = [];
+
+  const smtpLike = (
+    base: Omit<SmtpCheckSpec, 'check'>,
+    checks: readonly ('smtp' | 'tls')[] | undefined,
+    schedule: string | { smtp?: string; tls?: string } | undefined,
+    thresholds: Thresholds,
+    where: string,
+  ): void => {
+    const kinds = checks ?? (base.tls === 'none' ? ['smtp'] : ['smtp', 'tls']);
+    for (const kind of new Set(kinds)) {
+      const own = typeof schedule === 'string' ? (kind === 'smtp' ? schedule : undefined) : schedule?.[kind];
+      const sched = own ?? schedules[kind];
+      if (kind === 'smtp') {
+        entries.push({ spec: { check: 'smtp', ...base }, schedule: sched, thresholds, where });
+      } else {
+        if (base.tls === 'none') {
+          problems.push(`${where}.checks: the tls check needs TLS, but tls is "none"; remove "tls" from checks`);
+          continue;
+        }
+        const spec: TlsCheckSpec = {
+          check: 'tls',
+          host: base.host,
+          port: base.port,
+          ...(base.name !== undefined ? { name: base.name } : {}),
+          ...(base.tls !== undefined ? { tls: base.tls } : {}),
+          ...(base.ehloName !== undefined ? { ehloName: base.ehloName } : {}),
+          ...(base.timeoutMs !== undefined ? { timeoutMs: base.timeoutMs } : {}),
+        };
+        entries.push({ spec, schedule: sched, thresholds, where });
+      }
+    }
+  };
+
+  (config.targets ?? []).forEach((t, i) => {
+    const first = entries.length;
+    expandTarget(t, i);
+    // Every check the target expanded into carries its notification settings.
+    if (t.alerting !== undefined) {
+      for (let k = first; k < entries.length; k++) entries[k] = { ...entries[k]!, alerting: t.alerting };
+    }
+  });
+
+  function expandTarget(t: NonNullable<MailProbeConfig['targets']>[number], i: number): void {
+    const where = `targets[${i}]`;
+    const timeoutMs = t.timeoutMs ?? d.timeoutMs;
+    const thresholds = mergeThresholds(d.thresholds, t.thresholds);
+    if ('ses' in t) {
+      const kinds = new Set(t.checks ?? ['smtp', 'tls']);
+      const options: SesPresetOptions = {
+        region: t.ses.region,
+        ports: t.ses.ports ?? DEFAULT_SES_PORTS,
+        ...(t.ses.fips === true ? { fips: true } : {}),
+        ...(t.name !== undefined ? { name: t.name } : {}),
+        ...(t.ses.auth !== undefined ? { auth: { secretArn: t.ses.auth.secretArn } } : {}),
+        ...(t.ses.testMessage !== undefined ? { testMessage: t.ses.testMessage } : {}),
+        ...(t.ses.ehloName !== undefined ? { ehloName: t.ses.ehloName } : {}),
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      };
+      try {
+        const sched = (kind: 'smtp' | 'tls') =>
+          (typeof t.schedule === 'string' ? (kind === 'smtp' ? t.schedule : undefined) : t.schedule?.[kind]) ??
+          schedules[kind];
+        if (kinds.has('smtp')) {
+          for (const spec of expandSesPreset(options))
+            entries.push({ spec, schedule: sched('smtp'), thresholds, where });
+        }
+        // One tls posture check per TLS mode: SES serves the same TLS stack on every port.
+        if (kinds.has('tls')) {
+          for (const spec of expandSesTlsPreset(options))
+            entries.push({ spec, schedule: sched('tls'), thresholds, where });
+        }
+      } catch (err) {
+        if (!(err instanceof SesPresetError)) throw err;
+        problems.push(`${where}.ses: ${err.message}`);
+      }
+      if (t.ses.account) {
+        const account = typeof t.ses.account === 'object' ? t.ses.account : {};
+        const spec: SesAccountCheckSpec = {
+          check: 'ses-account',
+          name: t.name ?? `ses-${t.ses.region}`,
+          region: t.ses.region,
+          ...(account.identities ? { identities: account.identities } : {}),
+          ...(account.quotaWarnPercent !== undefined ? { quotaWarnPercent: account.quotaWarnPercent } : {}),
+          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        };
+        entries.push({ spec, schedule: schedules['ses-account'], thresholds, where });
+      }
+      return;
+    }
+    const base: Omit<SmtpCheckSpec, 'check'> = {
+      host: t.host,
+      port: t.port,
+      ...(t.name !== undefined ? { name: t.name } : {}),
+      ...(t.tls !== undefined ? { tls: t.tls } : {}),
+      ...(t.ehloName !== undefined ? { ehloName: t.ehloName } : {}),
+      ...(t.auth !== undefined ? { auth: { secretArn: t.auth.secretArn } } : {}),
+      ...(t.testMessage !== undefined ? { testMessage: t.testMessage } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    };
+    smtpLike(base, t.checks, t.schedule, thresholds, where);
+  }
+
+  (config.domains ?? []).forEach((entry, i) => {
+    const e = typeof entry === 'string' ? { domain: entry } : entry;
+    const timeoutMs = e.timeoutMs ?? d.timeoutMs;
+    const probeMx = probesMx(('mx' in e ? e.mx : undefined) ?? d.mx, port25Reachable || config.vpc !== undefined);
+    entries.push({
+      spec: {
+        check: 'mta-sts',
+        domain: e.domain.replace(/\.$/, '').toLowerCase(),
+        ...(e.name !== undefined ? { name: e.name } : {}),
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        // Without a VPC, AWS blocks port 25 from Lambda: MX probes could only ever fail (and page).
+        ...(probeMx ? {} : { probeMx: false }),
+      },
+      schedule: e.schedule ?? schedules['mta-sts'],
+      thresholds: mergeThresholds(d.thresholds, e.thresholds),
+      where: `domains[${i}]`,
+      ...('alerting' in e && e.alerting !== undefined ? { alerting: e.alerting } : {}),
+    });
+  });
+  return entries;
+}

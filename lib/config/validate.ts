@@ -1,0 +1,66 @@
+/**
+ * Checks on the expanded entries and on the finished plan against AWS's limits. Each
+ * problem is one sentence naming the entry, what is wrong and the fix; the plan throws
+ * them together as one PlanError (printed by the CLI and `cdk synth` without a stack trace).
+ */
+import { ALARM_NAME_MAX_LENGTH } from './defaults.js';
+import { nameOf, type Entry } from './expand.js';
+
+/** Construct IDs cannot hold `/` and a few other characters; names may (see NameSchema). */
+export function constructIdOf(name: string): string {
+  return name.replace(/[^A-Za-z0-9._:@-]/g, '_');
+}
+
+/** The longest suffix an alarm name gets (`-<check>-<name>` + this). */
+export const LONGEST_ALARM_SUFFIX = '-CertDaysToExpiry';
+
+export function validateEntries(
+  entries: readonly Entry[],
+  o: { defaultTimeoutMs: number; budgetMs: number; functionTimeoutSeconds: number; alarmNamePrefix: string },
+): string[] {
+  const problems: string[] = [];
+  const seen = new Map<string, string>();
+  const ids = new Map<string, { where: string; name: string }>();
+  for (const e of entries) {
+    const name = nameOf(e.spec);
+    const key = `${e.spec.check} ${name}`;
+    const previous = seen.get(key);
+    if (previous !== undefined && previous !== e.where) {
+      problems.push(
+        `${e.where}: the ${e.spec.check} check named "${name}" is also defined by ${previous}; give one of them a different name (names are the alarms' and metrics' Target)`,
+      );
+    } else if (previous === e.where) {
+      problems.push(`${e.where}: expands to the ${e.spec.check} check "${name}" twice; remove the duplicate port`);
+    }
+    seen.set(key, e.where);
+
+    // `relay/a` and `relay_a` are different metrics but would be the same construct ID (a synth crash).
+    const id = `${e.spec.check} ${constructIdOf(name)}`;
+    const clash = ids.get(id);
+    if (clash !== undefined && clash.name !== name) {
+      problems.push(
+        `${e.where}: the name "${name}" and "${clash.name}" (${clash.where}) differ only in characters that CloudFormation IDs cannot hold; rename one of them`,
+      );
+    }
+    ids.set(id, { where: e.where, name });
+
+    const alarmName = `${o.alarmNamePrefix}-${e.spec.check}-${name}${LONGEST_ALARM_SUFFIX}`;
+    if (alarmName.length > ALARM_NAME_MAX_LENGTH) {
+      problems.push(
+        `${e.where}: the alarm name for "${name}" would be ${alarmName.length} characters, more than CloudWatch's ${ALARM_NAME_MAX_LENGTH}; give the target a shorter name or the stack a shorter name`,
+      );
+    }
+    if (e.thresholds.criticalDays > e.thresholds.warnDays) {
+      problems.push(
+        `${e.where}.thresholds: criticalDays (${e.thresholds.criticalDays}) must not exceed warnDays (${e.thresholds.warnDays})`,
+      );
+    }
+    const deadline = e.spec.timeoutMs ?? o.defaultTimeoutMs;
+    if (deadline > o.budgetMs) {
+      problems.push(
+        `${e.where}: a check deadline of ${deadline} ms does not fit a ${o.functionTimeoutSeconds} s function (work budget ${o.budgetMs} ms after the margin); lower timeoutMs or raise defaults.functionTimeoutSeconds (max 900)`,
+      );
+    }
+  }
+  return problems;
+}
