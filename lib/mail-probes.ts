@@ -10,7 +10,8 @@
  *     });
  *     MailProbes.fromConfigFile(this, 'Probes', 'mailprobe.config.yaml');
  */
-import { Annotations, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, type RemovalPolicy } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -25,6 +26,7 @@ import { AlertTopic } from './alert-topic.js';
 import { ProbeAlarms } from './probe-alarms.js';
 import { DEFAULT_QUERY_NAME, ProbeDashboard } from './probe-dashboard.js';
 import { ProbeFunction } from './probe-function.js';
+import { StateTable } from './state-table.js';
 
 /**
  * What to probe, how often and who gets told: the config file's document as typed props
@@ -78,6 +80,15 @@ export interface MailProbesProps {
   readonly code?: (check: CheckKind) => lambda.Code;
   /** Send change notifications (findings and hints) from the probes to the topic. @default true */
   readonly notifyChanges?: boolean;
+  /**
+   * Keep the probe state (alert history, facts for change detection) in this table
+   * (partition key `pk`, string; TTL on `expiresAt`). @default - a new StateTable
+   */
+  readonly stateTable?: dynamodb.ITable;
+  /** Point-in-time recovery of the new state table. @default true */
+  readonly stateTablePointInTimeRecovery?: boolean;
+  /** Removal policy of the new state table. @default RemovalPolicy.RETAIN */
+  readonly stateTableRemovalPolicy?: RemovalPolicy;
 }
 
 export const PORT_25_WARNING =
@@ -86,6 +97,8 @@ export const PORT_25_WARNING =
 export class MailProbes extends Construct {
   readonly functions: ReadonlyMap<CheckKind, ProbeFunction>;
   readonly alertTopic: sns.ITopic;
+  /** Where the probes keep their state between runs. */
+  readonly stateTable: dynamodb.ITable;
   readonly alarms: ProbeAlarms;
   readonly dashboard: ProbeDashboard;
 
@@ -118,6 +131,14 @@ export class MailProbes extends Construct {
     });
     this.alertTopic = topic.topic;
 
+    this.stateTable = new StateTable(this, 'State', {
+      ...(props.stateTable ? { existingTable: props.stateTable } : {}),
+      ...(props.stateTablePointInTimeRecovery !== undefined
+        ? { pointInTimeRecovery: props.stateTablePointInTimeRecovery }
+        : {}),
+      ...(props.stateTableRemovalPolicy !== undefined ? { removalPolicy: props.stateTableRemovalPolicy } : {}),
+    }).table;
+
     const dashboardName = props.dashboardName ?? `${stack.stackName}-mailprobe`;
     const queryName = `${stack.stackName}/${DEFAULT_QUERY_NAME}`;
     const timeout = Duration.seconds(plan.functionTimeoutSeconds);
@@ -137,6 +158,7 @@ export class MailProbes extends Construct {
           ...(kind === 'smtp' ? { secretArns: plan.secretArns } : {}),
           ...(kind === 'ses-account' ? { sesRegions: plan.sesRegions } : {}),
           ...(props.notifyChanges === false ? {} : { alertTopic: topic.topic }),
+          stateTable: this.stateTable,
           environment: { [ENV.dashboardName]: dashboardName, [ENV.queryName]: queryName },
           ...(props.vpc ? { vpc: props.vpc } : {}),
           ...(props.vpcSubnets ? { vpcSubnets: props.vpcSubnets } : {}),

@@ -5,10 +5,11 @@ import { expandSesPreset, expandSesTlsPreset } from '../../lambdas/engine/ses/pr
 import { intOption, parsePorts, parseTlsMode, stringOption, UsageError, type Parsed } from './args.js';
 import type { Io } from './main.js';
 import { contextFrom, credentialSource, endpointOf, engineDeps, singleTarget, tlsPolicyOf } from './options.js';
-import { printResults } from './output.js';
+import { openState, printResults } from './output.js';
 
 export async function probeCommand(parsed: Parsed, io: Io): Promise<number> {
-  return printResults(await execute(parsed, io), parsed, io);
+  const state = await openState(parsed);
+  return printResults(await execute(parsed, io), parsed, io, state);
 }
 
 async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {

@@ -2,18 +2,21 @@
 import type { ProbeContext } from '../../lambdas/engine/options.js';
 import { runChecks, type CheckResult } from '../../lambdas/engine/run.js';
 import { loadConfig } from '../../lib/config/load.js';
-import { nameOf, planConfig } from '../../lib/config/plan.js';
+import { nameOf, planConfig, type Plan } from '../../lib/config/plan.js';
 import { stringOption, UsageError, type Parsed } from './args.js';
 import type { Io } from './main.js';
 import { contextFrom, engineDeps, thresholdsFrom } from './options.js';
-import { printResults } from './output.js';
+import { openState, printResults } from './output.js';
 
 export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
-  return printResults(await runConfig(parsed, io), parsed, io);
+  const state = await openState(parsed);
+  const { results, shards } = await runConfig(parsed, io);
+  // The shards carry each target's alert settings, as they do to the Lambda.
+  return printResults(results, parsed, io, state, shards);
 }
 
 /** The same plan, shard by shard, same thresholds. */
-async function runConfig(parsed: Parsed, io: Io): Promise<CheckResult[]> {
+async function runConfig(parsed: Parsed, io: Io): Promise<{ results: CheckResult[]; shards: Plan['shards'] }> {
   const { values } = parsed;
   const path = stringOption(values, 'config') ?? 'mailprobe.config.yaml';
   // A terminal usually reaches port 25: `mx: auto` probes the MX hosts here (only `never` skips them).
@@ -41,5 +44,5 @@ async function runConfig(parsed: Parsed, io: Io): Promise<CheckResult[]> {
       })),
     );
   }
-  return results;
+  return { results, shards: plan.shards };
 }
