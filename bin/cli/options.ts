@@ -22,6 +22,7 @@ import {
   UsageError,
   type Parsed,
 } from './args.js';
+import { dnssecSettings } from './dane.js';
 
 export function thresholdsFrom(values: Parsed['values'], base: Thresholds = DEFAULT_THRESHOLDS): Thresholds {
   const warnDays = intOption(values, 'warn-days', 0, 3650, base.warnDays);
@@ -51,6 +52,7 @@ export function contextFrom(values: Parsed['values']): ProbeContext {
     allowPrivate: values['allow-private'] === true,
     thresholds: thresholdsFrom(values),
     timeoutMs,
+    dnssec: dnssecSettings(values),
   });
 }
 
@@ -60,6 +62,7 @@ export function engineDeps(values: Parsed['values']): EngineDeps {
   const mxPort = values['mx-port'] === undefined ? undefined : intOption(values, 'mx-port', 1, 65535, 25);
   return {
     mtaSts: { ...(policyPort !== undefined ? { policyPort } : {}), ...(mxPort !== undefined ? { mxPort } : {}) },
+    dane: mxPort !== undefined ? { mxPort } : {},
   };
 }
 

@@ -5,6 +5,7 @@ import { expandSesPreset, expandSesTlsPreset } from '../../lambdas/engine/ses/pr
 import { intOption, parsePorts, parseTlsMode, stringOption, UsageError, type Parsed } from './args.js';
 import type { Io } from './main.js';
 import { contextFrom, credentialSource, endpointOf, engineDeps, singleTarget, tlsPolicyOf } from './options.js';
+import { daneCommand } from './dane.js';
 import { openState, printResults } from './output.js';
 
 export async function probeCommand(parsed: Parsed, io: Io): Promise<number> {
@@ -59,6 +60,8 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
       }
       return runChecks(specs, contextFrom(values), { concurrency });
     }
+    case 'dane':
+      return daneCommand(parsed, contextFrom(values), concurrency);
     default:
       throw new UsageError(`${parsed.command}: not a probe command`);
   }

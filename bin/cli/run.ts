@@ -6,6 +6,7 @@ import { nameOf, planConfig, type Plan } from '../../lib/config/plan.js';
 import { stringOption, UsageError, type Parsed } from './args.js';
 import type { Io } from './main.js';
 import { contextFrom, engineDeps, thresholdsFrom } from './options.js';
+import { dnssecFromShard } from './dane.js';
 import { openState, printResults } from './output.js';
 
 export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
@@ -36,6 +37,8 @@ async function runConfig(parsed: Parsed, io: Io): Promise<{ results: CheckResult
       ...base,
       thresholds: thresholdsFrom(values, shard.thresholds),
       allowPrivate: base.allowPrivate || shard.allowPrivate,
+      // --trust-anchor wins over the config's dnssec.trustAnchors.
+      dnssec: { ...dnssecFromShard(shard.trustAnchors), ...base.dnssec },
     };
     results.push(
       ...(await runChecks(specs, ctx, {
