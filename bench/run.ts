@@ -1,156 +1,28 @@
 /**
- * `npm run bench`: throughput, latency, memory and round trips of the smtp check against
- * a local STARTTLS server (smtp-server on loopback, certificates generated on the spot).
- *
- * Round trips are counted through a loopback proxy that forwards each direction after a
- * fixed delay: a "flight" is a run of bytes in one direction; the client's TCP handshake
- * plus the greeting make the first round trip, then every request/answer pair is one.
+ * `npm run bench [NAME...]`: every bench below in turn (or only those named). Each lives
+ * in its own file exporting an async function, and prints its figures as JSON and one-line summaries.
+ * Benches that need Debian tools (postfix, swaks, openssl, testssl.sh) say what they skip.
+ * Register a bench with one line here.
  */
-import net from 'node:net';
-import { performance } from 'node:perf_hooks';
-import type { SmtpCheckSpec } from '../lambdas/engine/checks.js';
-import { createContext } from '../lambdas/engine/options.js';
-import { runSmtpCheck } from '../lambdas/engine/smtp/check.js';
-import { createTestPki } from '../test/support/pki.js';
-import { startScriptedSmtp, startSmtpServer } from '../test/support/smtp-servers.js';
+const BENCHES: Record<string, () => Promise<() => Promise<void>>> = {
+  'smtp-throughput': async () => (await import('./smtp-throughput.js')).run,
+  'round-trips': async () => (await import('./round-trips.js')).run,
+  'cli-speed': async () => (await import('./cli-speed.js')).run,
+  state: async () => (await import('./state.js')).benchState,
+  fleet: async () => (await import('./fleet.js')).benchFleet,
+};
 
-const PROBES_SEQUENTIAL = Number(process.env.BENCH_PROBES_SEQ ?? 200);
-const PROBES_CONCURRENT = Number(process.env.BENCH_PROBES_CONC ?? 1000);
-const PROXY_DELAY_MS = 40;
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return sorted[Math.max(0, index)] ?? NaN;
-}
-
-async function measure(spec: SmtpCheckSpec, ctx: ReturnType<typeof createContext>, total: number, concurrency: number) {
-  const latencies: number[] = [];
-  let failures = 0;
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        next++;
-        const t0 = performance.now();
-        const result = await runSmtpCheck(spec, ctx);
-        latencies.push(performance.now() - t0);
-        if (result.status !== 'ok') failures++;
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    concurrency,
-    probes: total,
-    failures,
-    probesPerSecond: Math.round((total / seconds) * 10) / 10,
-    p50Ms: Math.round(percentile(latencies, 50) * 10) / 10,
-    p99Ms: Math.round(percentile(latencies, 99) * 10) / 10,
-  };
-}
-
-/** A proxy that delays every chunk by `delayMs` and records the direction of each. */
-async function startDelayingProxy(targetPort: number, delayMs: number) {
-  const directions: ('c2s' | 's2c')[] = [];
-  const server = net.createServer((client) => {
-    const upstream = net.connect({ host: '127.0.0.1', port: targetPort, noDelay: true });
-    client.setNoDelay(true);
-    const forward = (from: net.Socket, to: net.Socket, dir: 'c2s' | 's2c') => {
-      from.on('data', (chunk) => {
-        directions.push(dir);
-        setTimeout(() => to.write(chunk), delayMs);
-      });
-      from.on('end', () => setTimeout(() => to.end(), delayMs));
-      from.on('error', () => to.destroy());
-    };
-    forward(client, upstream, 'c2s');
-    forward(upstream, client, 's2c');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    directions,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-function countFlights(directions: readonly string[]): number {
-  let flights = 0;
-  let last: string | undefined;
-  for (const d of directions) {
-    if (d !== last) flights++;
-    last = d;
-  }
-  return flights;
-}
-
-async function main(): Promise<void> {
-  const pki = await createTestPki();
-  // Two servers: nodemailer's smtp-server, a realistic one that pauses 100 ms before its
-  // greeting to catch early talkers (as Postfix's postscreen does), and a minimal scripted
-  // server that answers at once, which shows what the probe itself costs.
-  const realistic = await startSmtpServer({ credentials: pki.credentials() });
-  const minimal = await startScriptedSmtp({
-    greeting: '220 bench.example ESMTP\r\n',
-    credentials: pki.credentials(),
-    onCommand: (line) => (line === 'STARTTLS' ? { startTls: '220 2.0.0 go ahead' } : undefined),
-  });
-  const ctx = createContext({ extraCa: [pki.caPem], timeoutMs: 30_000 });
-  const specFor = (port: number): SmtpCheckSpec => ({ check: 'smtp', host: '127.0.0.1', port, tls: 'starttls' });
-
-  // Warm up TLS contexts and the JIT so the first figures are not start-up costs.
-  await measure(specFor(minimal.port), ctx, 20, 4);
-  const minimalSequential = await measure(specFor(minimal.port), ctx, PROBES_SEQUENTIAL, 1);
-  const minimalConcurrent = await measure(specFor(minimal.port), ctx, PROBES_CONCURRENT, 64);
-  const realisticSequential = await measure(specFor(realistic.port), ctx, Math.min(PROBES_SEQUENTIAL, 50), 1);
-  const realisticConcurrent = await measure(specFor(realistic.port), ctx, PROBES_CONCURRENT, 64);
-
-  const proxy = await startDelayingProxy(minimal.port, PROXY_DELAY_MS);
-  const t0 = performance.now();
-  const viaProxy = await runSmtpCheck(specFor(proxy.port), ctx);
-  const proxiedMs = performance.now() - t0;
-  await new Promise((r) => setTimeout(r, PROXY_DELAY_MS * 3));
-  const flights = countFlights(proxy.directions);
-  await proxy.close();
-  await realistic.close();
-  await minimal.close();
-
-  const report = {
-    node: process.version,
-    probe: 'smtp check, STARTTLS, TLS 1.3, EC P-256 certificate chain, on 127.0.0.1',
-    minimalServer: { sequential: minimalSequential, concurrent: minimalConcurrent },
-    smtpServerWith100msGreetPause: { sequential: realisticSequential, concurrent: realisticConcurrent },
-    roundTrips: {
-      // The first flight (the greeting) pairs with the client's TCP handshake.
-      byFlights: Math.ceil(flights / 2),
-      flights,
-      byTime: Math.round((proxiedMs / PROXY_DELAY_MS + 1) / 2),
-      oneWayDelayMs: PROXY_DELAY_MS,
-      probeMs: Math.round(proxiedMs),
-      status: viaProxy.status,
-    },
-    peakRssMiB: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
-  };
-  console.log(JSON.stringify(report, null, 2));
-  const line = (name: string, seq: typeof minimalSequential, conc: typeof minimalSequential) =>
-    `${name}: ${seq.probesPerSecond}/s at concurrency 1 (p50 ${seq.p50Ms} ms, p99 ${seq.p99Ms} ms), ` +
-    `${conc.probesPerSecond}/s at concurrency 64 (p50 ${conc.p50Ms} ms, p99 ${conc.p99Ms} ms)`;
-  console.log(`\n${line('minimal server', minimalSequential, minimalConcurrent)}`);
-  console.log(line('smtp-server (100 ms greet pause)', realisticSequential, realisticConcurrent));
-  console.log(`${report.roundTrips.byFlights} round trips per STARTTLS probe; peak RSS ${report.peakRssMiB} MiB`);
-  const failures = [minimalSequential, minimalConcurrent, realisticSequential, realisticConcurrent].reduce(
-    (n, m) => n + m.failures,
-    0,
-  );
-  if (failures > 0 || viaProxy.status !== 'ok') {
-    console.error(`probes failed: ${failures}; proxied probe ${viaProxy.status}`);
-    process.exitCode = 1;
+const wanted = process.argv.slice(2);
+for (const name of wanted) {
+  if (!(name in BENCHES)) {
+    console.error(`bench: unknown bench "${name}"; expected some of ${Object.keys(BENCHES).join(', ')}`);
+    process.exit(2);
   }
 }
-
-await main();
-await (await import('./state.js')).benchState();
-await (await import('./fleet.js')).benchFleet();
+for (const [name, load] of Object.entries(BENCHES)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  console.log(`\n=== bench ${name} ===`);
+  await (
+    await load()
+  )();
+}

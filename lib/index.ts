@@ -1,8 +1,8 @@
 /** The public API for users' own CDK apps. */
-export { MailProbes, PORT_25_WARNING, type MailProbesProps } from './mail-probes.js';
+export { MailProbes, PORT_25_WARNING, type MailProbesConfig, type MailProbesProps } from './mail-probes.js';
 export { MailProbeStack, type MailProbeStackProps } from './mail-probe-stack.js';
 export { AlertTopic, type AlertTopicProps } from './alert-topic.js';
-export { ProbeFunction, type ProbeFunctionProps } from './probe-function.js';
+export { ProbeFunction, prebundledHandlerDir, type ProbeFunctionProps } from './probe-function.js';
 export { ProbeAlarms, type ProbeAlarmsProps } from './probe-alarms.js';
 export { ProbeDashboard, FAILED_CHECKS_QUERY, type ProbeDashboardProps } from './probe-dashboard.js';
 export { probeMetric, type ProbeMetricOptions } from './probe-metrics.js';

@@ -1,11 +1,14 @@
 /**
- * `MailProbes`: the reusable construct. Give it a plan (lib/config/plan.ts, from the
+ * `MailProbes`: the reusable construct. Give it the configuration (typed props, or the
  * config file) and it deploys one probe function per check kind with a schedule per
  * shard, alarms (per target or per fleet group, see probe-alarms.ts) and per function,
  * an alert topic and a dashboard.
  *
- *     const plan = planConfig(loadConfig('mailprobe.config.yaml'));
- *     new MailProbes(this, 'MailProbes', { plan });
+ *     new MailProbes(this, 'Probes', {
+ *       config: { targets: [{ host: 'smtp.example.com', port: 587 }], domains: ['example.com'] },
+ *       alertTopic: myTopic,
+ *     });
+ *     MailProbes.fromConfigFile(this, 'Probes', 'mailprobe.config.yaml');
  */
 import { Annotations, Duration, Stack, type RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -16,7 +19,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { CheckKind } from '../lambdas/engine/result.js';
 import { ENV } from '../lambdas/handlers/env.js';
-import type { Plan } from './config/plan.js';
+import { loadConfig, validateConfig } from './config/load.js';
+import { planConfig, type Plan } from './config/plan.js';
+import type { MailProbeConfig } from './config/schema.js';
 import { AlertTopic } from './alert-topic.js';
 import { ProbeAlarms } from './probe-alarms.js';
 import { DEFAULT_QUERY_NAME, ProbeDashboard } from './probe-dashboard.js';
@@ -24,9 +29,32 @@ import { ProbeFunction } from './probe-function.js';
 import { StateTable } from './state-table.js';
 import { tlsRptReceiverFromPlan, type TlsRptReceiver, type TlsRptReceiverKind } from './tlsrpt-receiver.js';
 
+/**
+ * What to probe, how often and who gets told: the config file's document as typed props
+ * (`schema/mailprobe.config.schema.json` describes every key).
+ */
+export type MailProbesConfig = MailProbeConfig;
+
 export interface MailProbesProps {
-  /** What to probe and how often: `planConfig(loadConfig(path))`. */
-  readonly plan: Plan;
+  /**
+   * What to probe, how often and who gets told, as in the config file. Validated by the
+   * same schema, with the same errors (`targets[2].port: expected 1–65535, got "587a"`).
+   * Give `config` or `plan`, not both.
+   * @default - none: `plan` must be given
+   */
+  readonly config?: MailProbesConfig;
+  /**
+   * A plan already made from a config: `planConfig(loadConfig(path))`.
+   * @default - planned from `config`
+   */
+  readonly plan?: Plan;
+  /**
+   * Lambda timeout of the probe functions; the checks are cut into shards that finish
+   * inside it. Overrides the config's `defaults.functionTimeoutSeconds` (with `config` only:
+   * a `plan` is already sized).
+   * @default Duration.seconds(300)
+   */
+  readonly functionTimeout?: Duration;
   /**
    * Run the probes in this VPC (private relays; port 25 needs a NAT gateway and AWS's
    * port-25 restriction lifted). @default - no VPC: public targets only, port 25 blocked
@@ -79,9 +107,22 @@ export class MailProbes extends Construct {
   /** The TLS-RPT receivers, when the plan has a `tlsRpt` section. */
   readonly tlsRpt?: TlsRptReceiver;
 
+  /**
+   * MailProbes from a config file (`.yaml`, `.yml` or `.json`), read at synth time.
+   * Throws ConfigError naming every problem (`path: what was expected, what was found`).
+   */
+  static fromConfigFile(
+    scope: Construct,
+    id: string,
+    path: string,
+    props: Omit<MailProbesProps, 'config' | 'plan'> = {},
+  ): MailProbes {
+    return new MailProbes(scope, id, { ...props, config: loadConfig(path) });
+  }
+
   constructor(scope: Construct, id: string, props: MailProbesProps) {
     super(scope, id);
-    const { plan } = props;
+    const plan = planOf(props, this.node.path);
     const stack = Stack.of(this);
 
     const topic = new AlertTopic(this, 'Alerts', {
@@ -177,4 +218,37 @@ export class MailProbes extends Construct {
       Annotations.of(this).addWarningV2('mailprobe:port25-without-vpc', PORT_25_WARNING.replace('%CHECKS%', listed));
     }
   }
+}
+
+/** The plan from exactly one of `plan` and `config`, the config validated as the file is. */
+function planOf(props: MailProbesProps, path: string): Plan {
+  if (props.plan !== undefined && props.config !== undefined) {
+    throw new Error(`MailProbes ${path}: give either config or plan, not both`);
+  }
+  if (props.plan !== undefined) {
+    if (props.functionTimeout !== undefined) {
+      throw new Error(
+        `MailProbes ${path}: functionTimeout applies to config; a plan is already sized for plan.functionTimeoutSeconds (${props.plan.functionTimeoutSeconds} s)`,
+      );
+    }
+    return props.plan;
+  }
+  if (props.config === undefined) {
+    throw new Error(
+      `MailProbes ${path}: config is required (e.g. { targets: [{ host: 'smtp.example.com', port: 587 }] }), or use MailProbes.fromConfigFile`,
+    );
+  }
+  const raw: Record<string, unknown> = { ...(props.config as Record<string, unknown>) };
+  if (props.functionTimeout !== undefined) {
+    const defaults = (raw['defaults'] ?? {}) as Record<string, unknown>;
+    raw['defaults'] = { ...defaults, functionTimeoutSeconds: props.functionTimeout.toSeconds() };
+  }
+  // Same schema and messages as the file: `MailProbes Stack/Probes config: 1 problem\n  - targets[2].port: …`.
+  const config = validateConfig(raw, `MailProbes ${path} config`);
+  if (config.vpc !== undefined) {
+    throw new Error(
+      `MailProbes ${path}: config.vpc is read by the ready-made MailProbeStack only; in your own app pass the VPC as the vpc prop (an ec2.IVpc, e.g. ec2.Vpc.fromLookup)`,
+    );
+  }
+  return planConfig(config);
 }

@@ -4,6 +4,7 @@
  * shard of the plan, with the shard as the invocation's input.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -22,8 +23,20 @@ import { SES_ACCOUNT_IAM_ACTIONS } from '../lambdas/engine/ses/api-errors.js';
 import type { ShardEvent } from '../lambdas/handlers/event.js';
 import { STATE_TABLE } from '../lambdas/engine/state/table.js';
 import { ENV } from '../lambdas/handlers/env.js';
+import { HANDLER_MAIN_FIELDS, HANDLER_TARGET, REQUIRE_BANNER } from './bundle-options.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * The handler bundle `npm run build` made for this check (dist/bundles/<check>/index.mjs,
+ * shipped in the npm package), or undefined. Looked up next to this file: from the package
+ * (dist/lib/) it is found; from a clone (lib/) it is not, and the handler is bundled from
+ * source, so edits to the engine deploy without a build step.
+ */
+export function prebundledHandlerDir(check: CheckKind): string | undefined {
+  const dir = fileURLToPath(new URL(`../bundles/${check}/`, import.meta.url));
+  return existsSync(join(dir, 'index.mjs')) ? dir : undefined;
+}
 
 export interface ProbeFunctionProps {
   readonly check: CheckKind;
@@ -60,7 +73,8 @@ export interface ProbeFunctionProps {
   /**
    * Prebuilt code instead of bundling the handler. Tests use `Code.fromInline`: without
    * bundling, CDK would fingerprint the whole project (node_modules included) per function.
-   * @default - lambdas/handlers/<check>.ts bundled with esbuild
+   * @default - the package's prebundled handler (dist/bundles/<check>) when installed from
+   * npm; lambdas/handlers/<check>.ts bundled with esbuild from a clone
    */
   readonly code?: lambda.Code;
 }
@@ -79,8 +93,12 @@ export class ProbeFunction extends Construct {
     this.check = props.check;
     this.timeout = props.timeout;
 
+    const prebundled = props.code === undefined ? prebundledHandlerDir(props.check) : undefined;
+    const code = props.code ?? (prebundled !== undefined ? lambda.Code.fromAsset(prebundled) : undefined);
     const entry = `${ROOT}lambdas/handlers/${props.check}.ts`;
-    if (!existsSync(entry)) throw new Error(`No handler for the ${props.check} check: ${entry} is missing`);
+    if (code === undefined && !existsSync(entry)) {
+      throw new Error(`No handler for the ${props.check} check: ${entry} is missing`);
+    }
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -102,10 +120,10 @@ export class ProbeFunction extends Construct {
     });
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry,
-      ...(props.code ? { code: props.code, handler: 'index.handler' } : { handler: 'handler' }),
-      projectRoot: ROOT,
-      depsLockFilePath: `${ROOT}package-lock.json`,
+      // Prebuilt code (the package's bundle, or a test's) needs no entry, lock file or esbuild.
+      ...(code !== undefined
+        ? { code, handler: 'index.handler' }
+        : { entry, handler: 'handler', projectRoot: ROOT, depsLockFilePath: `${ROOT}package-lock.json` }),
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
@@ -133,17 +151,16 @@ export class ProbeFunction extends Construct {
         ...(props.stateTable ? { [ENV.stateTableName]: props.stateTable.tableName } : {}),
         ...props.environment,
       },
+      // The same options scripts/build.ts gives esbuild for the package's bundles (lib/bundle-options.ts).
       bundling: {
         format: nodejs.OutputFormat.ESM,
         minify: true,
-        target: 'node22',
-        // ESM builds of the SDK first: smaller and faster to load than the CommonJS ones.
-        mainFields: ['module', 'main'],
+        target: HANDLER_TARGET,
+        mainFields: [...HANDLER_MAIN_FIELDS],
         // Bundle the SDK too: the deployed code is the code the tests ran, not the runtime's copy.
         externalModules: [],
         sourceMap: false,
-        // Bundled CommonJS dependencies still call require() for Node built-ins.
-        banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
+        banner: REQUIRE_BANNER,
       },
     });
     logsOnlyToOwnGroup(role, this.logGroup);

@@ -297,7 +297,8 @@ describe('hostile and broken servers', () => {
     const plain = await probeScripted({ greeting: '220 old.example.com\r\n', onCommand }, { tls: 'none' });
     expect(codes(plain.result)).toEqual([]);
     expect(plain.result.completed).toBe(true);
-    expect(plain.received).toEqual(['EHLO mailprobe.invalid', 'HELO mailprobe.invalid', 'QUIT']);
+    // QUIT follows without waiting for the 221 (test/smtp-quit.test.ts); the server may be closed before reading it.
+    expect(plain.received.slice(0, 2)).toEqual(['EHLO mailprobe.invalid', 'HELO mailprobe.invalid']);
     const required = await probeScripted({ greeting: '220 old.example.com\r\n', onCommand });
     expect(codes(required.result)).toEqual(['STARTTLS_NOT_OFFERED']);
   });

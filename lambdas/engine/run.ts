@@ -13,7 +13,7 @@ import type { BaseResult } from './result.js';
 import { runPool, type PoolOptions } from './run/pool.js';
 import { runSmtp, type SmtpRunDeps } from './run/smtp.js';
 import { runTls } from './run/tls.js';
-import { runSesAccountCheck, type SesAccountResult } from './ses/account.js';
+import type { SesAccountResult } from './ses/account.js';
 import type { SmtpResult } from './smtp/check.js';
 import type { TlsResult } from './tls/posture.js';
 
@@ -45,7 +45,8 @@ export function runCheck(spec: CheckSpec, ctx: ProbeContext, deps: EngineDeps = 
     case 'mta-sts':
       return runMtaStsCheck(spec, ctx, deps.mtaSts);
     case 'ses-account':
-      return runSesAccountCheck(spec, ctx);
+      // Loaded on first use: the SES client is ~150 ms of import a CLI smtp or tls run does not need.
+      return import('./ses/account.js').then(({ runSesAccountCheck }) => runSesAccountCheck(spec, ctx));
     case 'dane':
       return runDaneCheck(spec, ctx, deps.dane);
   }

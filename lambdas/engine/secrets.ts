@@ -6,7 +6,7 @@
  * handler calls clearCredentialCache() at the start of each invocation, so a rotated
  * secret is picked up on the next run; the TTL bounds staleness for long CLI runs.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CredentialSource, Credentials } from './checks.js';
 import { MailprobeError } from './errors.js';
 
@@ -83,11 +83,15 @@ function regionOfArn(arn: string): string | undefined {
   return parts[0] === 'arn' && parts[2] === 'secretsmanager' && parts[3] ? parts[3] : undefined;
 }
 
-function clientFor(arn: string, deps: CredentialDeps): SecretsManagerClient {
+/** The SDK is loaded on first use: a CLI run without a secret never pays its import (~150 ms). */
+const secretsManagerSdk = () => import('@aws-sdk/client-secrets-manager');
+
+async function clientFor(arn: string, deps: CredentialDeps): Promise<SecretsManagerClient> {
   if (deps.secretsManager) return deps.secretsManager;
   const region = regionOfArn(arn) ?? '';
   let client = clients.get(region);
   if (client === undefined) {
+    const { SecretsManagerClient } = await secretsManagerSdk();
     // Bounded network: the SDK sets no connection or request timeout by default, and a VPC
     // without a route to Secrets Manager would otherwise hang the probe until the Lambda dies.
     client = new SecretsManagerClient({
@@ -183,10 +187,10 @@ function secretsManagerError(err: unknown, arn: string): CredentialError {
 async function fetchSecret(arn: string, deps: CredentialDeps): Promise<Credentials> {
   let output;
   try {
-    output = await clientFor(arn, deps).send(
-      new GetSecretValueCommand({ SecretId: arn }),
-      deps.abortSignal ? { abortSignal: deps.abortSignal } : {},
-    );
+    const { GetSecretValueCommand } = await secretsManagerSdk();
+    output = await (
+      await clientFor(arn, deps)
+    ).send(new GetSecretValueCommand({ SecretId: arn }), deps.abortSignal ? { abortSignal: deps.abortSignal } : {});
   } catch (err) {
     throw secretsManagerError(err, arn);
   }

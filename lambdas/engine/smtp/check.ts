@@ -194,7 +194,9 @@ export async function runSmtpCheck(
     }
 
     enter('quit');
-    await conn.quit(deadline.budget(STAGE_TIMEOUT_MS.quit));
+    // QUIT without waiting for the 221: one round trip less per probe (bench/round-trips.ts).
+    conn.quitInBackground(deadline.budget(STAGE_TIMEOUT_MS.quit));
+    conn = undefined;
     completed = true;
   } catch (err) {
     // Anything but a ProbeError is the probe's own bug (a TypeError, a parser throwing), never

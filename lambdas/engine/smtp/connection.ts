@@ -45,6 +45,8 @@ export class SmtpConnection {
   /** Bytes received since the last complete reply: tells a stall from a drip. */
   private partialBytes = 0;
   private isTls = false;
+  /** The TCP socket under a STARTTLS session, unref'd with it. */
+  private plainSocket: net.Socket | undefined;
 
   private constructor(socket: net.Socket, limits?: ReplyLimits) {
     this.socket = socket;
@@ -170,10 +172,36 @@ export class SmtpConnection {
     }
     attachWire(secure, tap);
     this.socket = secure;
+    this.plainSocket = plain;
     this.isTls = true;
     this.failure = undefined;
     this.attach();
     return { extraBytes };
+  }
+
+  /**
+   * Sends QUIT and returns at once; never throws. The session's outcome is already known,
+   * so the probe does not spend a round trip on the 221: the connection waits for it (RFC
+   * 5321 §4.1.1.10: the client SHOULD) and closes by itself once it arrives, the server
+   * hangs up or `timeoutMs` passes, without keeping the process alive meanwhile.
+   */
+  quitInBackground(timeoutMs: number): void {
+    try {
+      this.write('QUIT');
+    } catch {
+      this.close();
+      return;
+    }
+    this.socket.unref();
+    this.plainSocket?.unref();
+    const timer = setTimeout(() => this.close(), Math.max(0, timeoutMs));
+    timer.unref();
+    const done = () => {
+      clearTimeout(timer);
+      this.close();
+    };
+    // The 221 (or any reply), a reset or the server's close all end the wait.
+    this.waiter = { resolve: done, reject: done };
   }
 
   /** Sends QUIT and waits briefly for 221; never throws (the session's outcome is known). */

@@ -110,3 +110,24 @@ export function signatureAlgorithmName(oid: string): string {
 export function isWeakSignatureAlgorithm(name: string): boolean {
   return /^(md2|md5|sha1)WithRSAEncryption$|^ecdsa-with-SHA1$|^dsa-with-SHA1$/.test(name);
 }
+
+/**
+ * The DER bytes of a certificate's issuer and subject Names (RFC 5280 §4.1.1.2: version,
+ * serialNumber, signature, issuer, validity, subject): lets the trust store find an
+ * anchor by name without parsing every anchor into an X509Certificate.
+ */
+export function issuerAndSubjectDer(der: Uint8Array): { issuer: Uint8Array; subject: Uint8Array } {
+  const certificate = readTlv(der, 0, der.length);
+  if (certificate.tag !== 0x30) throw new DerError('certificate is not a SEQUENCE');
+  const tbs = readTlv(der, certificate.start, certificate.end);
+  if (tbs.tag !== 0x30) throw new DerError('tbsCertificate is not a SEQUENCE');
+  let field = readTlv(der, tbs.start, tbs.end);
+  // version [0] EXPLICIT is absent on v1 certificates.
+  if (field.tag === 0xa0) field = readTlv(der, field.end, tbs.end);
+  const signature = readTlv(der, field.end, tbs.end); // after serialNumber
+  const issuer = readTlv(der, signature.end, tbs.end);
+  const validity = readTlv(der, issuer.end, tbs.end);
+  const subject = readTlv(der, validity.end, tbs.end);
+  if (issuer.tag !== 0x30 || subject.tag !== 0x30) throw new DerError('issuer or subject is not a SEQUENCE');
+  return { issuer: der.subarray(issuer.start, issuer.end), subject: der.subarray(subject.start, subject.end) };
+}

@@ -16,7 +16,7 @@ import { describeCertificate, dnsNamesOf, isSelfSigned } from './certificate.js'
 import { isWeakSignatureAlgorithm } from './der.js';
 import type { IdentityMode } from './identity.js';
 import { checkHostname } from './identity.js';
-import { anchorIndex, trustAnchors } from './trust.js';
+import { anchorIndex, secureContextWithAnchors } from './trust.js';
 import { classifyChain } from './chain.js';
 
 /** Everything OpenSSL offers, at security level 0 so weak servers are measured, not refused. */
@@ -57,12 +57,10 @@ function secureContextFor(extraCa: readonly string[], profile: TlsProfile): tls.
   const key = `${minVersion}|${maxVersion}|${ciphers}|${anchors}`;
   let context = byProfile.get(key);
   if (context === undefined) {
-    context = tls.createSecureContext({
-      ...(anchors ? { ca: trustAnchors(extraCa) } : {}),
-      minVersion,
-      maxVersion,
-      ciphers,
-    });
+    // Without anchors the context still verifies against Node's bundled roots (as before).
+    context = anchors
+      ? secureContextWithAnchors({ minVersion, maxVersion, ciphers }, extraCa)
+      : tls.createSecureContext({ minVersion, maxVersion, ciphers });
     byProfile.set(key, context);
   }
   return context;

@@ -6,9 +6,10 @@
  * a connection passes its own `ca`; so the file is read here and added back, or a user's
  * documented trust-store import would silently stop working for the probe.
  */
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import tls, { rootCertificates } from 'node:tls';
+import { issuerAndSubjectDer } from './der.js';
 
 const extraFileCache = new Map<string, readonly string[]>();
 
@@ -48,31 +49,123 @@ export interface AnchorIndex {
 
 const indexes = new WeakMap<readonly string[], AnchorIndex>();
 
-/** The anchors of one run, parsed once (~140 certificates, a few ms) and cached per extraCa list. */
+interface Anchor {
+  readonly pem: string;
+  parsed?: X509Certificate | null;
+}
+
+function parsedAnchor(anchor: Anchor): X509Certificate | undefined {
+  if (anchor.parsed === undefined) {
+    try {
+      anchor.parsed = new X509Certificate(anchor.pem);
+    } catch {
+      anchor.parsed = null; // Node's own store loading skips what it cannot parse too.
+    }
+  }
+  return anchor.parsed ?? undefined;
+}
+
+function derOfPem(pem: string): Buffer {
+  return Buffer.from(pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s+/g, ''), 'base64');
+}
+
+/**
+ * The anchors of one run, cached per extraCa list and built only when a chain is judged.
+ * Parsing all ~140 roots into X509Certificates costs ~70 ms of a one-shot CLI run; instead
+ * each anchor is keyed by the SHA-256 of its DER and the DER of its subject Name (a few
+ * base64 decodes), and only the anchors whose subject matches an issuer are parsed.
+ * Matching names by their DER bytes is stricter than OpenSSL's canonical comparison; where
+ * an encoding differs, the anchor OpenSSL found is still recognised: Node appends it to
+ * the peer chain (getPeerCertificate(true)), and `has` matches it by fingerprint.
+ */
 export function anchorIndex(extraCa: readonly string[], env: NodeJS.ProcessEnv = process.env): AnchorIndex {
   let index = indexes.get(extraCa);
   if (index !== undefined) return index;
-  const bySubject = new Map<string, X509Certificate[]>();
-  const fingerprints = new Set<string>();
-  for (const pem of trustAnchors(extraCa, env).flatMap(splitPem)) {
-    let cert: X509Certificate;
-    try {
-      cert = new X509Certificate(pem);
-    } catch {
-      continue; // Node's own store loading skips what it cannot parse too.
+  let built: { fingerprints: Set<string>; bySubjectDer: Map<string, Anchor[]> } | undefined;
+  const build = () => {
+    if (built !== undefined) return built;
+    const fingerprints = new Set<string>();
+    const bySubjectDer = new Map<string, Anchor[]>();
+    for (const pem of trustAnchors(extraCa, env).flatMap(splitPem)) {
+      const anchor: Anchor = { pem };
+      try {
+        const der = derOfPem(pem);
+        fingerprints.add(fingerprintOf(der));
+        const subject = issuerAndSubjectDer(der).subject;
+        // An anchor with an empty subject can issue nothing by name.
+        if (subject.length === 0) continue;
+        const key = Buffer.from(subject).toString('hex');
+        bySubjectDer.set(key, [...(bySubjectDer.get(key) ?? []), anchor]);
+      } catch {
+        continue; // Not a certificate we can read; OpenSSL's own store loading skips it too.
+      }
     }
-    fingerprints.add(cert.fingerprint256);
-    // An anchor with an empty subject (undefined in Node) can issue nothing by name.
-    if (cert.subject === undefined) continue;
-    bySubject.set(cert.subject, [...(bySubject.get(cert.subject) ?? []), cert]);
-  }
+    return (built = { fingerprints, bySubjectDer });
+  };
+  const issuedBy = (cert: X509Certificate, anchor: Anchor) => {
+    const parsed = parsedAnchor(anchor);
+    return parsed !== undefined &&
+      parsed.subject !== undefined &&
+      cert.issuer === parsed.subject &&
+      cert.verify(parsed.publicKey)
+      ? parsed
+      : undefined;
+  };
   index = {
-    has: (cert) => fingerprints.has(cert.fingerprint256),
-    issuerOf: (cert) =>
-      cert.issuer === undefined
-        ? undefined
-        : bySubject.get(cert.issuer)?.find((anchor) => cert.verify(anchor.publicKey)),
+    has: (cert) => build().fingerprints.has(cert.fingerprint256),
+    issuerOf: (cert) => {
+      const { bySubjectDer } = build();
+      let issuerKey: string | undefined;
+      try {
+        issuerKey = Buffer.from(issuerAndSubjectDer(cert.raw).issuer).toString('hex');
+      } catch {
+        issuerKey = undefined;
+      }
+      for (const anchor of (issuerKey !== undefined ? bySubjectDer.get(issuerKey) : undefined) ?? []) {
+        const found = issuedBy(cert, anchor);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    },
   };
   indexes.set(extraCa, index);
   return index;
+}
+
+/** The colon-separated upper-case hex SHA-256 that X509Certificate.fingerprint256 gives. */
+function fingerprintOf(der: Buffer): string {
+  return createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)?.join(':') ?? '';
+}
+
+/** Secure context options other than the trust anchors, which secureContextWithAnchors supplies. */
+type ContextOptions = Omit<tls.SecureContextOptions, 'ca'>;
+
+interface NativeContext {
+  addCACert?: (pem: string) => void;
+}
+
+/**
+ * A secure context that trusts the bundled roots, NODE_EXTRA_CA_CERTS and `extraCa`.
+ *
+ * Passing them all as `ca` makes Node parse ~140 PEM roots in JavaScript per context
+ * (50–130 ms each; a tls posture check builds several). Without `ca`, Node uses its native
+ * root store, parsed once per process; the extra anchors are then added to the context's
+ * own copy of that store. That copy holds the bundled roots but not NODE_EXTRA_CA_CERTS
+ * (Node adds those to the shared store only), so they are added back here.
+ */
+export function secureContextWithAnchors(
+  options: ContextOptions,
+  extraCa: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): tls.SecureContext {
+  const extra = [...extraCaFromEnvironment(env), ...extraCa];
+  if (extra.length === 0) return tls.createSecureContext(options);
+  const context = tls.createSecureContext(options);
+  const native = (context as unknown as { context?: NativeContext }).context;
+  if (typeof native?.addCACert !== 'function') {
+    // A Node without the native method: the slower documented way.
+    return tls.createSecureContext({ ...options, ca: trustAnchors(extraCa, env) });
+  }
+  for (const pem of extra) native.addCACert(pem);
+  return context;
 }

@@ -1,0 +1,57 @@
+/** Prints a command's results (table or `--json`) and turns them into the exit status (DESIGN.md §4). */
+import type { CheckResult } from '../../lambdas/engine/run.js';
+import type { ShardEvent } from '../../lambdas/handlers/event.js';
+import { stringOption, type Parsed } from './args.js';
+import { formatResults, jsonDocument } from './format.js';
+import type { Io } from './main.js';
+
+type StateModule = typeof import('./state.js');
+
+/** `--state FILE`, opened before any check runs (a bad file is a usage error, not a wasted run). */
+export interface OpenedState {
+  readonly module: StateModule;
+  readonly store: NonNullable<ReturnType<StateModule['openStateFile']>>;
+}
+
+/**
+ * Opens the state file when `--state` is given. Its module (the alert decisions, which
+ * bring the SNS types and more) loads only then: a plain `mailprobe smtp` never pays for it.
+ */
+export async function openState(parsed: Parsed): Promise<OpenedState | undefined> {
+  const path = stringOption(parsed.values, 'state');
+  if (path === undefined) return undefined;
+  const module = await import('./state.js');
+  const store = module.openStateFile(path);
+  return store === undefined ? undefined : { module, store };
+}
+
+/**
+ * Prints the results, after running the state decisions over them when `--state` was
+ * given (`shards`: the plan's, whose alert settings apply to `run`).
+ */
+export async function printResults(
+  ran: readonly CheckResult[],
+  parsed: Parsed,
+  io: Io,
+  state?: OpenedState,
+  shards?: readonly ShardEvent[],
+): Promise<number> {
+  const applied =
+    state && (await state.module.applyState(state.store, ran, shards ? state.module.policiesOf(shards) : undefined));
+  const results = applied?.results ?? ran;
+  const json = parsed.values.json === true;
+  io.stdout.write(json ? jsonDocument(results) : formatResults(results, { color: useColor(io) }));
+  if (state && applied && !json) io.stdout.write(state.module.formatNotices(state.store.path, applied.notices));
+  if (parsed.values['explain-alerts'] === true) {
+    // The SNS message each failing target would send on its first failure (issue: alerts say what broke).
+    const { explainAlert } = await import('../../lambdas/engine/alerts/explain.js');
+    for (const result of results.filter((r) => r.status !== 'ok')) {
+      io.stdout.write(`\n${explainAlert(result, { redact: (text) => text, now: Date.now() })}`);
+    }
+  }
+  return results.some((r) => r.status === 'critical') ? 1 : 0;
+}
+
+function useColor(io: Io): boolean {
+  return io.stdout.isTTY === true && io.env.NO_COLOR === undefined && io.env.TERM !== 'dumb';
+}

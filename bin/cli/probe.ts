@@ -1,0 +1,68 @@
+/** `mailprobe smtp | tls | mta-sts | ses`: one-off checks named on the command line. */
+import type { CheckSpec, SmtpCheckSpec, TlsCheckSpec } from '../../lambdas/engine/checks.js';
+import { DEFAULT_CONCURRENCY, runChecks, type CheckResult } from '../../lambdas/engine/run.js';
+import { expandSesPreset, expandSesTlsPreset } from '../../lambdas/engine/ses/presets.js';
+import { intOption, parsePorts, parseTlsMode, stringOption, UsageError, type Parsed } from './args.js';
+import type { Io } from './main.js';
+import { contextFrom, credentialSource, endpointOf, engineDeps, singleTarget, tlsPolicyOf } from './options.js';
+import { daneCommand } from './dane.js';
+import { openState, printResults } from './output.js';
+
+export async function probeCommand(parsed: Parsed, io: Io): Promise<number> {
+  const state = await openState(parsed);
+  return printResults(await execute(parsed, io), parsed, io, state);
+}
+
+async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
+  const { values } = parsed;
+  const concurrency = intOption(values, 'concurrency', 1, 1024, DEFAULT_CONCURRENCY);
+  switch (parsed.command) {
+    case 'smtp': {
+      const auth = credentialSource(values);
+      const from = stringOption(values, 'mail-from');
+      const to = stringOption(values, 'rcpt-to');
+      if ((from === undefined) !== (to === undefined)) throw new UsageError('--mail-from and --rcpt-to go together');
+      const spec: SmtpCheckSpec = {
+        check: 'smtp',
+        ...endpointOf(parsed),
+        tls: parseTlsMode(stringOption(values, 'tls'), true),
+        ...tlsPolicyOf(values),
+        ...(auth !== undefined ? { auth } : {}),
+        ...(from !== undefined && to !== undefined ? { testMessage: { from, to } } : {}),
+      };
+      return runChecks([spec], contextFrom(values), { deps: { credentials: { env: io.env } } });
+    }
+    case 'tls': {
+      const spec: TlsCheckSpec = {
+        check: 'tls',
+        ...endpointOf(parsed),
+        tls: parseTlsMode(stringOption(values, 'tls'), false) as TlsCheckSpec['tls'],
+        ...tlsPolicyOf(values),
+      };
+      return runChecks([spec], contextFrom(values));
+    }
+    case 'mta-sts': {
+      if (parsed.positionals.length === 0) throw new UsageError('mta-sts: expected one or more DOMAINs');
+      const specs: CheckSpec[] = parsed.positionals.map((d) => {
+        if (!/^[A-Za-z0-9.-]+\.?$/.test(d) || !d.includes('.'))
+          throw new UsageError(`mta-sts: "${d}" is not a domain name`);
+        return { check: 'mta-sts', domain: d.replace(/\.$/, '').toLowerCase() };
+      });
+      return runChecks(specs, contextFrom(values), { concurrency, deps: engineDeps(values) });
+    }
+    case 'ses': {
+      const region = singleTarget(parsed, 'REGION');
+      const ports = parsePorts(stringOption(values, 'ports'));
+      const smtp = expandSesPreset({ region, ...(ports ? { ports } : {}), fips: values.fips === true });
+      const specs: CheckSpec[] = [...smtp];
+      if (values.posture === true) {
+        specs.push(...expandSesTlsPreset({ region, ...(ports ? { ports } : {}), fips: values.fips === true }));
+      }
+      return runChecks(specs, contextFrom(values), { concurrency });
+    }
+    case 'dane':
+      return daneCommand(parsed, contextFrom(values), concurrency);
+    default:
+      throw new UsageError(`${parsed.command}: not a probe command`);
+  }
+}

@@ -1,0 +1,51 @@
+/** `mailprobe run`: exactly what the deployed probes run, from the config file. */
+import type { ProbeContext } from '../../lambdas/engine/options.js';
+import { runChecks, type CheckResult } from '../../lambdas/engine/run.js';
+import { loadConfig } from '../../lib/config/load.js';
+import { nameOf, planConfig, type Plan } from '../../lib/config/plan.js';
+import { stringOption, UsageError, type Parsed } from './args.js';
+import type { Io } from './main.js';
+import { contextFrom, engineDeps, thresholdsFrom } from './options.js';
+import { dnssecFromShard } from './dane.js';
+import { openState, printResults } from './output.js';
+
+export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
+  const state = await openState(parsed);
+  const { results, shards } = await runConfig(parsed, io);
+  // The shards carry each target's alert settings, as they do to the Lambda.
+  return printResults(results, parsed, io, state, shards);
+}
+
+/** The same plan, shard by shard, same thresholds. */
+async function runConfig(parsed: Parsed, io: Io): Promise<{ results: CheckResult[]; shards: Plan['shards'] }> {
+  const { values } = parsed;
+  const path = stringOption(values, 'config') ?? 'mailprobe.config.yaml';
+  // A terminal usually reaches port 25: `mx: auto` probes the MX hosts here (only `never` skips them).
+  const plan = planConfig(loadConfig(path), { port25Reachable: true });
+  const only = (values.only as string[] | undefined) ?? [];
+  const base = contextFrom(values);
+  const known = new Set(plan.shards.flatMap((s) => s.specs.map((spec) => nameOf(spec))));
+  for (const name of only) {
+    if (!known.has(name))
+      throw new UsageError(`--only ${name}: no target of that name in ${path} (names: ${[...known].join(', ')})`);
+  }
+  const results: CheckResult[] = [];
+  for (const shard of plan.shards) {
+    const specs = only.length > 0 ? shard.specs.filter((s) => only.includes(nameOf(s))) : shard.specs;
+    if (specs.length === 0) continue;
+    const ctx: ProbeContext = {
+      ...base,
+      thresholds: thresholdsFrom(values, shard.thresholds),
+      allowPrivate: base.allowPrivate || shard.allowPrivate,
+      // --trust-anchor wins over the config's dnssec.trustAnchors.
+      dnssec: { ...dnssecFromShard(shard.trustAnchors), ...base.dnssec },
+    };
+    results.push(
+      ...(await runChecks(specs, ctx, {
+        concurrency: shard.concurrency,
+        deps: { ...engineDeps(values), credentials: { env: io.env } },
+      })),
+    );
+  }
+  return { results, shards: plan.shards };
+}
