@@ -28,13 +28,13 @@ import { HANDLER_MAIN_FIELDS, HANDLER_TARGET, REQUIRE_BANNER } from './bundle-op
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * The handler bundle `npm run build` made for this check (dist/bundles/<check>/index.mjs,
+ * The handler bundle `npm run build` made for this handler (dist/bundles/<name>/index.mjs,
  * shipped in the npm package), or undefined. Looked up next to this file: from the package
  * (dist/lib/) it is found; from a clone (lib/) it is not, and the handler is bundled from
  * source, so edits to the engine deploy without a build step.
  */
-export function prebundledHandlerDir(check: CheckKind): string | undefined {
-  const dir = fileURLToPath(new URL(`../bundles/${check}/`, import.meta.url));
+export function prebundledHandlerDir(handler: CheckKind | `tlsrpt-${string}`): string | undefined {
+  const dir = fileURLToPath(new URL(`../bundles/${handler}/`, import.meta.url));
   return existsSync(join(dir, 'index.mjs')) ? dir : undefined;
 }
 

@@ -34,6 +34,7 @@ import { DIMENSION_CHECK, DIMENSION_TARGET } from '../lambdas/engine/metrics/def
 import { TLSRPT_CHECK, TLSRPT_METRICS, type DomainTarget } from '../lambdas/engine/tlsrpt/metrics.js';
 import { INCOMING_PREFIX, REPORTS_PREFIX } from '../lambdas/engine/tlsrpt/store.js';
 import { TLSRPT_ENV } from '../lambdas/handlers/tlsrpt-env.js';
+import { prebundledHandlerDir } from './probe-function.js';
 import type { Plan } from './config/plan.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -271,9 +272,12 @@ export class TlsRptReceiver extends Construct {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `mailprobe TLS-RPT ${kind} receiver`,
     });
+    // Installed from npm, the package ships the bundle (no esbuild at synth), as ProbeFunction does.
+    const prebundled = opts.code === undefined ? prebundledHandlerDir(`tlsrpt-${kind}`) : undefined;
+    const code = opts.code ?? (prebundled !== undefined ? lambda.Code.fromAsset(prebundled) : undefined);
     const fn = new nodejs.NodejsFunction(this, `${kind}-Function`, {
       entry: `${ROOT}lambdas/handlers/tlsrpt-${kind}.ts`,
-      ...(opts.code ? { code: opts.code, handler: 'index.handler' } : { handler: 'handler' }),
+      ...(code ? { code, handler: 'index.handler' } : { handler: 'handler' }),
       projectRoot: ROOT,
       depsLockFilePath: `${ROOT}package-lock.json`,
       runtime: lambda.Runtime.NODEJS_22_X,

@@ -115,7 +115,7 @@ describe('npm pack → npm install → cdk synth of examples/own-app', () => {
     expect(paths).toContain('dist/lambdas/engine/api.d.ts');
     expect(paths).toContain('dist/cli/mailprobe.mjs');
     expect(paths).toContain('bin/mailprobe.mjs');
-    for (const check of ['smtp', 'tls', 'mta-sts', 'ses-account']) {
+    for (const check of ['smtp', 'tls', 'mta-sts', 'ses-account', 'tlsrpt-https', 'tlsrpt-mail']) {
       expect(paths).toContain(`dist/bundles/${check}/index.mjs`);
     }
     expect(
@@ -135,12 +135,15 @@ describe('npm pack → npm install → cdk synth of examples/own-app', () => {
     const resources = Object.values(template.Resources);
     const functions = resources.filter((r) => r.Type === 'AWS::Lambda::Function');
     expect(functions.map((f) => f.Properties.Description).sort()).toEqual([
+      'mailprobe: TLS-RPT https receiver',
       'mailprobe: mta-sts checks',
       'mailprobe: smtp checks',
       'mailprobe: tls checks',
     ]);
     for (const fn of functions) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler', Timeout: 120 });
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler' });
+      // functionTimeout applies to the probes; the receiver keeps its own 60 s.
+      expect(fn.Properties.Timeout).toBe(/TLS-RPT/.test(String(fn.Properties.Description)) ? 60 : 120);
     }
     // One topic, the app's own, receiving the config's subscription.
     const topics = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::SNS::Topic');
@@ -161,8 +164,8 @@ describe('npm pack → npm install → cdk synth of examples/own-app', () => {
       .map((f) => f.source)
       .filter((s) => s.packaging === 'zip')
       .map((s) => join(outdir, s.path));
-    expect(dirs).toHaveLength(3);
-    const shipped = ['smtp', 'tls', 'mta-sts'].map((check) =>
+    expect(dirs).toHaveLength(4);
+    const shipped = ['smtp', 'tls', 'mta-sts', 'tlsrpt-https'].map((check) =>
       readFileSync(join(app, 'node_modules/mailprobe/dist/bundles', check, 'index.mjs'), 'utf8'),
     );
     for (const dir of dirs) {

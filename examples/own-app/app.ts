@@ -21,6 +21,8 @@ new MailProbes(stack, 'Probes', {
     ],
     domains: ['example.com'],
     alerting: { email: ['oncall@example.com'] },
+    // The HTTPS rua receiver for the domains' TLS-RPT reports (also prebundled in the package).
+    tlsRpt: { https: true },
   },
   alertTopic: onCall,
   functionTimeout: Duration.minutes(2),
