@@ -122,6 +122,14 @@ describe('fleet alarms', () => {
     });
     expect(plan.alarmGroups.filter((g) => g.check === 'tls').every((g) => !g.alarmSuccess)).toBe(true);
 
+    // The dashboard: Metrics Insights top-N widgets over the same dimension set, whatever the fleet size.
+    const body = JSON.stringify(ofType(resources, 'AWS::CloudWatch::Dashboard')[0]!.Properties.DashboardBody);
+    expect(body).toContain(
+      'SELECT MIN(Success) FROM SCHEMA(\\\\\\"MailProbe\\\\\\", Check, AlarmGroup, Target) WHERE Check = \'smtp\' GROUP BY Target ORDER BY MIN() ASC LIMIT 10',
+    );
+    expect(body).toContain('GROUP BY Check, Target ORDER BY MIN() ASC LIMIT 10');
+    expect(body).toContain('Check, Interval) GROUP BY Check');
+
     // The shards carry their group; the handler adds it as the AlarmGroup dimension.
     const shard = plan.shards.find((s) => s.metrics?.group === group.id)!;
     expect(shard.metrics).toEqual({ mode: 'default', interval: '5m', group: group.id });

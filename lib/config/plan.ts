@@ -244,7 +244,7 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
     const closeGroup = () => {
       if (groupId === undefined) return;
       const periodSeconds = periodOf(first);
-      const capable = insightsCapable(periodSeconds) && first.spec.check !== 'ses-account';
+      const capable = insightsCapable(periodSeconds);
       alarmGroups.push({
         id: groupId,
         check: first.spec.check,
@@ -258,7 +258,8 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
     };
     for (const shard of cut) {
       let group: string | undefined;
-      if (alarmMode === 'fleet' && metricsMode !== 'aggregate') {
+      // ses-account keeps classic alarms (one target per region), so its metrics keep (Check, Target).
+      if (alarmMode === 'fleet' && metricsMode !== 'aggregate' && first.spec.check !== 'ses-account') {
         if (groupId === undefined || groupSize + shard.specs.length > FLEET_GROUP_SIZE) {
           closeGroup();
           groupId = `${prefix}-g${alarmGroups.filter((g) => g.id.startsWith(`${prefix}-g`)).length + 1}`;
