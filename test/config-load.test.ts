@@ -47,6 +47,16 @@ describe('config validation', () => {
     expect(problems).toHaveLength(6);
   });
 
+  it('accepts IDN top-level domains as A-labels and still refuses a numeric TLD', () => {
+    expect(validateConfig({ domains: ['example.xn--p1ai', { domain: 'mail.xn--fiqs8s.' }] }).domains).toEqual([
+      'example.xn--p1ai',
+      { domain: 'mail.xn--fiqs8s.' },
+    ]);
+    expect(problemsOf({ domains: ['example.123'] })).toEqual([
+      'domains[0]: expected a domain name like "example.com", got "example.123"',
+    ]);
+  });
+
   it('rejects unknown keys so that a typo is not silently ignored', () => {
     expect(problemsOf({ targets: [{ host: 'a.example', prot: 25, port: 25 }] })).toEqual([
       'targets[0].prot: unknown key (check the spelling; see schema/mailprobe.config.schema.json)',

@@ -178,6 +178,25 @@ describe('smtp handler', () => {
     expect(good.authAttempts).toContainEqual(USER);
   });
 
+  it('masks each target’s secret in its own result only: a one-letter password cannot garble a neighbour', async () => {
+    cw.on(PutMetricDataCommand).resolves({});
+    const shortArn = `${SECRET_ARN}-short`;
+    sm.on(GetSecretValueCommand, { SecretId: shortArn }).resolves({
+      SecretString: JSON.stringify({ username: 'u', password: 'e' }),
+    });
+    const shard = smtpShard();
+    const specs = shard.specs.map((spec) =>
+      spec.check === 'smtp' && spec.name === 'relay' ? { ...spec, auth: { secretArn: shortArn } } : spec,
+    );
+    const { lines, invoke } = run('smtp', { ...shard, specs });
+    await invoke();
+    const expiredLine = lines.find((l) => l.includes('"name":"expired"')) ?? '';
+    const expiredResult = JSON.parse(expiredLine) as { findings: { code: string; message: string }[] };
+    expect(expiredResult.findings[0]?.code).toBe('CERT_EXPIRED');
+    expect(expiredResult.findings[0]?.message).toContain('expired on');
+    expect(expiredLine).not.toContain('********');
+  });
+
   it('retries a throttled PutMetricData and reports the retry', async () => {
     cw.on(PutMetricDataCommand)
       .rejectsOnce(

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../lambdas/engine/findings.js';
@@ -31,6 +31,26 @@ async function startMx(address: string, port: number, options: SMTPServerOptions
 
 const closeMx = (server: SMTPServer): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
 
+/** A blackholed address: TCP is accepted, then nothing is ever said (no greeting, no TLS). */
+async function silentListener(address: string, port: number): Promise<{ close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => resolve());
+  });
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 const policyText = (mode: string, mx: string[], maxAge = 604800): string =>
   `version: STSv1\nmode: ${mode}\n${mx.map((m) => `mx: ${m}\n`).join('')}max_age: ${maxAge}\n`;
 
@@ -42,6 +62,14 @@ const POLICIES: Record<string, string> = {
   'mta-sts.invalid.example': 'version: STSv1\nmode: enforce\nmx: mx-a.good.example.\nmax_age: 1e3\n',
   'mta-sts.implicit.example': policyText('enforce', ['implicit.example']),
   'mta-sts.nullmx.example': policyText('none', []),
+  'mta-sts.hosted.example': policyText('enforce', ['mx-a.good.example']),
+  'mta-sts.testtxt.example': policyText('testing', ['b.testing.example']),
+  'mta-sts.testmulti.example': policyText('testing', ['b.testing.example']),
+  'mta-sts.spaced.example': policyText('enforce', ['mx-a.good.example']),
+  'mta-sts.colon.example': policyText('enforce', ['mx-a.good.example']),
+  'mta-sts.multihomed.example': policyText('enforce', ['mx-multi.good.example']),
+  'mta-sts.waves.example': policyText('enforce', ['*.waves.example']),
+  'mta-sts.dualstack.example': policyText('enforce', ['mx-v6.good.example']),
 };
 
 /** Served, but under a name the HTTPS certificate does not cover. */
@@ -61,6 +89,7 @@ describe('mta-sts check against real DNS, HTTPS and SMTP servers on loopback', (
   let mxPort: number;
   let ctx: ProbeContext;
   let deps: MtaStsDeps;
+  let blackhole: { close(): Promise<void> } | undefined;
 
   beforeAll(async () => {
     pki = await createTestPki();
@@ -81,8 +110,20 @@ describe('mta-sts check against real DNS, HTTPS and SMTP servers on loopback', (
 
     // A: good STARTTLS; B: no STARTTLS; C: certificate for another name; D (127.0.0.5): nothing listens;
     // E: STARTTLS but TLS 1.1 at most.
+    // The certificate also names good.example and bad.example (a self-hosted MX), so those
+    // domains get no MX_CERT_DOMAIN_MISMATCH; hosted.example uses the same MX without that.
     const goodNames = [
+      'good.example',
+      'bad.example',
       'mx-a.good.example',
+      'mx-multi.good.example',
+      'waves.example',
+      'multihomed.example',
+      'dualstack.example',
+      'mx-v6.good.example',
+      'w1.waves.example',
+      'w2.waves.example',
+      'w3.waves.example',
       'a.bad.example',
       'mx.other.example',
       'implicit.example',
@@ -93,6 +134,8 @@ describe('mta-sts check against real DNS, HTTPS and SMTP servers on loopback', (
     mxPort = (a.server.address() as AddressInfo).port;
     mx.push(await startMx('127.0.0.3', mxPort, { hideSTARTTLS: true }));
     mx.push(await startMx('127.0.0.4', mxPort, { ...(await leaf(['mail.example.net'])) }));
+    // 127.0.0.8: a blackholed address on the MX port; 127.0.0.9: nothing listens.
+    blackhole = await silentListener('127.0.0.8', mxPort);
     mx.push(
       await startMx('127.0.0.6', mxPort, {
         ...(await leaf(['e.bad.example'])),
@@ -167,6 +210,53 @@ describe('mta-sts check against real DNS, HTTPS and SMTP servers on loopback', (
       'slow.example': { MX: [{ priority: 10, exchange: 'mx-a.good.example' }] },
       '_mta-sts.slow.example': { TXT: ['v=STSv1; id=s1'] },
       'mta-sts.slow.example': { A: ['127.0.0.1'] },
+      // hosted.example: its MX is a provider's host, whose certificate does not name the domain.
+      'hosted.example': { MX: [{ priority: 10, exchange: 'mx-a.good.example' }] },
+      '_mta-sts.hosted.example': { TXT: ['v=STSv1; id=h1'] },
+      '_smtp._tls.hosted.example': { TXT: ['v=TLSRPTv1; rua=mailto:tlsrpt@hosted.example'] },
+      'mta-sts.hosted.example': { A: ['127.0.0.1'] },
+      // A testing-mode policy behind a TXT record senders cannot use: nothing softens that.
+      'testtxt.example': { MX: [{ priority: 10, exchange: 'b.testing.example' }] },
+      '_mta-sts.testtxt.example': { TXT: ['v=STSv1; id=' + 'x'.repeat(33)] },
+      'mta-sts.testtxt.example': { A: ['127.0.0.1'] },
+      'testmulti.example': { MX: [{ priority: 10, exchange: 'b.testing.example' }] },
+      '_mta-sts.testmulti.example': { TXT: ['v=STSv1; id=m1', 'v=STSv1; id=m2'] },
+      'mta-sts.testmulti.example': { A: ['127.0.0.1'] },
+      // Near misses: spaces in the tag, a space before the ";" (senders discard both).
+      'spaced.example': { MX: [{ priority: 10, exchange: 'mx-a.good.example' }] },
+      '_mta-sts.spaced.example': { TXT: ['v = STSv1; id=sp1'] },
+      '_smtp._tls.spaced.example': { TXT: ['v=TLSRPTv1 ; rua=mailto:tlsrpt@spaced.example'] },
+      'mta-sts.spaced.example': { A: ['127.0.0.1'] },
+      'colon.example': { MX: [{ priority: 10, exchange: 'mx-a.good.example' }] },
+      '_mta-sts.colon.example': { TXT: ['v=STSv1 ; id=c1'] },
+      '_smtp._tls.colon.example': { TXT: [' v=TLSRPTv1; rua=mailto:tlsrpt@colon.example'] },
+      'mta-sts.colon.example': { A: ['127.0.0.1'] },
+      // multihomed.example: one MX, three addresses: blackholed, refused, good.
+      'multihomed.example': { MX: [{ priority: 10, exchange: 'mx-multi.good.example' }] },
+      '_mta-sts.multihomed.example': { TXT: ['v=STSv1; id=mh1'] },
+      '_smtp._tls.multihomed.example': { TXT: ['v=TLSRPTv1; rua=mailto:tlsrpt@multihomed.example'] },
+      'mta-sts.multihomed.example': { A: ['127.0.0.1'] },
+      'mx-multi.good.example': { A: ['127.0.0.8', '127.0.0.9', '127.0.0.2'] },
+      // waves.example: probed one at a time, the first MX blackholed, the others healthy.
+      'waves.example': {
+        MX: [
+          { priority: 10, exchange: 'w1.waves.example' },
+          { priority: 20, exchange: 'w2.waves.example' },
+          { priority: 30, exchange: 'w3.waves.example' },
+        ],
+      },
+      '_mta-sts.waves.example': { TXT: ['v=STSv1; id=w1'] },
+      '_smtp._tls.waves.example': { TXT: ['v=TLSRPTv1; rua=mailto:tlsrpt@waves.example'] },
+      'mta-sts.waves.example': { A: ['127.0.0.1'] },
+      'w1.waves.example': { A: ['127.0.0.8'] },
+      'w2.waves.example': { A: ['127.0.0.2'] },
+      'w3.waves.example': { A: ['127.0.0.2'] },
+      // dualstack.example: the MX has an IPv6 address too, where nothing listens.
+      'dualstack.example': { MX: [{ priority: 10, exchange: 'mx-v6.good.example' }] },
+      '_mta-sts.dualstack.example': { TXT: ['v=STSv1; id=ds1'] },
+      '_smtp._tls.dualstack.example': { TXT: ['v=TLSRPTv1; rua=mailto:tlsrpt@dualstack.example'] },
+      'mta-sts.dualstack.example': { A: ['127.0.0.1'] },
+      'mx-v6.good.example': { A: ['127.0.0.2'], AAAA: ['::1'] },
     };
     dns = await startDnsServer(zone);
     ctx = createContext({
@@ -179,7 +269,7 @@ describe('mta-sts check against real DNS, HTTPS and SMTP servers on loopback', (
   });
 
   afterAll(async () => {
-    await Promise.all([...mx.map(closeMx), dns?.close(), https?.close()]);
+    await Promise.all([...mx.map(closeMx), dns?.close(), https?.close(), blackhole?.close()]);
   });
 
   const run = (domain: string, c: ProbeContext = ctx, d: MtaStsDeps = deps): Promise<MtaStsResult> =>
@@ -208,6 +298,7 @@ describe('mta-sts check against real DNS, HTTPS and SMTP servers on loopback', (
       addresses: ['127.0.0.2'],
       address: '127.0.0.2',
       tls: { verified: true, servername: 'mx-a.good.example' },
+      probes: [{ address: '127.0.0.2', outcome: 'passed', findings: [] }],
       findings: [],
     });
   });
@@ -368,5 +459,141 @@ describe('mta-sts check against real DNS, HTTPS and SMTP servers on loopback', (
       ['MTASTS_MX_NOT_COVERED'],
       [],
     ]);
+  });
+  it('tells a hosted domain apart: the MX certificate names the MX host, not the mail domain (info)', async () => {
+    const result = await run('hosted.example');
+    expect(result.status).toBe('ok');
+    expect(result.mx[0]?.findings).toEqual([
+      {
+        code: 'MX_CERT_DOMAIN_MISMATCH',
+        severity: 'info',
+        message: expect.stringMatching(
+          /^MX mx-a\.good\.example: the certificate is valid for mx-a\.good\.example but not for the mail domain hosted\.example \(it names good\.example, bad\.example, mx-a\.good\.example/,
+        ),
+        hint: expect.stringContaining('TLS Required – Verify'),
+      },
+    ]);
+    expect(byCode(result.findings)).toEqual({ MX_CERT_DOMAIN_MISMATCH: 'info' });
+  });
+
+  it('never lets a testing policy soften a TXT record senders cannot use (invalid or duplicated)', async () => {
+    const invalid = await run('testtxt.example');
+    expect(invalid.policy?.mode).toBe('testing');
+    expect(byCode(invalid.findings)).toMatchObject({ MTASTS_TXT_INVALID: 'critical', MTASTS_MODE_TESTING: 'info' });
+    // No sender fetches that policy, so its mode softens the MX findings no more than the TXT record's.
+    expect(byCode(invalid.findings)).toMatchObject({ MTASTS_MX_NO_STARTTLS: 'critical' });
+    expect(invalid.status).toBe('critical');
+    const multiple = await run('testmulti.example');
+    expect(byCode(multiple.findings)).toMatchObject({ MTASTS_TXT_MULTIPLE: 'critical' });
+    expect(multiple.status).toBe('critical');
+  });
+
+  it('reports near-miss records as invalid with the exact problem, never as missing', async () => {
+    const spaced = await run('spaced.example');
+    expect(spaced.findings.filter((f) => f.code.endsWith('_MISSING'))).toEqual([]);
+    expect(spaced.findings.find((f) => f.code === 'MTASTS_TXT_INVALID')).toMatchObject({
+      severity: 'critical',
+      message: expect.stringContaining('no spaces are allowed around "=" in the version tag: write v=STSv1;'),
+    });
+    expect(spaced.findings.find((f) => f.code === 'TLSRPT_INVALID')?.message).toContain(
+      'remove the whitespace between v=TLSRPTv1 and ";"',
+    );
+    // RFC 8461 §3.1: "v=STSv1 ;" does not begin with "v=STSv1;", so senders discard it.
+    const colon = await run('colon.example');
+    expect(colon.txt).toMatchObject({ valid: false, records: ['v=STSv1 ; id=c1'] });
+    expect(colon.findings.find((f) => f.code === 'MTASTS_TXT_INVALID')?.message).toContain(
+      'remove the whitespace between v=STSv1 and ";": senders discard a record that does not begin with "v=STSv1;"',
+    );
+    expect(colon.findings.find((f) => f.code === 'TLSRPT_INVALID')?.message).toContain(
+      'leading whitespace before v=TLSRPTv1',
+    );
+  });
+
+  it('tries every address of an MX and reports each; one good address keeps the MX usable', async () => {
+    const result = await run('multihomed.example', createContext({ ...ctx, timeoutMs: 3000 }));
+    const host = result.mx[0];
+    expect(host?.addresses).toEqual(['127.0.0.8', '127.0.0.9', '127.0.0.2']);
+    expect(host?.probes.map((p) => [p.address, p.outcome, p.findings.map((f) => `${f.code}:${f.severity}`)])).toEqual([
+      // Blackholed: the probe used its whole share of the deadline, so it was not judged.
+      ['127.0.0.8', 'deadline', ['DEADLINE_EXCEEDED:warning']],
+      ['127.0.0.9', 'failed', ['MTASTS_MX_UNREACHABLE:warning']],
+      ['127.0.0.2', 'passed', []],
+    ]);
+    // The session shown is the address that passed; senders that try the others first still deliver.
+    expect(host).toMatchObject({ address: '127.0.0.2', tls: { verified: true } });
+    expect(host?.probes[1]?.findings[0]?.message).toMatch(
+      /^MX mx-multi\.good\.example \(127\.0\.0\.9\): CONNECT_REFUSED/,
+    );
+    // Port 25 is plainly reachable (another address answered): no AWS port-25 advice for this one.
+    expect(host?.probes[1]?.findings[0]?.hint).toMatch(/^Another address of this MX host passed/);
+    expect(result.status).toBe('warning');
+  });
+
+  it('budgets MX waves: a blackholed first MX is DEADLINE_EXCEEDED and the healthy ones after it still pass', async () => {
+    const result = await run('waves.example', createContext({ ...ctx, timeoutMs: 3000 }), {
+      ...deps,
+      mxConcurrency: 1,
+    });
+    const perHost = Object.fromEntries(result.mx.map((m) => [m.host, byCode(m.findings)]));
+    expect(perHost).toEqual({
+      'w1.waves.example': { DEADLINE_EXCEEDED: 'critical' },
+      'w2.waves.example': {},
+      'w3.waves.example': {},
+    });
+    const cut = result.mx[0]?.findings[0];
+    expect(cut?.message).toMatch(
+      /^MX w1\.waves\.example \(127\.0\.0\.8\): the check's deadline ended the probe after the \d+ ms this address could have \(GREETING_TIMEOUT: /,
+    );
+    expect(result.mx.map((m) => m.probes.map((p) => p.outcome))).toEqual([['deadline'], ['passed'], ['passed']]);
+    // Not blamed on the network: no "AWS blocks outbound port 25" advice.
+    expect(cut?.hint).not.toMatch(/port 25/);
+    expect(result.findings.some((f) => f.code === 'MTASTS_MX_UNREACHABLE')).toBe(false);
+  });
+
+  it('with probeMx: false makes no MX connection, still checks coverage, and adds one info finding', async () => {
+    let probes = 0;
+    const counting: MtaStsDeps = {
+      ...deps,
+      probeMx: async () => {
+        probes += 1;
+        return { findings: [] };
+      },
+    };
+    const good = await runMtaStsCheck({ check: 'mta-sts', domain: 'good.example', probeMx: false }, ctx, counting);
+    expect(probes).toBe(0);
+    expect(good.status).toBe('ok');
+    expect(good.findings).toEqual([
+      {
+        code: 'MTASTS_MX_NOT_PROBED',
+        severity: 'info',
+        message:
+          'the 1 MX host of good.example was not probed on port 25 (MX probing is off for this check); MX records and mx pattern coverage were checked',
+        hint: expect.stringMatching(/VPC with a NAT gateway.*mx: always.*mailprobe mta-sts DOMAIN/),
+      },
+    ]);
+    expect(good.mx).toMatchObject([{ host: 'mx-a.good.example', covered: true, probes: [], findings: [] }]);
+    // Coverage still runs: the uncovered MX of bad.example is reported, its unreachable one is not probed.
+    const bad = await runMtaStsCheck({ check: 'mta-sts', domain: 'bad.example', probeMx: false }, ctx, counting);
+    expect(probes).toBe(0);
+    expect(byCode(bad.findings)).toEqual({
+      MTASTS_MX_NOT_PROBED: 'info',
+      MTASTS_MX_NOT_COVERED: 'critical',
+      TLSRPT_INVALID: 'warning',
+    });
+  });
+  it('does not probe IPv6 addresses from a host without IPv6 (a Lambda outside a dual-stack VPC)', async () => {
+    const v4only = await run('dualstack.example', ctx, { ...deps, ipv6: false });
+    expect(v4only.status).toBe('ok');
+    expect(v4only.mx[0]?.probes).toEqual([
+      expect.objectContaining({ address: '127.0.0.2', outcome: 'passed', findings: [] }),
+      { address: '::1', outcome: 'not-probed', reason: 'the probe host has no IPv6 address', findings: [] },
+    ]);
+    // With IPv6, the address is probed like any other: nothing listens there, so the MX is degraded.
+    const dual = await run('dualstack.example', ctx, { ...deps, ipv6: true });
+    expect(dual.mx[0]?.probes.map((p) => [p.address, p.outcome])).toEqual([
+      ['127.0.0.2', 'passed'],
+      ['::1', 'failed'],
+    ]);
+    expect(byCode(dual.findings)).toEqual({ MTASTS_MX_UNREACHABLE: 'warning' });
   });
 });

@@ -1,6 +1,8 @@
+import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Deadline } from '../lambdas/engine/deadline.js';
 import { fetchPolicy, MAX_POLICY_BYTES, mediaType, type PolicyFetchResult } from '../lambdas/engine/mtasts/fetch.js';
+import { parsePolicy } from '../lambdas/engine/mtasts/policy.js';
 import { DnsResolver } from '../lambdas/engine/net/resolver.js';
 import { createContext, type ProbeContext } from '../lambdas/engine/options.js';
 import { startDnsServer, type DnsTestServer } from './support/dns-server.js';
@@ -21,6 +23,26 @@ function codes(result: PolicyFetchResult): string[] {
   return result.findings.map((f) => f.code);
 }
 
+/** A blackholed address: TCP is accepted, then nothing is ever said (the TLS handshake never completes). */
+async function silentListener(address: string, port: number): Promise<{ close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => resolve());
+  });
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 describe('policy fetch (RFC 8461 §3.3) against real HTTPS servers', () => {
   let pki: TestPki;
   let dns: DnsTestServer;
@@ -28,19 +50,34 @@ describe('policy fetch (RFC 8461 §3.3) against real HTTPS servers', () => {
   let wrongName: HttpsTestServer;
   let expired: HttpsTestServer;
   let cnOnly: HttpsTestServer;
+  let legacy: HttpsTestServer;
+  let blackhole: { close(): Promise<void> };
   let ctx: ProbeContext;
 
   beforeAll(async () => {
     pki = await createTestPki();
     const leaf = (names: string[], extra = {}) => pki.issueLeaf({ dnsNames: names, ipAddresses: [], ...extra });
-    good = await startHttpsServer(pki.credentials(await leaf(['mta-sts.example.com'])), policy(GOOD_POLICY));
+    good = await startHttpsServer(
+      pki.credentials(await leaf(['mta-sts.example.com', 'mta-sts.multi.example'])),
+      policy(GOOD_POLICY),
+    );
     wrongName = await startHttpsServer(pki.credentials(await leaf(['www.wrong.example'])), policy(GOOD_POLICY));
     expired = await startHttpsServer(pki.credentials(await pki.expired()), policy(GOOD_POLICY));
     cnOnly = await startHttpsServer(
       pki.credentials(await leaf([], { commonName: 'mta-sts.cn.example' })),
       policy(GOOD_POLICY),
     );
+    // A policy host whose TLS stops at 1.1 (an old appliance or a forgotten nginx default).
+    legacy = await startHttpsServer(pki.credentials(await leaf(['mta-sts.legacy.example'])), policy(GOOD_POLICY), {
+      minVersion: 'TLSv1',
+      maxVersion: 'TLSv1.1',
+      ciphers: 'DEFAULT:@SECLEVEL=0',
+    });
+    // mta-sts.multi.example: the first A record is blackholed, the second serves the policy.
+    blackhole = await silentListener('127.0.0.8', good.port);
     dns = await startDnsServer({
+      'mta-sts.multi.example': { A: ['127.0.0.8', '127.0.0.1'] },
+      'mta-sts.legacy.example': { A: ['127.0.0.1'] },
       'mta-sts.example.com': { A: ['127.0.0.1'] },
       'mta-sts.wrong.example': { A: ['127.0.0.1'] },
       'mta-sts.expired.example': { A: ['127.0.0.1'] },
@@ -54,7 +91,7 @@ describe('policy fetch (RFC 8461 §3.3) against real HTTPS servers', () => {
     });
   });
   afterAll(async () => {
-    await Promise.all([good, wrongName, expired, cnOnly, dns].map((s) => s?.close()));
+    await Promise.all([good, wrongName, expired, cnOnly, legacy, blackhole, dns].map((s) => s?.close()));
   });
 
   const fetchFrom = (domain: string, server: HttpsTestServer, c: ProbeContext = ctx, timeoutMs = 10_000) =>
@@ -68,6 +105,8 @@ describe('policy fetch (RFC 8461 §3.3) against real HTTPS servers', () => {
     expect(codes(result)).toEqual([]);
     expect(result).toMatchObject({ host: 'mta-sts.example.com', address: '127.0.0.1', status: 200, body: GOOD_POLICY });
     expect(result.tls?.verified).toBe(true);
+    expect(result.authenticated).toBe(true);
+    expect(result.attempts).toEqual([{ address: '127.0.0.1', outcome: 'used' }]);
     expect(result.tls?.certificate?.daysToExpiry).toBeGreaterThanOrEqual(88);
     expect(good.requests.slice(before)).toMatchObject([
       {
@@ -101,6 +140,17 @@ describe('policy fetch (RFC 8461 §3.3) against real HTTPS servers', () => {
     expect(codes(result)).toEqual([code]);
     expect(result.findings[0]?.message).toMatch(message);
     expect(result.body).toBeUndefined();
+  });
+
+  it('keeps a UTF-8 byte-order mark, so the parser reports it as senders would trip over it', async () => {
+    good.respond(policy(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(GOOD_POLICY)])));
+    const result = await fetchFrom('example.com', good);
+    expect(codes(result)).toEqual([]);
+    expect(result.body).toBe(`\uFEFF${GOOD_POLICY}`);
+    expect(parsePolicy(result.body ?? '')).toMatchObject({
+      ok: false,
+      errors: [{ line: 1, message: 'the file starts with a byte-order mark (U+FEFF); save it without one' }],
+    });
   });
 
   it('reports a redirect and never follows it', async () => {
@@ -145,6 +195,43 @@ describe('policy fetch (RFC 8461 §3.3) against real HTTPS servers', () => {
     const result = settled as PolicyFetchResult;
     expect(codes(result)).toEqual(['MTASTS_POLICY_UNREACHABLE']);
     expect(result.findings[0]?.message).toMatch(/did not complete within 1500 ms/);
+  });
+
+  it('gives each address its own share of the budget: a blackholed first A record does not stop the fetch', async () => {
+    good.respond(policy(GOOD_POLICY));
+    const result = await fetchFrom('multi.example', good, ctx, 3000);
+    expect(result).toMatchObject({ address: '127.0.0.1', status: 200, body: GOOD_POLICY, authenticated: true });
+    expect(result.attempts).toMatchObject([
+      // Half of what was left of the 3000 ms: the other half stays for the next address.
+      { address: '127.0.0.8', outcome: 'failed', reason: expect.stringMatching(/^no TLS handshake within \d+ ms$/) },
+      { address: '127.0.0.1', outcome: 'used' },
+    ]);
+    // Fetched, but senders whose client tries the dead address first wait or fail: a warning.
+    expect(result.findings).toMatchObject([
+      {
+        code: 'MTASTS_POLICY_UNREACHABLE',
+        severity: 'warning',
+        hint: expect.stringMatching(/^One address of the policy host/),
+      },
+    ]);
+    expect(result.findings[0]?.message).toMatch(
+      /^mta-sts\.multi\.example address 127\.0\.0\.8 port \d+: no TLS handshake within \d+ ms; the policy was fetched from 127\.0\.0\.1/,
+    );
+  });
+
+  it('judges the TLS version: a policy host that speaks only TLS 1.0/1.1 is not an authenticated policy', async () => {
+    const result = await fetchFrom('legacy.example', legacy);
+    expect(result.tls?.protocol).toBe('TLSv1.1');
+    // The certificate is fine; the protocol alone makes senders' HTTPS clients refuse it.
+    expect(result.tls?.verified).toBe(true);
+    expect(codes(result)).toEqual(['MTASTS_POLICY_TLS_LEGACY']);
+    expect(result.findings[0]).toMatchObject({ severity: 'critical' });
+    expect(result.findings[0]?.message).toMatch(
+      /mta-sts\.legacy\.example \(127\.0\.0\.1\) negotiated TLSv1\.1 although the probe offered up to TLS 1\.3/,
+    );
+    expect(result.authenticated).toBe(false);
+    // Still read, so the owner learns everything in one run.
+    expect(result.body).toBe(GOOD_POLICY);
   });
 
   it('reports a certificate for another name, with its days to expiry', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { finding } from '../lambdas/engine/findings.js';
+import { gradeMxFinding, gradePolicyFinding } from '../lambdas/engine/mtasts/grading.js';
 import { mapLimited, mapMxFindings } from '../lambdas/engine/mtasts/mx.js';
 import type { TlsSessionInfo } from '../lambdas/engine/result.js';
 
@@ -61,6 +62,47 @@ describe('SMTP findings mapped to MTA-STS MX findings (RFC 8461 §4.2)', () => {
     expect(mapped).toMatchObject([
       { code: 'CERT_EXPIRING', severity: 'warning', message: 'MX mx.example.com (192.0.2.1): expires in 12 days' },
     ]);
+  });
+});
+
+describe('an MX probe ended by the check deadline (budget exhaustion is not an unreachable MX)', () => {
+  it('is DEADLINE_EXCEEDED with the budget it had, never MTASTS_MX_UNREACHABLE with port-25 advice', () => {
+    const mapped = mapMxFindings(
+      'mx.example.com',
+      '192.0.2.1',
+      { findings: [finding('GREETING_TIMEOUT', 'no greeting within 966 ms')] },
+      { budgetMs: 966 },
+    );
+    expect(mapped.map((f) => f.code)).toEqual(['DEADLINE_EXCEEDED']);
+    expect(mapped[0]?.message).toBe(
+      "MX mx.example.com (192.0.2.1): the check's deadline ended the probe after the 966 ms this address could have (GREETING_TIMEOUT: no greeting within 966 ms); not judged: raise the check's timeoutMs to tell a slow MX from an unreachable one",
+    );
+    // The same timeout without the cut is the server's doing.
+    expect(
+      mapMxFindings('mx.example.com', '192.0.2.1', { findings: [finding('GREETING_TIMEOUT', 'x')] }).map((f) => f.code),
+    ).toEqual(['MTASTS_MX_UNREACHABLE']);
+  });
+});
+
+describe('grading (severities decided once, while the result is built)', () => {
+  const noTls = finding('MTASTS_MX_NO_STARTTLS', 'x');
+  it.each([
+    [undefined, false, 'critical'],
+    ['enforce', false, 'critical'],
+    ['enforce', true, 'warning'],
+    ['testing', false, 'warning'],
+    ['none', false, 'info'],
+    ['none', true, 'info'],
+  ] as const)('mode %s, another address passed %s: %s', (mode, anotherPassed, severity) => {
+    expect(gradeMxFinding(noTls, { mode }, anotherPassed).severity).toBe(severity);
+  });
+
+  it('keeps warnings that are not delivery failures, and softens policy findings only in testing', () => {
+    expect(
+      gradeMxFinding(finding('CERT_EXPIRING', 'x', { severity: 'critical' }), { mode: 'enforce' }, true).severity,
+    ).toBe('critical');
+    expect(gradePolicyFinding(finding('MTASTS_POLICY_INVALID', 'x'), { mode: 'testing' }).severity).toBe('warning');
+    expect(gradePolicyFinding(finding('MTASTS_POLICY_INVALID', 'x'), { mode: 'none' }).severity).toBe('critical');
   });
 });
 

@@ -20,7 +20,7 @@ describe('STS TXT record (RFC 8461 §3.1)', () => {
   it.each([
     ['v=STSv1; id=20240101', '20240101'],
     ['v=STSv1;id=abc', 'abc'],
-    ['v=STSv1 ;id=abc ;', 'abc'],
+    ['v=STSv1;id=abc ;', 'abc'],
     ['v=STSv1;\tid=Z9;  ', 'Z9'],
     ['v=STSv1; id=a; ext-1.x=val:ue', 'a'],
     ['v=STSv1; id=' + 'a'.repeat(32), 'a'.repeat(32)],
@@ -35,16 +35,22 @@ describe('STS TXT record (RFC 8461 §3.1)', () => {
     ['v=STSv1; id=' + 'a'.repeat(33), /1–32 letters or digits, but it has 33 characters/],
     ['v=STSv1; id=', /it is empty/],
     ['v=STSv1; id=2024-01-01', /characters other than letters and digits/],
-    ['v=STSv1', /no fields after v=STSv1/],
+    ['v=STSv1', /nothing follows v=STSv1/],
     ['v=STSv1;', /required id field is missing/],
-    ['v=STSv1 id=abc', /expected ";" after v=STSv1/],
-    ['v=STSv10; id=abc', /expected ";" after v=STSv1/],
+    ['v=STSv1 id=abc', /a ";" must follow v=STSv1 directly, found " id=abc": write "v=STSv1; …"/],
+    ['v=STSv10; id=abc', /a ";" must follow v=STSv1, found "0; id=abc"/],
+    // RFC 8461 §3.1: senders discard records that do not begin with "v=STSv1;" (erratum 6285).
+    ['v=STSv1 ;id=abc ;', /remove the whitespace between v=STSv1 and ";": senders discard a record/],
+    ['v=STSv1\t; id=abc', /remove the whitespace between v=STSv1 and ";"/],
+    ['v = STSv1; id=abc', /no spaces are allowed around "=" in the version tag: write v=STSv1;/],
+    ['v=STSV1; id=abc', /the version tag is case-sensitive: write exactly v=STSv1, found "v=STSV1"/],
     ['v=STSv1;; id=abc', /empty field between two ";"/],
     ['v=STSv1; id=abc ', /whitespace after the last field/],
     ['v=STSv1; ID=abc', /"ID" is not "id"/],
     ['v=STSv1; id=abc; foo', /field "foo" has no "="/],
     ['v=STSv1; id=abc; x=a=b', /invalid value for field "x"/],
-    [' v=STSv1; id=abc', /must start with "v=STSv1"/],
+    [' v=STSv1; id=abc', /leading whitespace before v=STSv1: senders discard/],
+    ['x=STSv1; id=abc', /must start with "v=STSv1;"/],
   ])('rejects %j', (text, message) => {
     const result = parseStsRecord(text);
     expect(result.ok).toBe(false);
@@ -65,8 +71,13 @@ describe('STS TXT record (RFC 8461 §3.1)', () => {
     expect(selectStsRecord([['v=spf1 -all']])).toEqual({ kind: 'none' });
     expect(selectStsRecord([])).toEqual({ kind: 'none' });
     expect(selectStsRecord([['v=STSv1; id=a'], ['v=STSv1; id=b']])).toMatchObject({ kind: 'multiple' });
-    // A lone record whose tag differs in case is reported as invalid, not as missing.
+    // A lone near miss (case, spacing, no ";") is reported as invalid, not as missing.
     expect(selectStsRecord([['V=STSv1; id=a']])).toEqual({ kind: 'one', record: 'V=STSv1; id=a' });
+    expect(selectStsRecord([['v=STSv1 id=a'], ['v=spf1 -all']])).toEqual({ kind: 'one', record: 'v=STSv1 id=a' });
+    expect(selectStsRecord([[' v = stsv1;id=a']])).toEqual({ kind: 'one', record: ' v = stsv1;id=a' });
+    // Beside a record senders keep, a near miss is discarded (RFC 8461 §3.1), so it is not a duplicate.
+    expect(selectStsRecord([['v=STSv1; id=a'], ['v=STSv1 ; id=b']])).toEqual({ kind: 'one', record: 'v=STSv1; id=a' });
+    expect(selectStsRecord([['v=STSv1 ; id=a'], ['v=STSV1; id=b']])).toMatchObject({ kind: 'multiple' });
   });
 });
 
@@ -249,7 +260,11 @@ describe('TLS-RPT record (RFC 8460 §3)', () => {
     ],
     [
       'v=tlsrptv1; rua=mailto:a@example.com',
-      'record must start with "v=TLSRPTv1", found "v=tlsrptv1; rua=mail" (the version tag is case-sensitive: write exactly v=TLSRPTv1)',
+      'the version tag is case-sensitive: write exactly v=TLSRPTv1, found "v=tlsrptv1" (senders discard a record that does not begin with "v=TLSRPTv1;")',
+    ],
+    [
+      'v=TLSRPTv1 ; rua=mailto:a@example.com',
+      'remove the whitespace between v=TLSRPTv1 and ";": senders discard a record that does not begin with "v=TLSRPTv1;"',
     ],
   ])('rejects %j precisely', (text, message) => {
     expect(errorsOf(parseTlsRptRecord(text))).toBe(message);
@@ -260,6 +275,10 @@ describe('TLS-RPT record (RFC 8460 §3)', () => {
       selectTlsRptRecord([['v=TLSRPTv1; rua=mailto:a@example.com'], ['v=TLSRPTv1; rua=mailto:b@example.com']]),
     ).toMatchObject({ kind: 'multiple' });
     expect(selectTlsRptRecord([['v=STSv1; id=1']])).toEqual({ kind: 'none' });
+    expect(selectTlsRptRecord([['v=TLSRPTV1; rua=mailto:a@example.com']])).toEqual({
+      kind: 'one',
+      record: 'v=TLSRPTV1; rua=mailto:a@example.com',
+    });
   });
 });
 

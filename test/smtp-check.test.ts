@@ -197,7 +197,11 @@ describe('certificate problems, and credentials withheld over unverified TLS', (
           credentials: USER,
         });
         expect(result.tls?.protocol).toBe('TLSv1.1');
-        expect(codes(result)).toEqual(['AUTH_WITHHELD', 'TLS_LEGACY_PROTOCOL']);
+        // Offered up to TLS 1.3 and landed on 1.1: the server cannot do 1.2, which SES and
+        // every modern MTA require: critical, not a legacy-protocol warning.
+        expect(codes(result)).toEqual(['AUTH_WITHHELD', 'TLS_NO_MODERN_PROTOCOL']);
+        expect(result.findings[1]?.severity).toBe('critical');
+        expect(result.findings[1]?.message).toMatch(/negotiated TLSv1.1 although the probe offered up to TLSv1.3/);
         expect(result.findings[0]?.message).toMatch(/negotiated TLSv1.1, below TLS 1.2/);
         expect(server.authAttempts).toEqual([]);
       },

@@ -36,33 +36,53 @@ const DOMAINS = {
   redirect: 'redirect.test',
   html: 'html.test',
   noTxt: 'notxt.test',
+  // Hosted mail: the MX certificate names the MX host, not this domain.
+  hosted: 'hosted.test',
+  // Near misses senders discard: a space before the ";", a leading space in the TLS-RPT record.
+  nearMiss: 'nearmiss.test',
+  // The policy host and the MX each have a dead first address (nothing listens on 127.0.0.9).
+  multi: 'multi.test',
 } as const;
 
+/** Probed in a second run: its policy host (an nginx of its own) speaks only TLS 1.0 and 1.1. */
+const LEGACY_TLS = 'legacytls.test';
+/** Nothing listens there: connections are refused at once. */
+const DEAD = '127.0.0.9';
+
+const ALL_DOMAINS = [...Object.values(DOMAINS), LEGACY_TLS];
+const MULTI_MX = `mx.${DOMAINS.multi}`;
+
 const zone: DnsZoneData = {
-  zones: Object.values(DOMAINS),
+  zones: ALL_DOMAINS,
   a: {
     [MX]: LOOPBACK,
     'mail.mxname.test': LOOPBACK,
-    ...Object.fromEntries(Object.values(DOMAINS).map((d) => [`mta-sts.${d}`, LOOPBACK])),
+    ...Object.fromEntries(ALL_DOMAINS.map((d) => [`mta-sts.${d}`, LOOPBACK])),
+    [`mta-sts.${DOMAINS.multi}`]: [DEAD, LOOPBACK],
+    [MULTI_MX]: [DEAD, LOOPBACK],
   },
   mx: [
-    ...Object.values(DOMAINS)
-      .filter((d) => d !== DOMAINS.mxName)
-      .map((domain) => ({ domain, exchange: MX, priority: 10 })),
+    ...ALL_DOMAINS.filter((d) => d !== DOMAINS.mxName && d !== DOMAINS.multi).map((domain) => ({
+      domain,
+      exchange: MX,
+      priority: 10,
+    })),
     { domain: DOMAINS.mxName, exchange: 'mail.mxname.test', priority: 10 },
+    { domain: DOMAINS.multi, exchange: MULTI_MX, priority: 10 },
   ],
   txt: [
     // Two character-strings in one record: RFC 8461 §3.1 says they are concatenated.
     { name: `_mta-sts.${DOMAINS.good}`, strings: ['v=STSv1; ', 'id=20261123T1'] },
-    ...Object.values(DOMAINS)
-      .filter((d) => d !== DOMAINS.good && d !== DOMAINS.noTxt)
-      .map((d) => ({ name: `_mta-sts.${d}`, strings: [`v=STSv1; id=${d.split('.')[0]}1`] })),
-    ...Object.values(DOMAINS)
-      .filter((d) => d !== DOMAINS.noTlsRpt)
-      .map((d) => ({
-        name: `_smtp._tls.${d}`,
-        strings: [`v=TLSRPTv1; rua=mailto:tlsrpt@${d},https://reports.${d}/v1`],
-      })),
+    { name: `_mta-sts.${DOMAINS.nearMiss}`, strings: ['v=STSv1 ; id=nearmiss1'] },
+    ...ALL_DOMAINS.filter((d) => d !== DOMAINS.good && d !== DOMAINS.noTxt && d !== DOMAINS.nearMiss).map((d) => ({
+      name: `_mta-sts.${d}`,
+      strings: [`v=STSv1; id=${d.split('.')[0]}1`],
+    })),
+    { name: `_smtp._tls.${DOMAINS.nearMiss}`, strings: [` v=TLSRPTv1; rua=mailto:tlsrpt@${DOMAINS.nearMiss}`] },
+    ...ALL_DOMAINS.filter((d) => d !== DOMAINS.noTlsRpt && d !== DOMAINS.nearMiss).map((d) => ({
+      name: `_smtp._tls.${d}`,
+      strings: [`v=TLSRPTv1; rua=mailto:tlsrpt@${d},https://reports.${d}/v1`],
+    })),
   ],
 };
 
@@ -75,7 +95,9 @@ describe.skipIf(requirements.skip)(
     let dns: DnsmasqInstance;
     let web: NginxInstance;
     let mta: PostfixInstance;
+    let legacyWeb: NginxInstance;
     let run: CliRun;
+    let legacyRun: CliRun;
     const results = new Map<string, CliResult>();
 
     beforeAll(async () => {
@@ -84,13 +106,19 @@ describe.skipIf(requirements.skip)(
       const caFile = join(scratch.path, 'ca.pem');
       writeFileSync(caFile, pki.caPem);
       const siteCert = (domain: string) => pki.issueLeaf({ dnsNames: [`mta-sts.${domain}`], ipAddresses: [] });
+      // Postfix's certificate names the MX hosts and every domain it receives for (a self-hosted
+      // MX), except hosted.test: that one is a customer of someone else's MX.
+      const mxNames = [MX, MULTI_MX, ...ALL_DOMAINS.filter((d) => d !== DOMAINS.hosted)];
       const [goodCert, mxCert, ...otherCerts] = await Promise.all([
         siteCert(DOMAINS.good),
-        pki.issueLeaf({ dnsNames: [MX], ipAddresses: [] }),
+        pki.issueLeaf({ dnsNames: mxNames, ipAddresses: [] }),
         ...[DOMAINS.uncovered, DOMAINS.noTlsRpt, DOMAINS.mxName, DOMAINS.testing, DOMAINS.redirect, DOMAINS.html].map(
           siteCert,
         ),
       ]);
+      const [hostedCert, nearMissCert, multiCert, legacyCert] = await Promise.all(
+        [DOMAINS.hosted, DOMAINS.nearMiss, DOMAINS.multi, LEGACY_TLS].map(siteCert),
+      );
       const [uncoveredCert, noTlsRptCert, mxNameCert, testingCert, redirectCert, htmlCert] = otherCerts as [
         typeof goodCert,
         typeof goodCert,
@@ -100,7 +128,7 @@ describe.skipIf(requirements.skip)(
         typeof goodCert,
       ];
 
-      [dns, web, mta] = await startAll([
+      [dns, web, mta, legacyWeb] = await startAll([
         startDnsmasq(zone),
         startNginx([
           { serverName: `mta-sts.${DOMAINS.good}`, tls: pki.credentials(goodCert), policy: policy('enforce', MX) },
@@ -143,8 +171,32 @@ describe.skipIf(requirements.skip)(
             policy: policy('enforce', MX),
             contentType: 'text/html',
           },
+          {
+            serverName: `mta-sts.${DOMAINS.hosted}`,
+            tls: pki.credentials(hostedCert),
+            policy: policy('enforce', MX),
+          },
+          {
+            serverName: `mta-sts.${DOMAINS.nearMiss}`,
+            tls: pki.credentials(nearMissCert),
+            policy: policy('enforce', MX),
+          },
+          {
+            serverName: `mta-sts.${DOMAINS.multi}`,
+            tls: pki.credentials(multiCert),
+            policy: policy('enforce', MULTI_MX),
+          },
         ]),
         startPostfix({ tls: pki.credentials(mxCert), hostname: MX }),
+        // An old appliance: TLS 1.0 and 1.1 only, otherwise a correct policy host.
+        startNginx([
+          {
+            serverName: `mta-sts.${LEGACY_TLS}`,
+            tls: pki.credentials(legacyCert),
+            policy: policy('enforce', MX),
+            protocols: ['TLSv1', 'TLSv1.1'],
+          },
+        ]),
       ] as const);
       console.log(
         `system-mtasts startup ms: dnsmasq ${dns.startupMs}, nginx ${web.startupMs}, postfix ${mta.startupMs}`,
@@ -166,10 +218,24 @@ describe.skipIf(requirements.skip)(
         '--json',
       ]);
       for (const r of run.results) results.set(r.target, r);
+      legacyRun = await runCli([
+        'mta-sts',
+        LEGACY_TLS,
+        '--dns-server',
+        dns.server,
+        '--ca-file',
+        caFile,
+        '--allow-private',
+        '--policy-port',
+        String(legacyWeb.port),
+        '--mx-port',
+        String(mta.port),
+        '--json',
+      ]);
     });
 
     afterAll(async () => {
-      await stopAll([dns, web, mta]);
+      await stopAll([dns, web, mta, legacyWeb]);
       scratch?.remove();
     });
 
@@ -260,6 +326,54 @@ describe.skipIf(requirements.skip)(
       expect(codesOf(result), diagnostics()).toEqual(['MTASTS_MODE_TESTING', 'MTASTS_MX_NOT_COVERED']);
       expect(result.findings.find((f) => f.code === 'MTASTS_MX_NOT_COVERED')?.severity).toBe('warning');
       expect(result.status).toBe('warning');
+    });
+    it('a hosted domain (MX certificate for the MX host only) is ok with MX_CERT_DOMAIN_MISMATCH (info)', () => {
+      const result = resultFor(DOMAINS.hosted);
+      expect(codesOf(result), diagnostics()).toEqual(['MX_CERT_DOMAIN_MISMATCH']);
+      expect(result.status).toBe('ok');
+      expect(result.findings[0]).toMatchObject({ severity: 'info' });
+      expect(result.findings[0]!.message).toContain(`valid for ${MX} but not for the mail domain ${DOMAINS.hosted}`);
+    });
+
+    it('near-miss records senders discard are invalid, with the exact problem, not missing', () => {
+      const result = resultFor(DOMAINS.nearMiss);
+      expect(codesOf(result), diagnostics()).toEqual(['MTASTS_TXT_INVALID', 'TLSRPT_INVALID']);
+      const message = (code: string): string => result.findings.find((f) => f.code === code)?.message ?? '';
+      expect(message('MTASTS_TXT_INVALID')).toContain('remove the whitespace between v=STSv1 and ";"');
+      expect(message('TLSRPT_INVALID')).toContain('leading whitespace before v=TLSRPTv1');
+      expect(result.status).toBe('critical');
+    });
+
+    it('every address of the policy host and of the MX is tried: a dead first address is a warning', () => {
+      const result = resultFor(DOMAINS.multi);
+      // Both the policy host and the MX have a refused address beside the working one.
+      expect(codesOf(result), diagnostics()).toEqual(['MTASTS_MX_UNREACHABLE', 'MTASTS_POLICY_UNREACHABLE']);
+      expect(result.findings.map((f) => f.severity)).toEqual(['warning', 'warning']);
+      expect(result.status).toBe('warning');
+      const attempts = (result['policyHost'] as { attempts: { address: string; outcome: string }[] }).attempts;
+      expect(Object.fromEntries(attempts.map((a) => [a.address, a.outcome]))).toEqual({
+        [DEAD]: 'failed',
+        [LOOPBACK]: 'used',
+      });
+      const probes = (result['mx'] as { probes: { address: string; outcome: string }[] }[])[0]!.probes;
+      expect(Object.fromEntries(probes.map((p) => [p.address, p.outcome]))).toEqual({
+        [DEAD]: 'failed',
+        [LOOPBACK]: 'passed',
+      });
+      expect(result['policy']).toMatchObject({ mode: 'enforce', authenticated: true });
+    });
+
+    it('a policy host that speaks only TLS 1.0/1.1 (nginx ssl_protocols) is MTASTS_POLICY_TLS_LEGACY', () => {
+      const [result] = legacyRun.results;
+      expect(result, legacyRun.stdout).toBeDefined();
+      expect(codesOf(result!), `${legacyRun.stdout}\n--- nginx\n${legacyWeb.log()}`).toEqual([
+        'MTASTS_POLICY_TLS_LEGACY',
+      ]);
+      expect(result!.status).toBe('critical');
+      expect(result!['policyHost']).toMatchObject({ tls: { protocol: 'TLSv1.1', verified: true } });
+      // Read, but never used: senders cannot fetch it.
+      expect(result!['policy']).toMatchObject({ mode: 'enforce', authenticated: false });
+      expect(legacyRun.exitCode).toBe(1);
     });
   },
 );

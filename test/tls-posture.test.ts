@@ -119,8 +119,9 @@ describe('runTlsCheck against real TLS servers', () => {
     const port = await serve({ ...pki.credentials(), minVersion: 'TLSv1', maxVersion: 'TLSv1' });
     const r = await probe(port);
     expect(r.protocols).toEqual({ TLSv1: true, 'TLSv1.1': false, 'TLSv1.2': false, 'TLSv1.3': false });
-    expect(codes(r)).toEqual(['TLS_LEGACY_PROTOCOL', 'TLS_NO_MODERN_PROTOCOL']);
-    expect(r.findings[0]?.message).toBe('the server accepts TLSv1');
+    // Worst first.
+    expect(codes(r)).toEqual(['TLS_NO_MODERN_PROTOCOL', 'TLS_LEGACY_PROTOCOL']);
+    expect(r.findings[1]?.message).toBe('the server accepts TLSv1');
     expect(r.negotiated?.protocol).toBe('TLSv1');
     expect(r.status).toBe('critical');
   });

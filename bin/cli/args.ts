@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { TlsMode } from '../../lambdas/engine/result.js';
+import { isTlsPolicy, TLS_POLICIES, type TlsPolicy } from '../../lambdas/engine/tls/policy.js';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -34,8 +35,14 @@ export const COMMAND_OPTIONS = {
     'mail-from': { type: 'string' },
     'rcpt-to': { type: 'string' },
     name: { type: 'string' },
+    'tls-policy': { type: 'string' },
   },
-  tls: { tls: { type: 'string' }, ehlo: { type: 'string' }, name: { type: 'string' } },
+  tls: {
+    tls: { type: 'string' },
+    ehlo: { type: 'string' },
+    name: { type: 'string' },
+    'tls-policy': { type: 'string' },
+  },
   'mta-sts': { 'policy-port': { type: 'string' }, 'mx-port': { type: 'string' } },
   ses: { ports: { type: 'string' }, fips: { type: 'boolean' }, posture: { type: 'boolean' } },
   run: {
@@ -127,6 +134,13 @@ export function parseTlsMode(value: string | undefined, allowNone: boolean): Tls
   const modes = allowNone ? ['auto', 'starttls', 'implicit', 'none'] : ['auto', 'starttls', 'implicit'];
   if (!modes.includes(value)) throw new UsageError(`--tls: expected ${modes.join('|')}, got "${value}"`);
   return value as TlsMode;
+}
+
+/** `--tls-policy`: how the sender using the target acts on TLS problems (tls/policy.ts). */
+export function parseTlsPolicy(value: string | undefined): TlsPolicy | undefined {
+  if (value === undefined) return undefined;
+  if (!isTlsPolicy(value)) throw new UsageError(`--tls-policy: expected ${TLS_POLICIES.join('|')}, got "${value}"`);
+  return value;
 }
 
 export function parsePorts(value: string | undefined): number[] | undefined {

@@ -4,7 +4,7 @@ const COMMON = `Common options:
   --json                 print {"version": 1, "results": [...]} instead of the table
   --timeout MS           overall deadline of each check (default 15000)
   --dns-server IP[:PORT] send every DNS lookup of the run to this server
-  --ca-file PEM          extra trusted root CA(s), on top of the system store (repeatable)
+  --ca-file PEM          extra trusted root CA(s), on top of Node’s bundled roots (repeatable)
   --allow-private        allow private/loopback addresses that come from DNS (MX, policy host)
   --warn-days N          CERT_EXPIRING warning at or below N days (default 30)
   --critical-days N      CERT_EXPIRING critical at or below N days (default 7)
@@ -17,8 +17,8 @@ export const HELP = `mailprobe: probes for mail transport security (SMTP, TLS, M
 
 Usage:
   mailprobe smtp HOST[:PORT] [--tls auto|starttls|implicit|none] [--user U --password-env VAR | --auth-secret ARN]
-                             [--ehlo NAME] [--mail-from A --rcpt-to B]
-  mailprobe tls HOST[:PORT] [--tls auto|starttls|implicit]
+                             [--ehlo NAME] [--mail-from A --rcpt-to B] [--tls-policy POLICY]
+  mailprobe tls HOST[:PORT] [--tls auto|starttls|implicit] [--tls-policy POLICY]
   mailprobe mta-sts DOMAIN...
   mailprobe ses REGION [--ports 25,587,2587,465,2465] [--fips] [--posture]
   mailprobe run [--config FILE] [--only NAME...]
@@ -40,6 +40,8 @@ const DETAILS: Record<Command, string> = {
   --ehlo NAME          the name sent with EHLO (default mailprobe.invalid)
   --mail-from A --rcpt-to B     send a small labelled test message after AUTH
   --name NAME          a name for the target in the output
+  --tls-policy POLICY  how the sender using this relay acts on TLS problems, and so how they
+                       are graded: preferred, required, preferred-verify, required-verify (default)
   Credentials are only sent over TLS whose certificate verified (else AUTH_WITHHELD).
 `,
   tls: `mailprobe tls HOST[:PORT]   (port 25 unless given)
@@ -47,6 +49,7 @@ const DETAILS: Record<Command, string> = {
   handshake gets, which of TLS 1.0-1.3 are accepted, negotiated cipher and group.
   --tls MODE           auto (default), starttls, implicit
   --ehlo NAME          the name sent with EHLO before STARTTLS
+  --tls-policy POLICY  preferred, required, preferred-verify, required-verify (default)
 `,
   'mta-sts': `mailprobe mta-sts DOMAIN...
   RFC 8461 MTA-STS and RFC 8460 TLS-RPT: the _mta-sts TXT record, the HTTPS policy, MX

@@ -5,6 +5,7 @@
 import type { CheckSpec, CredentialSource, SmtpCheckSpec, TlsCheckSpec } from '../../lambdas/engine/checks.js';
 import { explainAlert } from '../../lambdas/engine/alerts/explain.js';
 import { createResolver } from '../../lambdas/engine/net/resolver.js';
+import type { TlsPolicy } from '../../lambdas/engine/tls/policy.js';
 import {
   createContext,
   DEFAULT_THRESHOLDS,
@@ -23,6 +24,7 @@ import {
   parseHostPort,
   parsePorts,
   parseTlsMode,
+  parseTlsPolicy,
   readCaFiles,
   stringOption,
   UsageError,
@@ -91,9 +93,13 @@ function thresholdsFrom(values: Parsed['values'], base: Thresholds = DEFAULT_THR
 
 function contextFrom(values: Parsed['values']): ProbeContext {
   const dnsServer = stringOption(values, 'dns-server');
+  const timeoutMs = intOption(values, 'timeout', 100, 600_000, DEFAULT_TIMEOUT_MS);
   let resolver;
   try {
-    resolver = createResolver(dnsServer !== undefined ? { server: dnsServer } : {});
+    // c-ares gives up after about 3 × its timeout (two tries, doubling): sized so that even a
+    // query nobody cancels ends by --timeout and cannot hold the process past it.
+    const dnsTimeoutMs = Math.max(50, Math.min(3000, Math.floor(timeoutMs / 3)));
+    resolver = createResolver({ ...(dnsServer !== undefined ? { server: dnsServer } : {}), timeoutMs: dnsTimeoutMs });
   } catch (err) {
     throw new UsageError(`--dns-server: ${(err as Error).message}`);
   }
@@ -103,7 +109,7 @@ function contextFrom(values: Parsed['values']): ProbeContext {
     extraCa: readCaFiles(caFiles),
     allowPrivate: values['allow-private'] === true,
     thresholds: thresholdsFrom(values),
-    timeoutMs: intOption(values, 'timeout', 100, 600_000, DEFAULT_TIMEOUT_MS),
+    timeoutMs,
   });
 }
 
@@ -155,6 +161,11 @@ function singleTarget(parsed: Parsed, what: string): string {
   return parsed.positionals[0] as string;
 }
 
+function tlsPolicyOf(values: Parsed['values']): { tlsPolicy?: TlsPolicy } {
+  const tlsPolicy = parseTlsPolicy(stringOption(values, 'tls-policy'));
+  return tlsPolicy !== undefined ? { tlsPolicy } : {};
+}
+
 async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
   const { values } = parsed;
   const concurrency = intOption(values, 'concurrency', 1, 1024, DEFAULT_CONCURRENCY);
@@ -168,6 +179,7 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
         check: 'smtp',
         ...endpointOf(parsed),
         tls: parseTlsMode(stringOption(values, 'tls'), true),
+        ...tlsPolicyOf(values),
         ...(auth !== undefined ? { auth } : {}),
         ...(from !== undefined && to !== undefined ? { testMessage: { from, to } } : {}),
       };
@@ -178,6 +190,7 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
         check: 'tls',
         ...endpointOf(parsed),
         tls: parseTlsMode(stringOption(values, 'tls'), false) as TlsCheckSpec['tls'],
+        ...tlsPolicyOf(values),
       };
       return runChecks([spec], contextFrom(values));
     }

@@ -3,6 +3,7 @@
  * the plan from the config file. The same spec gives the same result in both places.
  */
 import type { TlsMode } from './result.js';
+import type { TlsPolicy } from './tls/policy.js';
 
 export interface Credentials {
   readonly username: string;
@@ -30,6 +31,8 @@ export interface SmtpCheckSpec {
   readonly ehloName?: string;
   readonly auth?: CredentialSource;
   readonly testMessage?: TestMessage;
+  /** How the sender using this target grades TLS failures (tls/policy.ts). @default 'required-verify' */
+  readonly tlsPolicy?: TlsPolicy;
   /** Overall deadline for this check; falls back to the context's. */
   readonly timeoutMs?: number;
 }
@@ -42,6 +45,8 @@ export interface TlsCheckSpec {
   /** @default 'auto' */
   readonly tls?: Exclude<TlsMode, 'none'>;
   readonly ehloName?: string;
+  /** @default 'required-verify' */
+  readonly tlsPolicy?: TlsPolicy;
   readonly timeoutMs?: number;
 }
 
@@ -49,9 +54,14 @@ export interface MtaStsCheckSpec {
   readonly check: 'mta-sts';
   readonly name?: string;
   readonly domain: string;
-  readonly timeoutMs?: number;
-  /** Probe the MX hosts on port 25 (false: report MTASTS_MX_NOT_PROBED instead). @default true */
+  /**
+   * Connect to each MX on port 25 (STARTTLS, certificate). False where port 25 is blocked
+   * (Lambda outside a VPC with the restriction lifted): the MX records and the policy's mx
+   * patterns are still checked, and one info finding MTASTS_MX_NOT_PROBED says what was skipped.
+   * @default true
+   */
   readonly probeMx?: boolean;
+  readonly timeoutMs?: number;
 }
 
 export interface SesAccountCheckSpec {

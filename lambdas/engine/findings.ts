@@ -6,6 +6,8 @@
  * add new ones, never rename or remove one. See DESIGN.md §3.
  */
 
+import type { TlsPolicy } from './tls/policy.js';
+
 export type Severity = 'info' | 'warning' | 'critical';
 export type Status = 'ok' | 'warning' | 'critical';
 
@@ -81,6 +83,10 @@ export const FINDINGS = {
     severity: 'critical',
     hint: 'The port speaks a different TLS mode than configured: implicit TLS (465/2465) versus STARTTLS (25/587/2587). Fix the target’s tls mode.',
   },
+  TLS_SESSION_ERROR: {
+    severity: 'critical',
+    hint: 'The TLS handshake completed, then the server’s TLS stack ended the session with an alert or a broken record. Look for the alert named in the message in the server’s TLS log (e.g. a client-certificate or renegotiation policy applied after the handshake).',
+  },
   AUTH_FAILED: {
     severity: 'critical',
     hint: 'The server rejected the credentials (535). Check the stored user name and password; rotate or regenerate them and update the secret.',
@@ -153,7 +159,7 @@ export const FINDINGS = {
   },
   CERT_WEAK_KEY: {
     severity: 'warning',
-    hint: 'The certificate key is too weak (RSA below 2048 bits). Issue a new certificate with RSA 2048+ or ECDSA P-256.',
+    hint: 'The certificate key is too weak (RSA or DSA below 2048 bits, an EC curve below 256 bits). Issue a new certificate with RSA 2048+ or ECDSA P-256.',
   },
   CERT_WEAK_SIGNATURE: {
     severity: 'warning',
@@ -170,6 +176,26 @@ export const FINDINGS = {
   TLS_NO_MODERN_PROTOCOL: {
     severity: 'critical',
     hint: 'The server accepts neither TLS 1.2 nor TLS 1.3, so modern clients cannot connect securely. Upgrade its TLS library or configuration.',
+  },
+  TLS_POSTURE_INCOMPLETE: {
+    severity: 'warning',
+    hint: 'Some of the tls check’s measuring handshakes (DHE-only, one per protocol version) got no answer: they timed out, were reset or were refused a session (e.g. 421 too many connections), even one at a time. The facts they would give are missing, not bad; check connection limits and firewalls for the probe’s address.',
+  },
+  CERT_NAME_CN_ONLY: {
+    severity: 'warning',
+    hint: 'The certificate names the host only in its subject CN, with no DNS name in its subject alternative names. OpenSSL-based MTAs still accept it, but RFC 9525 dropped CN matching, and Go’s and rustls’s TLS stacks (and MTA-STS) refuse it. Reissue it with the host name in the SANs.',
+  },
+  CERT_CHAIN_DUPLICATE: {
+    severity: 'warning',
+    hint: 'The server sends the same certificate more than once (often an intermediate pasted twice after a renewal). Clients cope, but strict stacks and size-limited ones may not; configure the chain as leaf then each intermediate once.',
+  },
+  CERT_CHAIN_ORDER: {
+    severity: 'warning',
+    hint: 'The server sends its certificates out of order (RFC 8446 §4.4.2 and RFC 5246 §7.4.2 expect the leaf first, then each issuer). Older clients fail to build the path; order the chain file leaf first, then intermediates up to the root.',
+  },
+  CERT_CHAIN_EXTRA: {
+    severity: 'info',
+    hint: 'The server sends certificates that clients do not need: the root itself, or certificates on no path from the leaf (a leftover from an old chain). Harmless while the chain verifies, but it grows every handshake; remove them from the chain file.',
   },
 
   // --- MTA-STS (RFC 8461) and TLS-RPT (RFC 8460) -----------------------------
@@ -196,6 +222,10 @@ export const FINDINGS = {
   MTASTS_POLICY_CERT_INVALID: {
     severity: 'critical',
     hint: 'The policy host’s certificate is not valid for mta-sts.DOMAIN (untrusted, expired or wrong name). Senders will ignore the policy. Renew or reissue it with mta-sts.DOMAIN in its subject alternative names.',
+  },
+  MTASTS_POLICY_TLS_LEGACY: {
+    severity: 'critical',
+    hint: 'The policy host speaks only TLS 1.0/1.1. Senders’ HTTPS clients require TLS 1.2 or later (RFC 8996), so to them the domain has no policy. Enable TLS 1.2 and 1.3 on the web server of mta-sts.DOMAIN (e.g. nginx `ssl_protocols TLSv1.2 TLSv1.3;`).',
   },
   MTASTS_POLICY_REDIRECT: {
     severity: 'critical',
@@ -244,6 +274,14 @@ export const FINDINGS = {
   MTASTS_MX_UNREACHABLE: {
     severity: 'critical',
     hint: `An MX host could not be reached on port 25. ${PORT25_HINT}`,
+  },
+  MTASTS_MX_NOT_PROBED: {
+    severity: 'info',
+    hint: 'The MX hosts were not probed on port 25 (the MX records and the policy’s mx patterns were still checked). AWS blocks outbound port 25 from Lambda by default. To probe them, deploy the probes in a VPC with a NAT gateway and have AWS lift the account’s port-25 restriction (config `mx: always` with a `vpc`), or run `mailprobe mta-sts DOMAIN` from a host that can reach port 25.',
+  },
+  MX_CERT_DOMAIN_MISMATCH: {
+    severity: 'info',
+    hint: 'The MX certificate is valid for the MX host name but not for the mail domain, as usual for hosted mail (Google Workspace, Microsoft 365). Senders that verify against the MX name (MTA-STS, DANE, Cisco ESA “TLS Required – Verify” with hosted-domain verification) pass; a sender that verifies the certificate against the recipient domain (ESA “TLS Required – Verify” without it) fails. Nothing to fix for MTA-STS. If a partner verifies against the domain, ask them to verify hosted domains against the MX name, or (for an MX you run) add the domain to the certificate’s names.',
   },
   TLSRPT_MISSING: {
     severity: 'warning',
@@ -298,6 +336,11 @@ export interface Finding {
   readonly hint: string;
   /** The SMTP stage at which it was observed, when it belongs to one. */
   readonly stage?: string;
+  /**
+   * The target's TLS policy, on findings whose severity it decided (the way that sender
+   * would act, see tls/policy.ts). Absent on findings graded the same under every policy.
+   */
+  readonly tlsPolicy?: TlsPolicy;
 }
 
 export interface FindingOverrides {

@@ -4,7 +4,7 @@
  */
 import { targetOf, type CheckSpec } from './checks.js';
 import type { Clock } from './deadline.js';
-import { statusOf, type Finding, type Status } from './findings.js';
+import { statusOf, type Finding, type Severity, type Status } from './findings.js';
 
 export type CheckKind = 'smtp' | 'tls' | 'mta-sts' | 'ses-account';
 
@@ -77,9 +77,21 @@ export function isBelowTls12(protocol: string): boolean {
   return (TLS_PROTOCOL_RANK[protocol] ?? 0) < 3;
 }
 
+const SEVERITY_RANK: Readonly<Record<Severity, number>> = { critical: 0, warning: 1, info: 2 };
+
+/**
+ * Worst first, and otherwise in the order the check found them (a stable sort): the saved
+ * Logs Insights query and the dashboard group by `findings.0.code`, so the first finding
+ * must be the one that decided the status.
+ */
+export function worstFirst(findings: readonly Finding[]): Finding[] {
+  return [...findings].sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]);
+}
+
 /**
  * The fields every result shares (DESIGN.md §3), built in one place so each check only adds
- * its details: status is the worst finding, the duration runs from `startedMs` to now.
+ * its details: status is the worst finding, findings are sorted worst first, the duration
+ * runs from `startedMs` to now.
  */
 export function baseResult<S extends CheckSpec>(
   spec: S,
@@ -94,6 +106,6 @@ export function baseResult<S extends CheckSpec>(
     status: statusOf(findings),
     startedAt: new Date(startedMs).toISOString(),
     durationMs: Math.max(0, clock.now() - startedMs),
-    findings,
+    findings: worstFirst(findings),
   };
 }

@@ -8,6 +8,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CredentialSource, Credentials } from './checks.js';
+import { MailprobeError } from './errors.js';
 
 export type CredentialErrorCode =
   /** The secret does not exist (or is scheduled for deletion). */
@@ -26,7 +27,7 @@ export type CredentialErrorCode =
  * and what to do; it never contains the secret value, and no `cause` is attached that
  * could (a JSON SyntaxError quotes the text it failed on).
  */
-export class CredentialError extends Error {
+export class CredentialError extends MailprobeError {
   override readonly name = 'CredentialError';
   readonly code: CredentialErrorCode;
   /** The secret ARN or environment variable name (never a value). */
@@ -35,7 +36,7 @@ export class CredentialError extends Error {
   readonly awsErrorName?: string;
 
   constructor(code: CredentialErrorCode, source: string, message: string, awsErrorName?: string) {
-    super(message);
+    super(message, { context: { code, source, ...(awsErrorName !== undefined ? { awsErrorName } : {}) } });
     this.code = code;
     this.source = source;
     if (awsErrorName !== undefined) this.awsErrorName = awsErrorName;
@@ -252,94 +253,5 @@ export function cachedCredentials(
   return cache.get(source.secretArn)?.resolved;
 }
 
-/** Keys that identify a result (metric dimensions, alert keys, codes): masking never rewrites them. */
-const STRUCTURAL_KEYS: ReadonlySet<string> = new Set([
-  'check',
-  'target',
-  'name',
-  'status',
-  'startedAt',
-  'host',
-  'port',
-  'domain',
-  'region',
-  'address',
-  'code',
-  'severity',
-  'stage',
-  'tlsMode',
-]);
-
-/**
- * Masks secrets in a result's free text (finding messages, server replies, greetings) and
- * leaves its identifiers alone: a password that happens to be "smtp" must not turn the
- * check's name into "********" and with it every metric dimension and alarm.
- */
-export function maskResultText<T>(value: T, secrets: readonly string[]): T {
-  if (secrets.every((s) => s.length === 0)) return value;
-  const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') return redact(v, secrets);
-    if (Array.isArray(v)) return v.map(walk);
-    if (v !== null && typeof v === 'object') {
-      return Object.fromEntries(
-        Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, STRUCTURAL_KEYS.has(k) ? x : walk(x)]),
-      );
-    }
-    return v;
-  };
-  return walk(value) as T;
-}
-
-// --- masking ---------------------------------------------------------------
-
-export const MASK = '********';
-
-/**
- * The forms in which a password can appear on the wire or in a transcript: as is,
- * base64 (AUTH LOGIN sends it alone), and the AUTH PLAIN blob (RFC 4616:
- * base64 of NUL user NUL password). Mask all of them, not only the plain text.
- */
-export function credentialSecrets(credentials: Credentials): string[] {
-  const { username, password } = credentials;
-  return [
-    password,
-    Buffer.from(password, 'utf8').toString('base64'),
-    Buffer.from(`\0${username}\0${password}`, 'utf8').toString('base64'),
-    Buffer.from(`${username}\0${username}\0${password}`, 'utf8').toString('base64'),
-  ];
-}
-
-/** Replaces every occurrence of each secret in `text` with MASK (longest first). */
-export function redact(text: string, secrets: readonly string[]): string {
-  const list = [...new Set(secrets.filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
-  let out = text;
-  for (const secret of list) out = out.split(secret).join(MASK);
-  return out;
-}
-
-/**
- * A deep copy of `value` with every string redacted: for results, errors and log
- * records before they are printed. Errors become `{ name, message, code? }`.
- */
-export function maskSecrets<T>(value: T, secrets: readonly string[]): T {
-  return maskValue(value, secrets, new WeakSet()) as T;
-}
-
-function maskValue(value: unknown, secrets: readonly string[], seen: WeakSet<object>): unknown {
-  if (typeof value === 'string') return redact(value, secrets);
-  if (typeof value !== 'object' || value === null) return value;
-  if (seen.has(value)) return '[Circular]';
-  seen.add(value);
-  if (value instanceof Error) {
-    const code = (value as { code?: unknown }).code;
-    return {
-      name: value.name,
-      message: redact(value.message, secrets),
-      ...(typeof code === 'string' ? { code } : {}),
-    };
-  }
-  if (Array.isArray(value)) return value.map((item) => maskValue(item, secrets, seen));
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) out[key] = maskValue(item, secrets, seen);
-  return out;
-}
+// Masking lives in mask.ts (no AWS SDK), so the SMTP session can mask replies at reception.
+export { credentialSecrets, MASK, maskResultText, maskSecrets, redact } from './mask.js';

@@ -19,14 +19,7 @@ import { createContext, type ProbeContext } from '../engine/options.js';
 import type { CheckKind } from '../engine/result.js';
 import type { CheckResult } from '../engine/run.js';
 import type { PoolOptions } from '../engine/run/pool.js';
-import {
-  cachedCredentials,
-  clearCredentialCache,
-  credentialSecrets,
-  maskResultText,
-  maskSecrets,
-  redact,
-} from '../engine/secrets.js';
+import { clearCredentialCache } from '../engine/secrets.js';
 import { ENV } from './env.js';
 import { parseShardEvent } from './event.js';
 
@@ -68,20 +61,6 @@ export interface ProbeHandlerDeps {
 }
 
 /**
- * Every form of every password the shard's checks used, to mask in anything printed. Only
- * what the checks already read: no second Secrets Manager call, no waiting.
- */
-function secretsOf(specs: readonly CheckSpec[]): string[] {
-  const out: string[] = [];
-  for (const spec of specs) {
-    if (spec.check !== 'smtp' || spec.auth === undefined) continue;
-    const credentials = cachedCredentials(spec.auth);
-    if (credentials) out.push(...credentialSecrets(credentials));
-  }
-  return out;
-}
-
-/**
  * The SDK sets no connection or request timeout by default: a stalled PutMetricData would
  * never count as failed, so neither the retry nor the EMF fallback would run before the
  * function timed out. Bounded calls let the publishers' own retries and fallback work.
@@ -112,14 +91,14 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
     const specs = shard.specs as readonly SpecOf<K>[];
     // Each result is logged as soon as it is ready: if something later hangs until the
     // function times out, the results already known are not lost with it.
+    // Each check masks its own target's secrets in its own result (smtp/check.ts); masking
+    // here with every secret of the shard would garble other targets' text (a one-letter
+    // password turning "smtp" into "smt********" in a neighbour's subject).
     const results: CheckResult[] = await runChecks(specs, ctx, {
       concurrency: shard.concurrency,
-      onResult: (result) => writeLine(JSON.stringify(maskResultText(result, secretsOf(shard.specs)))),
+      onResult: (result) => writeLine(JSON.stringify(result)),
     });
-    const secrets = secretsOf(shard.specs);
-    // The engine masked its results already; this second pass is defence in depth, and like it
-    // touches only free text, never the names that become metric dimensions and alert keys.
-    const masked = results.map((r) => maskResultText(r, secrets));
+    const masked = results;
 
     const metrics = await publishMetrics(datumsForRun(masked, shard.metrics, kind, runStartedAt), {
       client: cloudwatch,
@@ -148,9 +127,10 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
           const enabled = own.enabled ?? policy.enabled;
           return { ...own, ...(enabled !== undefined ? { enabled } : {}) };
         },
-        redact: (text) => redact(text, secrets),
+        // Results arrive masked; alerting's own text (SDK errors, config names) holds no password.
+        redact: (text) => text,
         clock: ctx.clock,
-        log: (entry) => writeLine(JSON.stringify({ shard: shard.shard, ...maskSecrets(entry, secrets) })),
+        log: (entry) => writeLine(JSON.stringify({ shard: shard.shard, ...entry })),
         ...(dashboardName && queryName && region ? { links: { region, dashboardName, queryName } } : {}),
       });
     }

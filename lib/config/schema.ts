@@ -67,9 +67,13 @@ const HostSchema = z
 
 const DomainSchema = z
   .string({ error: (iss) => `expected a domain name, got ${show(iss.input)}` })
-  .regex(/^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$/, {
-    error: (iss) => `expected a domain name like "example.com", got ${show(iss.input)}`,
-  });
+  // The top-level label is letters only, or an IDN TLD as an A-label (RFC 5890: "xn--p1ai").
+  .regex(
+    /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,63}|[Xx][Nn]--[A-Za-z0-9-]{0,58}[A-Za-z0-9])\.?$/,
+    {
+      error: (iss) => `expected a domain name like "example.com", got ${show(iss.input)}`,
+    },
+  );
 
 const NameSchema = z
   .string({ error: (iss) => `expected a name, got ${show(iss.input)}` })
@@ -140,6 +144,15 @@ export const SmtpTargetSchema = z
       })
       .optional()
       .describe('auto: TLS from the first byte on 465/2465, STARTTLS required elsewhere. @default "auto"'),
+    tlsPolicy: z
+      .enum(['preferred', 'required', 'preferred-verify', 'required-verify'], {
+        error: (iss) =>
+          `expected "preferred", "required", "preferred-verify" or "required-verify", got ${show(iss.input)}`,
+      })
+      .optional()
+      .describe(
+        'How the sender using this target acts on TLS problems (Cisco ESA outbound TLS modes); findings are graded the same way. @default "required-verify"',
+      ),
     ehloName: HostSchema.optional(),
     auth: AuthSchema.optional(),
     testMessage: z

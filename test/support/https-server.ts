@@ -32,11 +32,16 @@ export interface HttpsTestServer {
   close(): Promise<void>;
 }
 
-export async function startHttpsServer(credentials: ServerCredentials, responder: Responder): Promise<HttpsTestServer> {
+export async function startHttpsServer(
+  credentials: ServerCredentials,
+  responder: Responder,
+  /** TLS settings of a misconfigured host, e.g. `{ maxVersion: 'TLSv1.1' }`. */
+  tlsOptions: Pick<https.ServerOptions, 'minVersion' | 'maxVersion' | 'ciphers'> = {},
+): Promise<HttpsTestServer> {
   let current = responder;
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
-  const server = https.createServer({ key: credentials.key, cert: credentials.cert }, (req, res) => {
+  const server = https.createServer({ key: credentials.key, cert: credentials.cert, ...tlsOptions }, (req, res) => {
     requests.push({
       method: req.method ?? '',
       path: req.url ?? '',

@@ -11,8 +11,8 @@ import { BINARIES } from './requirements.js';
 export interface DnsZoneData {
   /** Zones answered locally (NXDOMAIN for unknown names), e.g. `example.test`. */
   readonly zones: readonly string[];
-  /** name → IPv4 address (A records). */
-  readonly a?: Readonly<Record<string, string>>;
+  /** name → IPv4 address (A records); several addresses make several A records. */
+  readonly a?: Readonly<Record<string, string | readonly string[]>>;
   /** MX records. */
   readonly mx?: readonly { readonly domain: string; readonly exchange: string; readonly priority: number }[];
   /** TXT records; several strings make one record of several character-strings. */
@@ -63,8 +63,10 @@ export function dnsmasqConf(port: number, zone: DnsZoneData): string {
     'cache-size=0',
   ];
   for (const z of zone.zones) lines.push(`local=/${checkName(z)}/`);
-  for (const [name, address] of Object.entries(zone.a ?? {})) {
-    lines.push(`host-record=${checkName(name)},${checkName(address)}`);
+  for (const [name, addresses] of Object.entries(zone.a ?? {})) {
+    for (const address of typeof addresses === 'string' ? [addresses] : addresses) {
+      lines.push(`host-record=${checkName(name)},${checkName(address)}`);
+    }
   }
   for (const mx of zone.mx ?? []) {
     lines.push(`mx-host=${checkName(mx.domain)},${checkName(mx.exchange)},${mx.priority}`);

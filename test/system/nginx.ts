@@ -20,6 +20,13 @@ export interface PolicySite {
   readonly contentType?: string;
   /** Answer 301 to this URL instead of serving the policy (RFC 8461 §3.3 forbids following it). */
   readonly redirectTo?: string;
+  /**
+   * Only these TLS versions (nginx `ssl_protocols`), e.g. `['TLSv1', 'TLSv1.1']` for a legacy
+   * host; old versions also get `@SECLEVEL=0` ciphers, as Debian's OpenSSL refuses them otherwise.
+   * nginx takes the protocols of an SNI-selected server from the default server of the port,
+   * so give such a site an instance of its own. @default nginx's default
+   */
+  readonly protocols?: readonly ('TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3')[];
 }
 
 export interface NginxInstance {
@@ -50,6 +57,8 @@ function serverBlock(dir: string, port: number, site: PolicySite, index: number)
       server_name ${site.serverName};
       ssl_certificate ${join(dir, `site${index}.crt`)};
       ssl_certificate_key ${join(dir, `site${index}.key`)};
+      ${site.protocols !== undefined ? `ssl_protocols ${site.protocols.join(' ')};` : ''}
+      ${site.protocols?.some((p) => p === 'TLSv1' || p === 'TLSv1.1') ? 'ssl_ciphers DEFAULT:@SECLEVEL=0;' : ''}
       root ${root};
       location = /.well-known/mta-sts.txt {
         ${site.redirectTo !== undefined ? `return 301 ${site.redirectTo};` : ''}

@@ -4,36 +4,56 @@
  * over SMTP with STARTTLS and a DNS-ID certificate check, and the `_smtp._tls` TLS-RPT
  * record. Everything runs under the check's one deadline; the function never throws.
  *
- * Severity follows the published mode: in `enforce`, what would make a compliant sender
- * refuse delivery is critical; in `testing`, senders only report, so the same problems are
- * warnings; in `none`, MX problems are informational (the policy has been withdrawn).
+ * The phases: (1) the TXT records and the MX hosts, in parallel; (2) the policy fetch and
+ * the MX probes, in parallel; (3) the policy, which decides the mode senders apply; (4) the
+ * findings with their final severities (grading.ts: what would make a compliant sender
+ * refuse delivery is critical in `enforce`, a warning in `testing`, informational for MX
+ * hosts in `none`).
  */
 import type { MtaStsCheckSpec } from '../checks.js';
 import { Deadline } from '../deadline.js';
-import { finding, type Finding, type Severity } from '../findings.js';
-import { DnsError } from '../net/resolver.js';
+import { finding, type Finding } from '../findings.js';
+import type { MxRecord } from '../net/resolver.js';
 import type { ProbeContext } from '../options.js';
 import { baseResult, type BaseResult, type CertificateInfo, type TlsSessionInfo } from '../result.js';
 import { runSmtpCheck } from '../smtp/check.js';
-import { fetchPolicy, type PolicyFetchResult } from './fetch.js';
-import { coveringPattern, normaliseHost } from './mx-pattern.js';
-import { checkMxHost, discoverMx, mapLimited, type MxHostReport, type MxProber } from './mx.js';
-import { parseStsRecord, selectStsRecord, type StsRecord } from './parse.js';
+import { fetchPolicy, type PolicyAddressAttempt, type PolicyFetchResult } from './fetch.js';
+import { gradePolicyFinding, type Grading } from './grading.js';
+import { mxHostReport } from './mx-report.js';
+import { normaliseHost } from './mx-pattern.js';
+import {
+  discoverMx,
+  hostHasIpv6,
+  probeMxTargets,
+  resolveMxTargets,
+  type MxAddressProbe,
+  type MxHostReport,
+  type MxProber,
+  type MxTarget,
+} from './mx.js';
 import { parsePolicy, type StsMode } from './policy.js';
-import { formatIssue, type ParseIssue, type ParseResult } from './syntax.js';
-import { parseTlsRptRecord, selectTlsRptRecord } from './tlsrpt.js';
+import {
+  discoverSts,
+  discoverTlsRpt,
+  lookupTxt,
+  summarise,
+  type StsTxt,
+  type TlsRptTxt,
+  type TxtLookup,
+} from './records.js';
+import { formatIssue } from './syntax.js';
 
-export type { MxHostReport, MxProber, MxProbeOutcome } from './mx.js';
+export type { MxAddressReport, MxHostReport, MxProber, MxProbeOutcome } from './mx.js';
 
 /** Below one day, a cached policy protects almost nothing between fetches (§3.2 max_age). */
 export const MIN_MAX_AGE_SECONDS = 86_400;
-/** How many MX hosts are probed at once. */
+/** How many MX addresses are probed at once (each MX host may have several). */
 export const DEFAULT_MX_CONCURRENCY = 4;
 
 export interface MtaStsResult extends BaseResult {
   readonly check: 'mta-sts';
   readonly domain: string;
-  readonly txt?: { readonly records: readonly string[]; readonly id?: string; readonly valid: boolean };
+  readonly txt?: StsTxt;
   readonly policy?: {
     readonly mode: StsMode;
     readonly maxAge: number;
@@ -41,8 +61,8 @@ export interface MtaStsResult extends BaseResult {
     /** The policy id from the TXT record (§3.1), when it parsed. */
     readonly id?: string;
     /**
-     * False when the policy host's certificate failed: senders ignore such a policy
-     * (§3.3), so it is reported for diagnosis but its mode changes no severity.
+     * False when senders would refuse the connection it came over (certificate, TLS below
+     * 1.2): they ignore such a policy (§3.3), so it is reported but its mode changes nothing.
      */
     readonly authenticated: boolean;
   };
@@ -50,6 +70,8 @@ export interface MtaStsResult extends BaseResult {
     readonly host: string;
     readonly url: string;
     readonly address?: string;
+    /** Every address of the policy host in the order tried. */
+    readonly attempts: readonly PolicyAddressAttempt[];
     readonly status?: number;
     readonly contentType?: string;
     readonly bodyBytes?: number;
@@ -63,7 +85,7 @@ export interface MtaStsResult extends BaseResult {
   /** True when the domain has no MX and its own name is the implicit MX (RFC 5321 §5.1). */
   readonly implicitMx?: boolean;
   readonly mx: readonly MxHostReport[];
-  readonly tlsRpt?: { readonly records: readonly string[]; readonly rua?: readonly string[]; readonly valid: boolean };
+  readonly tlsRpt?: TlsRptTxt;
 }
 
 export interface MtaStsDeps {
@@ -75,6 +97,11 @@ export interface MtaStsDeps {
   readonly policyPort?: number;
   /** @default DEFAULT_MX_CONCURRENCY */
   readonly mxConcurrency?: number;
+  /**
+   * Whether MX hosts' IPv6 addresses can be probed from here (IPv4 ones always are).
+   * @default hostHasIpv6(): this host has a non-link-local IPv6 address
+   */
+  readonly ipv6?: boolean;
 }
 
 /** The smtp check as RFC 8461 §4.2 requires it: STARTTLS, certificate by DNS-ID, TLS 1.2 or later. */
@@ -86,23 +113,6 @@ export const smtpMxProber: MxProber = async (host, address, ctx, options) => {
   );
   return { ...(result.tls !== undefined ? { tls: result.tls } : {}), findings: result.findings };
 };
-
-type TxtLookup =
-  { kind: 'records'; records: string[][] } | { kind: 'absent'; why: string } | { kind: 'error'; why: string };
-
-async function lookupTxt(name: string, ctx: ProbeContext): Promise<TxtLookup> {
-  try {
-    return { kind: 'records', records: await ctx.resolver.txt(name) };
-  } catch (err) {
-    if (err instanceof DnsError && err.isNegativeAnswer) return { kind: 'absent', why: err.kind };
-    return { kind: 'error', why: err instanceof DnsError ? err.kind : String(err) };
-  }
-}
-
-function summarise(issues: readonly ParseIssue[], max = 5): string {
-  const shown = issues.slice(0, max).map(formatIssue).join('; ');
-  return issues.length > max ? `${shown}; and ${issues.length - max} more` : shown;
-}
 
 /** Races a step against the check's deadline (DNS lookups cannot be cancelled, only abandoned). */
 function withinDeadline<T>(work: Promise<T>, deadline: Deadline, fallback: T): Promise<T> {
@@ -121,7 +131,6 @@ export async function runMtaStsCheck(
   const startedMs = ctx.clock.now();
   const deadline = new Deadline(spec.timeoutMs ?? ctx.timeoutMs, ctx.clock);
   const domain = normaliseHost(spec.domain);
-  const findings: Finding[] = [];
   const timedOut: TxtLookup = { kind: 'error', why: 'TIMEOUT (check deadline)' };
 
   // Phase 1, in parallel: the two TXT records and the MX hosts.
@@ -133,156 +142,107 @@ export async function runMtaStsCheck(
       finding: finding('DEADLINE_EXCEEDED', `MX lookup of ${domain} did not finish within the check's deadline`),
     }),
   ]);
-
-  // §3.1 TXT discovery. A temporary failure is never "no policy".
-  let txt: MtaStsResult['txt'];
-  let record: StsRecord | undefined;
-  if (stsLookup.kind === 'error') {
-    findings.push(finding('MTASTS_DNS_ERROR', `TXT lookup of _mta-sts.${domain} failed: ${stsLookup.why}`));
-  } else if (stsLookup.kind === 'absent') {
-    findings.push(finding('MTASTS_TXT_MISSING', `_mta-sts.${domain} has no TXT record (${stsLookup.why})`));
-  } else {
-    const selection = selectStsRecord(stsLookup.records);
-    if (selection.kind === 'none') {
-      findings.push(finding('MTASTS_TXT_MISSING', `no TXT record at _mta-sts.${domain} starts with v=STSv1`));
-    } else if (selection.kind === 'multiple') {
-      txt = { records: selection.records, valid: false };
-      findings.push(
-        finding(
-          'MTASTS_TXT_MULTIPLE',
-          `_mta-sts.${domain} has ${selection.records.length} v=STSv1 records: ${selection.records.map((r) => JSON.stringify(r)).join(', ')}`,
-        ),
-      );
-    } else {
-      const parsed: ParseResult<StsRecord> = parseStsRecord(selection.record);
-      if (parsed.ok) {
-        record = parsed.value;
-        txt = { records: [selection.record], id: record.id, valid: true };
-        for (const w of parsed.warnings) {
-          findings.push(finding('MTASTS_TXT_INVALID', `_mta-sts.${domain}: ${w.message}`, { severity: 'warning' }));
-        }
-      } else {
-        txt = { records: [selection.record], valid: false };
-        findings.push(
-          finding(
-            'MTASTS_TXT_INVALID',
-            `_mta-sts.${domain} TXT ${JSON.stringify(selection.record)}: ${summarise(parsed.errors)}`,
-          ),
-        );
-      }
-    }
-  }
-  const hasTxt = stsLookup.kind === 'records' && txt !== undefined;
+  const sts = discoverSts(domain, stsLookup);
+  const rpt = discoverTlsRpt(domain, rptLookup);
   // Without any trace of MTA-STS there is nothing to validate further; a DNS error still
   // lets the rest run, so the owner sees everything the probe could learn.
-  const pursue = hasTxt || stsLookup.kind === 'error';
-
-  // RFC 8460 §3.
-  const tlsRpt = tlsRptFindings(domain, rptLookup, findings);
-
-  // Phase 2, in parallel: the policy fetch and the MX probes.
+  const pursue = sts.txt !== undefined || stsLookup.kind === 'error';
   const mxRecords = mxFound.kind === 'mx' ? mxFound.records : [];
-  if (mxFound.kind === 'failed') findings.push(mxFound.finding);
-  const prober = deps.probeMx ?? smtpMxProber;
-  const [fetched, mxReports] = await Promise.all([
-    pursue
-      ? fetchPolicy(domain, ctx, { deadline, ...(deps.policyPort !== undefined ? { port: deps.policyPort } : {}) })
-      : Promise.resolve(undefined),
-    pursue
-      ? mapLimited(mxRecords, deps.mxConcurrency ?? DEFAULT_MX_CONCURRENCY, (r) =>
-          checkMxHost(r, ctx, deadline, prober, deps.mxPort ?? 25),
-        )
-      : Promise.resolve(
-          mxRecords.map((r) => ({
-            host: r.exchange.replace(/\.$/, ''),
-            priority: r.priority,
-            addresses: [],
-            findings: [],
-          })),
-        ),
+  const probeMx = pursue && spec.probeMx !== false;
+
+  // Phase 2, in parallel: the policy fetch and the MX probes (every address of every MX).
+  const policyPort = deps.policyPort !== undefined ? { port: deps.policyPort } : {};
+  const [fetched, mxWork] = await Promise.all([
+    pursue ? fetchPolicy(domain, ctx, { deadline, ...policyPort }) : Promise.resolve(undefined),
+    probeMx ? probeAll(mxRecords, ctx, deadline, deps) : Promise.resolve({ targets: unprobed(mxRecords), probes: [] }),
   ]);
 
-  // §3.2 policy. RFC 8461 §3.3: a policy fetched over an unauthenticated connection must not
-  // be used, so its mode cannot soften anything (a "testing" policy behind a bad
-  // certificate is no policy at all to a sender).
-  const authenticated = fetched !== undefined && !fetched.findings.some((f) => f.code === 'MTASTS_POLICY_CERT_INVALID');
-  let policy: MtaStsResult['policy'];
-  if (fetched !== undefined) {
-    findings.push(...fetched.findings);
-    if (fetched.body !== undefined) {
-      const parsed = parsePolicy(fetched.body);
-      if (parsed.ok) {
-        policy = {
-          mode: parsed.value.mode,
-          maxAge: parsed.value.maxAge,
-          mx: parsed.value.mx,
-          ...(record !== undefined ? { id: record.id } : {}),
-          authenticated,
-        };
-        for (const w of parsed.warnings) {
-          findings.push(finding('MTASTS_POLICY_INVALID', `${fetched.url}: ${formatIssue(w)}`, { severity: 'warning' }));
-        }
-        findings.push(...modeFindings(fetched.url, parsed.value.mode, parsed.value.maxAge));
-      } else {
-        findings.push(finding('MTASTS_POLICY_INVALID', `${fetched.url}: ${summarise(parsed.errors)}`));
-      }
-    }
-  }
+  // Phase 3: the policy, and the mode senders apply. A policy behind a TXT record senders
+  // cannot read (invalid, duplicated: §3.1), or fetched over a connection they refuse
+  // (§3.3), is no policy to them, so its mode softens nothing.
+  const read = fetched !== undefined ? readPolicy(fetched, sts.txt?.id) : undefined;
+  const policy = read?.policy;
+  const usedBySenders = sts.txt?.valid !== false && fetched?.authenticated === true;
+  const grading: Grading = { mode: usedBySenders ? policy?.mode : undefined };
 
-  // §4.1 coverage, then the severity the mode gives MX problems.
-  const mx: MxHostReport[] = mxReports.map((report) => {
-    if (policy === undefined) return report;
-    const pattern = coveringPattern(report.host, policy.mx);
-    const own: Finding[] = [];
-    if (pattern === undefined && policy.mode !== 'none') {
-      own.push(
-        finding(
-          'MTASTS_MX_NOT_COVERED',
-          `MX ${report.host} (priority ${report.priority}) matches no mx pattern of the policy (${policy.mx.join(', ') || 'none'})`,
-        ),
-      );
-    }
-    return {
-      ...report,
-      covered: pattern !== undefined,
-      ...(pattern !== undefined ? { pattern } : {}),
-      findings: [...own, ...report.findings],
-    };
-  });
-
-  const mode = authenticated ? policy?.mode : undefined;
-  const adjusted = (f: Finding, mxLevel: boolean): Finding => ({
-    ...f,
-    severity: severityFor(f.severity, mode, mxLevel),
-  });
-  const mxAdjusted = mx.map((m) => ({ ...m, findings: m.findings.map((f) => adjusted(f, true)) }));
-  const all = [...findings.map((f) => adjusted(f, false)), ...mxAdjusted.flatMap((m) => m.findings)];
-  if (deadline.expired() && !all.some((f) => f.code === 'DEADLINE_EXCEEDED')) {
-    all.push(finding('DEADLINE_EXCEEDED', `the MTA-STS check of ${domain} did not finish within its deadline`));
+  // Phase 4: the findings, each with its final severity.
+  const mx = mxWork.targets.map((target) => mxHostReport(target, mxWork.probes, ctx, domain, policy, grading));
+  const policyLevel = [
+    ...(mxFound.kind === 'failed' ? [mxFound.finding] : []),
+    ...(fetched?.findings ?? []),
+    ...(read?.findings ?? []),
+  ].map((f) => gradePolicyFinding(f, grading));
+  const findings: Finding[] = [
+    ...sts.findings,
+    ...rpt.findings,
+    ...policyLevel,
+    ...(pursue && !probeMx && mxRecords.length > 0 ? [notProbed(domain, mxRecords.length)] : []),
+    ...mx.flatMap((m) => m.findings),
+  ];
+  if (deadline.expired() && !findings.some((f) => f.code === 'DEADLINE_EXCEEDED')) {
+    findings.push(finding('DEADLINE_EXCEEDED', `the MTA-STS check of ${domain} did not finish within its deadline`));
   }
 
   return {
-    ...baseResult(spec, all, startedMs, ctx.clock),
+    ...baseResult(spec, findings, startedMs, ctx.clock),
     domain,
-    ...(txt !== undefined ? { txt } : {}),
+    ...(sts.txt !== undefined ? { txt: sts.txt } : {}),
     ...(policy !== undefined ? { policy } : {}),
     ...(fetched !== undefined ? { policyHost: policyHostOf(fetched) } : {}),
     // Unknown (absent) when the MX lookup failed.
     ...(mxFound.kind !== 'failed' ? { acceptsMail: mxFound.kind === 'mx' } : {}),
     ...(mxFound.kind === 'mx' && mxFound.implicit ? { implicitMx: true } : {}),
-    mx: mxAdjusted,
-    ...(tlsRpt !== undefined ? { tlsRpt } : {}),
+    mx,
+    ...(rpt.tlsRpt !== undefined ? { tlsRpt: rpt.tlsRpt } : {}),
   };
 }
 
-/**
- * testing: senders only report, so nothing is critical. none: the policy is withdrawn and
- * the MX findings are informational. enforce, or no readable policy: as found.
- */
-function severityFor(severity: Severity, mode: StsMode | undefined, mxLevel: boolean): Severity {
-  if (mode === 'testing' && severity === 'critical') return 'warning';
-  if (mode === 'none' && mxLevel && severity !== 'info') return 'info';
-  return severity;
+async function probeAll(
+  records: readonly MxRecord[],
+  ctx: ProbeContext,
+  deadline: Deadline,
+  deps: MtaStsDeps,
+): Promise<{ targets: MxTarget[]; probes: MxAddressProbe[] }> {
+  const targets = await resolveMxTargets(records, ctx, deadline, { ipv6: deps.ipv6 ?? hostHasIpv6() });
+  const probes = await probeMxTargets(targets, ctx, deadline, deps.probeMx ?? smtpMxProber, {
+    port: deps.mxPort ?? 25,
+    concurrency: deps.mxConcurrency ?? DEFAULT_MX_CONCURRENCY,
+  });
+  return { targets, probes };
+}
+
+/** MX hosts that are listed and matched against the policy, but not connected to. */
+function unprobed(records: readonly MxRecord[]): MxTarget[] {
+  return records.map((r) => ({ host: r.exchange.replace(/\.$/, ''), priority: r.priority, addresses: [], usable: [] }));
+}
+
+function notProbed(domain: string, count: number): Finding {
+  return finding(
+    'MTASTS_MX_NOT_PROBED',
+    `the ${count} MX host${count === 1 ? '' : 's'} of ${domain} ${count === 1 ? 'was' : 'were'} not probed on port 25 (MX probing is off for this check); MX records and mx pattern coverage were checked`,
+  );
+}
+
+/** §3.2: the policy text, or why senders would reject it. */
+function readPolicy(
+  fetched: PolicyFetchResult,
+  id: string | undefined,
+): { policy?: NonNullable<MtaStsResult['policy']>; findings: Finding[] } {
+  if (fetched.body === undefined) return { findings: [] };
+  const parsed = parsePolicy(fetched.body);
+  if (!parsed.ok) {
+    return { findings: [finding('MTASTS_POLICY_INVALID', `${fetched.url}: ${summarise(parsed.errors)}`)] };
+  }
+  const { mode, maxAge, mx } = parsed.value;
+  return {
+    policy: { mode, maxAge, mx, ...(id !== undefined ? { id } : {}), authenticated: fetched.authenticated },
+    findings: [
+      ...parsed.warnings.map((w) =>
+        finding('MTASTS_POLICY_INVALID', `${fetched.url}: ${formatIssue(w)}`, { severity: 'warning' }),
+      ),
+      ...modeFindings(fetched.url, mode, maxAge),
+    ],
+  };
 }
 
 function modeFindings(url: string, mode: StsMode, maxAge: number): Finding[] {
@@ -297,35 +257,6 @@ function modeFindings(url: string, mode: StsMode, maxAge: number): Finding[] {
   return out;
 }
 
-function tlsRptFindings(domain: string, lookup: TxtLookup, findings: Finding[]): MtaStsResult['tlsRpt'] {
-  const name = `_smtp._tls.${domain}`;
-  if (lookup.kind === 'error') {
-    findings.push(finding('MTASTS_DNS_ERROR', `TXT lookup of ${name} failed: ${lookup.why}`, { severity: 'warning' }));
-    return undefined;
-  }
-  if (lookup.kind === 'absent') {
-    findings.push(finding('TLSRPT_MISSING', `${name} has no TXT record (${lookup.why})`));
-    return undefined;
-  }
-  const selection = selectTlsRptRecord(lookup.records);
-  if (selection.kind === 'none') {
-    findings.push(finding('TLSRPT_MISSING', `no TXT record at ${name} starts with v=TLSRPTv1`));
-    return undefined;
-  }
-  if (selection.kind === 'multiple') {
-    findings.push(finding('TLSRPT_MULTIPLE', `${name} has ${selection.records.length} v=TLSRPTv1 records`));
-    return { records: selection.records, valid: false };
-  }
-  const parsed = parseTlsRptRecord(selection.record);
-  if (!parsed.ok) {
-    findings.push(
-      finding('TLSRPT_INVALID', `${name} TXT ${JSON.stringify(selection.record)}: ${summarise(parsed.errors)}`),
-    );
-    return { records: [selection.record], valid: false };
-  }
-  return { records: [selection.record], rua: parsed.value.rua, valid: true };
-}
-
 function policyHostOf(fetched: PolicyFetchResult): NonNullable<MtaStsResult['policyHost']> {
   const certificate = fetched.tls?.certificate;
   const daysToExpiry = fetched.tls?.earliestExpiry?.daysToExpiry ?? certificate?.daysToExpiry;
@@ -333,6 +264,7 @@ function policyHostOf(fetched: PolicyFetchResult): NonNullable<MtaStsResult['pol
     host: fetched.host,
     url: fetched.url,
     ...(fetched.address !== undefined ? { address: fetched.address } : {}),
+    attempts: fetched.attempts,
     ...(fetched.status !== undefined ? { status: fetched.status } : {}),
     ...(fetched.contentType !== undefined ? { contentType: fetched.contentType } : {}),
     ...(fetched.bodyBytes !== undefined ? { bodyBytes: fetched.bodyBytes } : {}),

@@ -2,8 +2,13 @@
  * The MTA-STS policy fetch (RFC 8461 §3.3): `GET https://mta-sts.DOMAIN/.well-known/mta-sts.txt`,
  * done the way a careful sender does it and no more permissively:
  *
- * - the host is resolved once and the connection goes to that address (no second lookup a
- *   DNS rebinding could redirect), after the SSRF guard has vetted it;
+ * - the host is resolved once and the connection goes to those addresses (no second lookup a
+ *   DNS rebinding could redirect), after the SSRF guard has vetted them; every address is
+ *   tried in order, each with its own share of the budget (RFC 5321 §5.1 style: one
+ *   blackholed address must not use up the time the next one needs), and reported;
+ * - TLS 1.2 or later: the probe offers TLS 1.0 to 1.3 so it can say what the host speaks, but
+ *   senders' HTTPS clients refuse anything older than 1.2 (RFC 8996), so a policy fetched
+ *   over TLS 1.0/1.1 is no more usable to them than one behind a bad certificate;
  * - SNI and Host are `mta-sts.DOMAIN`; the certificate must chain to a trusted root and
  *   match that name by DNS-ID (§3.3 refers to RFC 6125; no CN fallback);
  * - only 200 counts, redirects are reported and never followed (§3.3);
@@ -15,13 +20,13 @@
  * Never throws: every failure is a finding on the returned result.
  */
 import * as tls from 'node:tls';
-import type { Deadline } from '../deadline.js';
+import { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
 import { CERT_VERIFICATION_CODES, finding, type Finding } from '../findings.js';
 import { isPrivateAddress } from '../net/address.js';
 import { DnsError } from '../net/resolver.js';
 import type { ProbeContext } from '../options.js';
-import type { TlsSessionInfo } from '../result.js';
+import { isBelowTls12, type TlsSessionInfo } from '../result.js';
 import { inspectTlsSession, tlsClientOptions } from '../tls/inspect.js';
 import { normaliseHost } from './mx-pattern.js';
 import { httpGet, POLICY_PATH, type HttpOutcome } from './policy-http.js';
@@ -40,12 +45,29 @@ export interface PolicyFetchOptions {
   readonly timeoutMs?: number;
 }
 
+/** One address of the policy host and what became of it. */
+export interface PolicyAddressAttempt {
+  readonly address: string;
+  /** `used`: the policy was fetched over it; `failed`: no TLS session; `skipped`: no time was left. */
+  readonly outcome: 'used' | 'failed' | 'skipped';
+  /** Why it failed, e.g. `connection failed: ECONNREFUSED`. */
+  readonly reason?: string;
+}
+
 export interface PolicyFetchResult {
   /** `mta-sts.DOMAIN`. */
   readonly host: string;
   readonly url: string;
-  /** The address connected to. */
+  /** The address the policy was fetched from. */
   readonly address?: string;
+  /** Every vetted address in the order tried. */
+  readonly attempts: readonly PolicyAddressAttempt[];
+  /**
+   * True when senders would accept the connection the policy came over: a certificate valid
+   * for the policy host by DNS-ID, and TLS 1.2 or later (RFC 8461 §3.3). Senders ignore a
+   * policy fetched otherwise, so its mode must soften nothing.
+   */
+  readonly authenticated: boolean;
   readonly tls?: TlsSessionInfo;
   readonly status?: number;
   /** The Content-Type header as sent. */
@@ -71,14 +93,14 @@ export async function fetchPolicy(
   const url = displayUrl(host, port);
   const findings: Finding[] = [];
   const budgetMs = options.deadline.budget(options.timeoutMs ?? POLICY_FETCH_TIMEOUT_MS);
-  const state: { address?: string; tls?: TlsSessionInfo; socket?: tls.TLSSocket; wireBytes: number } = {
-    wireBytes: 0,
-  };
+  const fetchDeadline = new Deadline(budgetMs, ctx.clock);
+  const state: FetchState = { wireBytes: 0, attempts: [] };
 
   // One timer for the whole fetch: DNS, connect, handshake, headers and body.
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
+      state.aborted = true;
       state.socket?.destroy();
       reject(
         new ProbeError(
@@ -92,6 +114,7 @@ export async function fetchPolicy(
   const bounded = <T>(work: Promise<T>): Promise<T> => Promise.race([work, expired]);
 
   let response: HttpOutcome | undefined;
+  let authenticated = false;
   try {
     const addresses = await bounded(resolvePolicyHost(host, ctx));
     const usable = ctx.allowPrivate ? addresses : addresses.filter((a) => !isPrivateAddress(a));
@@ -110,7 +133,8 @@ export async function fetchPolicy(
       );
     }
 
-    const socket = await bounded(connectFirst(usable, port, host, ctx, state));
+    const socket = await bounded(connectEach(usable, port, host, ctx, state, fetchDeadline));
+    findings.push(...unreachableAddressFindings(host, port, state.attempts));
     const inspected = inspectTlsSession(socket, {
       servername: host,
       identity: 'dns-id',
@@ -119,7 +143,10 @@ export async function fetchPolicy(
       extraCa: ctx.extraCa,
     });
     state.tls = inspected.tls;
-    findings.push(...policyCertFindings(host, inspected.verified, inspected.findings));
+    const certFindings = policyCertFindings(host, inspected.verified, inspected.findings);
+    const legacy = legacyProtocolFinding(host, state.address ?? '', inspected.tls.protocol);
+    findings.push(...(legacy !== undefined ? [legacy] : []), ...certFindings);
+    authenticated = legacy === undefined && !certFindings.some((f) => f.code === 'MTASTS_POLICY_CERT_INVALID');
 
     response = await bounded(httpGet(socket, host, state));
   } catch (err) {
@@ -133,6 +160,8 @@ export async function fetchPolicy(
     host,
     url,
     ...(state.address !== undefined ? { address: state.address } : {}),
+    attempts: state.attempts,
+    authenticated,
     ...(state.tls !== undefined ? { tls: state.tls } : {}),
   };
   if (response === undefined) return { ...base, findings };
@@ -145,6 +174,16 @@ export async function fetchPolicy(
     ...(response.body !== undefined ? { body: response.body } : {}),
     findings,
   };
+}
+
+interface FetchState {
+  address?: string;
+  tls?: TlsSessionInfo;
+  socket?: tls.TLSSocket;
+  wireBytes: number;
+  attempts: PolicyAddressAttempt[];
+  /** Set when the fetch's timer fired: no further address may be tried. */
+  aborted?: boolean;
 }
 
 async function resolvePolicyHost(host: string, ctx: ProbeContext): Promise<string[]> {
@@ -160,24 +199,35 @@ async function resolvePolicyHost(host: string, ctx: ProbeContext): Promise<strin
   }
 }
 
-/** Connects to the addresses in order until one completes a TLS handshake. */
-async function connectFirst(
+/**
+ * Connects to the addresses in order until one completes a TLS handshake. Each address gets
+ * an equal share of what is left of the fetch's budget (the last one all of it), so a
+ * blackholed first address cannot use up the time the others need.
+ */
+async function connectEach(
   addresses: readonly string[],
   port: number,
   host: string,
   ctx: ProbeContext,
-  state: { address?: string; socket?: tls.TLSSocket },
+  state: FetchState,
+  deadline: Deadline,
 ): Promise<tls.TLSSocket> {
-  const failures: string[] = [];
-  for (const address of addresses) {
+  for (const [index, address] of addresses.entries()) {
+    const shareMs = Math.floor(deadline.remainingMs() / (addresses.length - index));
+    if (shareMs <= 0 || state.aborted === true) {
+      state.attempts.push({ address, outcome: 'skipped', reason: 'no time left in the fetch budget' });
+      continue;
+    }
     try {
-      const socket = await handshake(address, port, host, ctx, state);
+      const socket = await handshake(address, port, host, ctx, state, shareMs);
       state.address = address;
+      state.attempts.push({ address, outcome: 'used' });
       return socket;
     } catch (err) {
-      failures.push(`${address}: ${(err as Error).message}`);
+      state.attempts.push({ address, outcome: 'failed', reason: (err as Error).message });
     }
   }
+  const failures = state.attempts.map((a) => `${a.address}: ${a.reason ?? a.outcome}`);
   throw new ProbeError(
     'MTASTS_POLICY_UNREACHABLE',
     `could not connect to ${host} port ${port} (${failures.join('; ')})`,
@@ -190,24 +240,66 @@ function handshake(
   host: string,
   ctx: ProbeContext,
   state: { socket?: tls.TLSSocket },
+  timeoutMs: number,
 ): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     let tcpConnected = false;
     // Pinned: `host` is the address already resolved and vetted; SNI carries the name.
     const socket = tls.connect({ ...tlsClientOptions(ctx, host), host: address, port, servername: host });
     state.socket = socket;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(
+        new Error(
+          tcpConnected
+            ? `no TLS handshake within ${timeoutMs} ms`
+            : `no TCP connection within ${timeoutMs} ms (connect timeout)`,
+        ),
+      );
+    }, timeoutMs);
     socket.once('connect', () => (tcpConnected = true));
     socket.once('secureConnect', () => {
+      clearTimeout(timer);
       socket.removeAllListeners('error');
       socket.on('error', () => undefined);
       resolve(socket);
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
       socket.destroy();
       const what = tcpConnected ? 'TLS handshake failed' : 'connection failed';
       reject(new Error(`${what}: ${err.code ?? err.message}`));
     });
   });
+}
+
+/**
+ * Addresses that failed before one worked: the policy was fetched, but a sender whose
+ * client tries a dead address first waits or fails there. A warning, not an outage.
+ */
+function unreachableAddressFindings(host: string, port: number, attempts: readonly PolicyAddressAttempt[]): Finding[] {
+  const used = attempts.find((a) => a.outcome === 'used')?.address;
+  return attempts
+    .filter((a) => a.outcome !== 'used')
+    .map((a) =>
+      finding(
+        'MTASTS_POLICY_UNREACHABLE',
+        `${host} address ${a.address} port ${port}: ${a.reason ?? a.outcome}; the policy was fetched from ${used ?? 'another address'}, but senders that try this address first are delayed or fail`,
+        {
+          severity: 'warning',
+          hint: 'One address of the policy host does not answer HTTPS while another does. Fix the server behind that address or remove its A/AAAA record from mta-sts.DOMAIN.',
+        },
+      ),
+    );
+}
+
+/** RFC 8996 and senders' HTTPS stacks: nothing below TLS 1.2. */
+function legacyProtocolFinding(host: string, address: string, protocol: string): Finding | undefined {
+  if (!isBelowTls12(protocol)) return undefined;
+  return finding(
+    'MTASTS_POLICY_TLS_LEGACY',
+    `${host} (${address}) negotiated ${protocol} although the probe offered up to TLS 1.3, so it speaks nothing newer; senders' HTTPS clients require TLS 1.2 or later and cannot fetch the policy`,
+  );
 }
 
 function policyCertFindings(host: string, verified: boolean, tlsFindings: readonly Finding[]): Finding[] {

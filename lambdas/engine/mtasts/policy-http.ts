@@ -163,7 +163,9 @@ function decodeBody(raw: Buffer, encoding: string | undefined): { text: string }
     return { problem: finding('MTASTS_POLICY_INVALID', `the ${coding}-encoded body could not be decoded`) };
   }
   try {
-    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+    // ignoreBOM keeps a leading U+FEFF in the text (by default TextDecoder strips it), so the
+    // parser can report it: senders whose decoders keep it read "\uFEFFversion" and discard the policy.
+    return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes) };
   } catch {
     return { problem: finding('MTASTS_POLICY_INVALID', 'the policy is not valid UTF-8') };
   }

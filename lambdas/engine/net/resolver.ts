@@ -9,10 +9,11 @@
 import { promises as dns } from 'node:dns';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { MailprobeError } from '../errors.js';
 
 export type DnsFailureKind = 'NXDOMAIN' | 'NODATA' | 'SERVFAIL' | 'TIMEOUT' | 'REFUSED' | 'OTHER';
 
-export class DnsError extends Error {
+export class DnsError extends MailprobeError {
   override readonly name = 'DnsError';
   constructor(
     readonly kind: DnsFailureKind,
@@ -20,7 +21,7 @@ export class DnsError extends Error {
     readonly rrtype: string,
     cause?: unknown,
   ) {
-    super(`${rrtype} lookup of ${query} failed: ${kind}`, cause === undefined ? undefined : { cause });
+    super(`${rrtype} lookup of ${query} failed: ${kind}`, { cause, context: { kind, query, rrtype } });
   }
 
   /** NXDOMAIN and NODATA are authoritative "no such record" answers. */
@@ -34,12 +35,20 @@ export interface MxRecord {
   readonly priority: number;
 }
 
+export interface LookupOptions {
+  /**
+   * Cancels the lookup's queries (the check's deadline). Without it an abandoned query
+   * lives until c-ares gives up (timeout × 3 with two tries) and holds the process open.
+   */
+  readonly signal?: AbortSignal;
+}
+
 export interface Resolver {
   /** IPv4 and IPv6 addresses of a host (IPv4 first). An IP literal is returned as is. */
-  addresses(host: string): Promise<string[]>;
-  mx(domain: string): Promise<MxRecord[]>;
+  addresses(host: string, options?: LookupOptions): Promise<string[]>;
+  mx(domain: string, options?: LookupOptions): Promise<MxRecord[]>;
   /** TXT records, each as its list of character-strings (not yet concatenated). */
-  txt(name: string): Promise<string[][]>;
+  txt(name: string, options?: LookupOptions): Promise<string[][]>;
 }
 
 export interface DnsResolverOptions {
@@ -66,6 +75,8 @@ function classify(err: unknown): DnsFailureKind {
     case 'EREFUSED':
     case 'ECONNREFUSED':
       return 'REFUSED';
+    case 'ECANCELLED':
+      return 'TIMEOUT';
     default:
       return 'OTHER';
   }
@@ -83,16 +94,37 @@ export function normaliseDnsServer(server: string): string {
 
 export class DnsResolver implements Resolver {
   private readonly resolver: dns.Resolver;
+  private readonly channelOptions: { timeout: number; tries: number };
 
   constructor(options: DnsResolverOptions = {}) {
-    this.resolver = new dns.Resolver({ timeout: options.timeoutMs ?? 3000, tries: options.tries ?? 2 });
+    this.channelOptions = { timeout: options.timeoutMs ?? 3000, tries: options.tries ?? 2 };
+    this.resolver = new dns.Resolver(this.channelOptions);
     if (options.server !== undefined) this.resolver.setServers([normaliseDnsServer(options.server)]);
   }
 
-  async addresses(host: string): Promise<string[]> {
+  /**
+   * The channel for one lookup. With a signal, a channel of its own (same servers), so
+   * cancel() on abort ends exactly this lookup's queries and nobody else's.
+   */
+  private async withChannel<T>(options: LookupOptions | undefined, run: (r: dns.Resolver) => Promise<T>): Promise<T> {
+    const signal = options?.signal;
+    if (signal === undefined) return run(this.resolver);
+    if (signal.aborted) throw new DnsError('TIMEOUT', '', 'cancelled');
+    const channel = new dns.Resolver(this.channelOptions);
+    channel.setServers(this.resolver.getServers());
+    const cancel = () => channel.cancel();
+    signal.addEventListener('abort', cancel, { once: true });
+    try {
+      return await run(channel);
+    } finally {
+      signal.removeEventListener('abort', cancel);
+    }
+  }
+
+  async addresses(host: string, options?: LookupOptions): Promise<string[]> {
     if (isIP(host)) return [host];
     const name = host.replace(/\.$/, '');
-    const [v4, v6] = await Promise.allSettled([this.resolver.resolve4(name), this.resolver.resolve6(name)]);
+    const [v4, v6] = await this.withChannel(options, (r) => Promise.allSettled([r.resolve4(name), r.resolve6(name)]));
     const found = [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
     if (found.length > 0) return found;
     // Both failed or both empty: report the more telling failure (a temporary error beats NODATA).
@@ -103,17 +135,18 @@ export class DnsResolver implements Resolver {
     throw new DnsError(kind, name, 'A/AAAA', cause);
   }
 
-  async mx(domain: string): Promise<MxRecord[]> {
+  async mx(domain: string, options?: LookupOptions): Promise<MxRecord[]> {
     try {
-      return (await this.resolver.resolveMx(domain)).map((r) => ({ exchange: r.exchange, priority: r.priority }));
+      const records = await this.withChannel(options, (r) => r.resolveMx(domain));
+      return records.map((r) => ({ exchange: r.exchange, priority: r.priority }));
     } catch (err) {
       throw new DnsError(classify(err), domain, 'MX', err);
     }
   }
 
-  async txt(name: string): Promise<string[][]> {
+  async txt(name: string, options?: LookupOptions): Promise<string[][]> {
     try {
-      return await this.resolver.resolveTxt(name);
+      return await this.withChannel(options, (r) => r.resolveTxt(name));
     } catch (err) {
       throw new DnsError(classify(err), name, 'TXT', err);
     }
@@ -161,14 +194,14 @@ export class SystemResolver extends DnsResolver {
     this.hosts = fixed ? () => fixed : systemHosts;
   }
 
-  override async addresses(host: string): Promise<string[]> {
+  override async addresses(host: string, options?: LookupOptions): Promise<string[]> {
     if (isIP(host)) return [host];
     const fromFile = this.hosts().get(host.toLowerCase().replace(/\.$/, ''));
     if (fromFile !== undefined) {
       // ipv4first, as the probe connects in order.
       return [...fromFile.filter((a) => isIP(a) === 4), ...fromFile.filter((a) => isIP(a) === 6)];
     }
-    return super.addresses(host);
+    return super.addresses(host, options);
   }
 }
 

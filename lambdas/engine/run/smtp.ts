@@ -4,7 +4,7 @@ import { finding, type Finding } from '../findings.js';
 import type { ProbeContext } from '../options.js';
 import { baseResult, type BaseResult } from '../result.js';
 import { isSesEndpoint, withSesHints } from '../ses/presets.js';
-import { credentialSecrets, maskResultText, resolveCredentials, type CredentialDeps } from '../secrets.js';
+import { resolveCredentials, type CredentialDeps } from '../secrets.js';
 import { runSmtpCheck, type SmtpResult } from '../smtp/check.js';
 import { describeError, runPool, type PoolOptions } from './pool.js';
 
@@ -45,19 +45,13 @@ export async function runSmtp(
     }
   }
   const remainingMs = Math.max(1, timeoutMs - (ctx.clock.now() - startedMs));
-  const result = await runSmtpCheck({ ...spec, timeoutMs: remainingMs }, ctx, {
+  // The check builds the finished result: hints, masking of this target's secret, and
+  // startedAt/durationMs counted from before the credential read.
+  return runSmtpCheck({ ...spec, timeoutMs: remainingMs }, ctx, {
+    startedMs,
     ...(credentials !== undefined ? { credentials } : {}),
     ...(hintFor !== undefined ? { hintFor } : {}),
   });
-  // Servers echo commands back in errors (`500 unrecognized: "AUTH PLAIN AGFs…"`): mask every
-  // form of the secret in the free text before the result leaves the engine (CLI, logs, alerts).
-  const masked = credentials ? maskResultText(result, credentialSecrets(credentials)) : result;
-  // The check's time includes the credential read: start and duration from this runner's start.
-  return {
-    ...masked,
-    startedAt: new Date(startedMs).toISOString(),
-    durationMs: Math.max(0, ctx.clock.now() - startedMs),
-  };
 }
 
 export function runSmtpChecks(

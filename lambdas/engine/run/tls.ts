@@ -1,6 +1,7 @@
 /** The tls check as the engine runs it: the right connector for the port's TLS mode, SES hints. */
 import type { TlsCheckSpec } from '../checks.js';
 import { effectiveTlsMode } from '../checks.js';
+import type { Finding } from '../findings.js';
 import type { ProbeContext } from '../options.js';
 import type { BaseResult } from '../result.js';
 import { isSesEndpoint, withSesHints } from '../ses/presets.js';
@@ -17,9 +18,10 @@ export async function runTls(spec: TlsCheckSpec, ctx: ProbeContext): Promise<Tls
           { host: spec.host, port: spec.port, ...(spec.ehloName ? { ehloName: spec.ehloName } : {}) },
           ctx,
         );
-  const result = await runTlsCheck(spec, ctx, connector);
-  if (!isSesEndpoint(spec.host)) return result;
-  return { ...result, findings: withSesHints(result.findings, spec.host, spec.port) };
+  const hintFor = isSesEndpoint(spec.host)
+    ? (f: Finding) => withSesHints([f], spec.host, spec.port)[0]?.hint
+    : undefined;
+  return runTlsCheck(spec, ctx, connector, hintFor !== undefined ? { hintFor } : {});
 }
 
 export function runTlsChecks(

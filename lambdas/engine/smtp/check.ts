@@ -8,9 +8,11 @@ import { effectiveTlsMode, targetOf } from '../checks.js';
 import { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
 import { finding, FINDINGS, PORT_25_HINT, type Finding } from '../findings.js';
+import { credentialSecrets, maskResultText } from '../mask.js';
 import type { ProbeContext } from '../options.js';
 import { baseResult, isBelowTls12, type BaseResult, type TlsSessionInfo } from '../result.js';
 import { inspectTlsSession, tlsClientOptions } from '../tls/inspect.js';
+import { DEFAULT_TLS_POLICY, gradeByPolicy, type TlsPolicy } from '../tls/policy.js';
 import { describeCapabilities, type Capabilities } from './capabilities.js';
 import type { SmtpConnection } from './connection.js';
 import { formatReply } from './reply.js';
@@ -49,6 +51,8 @@ export interface SmtpResult extends BaseResult {
   readonly message?: { readonly accepted: boolean; readonly messageId?: string; readonly reply?: string };
   /** The server reply behind the failure, e.g. `535 5.7.8 Authentication credentials invalid`. */
   readonly reply?: string;
+  /** The policy the TLS findings were graded by (tls/policy.ts). */
+  readonly tlsPolicy: TlsPolicy;
 }
 
 export interface SmtpProbeOptions {
@@ -58,7 +62,10 @@ export interface SmtpProbeOptions {
    * @default 'pkix'
    */
   readonly identity?: 'pkix' | 'dns-id';
-  /** TLS_LEGACY_PROTOCOL becomes critical when the session negotiates less (MTA-STS requires 1.2). */
+  /**
+   * @deprecated A session below TLS 1.2 is always TLS_NO_MODERN_PROTOCOL (critical): the
+   * probe offers up to TLS 1.3, so landing lower means the server cannot do 1.2.
+   */
   readonly minTlsVersion?: 'TLSv1.2';
   /** Connect to this address instead of resolving the host (already vetted by the caller). */
   readonly address?: string;
@@ -66,6 +73,11 @@ export interface SmtpProbeOptions {
   readonly credentials?: Credentials;
   /** Rewrites hints for a target (e.g. SES-specific advice). */
   readonly hintFor?: (f: Finding) => string | undefined;
+  /**
+   * When the check started, if before this call (the runner read credentials first): the
+   * result's startedAt and durationMs count from here. @default now
+   */
+  readonly startedMs?: number;
 }
 
 export async function runSmtpCheck(
@@ -73,9 +85,10 @@ export async function runSmtpCheck(
   ctx: ProbeContext,
   options: SmtpProbeOptions = {},
 ): Promise<SmtpResult> {
-  const startedMs = ctx.clock.now();
+  const startedMs = options.startedMs ?? ctx.clock.now();
   const deadline = new Deadline(spec.timeoutMs ?? ctx.timeoutMs, ctx.clock);
   const mode = effectiveTlsMode(spec.tls, spec.port);
+  const policy = spec.tlsPolicy ?? DEFAULT_TLS_POLICY;
   const ehloName = spec.ehloName ?? 'mailprobe.invalid';
   const findings: Finding[] = [];
   const timings: Partial<Record<Stage, number>> = {};
@@ -184,8 +197,12 @@ export async function runSmtpCheck(
     await conn.quit(deadline.budget(STAGE_TIMEOUT_MS.quit));
     completed = true;
   } catch (err) {
+    // Anything but a ProbeError is the probe's own bug (a TypeError, a parser throwing), never
+    // the server's fault: PROBE_INTERNAL_ERROR, not "not valid SMTP".
     const probeError =
-      err instanceof ProbeError ? err : new ProbeError('PROTOCOL_VIOLATION', `unexpected failure: ${String(err)}`);
+      err instanceof ProbeError
+        ? err
+        : new ProbeError('PROBE_INTERNAL_ERROR', `the probe failed unexpectedly: ${String(err)}`, { cause: err });
     if (probeError.response !== undefined) reply = probeError.response;
     findings.push(toFinding(probeError, stage, spec.port, deadline));
     if (message && !message.accepted && reply !== undefined) message = { accepted: false, reply };
@@ -199,27 +216,26 @@ export async function runSmtpCheck(
   }
 
   if (tlsInfo && isBelowTls12(tlsInfo.protocol)) {
-    // Below TLS 1.2 strict clients fail; where TLS 1.2 is required (MTA-STS, RFC 8461 §4.2) it is critical.
-    const required = options.minTlsVersion;
+    // The probe offered up to TLS 1.3: a server that lands below 1.2 cannot do 1.2 or later,
+    // and SES, MTA-STS senders and every modern MTA refuse it (RFC 8996).
     findings.push(
       finding(
-        'TLS_LEGACY_PROTOCOL',
-        required !== undefined
-          ? `the session negotiated ${tlsInfo.protocol}; ${required} or later is required`
-          : `the session negotiated ${tlsInfo.protocol}; clients that require TLS 1.2 will fail`,
-        { stage: 'tls', ...(required !== undefined ? { severity: 'critical' as const } : {}) },
+        'TLS_NO_MODERN_PROTOCOL',
+        `the session negotiated ${tlsInfo.protocol} although the probe offered up to TLSv1.3: the server cannot do TLSv1.2 or later`,
+        { stage: 'tls' },
       ),
     );
   }
 
+  const graded = gradeByPolicy(findings, policy);
   const hinted = options.hintFor
-    ? findings.map((f) => {
+    ? graded.map((f) => {
         const hint = options.hintFor?.(f);
         return hint === undefined ? f : { ...f, hint };
       })
-    : findings;
+    : graded;
 
-  return {
+  const result: SmtpResult = {
     ...baseResult(spec, hinted, startedMs, ctx.clock),
     host: spec.host,
     port: spec.port,
@@ -234,7 +250,11 @@ export async function runSmtpCheck(
     ...(auth !== undefined ? { auth } : {}),
     ...(message !== undefined ? { message } : {}),
     ...(reply !== undefined ? { reply } : {}),
+    tlsPolicy: policy,
   };
+  // Servers echo commands back in errors (`500 unrecognized: "AUTH PLAIN AGFs…"`): mask every
+  // form of this target's own secret, in this target's result only, before it leaves the check.
+  return options.credentials ? maskResultText(result, credentialSecrets(options.credentials)) : result;
 }
 
 /** Minimum DHE group for a session that carries credentials (the size strict clients require). */

@@ -7,26 +7,12 @@ import tls from 'node:tls';
 import type { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
 import type { FindingCode } from '../findings.js';
-import { ReplyParser, type ReplyLimits, type SmtpReply } from './reply.js';
+import { redact } from '../mask.js';
+import { isPlaintextError, oneLine, socketErrorCode, type SocketPhase } from '../net/socket-errors.js';
+import { attachWire, HANDSHAKE_CAPTURE_BYTES, WireTap } from '../tls/wire.js';
+import { printable, ReplyParser, type ReplyLimits, type SmtpReply } from './reply.js';
 
-/** OpenSSL error strings end in newlines and carry source paths; findings want one clean line. */
-export function oneLine(message: string): string {
-  return message.replace(/\s+/g, ' ').trim();
-}
-
-/** Maps a Node socket error to a findings code by its `code`, never by its message. */
-export function socketErrorCode(err: unknown, duringTls: boolean): FindingCode {
-  const code = (err as { code?: string } | null)?.code ?? '';
-  if (code === 'ECONNREFUSED') return 'CONNECT_REFUSED';
-  if (code === 'ETIMEDOUT') return 'CONNECT_TIMEOUT';
-  if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH') return 'CONNECT_TIMEOUT';
-  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') return 'TLS_WRONG_MODE';
-  if (code.startsWith('ERR_SSL_') || code === 'ERR_TLS_DH_PARAM_SIZE' || code.startsWith('ERR_TLS_')) {
-    return 'TLS_HANDSHAKE_FAILED';
-  }
-  if (duringTls) return 'TLS_HANDSHAKE_FAILED';
-  return 'CONNECT_RESET';
-}
+export { oneLine } from '../net/socket-errors.js';
 
 export interface ConnectOptions {
   readonly address: string;
@@ -51,9 +37,11 @@ export class SmtpConnection {
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
   private readonly onClose = () => this.fail(this.closedError());
   // Handshake failures are classified in settleOn(); once the session is up, a reset is a
-  // reset (CONNECT_RESET), not a TLS problem, even on a TLS connection.
+  // reset (CONNECT_RESET), and a TLS alert is a broken session, not a failed handshake.
   private readonly onError = (err: Error) =>
-    this.fail(new ProbeError(socketErrorCode(err, false), oneLine(err.message), { cause: err }));
+    this.fail(new ProbeError(socketErrorCode(err, 'session'), oneLine(err.message), { cause: err }));
+  /** Secret forms masked in every reply as it arrives, before anything shortens it. */
+  private secrets: readonly string[] = [];
   /** Bytes received since the last complete reply: tells a stall from a drip. */
   private partialBytes = 0;
   private isTls = false;
@@ -69,6 +57,7 @@ export class SmtpConnection {
     const socket = await openSocket(
       () => net.connect({ host: options.address, port: options.port, noDelay: true }),
       'connect',
+      'tcp',
       options,
     );
     return new SmtpConnection(socket, options.limits);
@@ -79,6 +68,7 @@ export class SmtpConnection {
     const socket = await openSocket(
       () => tls.connect({ ...tlsOptions, host: options.address, port: options.port }),
       'secureConnect',
+      'tls-first-byte',
       options,
     );
     const conn = new SmtpConnection(socket, options.limits);
@@ -104,6 +94,15 @@ export class SmtpConnection {
       );
     }
     this.socket.write(`${line}\r\n`);
+  }
+
+  /**
+   * Masks these secret forms in every reply from now on (call before sending credentials):
+   * a server that echoes the AUTH argument must not put it into a finding, and masking the
+   * reply whole, before it is cut to a finding's length, leaves no piece of it behind.
+   */
+  maskReplies(secrets: readonly string[]): void {
+    this.secrets = [...this.secrets, ...secrets];
   }
 
   writeRaw(data: string): void {
@@ -147,21 +146,29 @@ export class SmtpConnection {
    * Hands the socket to TLS after a 220 to STARTTLS. Returns how many bytes the server had
    * sent beyond that 220: RFC 3207 §6 requires discarding them (response injection).
    */
-  async startTls(tlsOptions: tls.ConnectionOptions, timeoutMs: number): Promise<{ extraBytes: number }> {
+  async startTls(
+    tlsOptions: tls.ConnectionOptions,
+    timeoutMs: number,
+    /** Keep the whole server flight (the certificate list as sent, see tls/wire.ts). */
+    captureHandshake = false,
+  ): Promise<{ extraBytes: number }> {
     const extraBytes = this.parser.pendingBytes + this.queue.reduce((n, r) => n + r.lines.join('').length + 6, 0);
     this.queue = [];
     this.parser.reset();
     this.partialBytes = 0;
     this.detach();
     const plain = this.socket;
-    const secure = tls.connect({ ...tlsOptions, socket: plain });
+    // The tap sees what arrives in later TCP segments, which OpenSSL consumes as records.
+    const tap = new WireTap(plain, captureHandshake ? HANDSHAKE_CAPTURE_BYTES : PLAINTEXT_HEAD_BYTES);
+    const secure = tls.connect({ ...tlsOptions, socket: tap });
     try {
-      await settleOn(secure, 'secureConnect', timeoutMs, 'TLS handshake', true);
+      await settleOn(secure, 'secureConnect', timeoutMs, 'TLS handshake', 'tls-after-starttls');
     } catch (err) {
       secure.destroy();
       plain.destroy();
-      throw err;
+      throw err instanceof ProbeError && isPlaintextError(err.cause) ? plaintextError(tap.received(), err) : err;
     }
+    attachWire(secure, tap);
     this.socket = secure;
     this.isTls = true;
     this.failure = undefined;
@@ -211,8 +218,16 @@ export class SmtpConnection {
     let replies: SmtpReply[];
     try {
       replies = this.parser.push(chunk);
+      if (this.secrets.length > 0) {
+        replies = replies.map((r) => ({ code: r.code, lines: r.lines.map((l) => redact(l, this.secrets)) }));
+      }
     } catch (err) {
-      this.fail(err instanceof ProbeError ? err : new ProbeError('PROTOCOL_VIOLATION', String(err)));
+      const parseError = err instanceof ProbeError ? err : new ProbeError('PROTOCOL_VIOLATION', String(err));
+      this.fail(
+        this.secrets.length > 0
+          ? new ProbeError(parseError.code, redact(parseError.message, this.secrets))
+          : parseError,
+      );
       this.socket.destroy();
       return;
     }
@@ -258,12 +273,13 @@ function withStage(err: ProbeError | Error, stage: string): ProbeError {
 async function openSocket<S extends net.Socket>(
   create: () => S,
   readyEvent: 'connect' | 'secureConnect',
+  phase: SocketPhase,
   options: ConnectOptions,
 ): Promise<S> {
   const budget = options.deadline.budget(options.connectTimeoutMs);
   const socket = create();
   try {
-    await settleOn(socket, readyEvent, budget, 'connect', readyEvent === 'secureConnect');
+    await settleOn(socket, readyEvent, budget, 'connect', phase);
     return socket;
   } catch (err) {
     socket.destroy();
@@ -277,8 +293,9 @@ function settleOn(
   event: string,
   timeoutMs: number,
   what: string,
-  tlsPhase: boolean,
+  phase: SocketPhase,
 ): Promise<void> {
+  const tlsPhase = phase !== 'tcp';
   return new Promise<void>((resolve, reject) => {
     const cleanup = () => {
       clearTimeout(timer);
@@ -292,7 +309,7 @@ function settleOn(
     };
     const onError = (err: Error) => {
       cleanup();
-      reject(new ProbeError(socketErrorCode(err, tlsPhase), `${what} failed: ${oneLine(err.message)}`, { cause: err }));
+      reject(new ProbeError(socketErrorCode(err, phase), `${what} failed: ${oneLine(err.message)}`, { cause: err }));
     };
     const onClose = () => {
       cleanup();
@@ -321,4 +338,32 @@ function settleOn(
     socket.once('error', onError);
     socket.once('close', onClose);
   });
+}
+
+/** Bytes after the 220 kept to tell injected replies from a server that never started TLS. */
+const PLAINTEXT_HEAD_BYTES = 512;
+
+/**
+ * Plaintext where the TLS handshake belonged, after a 220 to STARTTLS. The mode is right
+ * (the server said 220), so this is never TLS_WRONG_MODE. SMTP replies a client would
+ * act on (2xx/3xx other than a new 220 greeting) are injected responses: STARTTLS_EXTRA_DATA.
+ * Anything else (an error reply to the ClientHello, a second greeting, other bytes) is a
+ * server that did not start TLS: TLS_HANDSHAKE_FAILED.
+ */
+function plaintextError(head: Buffer, err: ProbeError): ProbeError {
+  const text = head.toString('latin1');
+  const quoted = printable(text.split(/\r?\n/)[0] ?? '', 120);
+  const injected = /^(2(?!20)[0-9]{2}|3[0-9]{2})[ -]/.test(text);
+  if (injected) {
+    return new ProbeError(
+      'STARTTLS_EXTRA_DATA',
+      `the server sent SMTP replies after its 220 to STARTTLS instead of a TLS handshake (${head.length}+ bytes, first: "${quoted}")`,
+      { stage: 'tls', cause: err.cause },
+    );
+  }
+  return new ProbeError(
+    'TLS_HANDSHAKE_FAILED',
+    `the server answered the TLS handshake with plaintext after its 220 to STARTTLS${quoted === '' ? '' : ` ("${quoted}")`}: it did not start TLS`,
+    { stage: 'tls', cause: err.cause },
+  );
 }

@@ -6,7 +6,7 @@
 import type tls from 'node:tls';
 import type { Deadline } from '../deadline.js';
 import type { ProbeContext } from '../options.js';
-import type { TlsConnector } from '../tls/connect.js';
+import { noteStarttlsExtraData, type TlsConnector } from '../tls/connect.js';
 import { connect, ehlo, readGreeting, resolveHost, startTls } from './session.js';
 
 export interface StarttlsTarget {
@@ -20,14 +20,24 @@ export interface StarttlsTarget {
 export function starttlsConnector(target: StarttlsTarget, ctx: ProbeContext): TlsConnector {
   // One lookup shared by all the handshakes of a check.
   let addresses: Promise<string[]> | undefined;
-  return async (options: tls.ConnectionOptions, deadline: Deadline): Promise<tls.TLSSocket> => {
+  return async (options: tls.ConnectionOptions, deadline: Deadline, wire = {}): Promise<tls.TLSSocket> => {
     addresses ??= target.address ? Promise.resolve([target.address]) : resolveHost(target.host, ctx.resolver, deadline);
     const { conn } = await connect(await addresses, target.port, deadline, undefined);
     try {
       await readGreeting(conn, deadline);
       const { capabilities } = await ehlo(conn, target.ehloName ?? 'mailprobe.invalid', 'ehlo', deadline);
-      await startTls(conn, capabilities, options, deadline);
-      return conn.release();
+      const { extraBytes } = await startTls(
+        conn,
+        capabilities,
+        options,
+        deadline,
+        undefined,
+        wire.captureHandshake === true,
+      );
+      const socket = conn.release();
+      // The check reports it (STARTTLS_EXTRA_DATA) as the smtp check does on the same port.
+      noteStarttlsExtraData(socket, extraBytes);
+      return socket;
     } catch (err) {
       conn.close();
       throw err;

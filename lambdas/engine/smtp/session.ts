@@ -9,6 +9,7 @@ import type { Deadline } from '../deadline.js';
 import { withTimeout } from '../deadline.js';
 import { ProbeError } from '../errors.js';
 import type { Credentials } from '../checks.js';
+import { credentialSecrets } from '../mask.js';
 import { DnsError, type Resolver } from '../net/resolver.js';
 import { authMechanisms, hasCapability, parseEhlo, type Capabilities } from './capabilities.js';
 import { SmtpConnection } from './connection.js';
@@ -42,13 +43,16 @@ export const STAGE_TIMEOUT_MS = {
 
 export async function resolveHost(host: string, resolver: Resolver, deadline: Deadline): Promise<string[]> {
   if (isIP(host)) return [host];
+  // At the deadline the queries are cancelled, not abandoned: an abandoned c-ares query
+  // keeps the CLI's process alive for seconds after the result is complete.
+  const cancel = new AbortController();
   try {
     return await withTimeout(
-      resolver.addresses(host),
+      resolver.addresses(host, { signal: cancel.signal }),
       deadline.budget(STAGE_TIMEOUT_MS.resolve),
       'DNS_ERROR',
       `DNS lookup of ${host} timed out`,
-      undefined,
+      () => cancel.abort(),
       'resolve',
     );
   } catch (err) {
@@ -115,6 +119,18 @@ export async function command(
   return conn.read(stage, deadline.budget(budgetMs));
 }
 
+/**
+ * The EHLO/HELO argument: a domain as is, an address as an address literal (RFC 5321
+ * §4.1.3: `[192.0.2.1]`, `[IPv6:2001:db8::1]`); a bare address is not a valid domain.
+ */
+export function ehloArgument(name: string): string {
+  const bare = name.startsWith('[') && name.endsWith(']') ? name.slice(1, -1) : name;
+  const family = isIP(bare);
+  if (family === 4) return `[${bare}]`;
+  if (family === 6) return `[IPv6:${bare}]`;
+  return name;
+}
+
 /** EHLO, falling back to HELO when EHLO is not understood (500/502, RFC 5321 §4.1.4). */
 export async function ehlo(
   conn: SmtpConnection,
@@ -122,10 +138,11 @@ export async function ehlo(
   stage: 'ehlo' | 'ehlo-tls',
   deadline: Deadline,
 ): Promise<{ capabilities: Capabilities; usedHelo: boolean }> {
-  const reply = await command(conn, `EHLO ${name}`, stage, deadline);
+  const argument = ehloArgument(name);
+  const reply = await command(conn, `EHLO ${argument}`, stage, deadline);
   if (reply.code === 250) return { capabilities: parseEhlo(reply), usedHelo: false };
   if (reply.code === 500 || reply.code === 502) {
-    const helo = await command(conn, `HELO ${name}`, stage, deadline);
+    const helo = await command(conn, `HELO ${argument}`, stage, deadline);
     if (helo.code === 250)
       return { capabilities: { serverName: replyText(helo), keywords: new Map() }, usedHelo: true };
     throw replyError('EHLO_REJECTED', stage, helo, 'the server rejected EHLO and HELO');
@@ -144,6 +161,8 @@ export async function startTls(
   deadline: Deadline,
   /** Called between the 220 and the handshake, so callers can time the two apart. */
   onHandshake?: () => void,
+  /** Keep the server's handshake flight (tls/wire.ts). */
+  captureHandshake = false,
 ): Promise<{ extraBytes: number }> {
   if (!hasCapability(capabilities, 'STARTTLS')) {
     throw new ProbeError('STARTTLS_NOT_OFFERED', 'the server does not advertise STARTTLS in its EHLO reply', {
@@ -154,7 +173,7 @@ export async function startTls(
   if (reply.code !== 220) throw replyError('STARTTLS_REJECTED', 'starttls', reply, 'the server refused STARTTLS');
   onHandshake?.();
   try {
-    return await conn.startTls(tlsOptions, deadline.budget(STAGE_TIMEOUT_MS.tls));
+    return await conn.startTls(tlsOptions, deadline.budget(STAGE_TIMEOUT_MS.tls), captureHandshake);
   } catch (err) {
     if (err instanceof ProbeError) {
       throw new ProbeError(err.code, err.message, { stage: 'tls', cause: err.cause });
@@ -171,6 +190,8 @@ export async function authenticate(
   deadline: Deadline,
 ): Promise<{ mechanism: string }> {
   const offered = authMechanisms(capabilities);
+  // Servers echo commands in their errors: mask every form of the secret in what comes back.
+  conn.maskReplies(credentialSecrets(credentials));
   let final: SmtpReply;
   let mechanism: string;
   if (offered.includes('PLAIN')) {

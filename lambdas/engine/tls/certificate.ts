@@ -8,12 +8,24 @@ import { signatureAlgorithmName, signatureAlgorithmOid } from './der.js';
 
 export const DAY_MS = 86_400_000;
 
-/** Node's multi-line distinguished name (`CN=a\nO=b`) on one line, as people write it. */
-export function oneLineName(name: string): string {
-  return name
+/**
+ * Node's multi-line distinguished name (`CN=a\nO=b`) on one line, as people write it.
+ * RFC 5280 §4.1.2.6 allows an empty subject (the identity is then in a critical SAN), for
+ * which Node's `subject` is undefined: that reads as the empty string, never a crash.
+ */
+export function oneLineName(name: string | undefined): string {
+  return (name ?? '')
     .split('\n')
     .filter((part) => part.length > 0)
     .join(', ');
+}
+
+/** How a certificate is named in a message: its subject, or its SANs when the subject is empty. */
+export function displayName(cert: X509Certificate): string {
+  const subject = oneLineName(cert.subject);
+  if (subject !== '') return subject;
+  const names = formatAltNames(cert);
+  return names.length > 0 ? `(empty subject) ${names.join(', ')}` : '(empty subject)';
 }
 
 /**
@@ -80,7 +92,24 @@ const CURVE_BITS: Readonly<Record<string, number>> = {
   secp384r1: 384,
   secp521r1: 521,
   secp224r1: 224,
+  secp224k1: 224,
+  secp192k1: 192,
   prime192v1: 192,
+  prime192v2: 192,
+  prime192v3: 192,
+  prime239v1: 239,
+  prime239v2: 239,
+  prime239v3: 239,
+  secp160r1: 160,
+  secp160r2: 160,
+  secp160k1: 160,
+  brainpoolP160r1: 160,
+  brainpoolP192r1: 192,
+  brainpoolP224r1: 224,
+  brainpoolP256r1: 256,
+  brainpoolP320r1: 320,
+  brainpoolP384r1: 384,
+  brainpoolP512r1: 512,
 };
 
 export function keyOf(cert: X509Certificate): { keyType: string; keyBits?: number } {
@@ -113,7 +142,7 @@ export function signatureAlgorithmOf(cert: X509Certificate): string {
  */
 export function isSelfSigned(cert: X509Certificate): boolean {
   try {
-    return cert.subject === cert.issuer && cert.verify(cert.publicKey);
+    return cert.subject !== undefined && cert.subject === cert.issuer && cert.verify(cert.publicKey);
   } catch {
     return false;
   }

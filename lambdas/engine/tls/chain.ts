@@ -8,7 +8,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { Finding } from '../findings.js';
 import { finding } from '../findings.js';
-import { isSelfSigned, oneLineName } from './certificate.js';
+import { displayName, isSelfSigned, oneLineName } from './certificate.js';
 import type { AnchorIndex } from './trust.js';
 
 export type ChainVerdict =
@@ -56,14 +56,14 @@ export function verifiedPath(chain: readonly X509Certificate[], anchors: AnchorI
 function shapeFinding(chain: readonly X509Certificate[]): Finding {
   const leaf = chain[0] as X509Certificate;
   const top = chain[chain.length - 1] as X509Certificate;
-  const leafName = `"${oneLineName(leaf.subject)}"`;
+  const leafName = `"${displayName(leaf)}"`;
   if (chain.length === 1 && isSelfSigned(leaf)) {
     return finding('CERT_SELF_SIGNED', `certificate ${leafName} is self-signed and not in the trust store`);
   }
   if (isSelfSigned(top)) {
     return finding(
       'CERT_UNTRUSTED',
-      `certificate ${leafName} chains to root "${oneLineName(top.subject)}", which is not in the trust store`,
+      `certificate ${leafName} chains to root "${displayName(top)}", which is not in the trust store`,
     );
   }
   // Only end-entity certificates and no issuer in the store: almost always a server that
@@ -100,7 +100,7 @@ export function classifyChain(
   const benign = DATE_CODES.has(code) || WEAKNESS_CODES.has(code);
   if (benign && (anchors === undefined || path !== undefined)) return { trusted: true, path: path ?? chain };
   if (SHAPE_CODES.has(code) || benign) return { trusted: false, finding: shapeFinding(chain) };
-  const leafName = oneLineName((chain[0] as X509Certificate).subject);
+  const leafName = displayName(chain[0] as X509Certificate);
   return {
     trusted: false,
     finding: finding('CERT_UNTRUSTED', `certificate "${leafName}" failed verification (OpenSSL ${code})`),

@@ -5,56 +5,55 @@
  * codes, mapped from Node's error codes, never from message text.
  */
 import type { LookupFunction } from 'node:net';
-import { isIP } from 'node:net';
+import net, { isIP } from 'node:net';
 import * as tls from 'node:tls';
 import type { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
 import type { FindingCode } from '../findings.js';
 import type { Resolver } from '../net/resolver.js';
 import { DnsError } from '../net/resolver.js';
+import { oneLine, socketErrorCode } from '../net/socket-errors.js';
+import { attachWire, HANDSHAKE_CAPTURE_BYTES, WireTap } from './wire.js';
+
+export interface WireOptions {
+  /** Keep what the server sent during the handshake (wireOf(socket), tls/wire.ts). @default false */
+  readonly captureHandshake?: boolean;
+}
 
 /** Resolves once the handshake completed; the caller owns (and destroys) the socket. */
-export type TlsConnector = (options: tls.ConnectionOptions, deadline: Deadline) => Promise<tls.TLSSocket>;
+export type TlsConnector = (
+  options: tls.ConnectionOptions,
+  deadline: Deadline,
+  wire?: WireOptions,
+) => Promise<tls.TLSSocket>;
 
-const CONNECT_CODES: Readonly<Record<string, FindingCode>> = {
-  ECONNREFUSED: 'CONNECT_REFUSED',
-  ECONNRESET: 'CONNECT_RESET',
-  EPIPE: 'CONNECT_RESET',
-  ECONNABORTED: 'CONNECT_RESET',
-  ETIMEDOUT: 'CONNECT_TIMEOUT',
-  // No route: the same thing to an on-call engineer as packets silently dropped.
-  EHOSTUNREACH: 'CONNECT_TIMEOUT',
-  ENETUNREACH: 'CONNECT_TIMEOUT',
-  EHOSTDOWN: 'CONNECT_TIMEOUT',
-  // Name resolution inside tls.connect (getaddrinfo codes, or ours from lookupWith).
-  ENOTFOUND: 'DNS_NXDOMAIN',
-  ENODATA: 'DNS_NXDOMAIN',
-  EAI_AGAIN: 'DNS_ERROR',
-};
-
-/**
- * An SMTP greeting or any plaintext where a TLS record belongs: OpenSSL reads "220 …" as
- * a record header with an impossible version. That is a port in the other TLS mode.
- */
-const WRONG_MODE_CODES = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG']);
-
-/** The findings code of a socket or TLS error (`err.code`; Node sets it for both). */
+/** The findings code of a socket or TLS error of a handshake from the first byte. */
 export function connectErrorCode(err: unknown): FindingCode {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return 'TLS_HANDSHAKE_FAILED';
-  if (WRONG_MODE_CODES.has(code)) return 'TLS_WRONG_MODE';
-  return CONNECT_CODES[code] ?? 'TLS_HANDSHAKE_FAILED';
+  return socketErrorCode(err, 'tls-first-byte');
+}
+
+const starttlsExtraData = new WeakMap<tls.TLSSocket, number>();
+
+/** Records that the server sent `bytes` after its 220 to STARTTLS (RFC 3207 §6) on this socket. */
+export function noteStarttlsExtraData(socket: tls.TLSSocket, bytes: number): void {
+  if (bytes > 0) starttlsExtraData.set(socket, bytes);
+}
+
+/** Bytes the server sent after its 220 to STARTTLS and before the handshake of this socket; 0 if none. */
+export function starttlsExtraDataOf(socket: tls.TLSSocket): number {
+  return starttlsExtraData.get(socket) ?? 0;
 }
 
 /** Node's `lookup` hook backed by the run's resolver, so --dns-server also covers implicit TLS. */
-function lookupWith(resolver: Resolver): LookupFunction {
+function lookupWith(resolver: Resolver, deadline: Deadline): LookupFunction {
   // One lookup for all of a check's handshakes (default, DHE-only, one per version): six
   // parallel lookups of a host with dead name servers would occupy the resolver six times.
   const memo = new Map<string, Promise<string[]>>();
   const addresses = (hostname: string): Promise<string[]> => {
     let found = memo.get(hostname);
     if (found === undefined) {
-      found = resolver.addresses(hostname);
+      // Cancelled at the check's deadline (the handshakes share it), never abandoned.
+      found = resolver.addresses(hostname, { signal: AbortSignal.timeout(Math.max(1, deadline.remainingMs())) });
       memo.set(hostname, found);
     }
     return found;
@@ -82,21 +81,32 @@ function lookupWith(resolver: Resolver): LookupFunction {
  */
 export function implicitTlsConnector(host: string, port: number, address?: string, resolver?: Resolver): TlsConnector {
   const target = `${host}:${port}`;
-  return (options, deadline) =>
+  let lookup: LookupFunction | undefined;
+  return (options, deadline, wire = {}) =>
     new Promise<tls.TLSSocket>((resolve, reject) => {
       if (deadline.expired()) {
         reject(new ProbeError('DEADLINE_EXCEEDED', `no time left to connect to ${target}`, { stage: 'connect' }));
         return;
       }
       let tcpConnected = false;
-      const socket = tls.connect({
-        ...options,
+      const where = {
         host: address ?? host,
         port,
         ...(address === undefined && resolver !== undefined && isIP(host) === 0
-          ? { lookup: lookupWith(resolver) }
+          ? { lookup: (lookup ??= lookupWith(resolver, deadline)) }
           : {}),
-      });
+      };
+      let socket: tls.TLSSocket;
+      if (wire.captureHandshake === true) {
+        // TCP first, then TLS over a tap that keeps the server's flight (tls/wire.ts).
+        const plain = net.connect(where);
+        plain.once('connect', () => (tcpConnected = true));
+        const tap = new WireTap(plain, HANDSHAKE_CAPTURE_BYTES);
+        socket = tls.connect({ ...options, socket: tap });
+        attachWire(socket, tap);
+      } else {
+        socket = tls.connect({ ...options, ...where });
+      }
       const fail = (error: ProbeError): void => {
         clearTimeout(timer);
         socket.destroy();
@@ -122,10 +132,10 @@ export function implicitTlsConnector(host: string, port: number, address?: strin
         resolve(socket);
       });
       socket.once('error', (err: NodeJS.ErrnoException) => {
-        const code = connectErrorCode(err);
+        const code = socketErrorCode(err, tcpConnected ? 'tls-first-byte' : 'tcp');
         const stage = code.startsWith('DNS_') ? 'resolve' : tcpConnected ? 'tls' : 'connect';
         // OpenSSL's messages span lines (and end in one); a finding's message is one line.
-        const detail = err.message.replace(/\s+/g, ' ').trim();
+        const detail = oneLine(err.message);
         fail(new ProbeError(code, `${target}: ${err.code ?? 'error'}: ${detail}`, { stage, cause: err }));
       });
     });

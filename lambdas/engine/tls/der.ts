@@ -7,9 +7,13 @@
  * AlgorithmIdentifier, signatureValue BIT STRING }; AlgorithmIdentifier ::= SEQUENCE {
  * algorithm OBJECT IDENTIFIER, parameters ANY OPTIONAL }.
  */
+import { MailprobeError } from '../errors.js';
 
-export class DerError extends Error {
+export class DerError extends MailprobeError {
   override readonly name = 'DerError';
+  constructor(message: string) {
+    super(message);
+  }
 }
 
 interface Tlv {

@@ -91,6 +91,11 @@ export function tlsClientOptions(
   };
 }
 
+/** A host name without IPv6 brackets. */
+function hostOf(servername: string): string {
+  return servername.replace(/^\[(.*)\]$/, '$1');
+}
+
 /** The chain as Node reports it, leaf first: what the server sent, plus issuers Node found in the trust store. */
 export function peerChain(socket: tls.TLSSocket): X509Certificate[] {
   const chain: X509Certificate[] = [];
@@ -166,10 +171,11 @@ function expiringFinding(earliest: CertificateInfo | undefined, nowMs: number, t
 function strengthFindings(chain: readonly X509Certificate[], infos: readonly CertificateInfo[]): Finding[] {
   const out: Finding[] = [];
   infos.forEach((info, i) => {
-    if (
-      (info.keyType === 'RSA' || info.keyType === 'RSA-PSS' || info.keyType === 'DSA') &&
-      (info.keyBits ?? 0) < 2048
-    ) {
+    const finiteField = info.keyType === 'RSA' || info.keyType === 'RSA-PSS' || info.keyType === 'DSA';
+    // EC below 256 bits (P-224, P-192, 160-bit curves): under 128-bit security, and outside
+    // what CA/B Forum certificates and TLS 1.3 (RFC 8446 §4.2.7) allow.
+    const weakCurve = info.keyType === 'EC' && info.keyBits !== undefined && info.keyBits < 256;
+    if ((finiteField && (info.keyBits ?? 0) < 2048) || weakCurve) {
       out.push(
         finding('CERT_WEAK_KEY', `certificate "${info.subject}" has a ${info.keyBits ?? '?'}-bit ${info.keyType} key`),
       );
@@ -214,6 +220,19 @@ export function inspectTlsSession(socket: tls.TLSSocket, opts: InspectOptions): 
         `certificate "${infos[0]?.subject ?? ''}" is not valid for ${opts.servername}; it names ${names === '' ? 'no subject alternative names' : names}`,
       ),
     );
+  }
+
+  // Node's pkix check fell back to the subject CN: OpenSSL-based MTAs accept that, but RFC
+  // 9525 dropped CN-IDs and Go's and rustls's stacks (and MTA-STS, RFC 8461 §4.2) refuse it.
+  if (leaf !== undefined && nameMatches && opts.identity === 'pkix' && isIP(hostOf(opts.servername)) === 0) {
+    if (dnsNamesOf(leaf).length === 0) {
+      findings.push(
+        finding(
+          'CERT_NAME_CN_ONLY',
+          `certificate "${infos[0]?.subject ?? ''}" names ${opts.servername} only in its subject CN, with no DNS name in its subject alternative names`,
+        ),
+      );
+    }
   }
 
   const earliest = earliestOf(infos);

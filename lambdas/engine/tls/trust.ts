@@ -62,11 +62,16 @@ export function anchorIndex(extraCa: readonly string[], env: NodeJS.ProcessEnv =
       continue; // Node's own store loading skips what it cannot parse too.
     }
     fingerprints.add(cert.fingerprint256);
+    // An anchor with an empty subject (undefined in Node) can issue nothing by name.
+    if (cert.subject === undefined) continue;
     bySubject.set(cert.subject, [...(bySubject.get(cert.subject) ?? []), cert]);
   }
   index = {
     has: (cert) => fingerprints.has(cert.fingerprint256),
-    issuerOf: (cert) => bySubject.get(cert.issuer)?.find((anchor) => cert.verify(anchor.publicKey)),
+    issuerOf: (cert) =>
+      cert.issuer === undefined
+        ? undefined
+        : bySubject.get(cert.issuer)?.find((anchor) => cert.verify(anchor.publicKey)),
   };
   indexes.set(extraCa, index);
   return index;
