@@ -168,9 +168,10 @@ describe('runSesAccountCheck: identities', () => {
       },
     ]);
     expect(result.findings.map((f) => [f.code, f.severity, f.message])).toEqual([
-      ['SES_IDENTITY_UNVERIFIED', 'warning', 'pending.example has verification status Pending in eu-west-1.'],
+      // Worst first (the result builder sorts; the dashboard groups by findings.0.code).
       ['SES_IDENTITY_UNVERIFIED', 'critical', 'failed.example has verification status Failed in eu-west-1.'],
       ['SES_IDENTITY_UNVERIFIED', 'critical', 'missing.example is not an SES identity in eu-west-1.'],
+      ['SES_IDENTITY_UNVERIFIED', 'warning', 'pending.example has verification status Pending in eu-west-1.'],
       ['SES_DKIM_NOT_VERIFIED', 'warning', 'DKIM of alerts@other.example has status Pending in eu-west-1.'],
     ]);
     expect(result.status).toBe('critical');
