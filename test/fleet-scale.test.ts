@@ -166,3 +166,24 @@ describe('fleet alarms', () => {
     expect(plan.shards.every((s) => s.metrics?.mode === 'aggregate' && s.metrics.group === undefined)).toBe(true);
   }, 120_000);
 });
+
+describe('dashboard limits', () => {
+  it('refuses more than 500 widgets with a message naming the fix', async () => {
+    const { Stack } = await import('aws-cdk-lib');
+    const logs = await import('aws-cdk-lib/aws-logs');
+    const { ProbeDashboard, DashboardLimitError } = await import('../lib/probe-dashboard.js');
+    const stack = new Stack(new App(), 'S');
+    const group = new logs.LogGroup(stack, 'G');
+    // 100 alarms per status widget: 50,001 alarms need 501 widgets.
+    const alarms = Array.from(
+      { length: 50_001 },
+      (_, i) => ({ alarmArn: `arn:aws:cloudwatch:us-east-1:123456789012:alarm:a${i}`, alarmName: `a${i}` }) as never,
+    );
+    expect(
+      () => new ProbeDashboard(stack, 'D', { namespace: 'MailProbe', targets: [], alarms, logGroups: [group] }),
+    ).toThrow(DashboardLimitError);
+    expect(
+      () => new ProbeDashboard(stack, 'D2', { namespace: 'MailProbe', targets: [], alarms, logGroups: [group] }),
+    ).toThrow(/more than CloudWatch's 500; set alarms.mode to fleet/);
+  });
+});
