@@ -7,8 +7,9 @@
  *
  * The steps live in their own modules: expand.ts (config → entries), validate.ts
  * (per-entry problems, names and AWS limits), shard.ts (entries → shards), defaults.ts
- * (defaults and limits as constants), plan-types.ts (the plan's shape); this file decides the metric and alarm modes and checks the whole plan
- * against the limits.
+ * (defaults and limits as constants), plan-types.ts (the plan's shape); this file
+ * decides the metric and alarm modes, places the certificate alarms and packs the
+ * fleet alarm groups.
  */
 import type { CheckSpec } from '../../lambdas/engine/checks.js';
 import { effectiveTlsMode, targetOf } from '../../lambdas/engine/checks.js';
