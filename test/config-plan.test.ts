@@ -31,6 +31,22 @@ describe('plan', () => {
     expect(p.namespace).toBe('MailProbe');
   });
 
+  it("carries a target's tlsPolicy into both its smtp and its tls check", () => {
+    const p = plan({
+      targets: [
+        { name: 'lenient', host: 'a.example', port: 587, tlsPolicy: 'preferred' },
+        { name: 'strict', host: 'b.example', port: 587 },
+      ],
+    });
+    const specs = p.shards.flatMap((s) => s.specs) as { check: string; name?: string; tlsPolicy?: string }[];
+    expect(specs.filter((s) => s.name === 'lenient').map((s) => [s.check, s.tlsPolicy])).toEqual([
+      ['smtp', 'preferred'],
+      ['tls', 'preferred'],
+    ]);
+    // Unset means the engine's default (required-verify), not a value written into the plan.
+    expect(specs.filter((s) => s.name === 'strict').every((s) => s.tlsPolicy === undefined)).toBe(true);
+  });
+
   it('carries change-notification settings into the shards, per target and in milliseconds', () => {
     const p = plan({
       targets: [

@@ -49,38 +49,36 @@ describe('cancelling lookups', () => {
 });
 
 describe('the CLI process', () => {
-  it('exits by itself after --timeout with a silent DNS server, before c-ares’ own 9 s would end', async () => {
-    // The result is printed at the 1 s deadline. Without cancellation the process then lives
-    // on until c-ares gives up (3 s, then 6 s: about 8 s more); the guard, started when the
-    // result appears, kills it well before that, so a process that needed it fails the test.
-    const guardMs = 5_000;
-    const child = spawn(
-      process.execPath,
-      [
-        'bin/mailprobe.mjs',
-        'smtp',
-        'relay.example.test:2525',
-        '--dns-server',
-        dns.server,
-        '--timeout',
-        '1000',
-        '--json',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let guard: NodeJS.Timeout | undefined;
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      guard ??= setTimeout(() => child.kill('SIGKILL'), guardMs);
-    });
-    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.on('exit', (code, signal) => resolve({ code, signal })),
-    );
-    clearTimeout(guard);
-    expect(exit.signal).toBeNull();
-    expect(exit.code).toBe(1);
-    const doc = JSON.parse(stdout) as { results: { findings: { code: string }[] }[] };
-    expect(doc.results[0]?.findings[0]?.code).toBe('DNS_ERROR');
-  }, 30_000);
+  it.each([
+    ['smtp', 'relay.example.test:2525'],
+    ['tls', 'relay.example.test:465'],
+  ])(
+    '%s exits by itself after --timeout with a silent DNS server, before c-ares’ own 9 s would end',
+    async (command, target) => {
+      // The result is printed at the 1 s deadline. Without cancellation the process then lives
+      // on until c-ares gives up (3 s, then 6 s: about 8 s more); the guard, started when the
+      // result appears, kills it well before that, so a process that needed it fails the test.
+      const guardMs = 5_000;
+      const child = spawn(
+        process.execPath,
+        ['bin/mailprobe.mjs', command, target, '--dns-server', dns.server, '--timeout', '1000', '--json'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      let guard: NodeJS.Timeout | undefined;
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString();
+        guard ??= setTimeout(() => child.kill('SIGKILL'), guardMs);
+      });
+      const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.on('exit', (code, signal) => resolve({ code, signal })),
+      );
+      clearTimeout(guard);
+      expect(exit.signal).toBeNull();
+      expect(exit.code).toBe(1);
+      const doc = JSON.parse(stdout) as { results: { findings: { code: string }[] }[] };
+      expect(doc.results[0]?.findings[0]?.code).toBe('DNS_ERROR');
+    },
+    30_000,
+  );
 });

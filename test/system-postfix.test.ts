@@ -34,6 +34,7 @@ describe.skipIf(requirements.skip)(requirements.title('system: Postfix and opens
   let dh2048: PostfixInstance;
   let implicitTls: PostfixInstance;
   let senderReject: PostfixInstance;
+  let limited: PostfixInstance;
   let tls10: OpensslServerInstance;
 
   beforeAll(async () => {
@@ -48,7 +49,7 @@ describe.skipIf(requirements.skip)(requirements.title('system: Postfix and opens
     ]);
     // Pinned to TLS ≥ 1.2 so the protocol findings of the DH servers are known exactly.
     const modernOnly = { smtpd_tls_protocols: '>=TLSv1.2', smtpd_tls_mandatory_protocols: '>=TLSv1.2' };
-    [good, expired, noStarttls, dh1024, dh2048, implicitTls, senderReject, tls10] = await startAll([
+    [good, expired, noStarttls, dh1024, dh2048, implicitTls, senderReject, limited, tls10] = await startAll([
       startPostfix({ tls: pki.credentials() }),
       startPostfix({ tls: pki.credentials(expiredLeaf) }),
       startPostfix({}),
@@ -59,17 +60,19 @@ describe.skipIf(requirements.skip)(requirements.title('system: Postfix and opens
       // Every sender refused at MAIL FROM, like SES for an unverified identity. Postfix
       // defers restrictions to RCPT TO unless told not to.
       startPostfix({ tls: pki.credentials(), main: { smtpd_delay_reject: 'no', smtpd_sender_restrictions: 'reject' } }),
+      // One session per client (anvil): the others are greeted "421 4.7.0 … too many connections".
+      startPostfix({ tls: pki.credentials(), main: { smtpd_client_connection_count_limit: '1', ...modernOnly } }),
       // TLS 1.0 only. Debian's OpenSSL refuses TLS < 1.2 at its default security level 2,
       // so the server has to drop to level 0 to offer it at all.
       startOpensslServer({ tls: pki.credentials(), args: ['-tls1', '-cipher', 'DEFAULT:@SECLEVEL=0'] }),
     ] as const);
     console.log(
-      `system-postfix startup ms: postfix ${[good, expired, noStarttls, dh1024, dh2048, implicitTls, senderReject].map((p) => p.startupMs).join(', ')}; openssl s_server ${tls10.startupMs}`,
+      `system-postfix startup ms: postfix ${[good, expired, noStarttls, dh1024, dh2048, implicitTls, senderReject, limited].map((p) => p.startupMs).join(', ')}; openssl s_server ${tls10.startupMs}`,
     );
   });
 
   afterAll(async () => {
-    await stopAll([good, expired, noStarttls, dh1024, dh2048, implicitTls, senderReject, tls10]);
+    await stopAll([good, expired, noStarttls, dh1024, dh2048, implicitTls, senderReject, limited, tls10]);
     scratch?.remove();
   });
 
@@ -164,6 +167,14 @@ describe.skipIf(requirements.skip)(requirements.title('system: Postfix and opens
     expect(codesOf(result), senderReject.log()).toEqual(['SENDER_REJECTED']);
     expect(result['reply']).toBe('554 5.7.1 <probe@sender.test>: Sender address rejected: Access denied');
     expect(run.exitCode).toBe(1);
+  });
+
+  it('tls: Postfix allowing one session per client (anvil 421) gets a full posture, no GREETING_REJECTED', async () => {
+    const run = await probe('tls', limited);
+    const result = only(run.results);
+    expect(codesOf(result), limited.log()).toEqual([]);
+    expect(result['protocols']).toEqual({ TLSv1: false, 'TLSv1.1': false, 'TLSv1.2': true, 'TLSv1.3': true });
+    expect(run.exitCode).toBe(0);
   });
 
   it('tls: Postfix with 1024-bit DH parameters is DH_WEAK with dh.bits 1024', async () => {

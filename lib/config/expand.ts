@@ -79,6 +79,7 @@ export function expand(config: MailProbeConfig, problems: string[], port25Reacha
           ...(base.tls !== undefined ? { tls: base.tls } : {}),
           ...(base.ehloName !== undefined ? { ehloName: base.ehloName } : {}),
           ...(base.timeoutMs !== undefined ? { timeoutMs: base.timeoutMs } : {}),
+          ...(base.tlsPolicy !== undefined ? { tlsPolicy: base.tlsPolicy } : {}),
         };
         entries.push({ spec, schedule: sched, thresholds, where });
       }
@@ -147,6 +148,7 @@ export function expand(config: MailProbeConfig, problems: string[], port25Reacha
       ...(t.name !== undefined ? { name: t.name } : {}),
       ...(t.tls !== undefined ? { tls: t.tls } : {}),
       ...(t.ehloName !== undefined ? { ehloName: t.ehloName } : {}),
+      ...(t.tlsPolicy !== undefined ? { tlsPolicy: t.tlsPolicy } : {}),
       ...(t.auth !== undefined ? { auth: { secretArn: t.auth.secretArn } } : {}),
       ...(t.testMessage !== undefined ? { testMessage: t.testMessage } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),

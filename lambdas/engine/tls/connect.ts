@@ -89,6 +89,8 @@ export function implicitTlsConnector(host: string, port: number, address?: strin
         return;
       }
       let tcpConnected = false;
+      // Whether a name still had to be looked up when time ran out: then it is DNS's fault.
+      let lookedUp = address !== undefined || isIP(host) !== 0;
       const where = {
         host: address ?? host,
         port,
@@ -101,6 +103,7 @@ export function implicitTlsConnector(host: string, port: number, address?: strin
         // TCP first, then TLS over a tap that keeps the server's flight (tls/wire.ts).
         const plain = net.connect(where);
         plain.once('connect', () => (tcpConnected = true));
+        plain.once('lookup', () => (lookedUp = true));
         const tap = new WireTap(plain, HANDSHAKE_CAPTURE_BYTES);
         socket = tls.connect({ ...options, socket: tap });
         attachWire(socket, tap);
@@ -120,10 +123,13 @@ export function implicitTlsConnector(host: string, port: number, address?: strin
             ? new ProbeError('DEADLINE_EXCEEDED', `TLS handshake with ${target} did not complete in time`, {
                 stage: 'tls',
               })
-            : new ProbeError('CONNECT_TIMEOUT', `TCP connection to ${target} timed out`, { stage: 'connect' }),
+            : !lookedUp
+              ? new ProbeError('DNS_ERROR', `DNS lookup of ${host} did not answer in time`, { stage: 'resolve' })
+              : new ProbeError('CONNECT_TIMEOUT', `TCP connection to ${target} timed out`, { stage: 'connect' }),
         );
       }, deadline.remainingMs());
       socket.once('connect', () => (tcpConnected = true));
+      socket.once('lookup', () => (lookedUp = true));
       socket.once('secureConnect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
