@@ -152,4 +152,5 @@ async function main(): Promise<void> {
 }
 
 await main();
+await (await import('./state.js')).benchState();
 await (await import('./fleet.js')).benchFleet();

@@ -50,6 +50,10 @@ export class MailProbeStack extends Stack {
       value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${this.probes.dashboard.dashboard.dashboardName}`,
       description: 'The mailprobe CloudWatch dashboard',
     });
+    new CfnOutput(this, 'StateTableName', {
+      value: this.probes.stateTable.tableName,
+      description: 'DynamoDB table of probe state: alert history and the facts change detection compares',
+    });
     new CfnOutput(this, 'FailedChecksQuery', {
       value: this.probes.dashboard.queryName,
       description: 'Saved CloudWatch Logs Insights query: failed checks by findings code',

@@ -7,7 +7,8 @@
  *     const plan = planConfig(loadConfig('mailprobe.config.yaml'));
  *     new MailProbes(this, 'MailProbes', { plan });
  */
-import { Annotations, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, type RemovalPolicy } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -20,6 +21,7 @@ import { AlertTopic } from './alert-topic.js';
 import { ProbeAlarms } from './probe-alarms.js';
 import { DEFAULT_QUERY_NAME, ProbeDashboard } from './probe-dashboard.js';
 import { ProbeFunction } from './probe-function.js';
+import { StateTable } from './state-table.js';
 
 export interface MailProbesProps {
   /** What to probe and how often: `planConfig(loadConfig(path))`. */
@@ -50,6 +52,15 @@ export interface MailProbesProps {
   readonly code?: (check: CheckKind) => lambda.Code;
   /** Send change notifications (findings and hints) from the probes to the topic. @default true */
   readonly notifyChanges?: boolean;
+  /**
+   * Keep the probe state (alert history, facts for change detection) in this table
+   * (partition key `pk`, string; TTL on `expiresAt`). @default - a new StateTable
+   */
+  readonly stateTable?: dynamodb.ITable;
+  /** Point-in-time recovery of the new state table. @default true */
+  readonly stateTablePointInTimeRecovery?: boolean;
+  /** Removal policy of the new state table. @default RemovalPolicy.RETAIN */
+  readonly stateTableRemovalPolicy?: RemovalPolicy;
 }
 
 export const PORT_25_WARNING =
@@ -58,6 +69,8 @@ export const PORT_25_WARNING =
 export class MailProbes extends Construct {
   readonly functions: ReadonlyMap<CheckKind, ProbeFunction>;
   readonly alertTopic: sns.ITopic;
+  /** Where the probes keep their state between runs. */
+  readonly stateTable: dynamodb.ITable;
   readonly alarms: ProbeAlarms;
   readonly dashboard: ProbeDashboard;
 
@@ -76,6 +89,14 @@ export class MailProbes extends Construct {
       ...(plan.alerting.https ? { httpsSubscriptions: plan.alerting.https } : {}),
     });
     this.alertTopic = topic.topic;
+
+    this.stateTable = new StateTable(this, 'State', {
+      ...(props.stateTable ? { existingTable: props.stateTable } : {}),
+      ...(props.stateTablePointInTimeRecovery !== undefined
+        ? { pointInTimeRecovery: props.stateTablePointInTimeRecovery }
+        : {}),
+      ...(props.stateTableRemovalPolicy !== undefined ? { removalPolicy: props.stateTableRemovalPolicy } : {}),
+    }).table;
 
     const dashboardName = props.dashboardName ?? `${stack.stackName}-mailprobe`;
     const queryName = `${stack.stackName}/${DEFAULT_QUERY_NAME}`;
@@ -96,6 +117,7 @@ export class MailProbes extends Construct {
           ...(kind === 'smtp' ? { secretArns: plan.secretArns } : {}),
           ...(kind === 'ses-account' ? { sesRegions: plan.sesRegions } : {}),
           ...(props.notifyChanges === false ? {} : { alertTopic: topic.topic }),
+          stateTable: this.stateTable,
           environment: { [ENV.dashboardName]: dashboardName, [ENV.queryName]: queryName },
           ...(props.vpc ? { vpc: props.vpc } : {}),
           ...(props.vpcSubnets ? { vpcSubnets: props.vpcSubnets } : {}),

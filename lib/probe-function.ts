@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -19,6 +20,7 @@ import { Construct } from 'constructs';
 import type { CheckKind } from '../lambdas/engine/result.js';
 import { SES_ACCOUNT_IAM_ACTIONS } from '../lambdas/engine/ses/api-errors.js';
 import type { ShardEvent } from '../lambdas/handlers/event.js';
+import { STATE_TABLE } from '../lambdas/engine/state/table.js';
 import { ENV } from '../lambdas/handlers/env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -36,6 +38,11 @@ export interface ProbeFunctionProps {
   readonly sesRegions?: readonly string[];
   /** Where change notifications go; the function gets sns:Publish on it. @default - no notifications */
   readonly alertTopic?: sns.ITopic;
+  /**
+   * The probe state (lib/state-table.ts); the function gets BatchGetItem and PutItem on it.
+   * Notifications and change detection need it. @default - no state: no notifications
+   */
+  readonly stateTable?: dynamodb.ITable;
   /** Extra environment, e.g. the dashboard and query names used in alert links. @default - none */
   readonly environment?: Readonly<Record<string, string>>;
   /** @default - not in a VPC */
@@ -123,6 +130,7 @@ export class ProbeFunction extends Construct {
       environment: {
         [ENV.namespace]: props.namespace,
         ...(props.alertTopic ? { [ENV.alertTopicArn]: props.alertTopic.topicArn } : {}),
+        ...(props.stateTable ? { [ENV.stateTableName]: props.stateTable.tableName } : {}),
         ...props.environment,
       },
       bundling: {
@@ -152,7 +160,7 @@ export class ProbeFunction extends Construct {
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'cloudwatch:PutMetricData and GetMetricData support no resource-level permissions; PutMetricData is limited to the probe namespace by the cloudwatch:namespace condition.',
+          'cloudwatch:PutMetricData supports no resource-level permissions; it is limited to the probe namespace by the cloudwatch:namespace condition.',
       },
     ];
 
@@ -180,15 +188,23 @@ export class ProbeFunction extends Construct {
 
     if (props.alertTopic) {
       props.alertTopic.grantPublish(role);
-      // The alert state store reads the last runs' AlertState datapoints (alerts/store.ts).
-      role.addToPolicy(
-        new iam.PolicyStatement({ sid: 'ReadAlertState', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
-      );
       acks.push({
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
         reason:
           'Granted by topic.grantPublish on the alert topic key only; SNS needs GenerateDataKey for any key spec.',
       });
+    }
+
+    if (props.stateTable) {
+      // Item actions the state store uses (lambdas/engine/state/dynamodb.ts), on that table only.
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ProbeState',
+          actions: [...STATE_TABLE.actions],
+          resources: [props.stateTable.tableArn],
+        }),
+      );
+      props.stateTable.encryptionKey?.grantEncryptDecrypt(role);
     }
 
     if (props.vpc) {

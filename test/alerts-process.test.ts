@@ -1,16 +1,8 @@
 /**
- * processAlerts at the SDK boundary: SNS and CloudWatch are mocked with aws-sdk-client-mock,
- * and CloudWatch behaves like a tiny metric store (PutMetricData is read back by
- * GetMetricData, per minute, Maximum), so the state really travels through the metric.
+ * processAlerts through the real DynamoDB store (dynalite on loopback), with SNS mocked at
+ * the SDK boundary (nothing real can stand in for it): the state really travels through the
+ * table between runs.
  */
-import {
-  CloudWatchClient,
-  GetMetricDataCommand,
-  PutMetricDataCommand,
-  type GetMetricDataCommandInput,
-  type MetricDataResult,
-  type PutMetricDataCommandInput,
-} from '@aws-sdk/client-cloudwatch';
 import {
   AuthorizationErrorException,
   InternalErrorException,
@@ -20,76 +12,43 @@ import {
   type PublishCommandInput,
 } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { finding, type Status } from '../lambdas/engine/findings.js';
 import type { AlertableResult } from '../lambdas/engine/alerts/facts.js';
 import { SNS_MAX_MESSAGE_BYTES } from '../lambdas/engine/alerts/format.js';
 import { processAlerts, type AlertLog, type ProcessAlertsDeps } from '../lambdas/engine/alerts/publish.js';
-import { ALERT_STATE_METRIC } from '../lambdas/engine/alerts/store.js';
+import type { Backoff } from '../lambdas/engine/alerts/retry.js';
+import { snsNotifier } from '../lambdas/engine/alerts/sns-publish.js';
+import { DynamoStateStore } from '../lambdas/engine/state/dynamodb.js';
 import { redact } from '../lambdas/engine/secrets.js';
+import { startDynalite, type RunningDynalite } from './support/dynalite.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const T0 = Date.parse('2026-11-23T00:00:00.000Z');
 const PASSWORD = 'Tr0ub4dor&3-secret';
 const LINKS = { region: 'eu-west-1', dashboardName: 'MailProbe', queryName: 'mailprobe/failed' };
-
-/** CloudWatch as far as the alert store uses it. */
-class FakeMetrics {
-  readonly points: { key: string; at: number; value: number }[] = [];
-
-  private static key(ns: string | undefined, name: string | undefined, dims: { Name?: string; Value?: string }[] = []) {
-    return JSON.stringify([ns, name, dims.map((d) => [d.Name, d.Value])]);
-  }
-
-  put(input: PutMetricDataCommandInput) {
-    for (const d of input.MetricData ?? []) {
-      this.points.push({
-        key: FakeMetrics.key(input.Namespace, d.MetricName, d.Dimensions),
-        at: d.Timestamp!.getTime(),
-        value: d.Value!,
-      });
-    }
-    return {};
-  }
-
-  get(input: GetMetricDataCommandInput) {
-    const start = input.StartTime!.getTime();
-    const end = input.EndTime!.getTime();
-    const results: MetricDataResult[] = (input.MetricDataQueries ?? []).map((q) => {
-      const stat = q.MetricStat!;
-      const key = FakeMetrics.key(stat.Metric!.Namespace, stat.Metric!.MetricName, stat.Metric!.Dimensions);
-      const period = stat.Period! * 1000;
-      const buckets = new Map<number, number>();
-      for (const p of this.points) {
-        if (p.key !== key || p.at < start || p.at >= end) continue;
-        const bucket = Math.floor(p.at / period) * period;
-        buckets.set(bucket, Math.max(buckets.get(bucket) ?? -Infinity, p.value));
-      }
-      const times = [...buckets.keys()].sort((a, b) => b - a);
-      return {
-        Id: q.Id,
-        Timestamps: times.map((t) => new Date(t)),
-        Values: times.map((t) => buckets.get(t)!),
-        StatusCode: 'Complete',
-      };
-    });
-    return { MetricDataResults: results };
-  }
-}
+const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:mailprobe-alerts';
 
 const sns = mockClient(SNSClient);
-const cw = mockClient(CloudWatchClient);
-let metrics: FakeMetrics;
+let db: RunningDynalite;
+let table = '';
+let tables = 0;
 let logs: Parameters<AlertLog>[0][];
 
-beforeEach(() => {
+beforeAll(async () => {
+  db = await startDynalite();
+});
+afterAll(async () => {
+  await db.close();
+});
+beforeEach(async () => {
   sns.reset();
-  cw.reset();
-  metrics = new FakeMetrics();
+  db.setFault('none');
   logs = [];
-  cw.on(PutMetricDataCommand).callsFake((input: PutMetricDataCommandInput) => metrics.put(input));
-  cw.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => metrics.get(input));
+  table = `alerts-process-${++tables}`;
+  await db.createTable(table);
+  db.requests.length = 0;
   sns.on(PublishCommand).resolves({ MessageId: 'msg-1' });
 });
 
@@ -112,27 +71,42 @@ function relay(status: Status, at: number, extra: Partial<AlertableResult> = {})
   };
 }
 
-function deps(now: number, overrides: Partial<ProcessAlertsDeps> = {}): ProcessAlertsDeps {
+function deps(now: number, overrides: Partial<ProcessAlertsDeps> = {}, retry: Backoff = {}): ProcessAlertsDeps {
+  const log: AlertLog = (entry) => logs.push(entry);
   return {
-    sns: new SNSClient({ region: 'eu-west-1' }),
-    cloudwatch: new CloudWatchClient({ region: 'eu-west-1' }),
-    topicArn: 'arn:aws:sns:eu-west-1:111122223333:mailprobe-alerts',
-    namespace: 'MailProbe',
+    store: new DynamoStateStore({
+      client: db.client,
+      tableName: table,
+      clock: { now: () => now },
+      sleep: async () => {},
+      maxAttempts: 2,
+    }),
+    notify: snsNotifier({
+      client: new SNSClient({ region: 'eu-west-1' }),
+      topicArn: TOPIC,
+      log,
+      sleep: async () => {},
+      ...retry,
+    }),
     links: LINKS,
     redact: (text) => redact(text, [PASSWORD]),
     clock: { now: () => now },
-    log: (entry) => logs.push(entry),
-    retry: { sleep: async () => {} },
+    log,
     ...overrides,
   };
 }
 
 /** Runs processAlerts once per status, `every` apart; returns the summaries. */
-async function runSequence(statuses: readonly Status[], every = 5 * MIN, overrides: Partial<ProcessAlertsDeps> = {}) {
+async function runSequence(
+  statuses: readonly Status[],
+  every = 5 * MIN,
+  overrides: Partial<ProcessAlertsDeps> = {},
+  retry: Backoff = {},
+) {
   const summaries = [];
   for (const [i, status] of statuses.entries()) {
     const at = T0 + i * every;
-    summaries.push(await processAlerts([relay(status, at)], deps(at + 2_000, overrides)));
+    summaries.push(await processAlerts([relay(status, at)], deps(at + 2_000, overrides, retry)));
   }
   return summaries;
 }
@@ -186,22 +160,20 @@ describe('processAlerts: one message per change', () => {
       findings: [],
     });
 
-    // One AlertState datapoint per run, in the metrics namespace, with the target's name as dimension.
-    const puts = cw.commandCalls(PutMetricDataCommand).map((c) => c.args[0].input);
-    expect(puts).toHaveLength(9);
-    expect(puts[0]).toMatchObject({
-      Namespace: 'MailProbe',
-      MetricData: [
-        {
-          MetricName: ALERT_STATE_METRIC,
-          Dimensions: [
-            { Name: 'Check', Value: 'smtp' },
-            { Name: 'Target', Value: 'relay-eu' },
-          ],
-          Value: 0,
-        },
-      ],
+    // The state after the run: the resolved status since the first ok run, the last notification.
+    const stored = await new DynamoStateStore({ client: db.client, tableName: table, clock: { now: () => T0 } }).load([
+      { check: 'smtp', target: 'relay-eu' },
+    ]);
+    expect(stored.states.get('smtp#relay-eu')).toMatchObject({
+      version: 9,
+      state: {
+        status: 'ok',
+        since: T0 + 6 * 5 * MIN,
+        lastNotification: { kind: 'resolved', at: T0 + 7 * 5 * MIN },
+        announced: { status: 'ok', codes: 0, lastSentAt: T0 + 7 * 5 * MIN },
+      },
     });
+    expect(stored.states.get('smtp#relay-eu')!.state!.runs).toHaveLength(9);
   });
 
   it('sends nothing for a flapping target', async () => {
@@ -241,15 +213,19 @@ describe('processAlerts: one message per change', () => {
     expect(summary).toMatchObject({ evaluated: 20, sent: 20, failed: 0 });
     const targets = published().map((p) => p.MessageAttributes!['name']!.StringValue);
     expect(new Set(targets).size).toBe(20);
-    // One PutMetricData per run carries all 20 AlertState datapoints.
-    expect(cw.commandCalls(PutMetricDataCommand).map((c) => c.args[0].input.MetricData!.length)).toEqual([20, 20]);
-    expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(2);
+    // One BatchGetItem per run for the 20 targets, one conditional PutItem per target.
+    expect(db.requests.filter((r) => r === 'BatchGetItem')).toHaveLength(2);
+    expect(db.requests.filter((r) => r === 'PutItem')).toHaveLength(40);
   });
 
-  it('honours per-target overrides: disabled targets are not even read', async () => {
-    await runSequence(['critical', 'critical', 'critical'], 5 * MIN, { policyFor: () => ({ enabled: false }) });
+  it('honours per-target overrides: disabled targets send nothing', async () => {
+    const off = await runSequence(['critical', 'critical', 'critical'], 5 * MIN, {
+      policyFor: () => ({ enabled: false }),
+    });
     expect(published()).toEqual([]);
-    expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(0);
+    expect(off.map((s) => s.evaluated)).toEqual([0, 0, 0]);
+    table = `alerts-process-${++tables}`;
+    await db.createTable(table);
     await runSequence(['critical', 'critical', 'critical'], 5 * MIN, { policyFor: () => ({ holdCount: 3 }) });
     expect(published()).toHaveLength(1);
     expect(JSON.parse((JSON.parse(published()[0]!.Message!) as Record<string, string>)['sqs']!).startedAt).toBe(
@@ -266,9 +242,12 @@ describe('processAlerts: failures never break the run', () => {
       .rejectsOnce(new InternalErrorException({ message: 'Internal error', $metadata: { httpStatusCode: 500 } }))
       .resolves({ MessageId: 'msg-2' });
     const delays: number[] = [];
-    const summaries = await runSequence(['critical', 'critical'], 5 * MIN, {
-      retry: { sleep: async (ms) => void delays.push(ms), random: () => 0.5, baseDelayMs: 100 },
-    });
+    const summaries = await runSequence(
+      ['critical', 'critical'],
+      5 * MIN,
+      {},
+      { sleep: async (ms) => void delays.push(ms), random: () => 0.5, baseDelayMs: 100 },
+    );
     expect(summaries[1]).toMatchObject({ sent: 1, failed: 0 });
     expect(sns.commandCalls(PublishCommand)).toHaveLength(3);
     // Full jitter: half of 100 ms, then half of 200 ms.
@@ -295,11 +274,24 @@ describe('processAlerts: failures never break the run', () => {
     expect(logs.some((l) => l.level === 'error' && l['error'] === 'AuthorizationErrorException')).toBe(true);
   });
 
-  it('stays silent and resolves when the state cannot be read', async () => {
-    cw.on(GetMetricDataCommand).rejects(Object.assign(new Error('AccessDenied'), { name: 'AccessDeniedException' }));
-    const summary = await processAlerts([relay('critical', T0)], deps(T0));
-    expect(summary).toMatchObject({ sent: 0, failed: 0, stateError: 'AccessDeniedException' });
-    expect(published()).toEqual([]);
+  it('stays silent and resolves when the table is unreachable, and loses nothing stored', async () => {
+    await runSequence(['critical', 'critical']);
+    expect(published()).toHaveLength(1);
+    db.setFault('down');
+    const summary = await processAlerts([relay('ok', T0 + 10 * MIN)], deps(T0 + 10 * MIN));
+    const again = await processAlerts([relay('ok', T0 + 15 * MIN)], deps(T0 + 15 * MIN));
+    expect(summary).toMatchObject({ evaluated: 1, sent: 0, failed: 0, stateUnavailable: 1 });
+    expect(again).toMatchObject({ sent: 0, stateUnavailable: 1 });
+    expect(published()).toHaveLength(1);
+    expect(
+      logs.filter((l) => l.msg === 'state could not be read; no notifications for these targets this run'),
+    ).toHaveLength(2);
+    db.setFault('none');
+    // Back up: the stored state (critical, announced) is intact, so the recovery is announced after its hold.
+    await processAlerts([relay('ok', T0 + 20 * MIN)], deps(T0 + 20 * MIN));
+    const back = await processAlerts([relay('ok', T0 + 25 * MIN)], deps(T0 + 25 * MIN));
+    expect(back).toMatchObject({ sent: 1, stateUnavailable: 0 });
+    expect(published().map((p) => p.MessageAttributes!['transition']!.StringValue)).toEqual(['raised', 'resolved']);
   });
 
   it('resolves with a summary even when a dependency throws', async () => {
@@ -311,7 +303,17 @@ describe('processAlerts: failures never break the run', () => {
         },
       }),
     );
-    expect(summary).toEqual({ evaluated: 0, sent: 0, failed: 0, alerts: [], stateError: 'TypeError' });
+    expect(summary).toEqual({
+      evaluated: 0,
+      sent: 0,
+      failed: 0,
+      changes: 0,
+      conflicts: 0,
+      stateUnavailable: 0,
+      corrupt: 0,
+      alerts: [],
+      stateError: 'TypeError',
+    });
     expect(logs).toEqual([
       { level: 'error', msg: 'alerting failed', error: 'TypeError', errorMessage: 'bad override for ********' },
     ]);

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Status } from '../lambdas/engine/findings.js';
-import type { AlertPolicy, AlertState, Decision, Observation } from '../lambdas/engine/alerts/state.js';
+import type { AlertPolicy, AlertHistory, Decision, Observation } from '../lambdas/engine/alerts/state.js';
 import { codesFingerprint, decide, transitionKind } from '../lambdas/engine/alerts/state.js';
-import { decodeState, encodeState, stateFromHistory } from '../lambdas/engine/alerts/store.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -15,7 +14,7 @@ type Step = Status | [Status, number];
 
 /** Runs the decision over a sequence of runs 5 minutes apart, as the state store would. */
 function run(steps: readonly Step[], policy: AlertPolicy = POLICY, every = 5 * MIN): Decision[] {
-  let state: AlertState | undefined;
+  let state: AlertHistory | undefined;
   return steps.map((step, i) => {
     const [status, codes] = typeof step === 'string' ? [step, step === 'critical' ? AUTH : 0] : step;
     const observation: Observation = { at: T0 + i * every, status, codes };
@@ -87,7 +86,7 @@ describe('decide', () => {
   });
 
   it('keeps a change pending when its message was not published, so the next run sends it', () => {
-    let state: AlertState | undefined;
+    let state: AlertHistory | undefined;
     const outcomes: boolean[] = [];
     ['ok', 'ok', 'critical', 'critical', 'critical', 'critical'].forEach((status, i) => {
       const d = decide(
@@ -128,47 +127,5 @@ describe('codesFingerprint', () => {
       expect(fp).toBeGreaterThan(0);
       expect(fp).toBeLessThan(2 ** 20);
     }
-  });
-});
-
-describe('state encoding in the AlertState metric', () => {
-  it('round-trips status, codes and the sent flag, and stays exact in a float32', () => {
-    const obs: Observation = { at: T0, status: 'critical', codes: 2 ** 20 - 1 };
-    const value = encodeState(obs, true);
-    expect(value).toBeLessThan(2 ** 24);
-    expect(Math.fround(value)).toBe(value);
-    expect(decodeState(value)).toEqual({ status: 'critical', codes: 2 ** 20 - 1, sent: true });
-    expect(decodeState(encodeState({ at: T0, status: 'warning', codes: 0 }, false))).toEqual({
-      status: 'warning',
-      codes: 0,
-      sent: false,
-    });
-    expect(decodeState(3)).toBeUndefined();
-    expect(decodeState(1.5)).toBeUndefined();
-  });
-
-  it('rebuilds the announced state from the last datapoint with a sent message', () => {
-    const at = (i: number) => T0 + i * 5 * MIN;
-    const points = [
-      { at: at(0), value: encodeState({ at: at(0), status: 'ok', codes: 0 }, false) },
-      { at: at(1), value: encodeState({ at: at(1), status: 'critical', codes: AUTH }, false) },
-      { at: at(2), value: encodeState({ at: at(2), status: 'critical', codes: AUTH }, true) },
-      { at: at(3), value: encodeState({ at: at(3), status: 'critical', codes: AUTH }, false) },
-    ].reverse();
-    expect(stateFromHistory(points, 2)).toEqual({
-      recent: [
-        { at: at(2), status: 'critical', codes: AUTH },
-        { at: at(3), status: 'critical', codes: AUTH },
-      ],
-      announced: { status: 'critical', codes: AUTH, failingSince: at(1), lastSentAt: at(2) },
-    });
-  });
-
-  it('without a sent datapoint takes the oldest state that held, and nothing from an empty history', () => {
-    const at = (i: number) => T0 + i * 5 * MIN;
-    const seq: Status[] = ['warning', 'critical', 'warning', 'warning', 'critical'];
-    const points = seq.map((status, i) => ({ at: at(i), value: encodeState({ at: at(i), status, codes: 0 }, false) }));
-    expect(stateFromHistory(points, 2).announced).toEqual({ status: 'warning', codes: 0, failingSince: at(0) });
-    expect(stateFromHistory([], 2)).toEqual({ recent: [] });
   });
 });

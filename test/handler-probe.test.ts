@@ -5,7 +5,6 @@
  */
 import {
   CloudWatchClient,
-  GetMetricDataCommand,
   PutMetricDataCommand,
   type MetricDatum,
   type StandardUnit,
@@ -21,6 +20,7 @@ import { runChecks } from '../lambdas/engine/run.js';
 import { createProbeHandler, type ProbeHandlerDeps } from '../lambdas/handlers/probe.js';
 import { createTestPki, type TestPki } from './support/pki.js';
 import { startSmtpServer, type RunningSmtp } from './support/smtp-servers.js';
+import { startDynalite, type RunningDynalite } from './support/dynalite.js';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:mailprobe/relay-AbCdEf';
 const USER = { username: 'probe-user', password: 'Hunter2-S3cr3t!' };
@@ -37,16 +37,35 @@ const snsMock = mockClient(SNSClient);
 let pki: TestPki;
 let good: RunningSmtp;
 let expired: RunningSmtp;
+let db: RunningDynalite;
+let tables = 0;
 
 beforeAll(async () => {
   pki = await createTestPki();
   good = await startSmtpServer({ credentials: pki.credentials(), user: USER });
   expired = await startSmtpServer({ credentials: pki.credentials(await pki.expired()), user: USER });
+  db = await startDynalite();
 });
 afterAll(async () => {
   await good.close();
   await expired.close();
+  await db.close();
 });
+
+/** A fresh state table, and the handler dependencies that use it. */
+async function stateDeps(topic = true): Promise<Partial<ProbeHandlerDeps>> {
+  const table = `handler-state-${++tables}`;
+  await db.createTable(table);
+  return {
+    sns: new SNSClient({ region: 'eu-west-1' }),
+    dynamodb: db.client,
+    env: {
+      METRIC_NAMESPACE: 'MailProbe',
+      STATE_TABLE_NAME: table,
+      ...(topic ? { ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:alerts' } : {}),
+    },
+  };
+}
 beforeEach(() => {
   cw.reset();
   sm.reset();
@@ -235,29 +254,111 @@ describe('smtp handler', () => {
     expect(parse(lines).at(-1)).toMatchObject({ msg: 'probe run finished', metrics: { emfFallback: 8 } });
   });
 
-  it('hands the results to change notifications when an alert topic is configured', async () => {
+  it('keeps state in the table and notifies once the failure held, with no secret in the message', async () => {
     cw.on(PutMetricDataCommand).resolves({});
-    cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
     snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
-    const { invoke } = run('smtp', smtpShard(), {
-      sns: new SNSClient({ region: 'eu-west-1' }),
-      env: { METRIC_NAMESPACE: 'MailProbe', ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:alerts' },
-    });
+    const deps = await stateDeps();
+    const first = await run('smtp', { ...smtpShard(), alerts: { holdCount: 2 } }, deps).invoke();
+    expect(first.alerts).toMatchObject({ evaluated: 2, sent: 0, stateUnavailable: 0, corrupt: 0 });
+    expect(first.alerts?.stateError).toBeUndefined();
+    const second = await run('smtp', { ...smtpShard(), alerts: { holdCount: 2 } }, deps).invoke();
+    expect(second.alerts).toMatchObject({ evaluated: 2, sent: 1 });
+    const published = snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    expect(published.map((p) => p.Subject)).toEqual([
+      expect.stringMatching(/^\[CRITICAL\] smtp expired \(127\.0\.0\.1:\d+\): CERT_EXPIRED/),
+    ]);
+    for (const secret of SECRET_FORMS) expect(JSON.stringify(published)).not.toContain(secret);
+    // Two state items, read in one BatchGetItem per run and written with one PutItem each.
+    expect(db.requests.filter((r) => r === 'BatchGetItem').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('with the table unreachable: checks and metrics still run, no notifications, counted in the summary', async () => {
+    cw.on(PutMetricDataCommand).resolves({});
+    snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    const deps = await stateDeps();
+    db.setFault('down');
+    try {
+      const { lines, invoke } = run(
+        'smtp',
+        { ...smtpShard(), alerts: { holdCount: 1 } },
+        {
+          ...deps,
+          stateRetry: { sleep: async () => {}, maxAttempts: 2 },
+        },
+      );
+      const summary = await invoke();
+      expect(summary).toMatchObject({ checks: 2, ok: 1, critical: 1 });
+      expect(summary.alerts).toMatchObject({ sent: 0, stateUnavailable: 2 });
+      expect(cw.commandCalls(PutMetricDataCommand)).toHaveLength(1);
+      expect(snsMock.commandCalls(PublishCommand)).toHaveLength(0);
+      expect(
+        parse(lines).some((l) => l.msg === 'state could not be read; no notifications for these targets this run'),
+      ).toBe(true);
+      // Without state the result lines carry no `changes` (nothing to compare with).
+      expect(
+        parse(lines)
+          .filter((l) => l.check === 'smtp')
+          .every((l) => !('changes' in l)),
+      ).toBe(true);
+    } finally {
+      db.setFault('none');
+    }
+  });
+
+  it('records state without a topic (change detection in the logs), and sends nothing', async () => {
+    cw.on(PutMetricDataCommand).resolves({});
+    const deps = await stateDeps(false);
+    const { lines, invoke } = run('smtp', smtpShard(), deps);
     const summary = await invoke();
-    expect(summary.alerts?.evaluated).toBe(2);
-    expect(summary.alerts?.stateError).toBeUndefined();
-    const published = snsMock.commandCalls(PublishCommand).map((c) => JSON.stringify(c.args[0].input));
-    for (const secret of SECRET_FORMS) expect(published.join('\n')).not.toContain(secret);
+    expect(summary.alerts).toMatchObject({ evaluated: 0, sent: 0, stateUnavailable: 0 });
+    expect(
+      parse(lines)
+        .filter((l) => l.check === 'smtp' && 'startedAt' in l)
+        .map((l) => (l as { changes?: unknown }).changes),
+    ).toEqual([[], []]);
+    expect(snsMock.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+
+  it('a replaced certificate: CERT_ROTATED in the log line and one "changed since the last run" notice, once', async () => {
+    cw.on(PutMetricDataCommand).resolves({});
+    snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    const deps = await stateDeps();
+    let relay = await startSmtpServer({ credentials: pki.credentials(await pki.issueLeaf()) });
+    const shard = (): ShardEvent => ({
+      ...smtpShard(),
+      specs: [{ check: 'smtp', name: 'rotating', host: '127.0.0.1', port: relay.port, tls: 'starttls' }],
+    });
+    try {
+      await run('smtp', shard(), deps).invoke();
+      await relay.close();
+      relay = await startSmtpServer({ credentials: pki.credentials(await pki.issueLeaf()) });
+      const { lines, invoke } = run('smtp', shard(), deps);
+      const summary = await invoke();
+      expect(summary.alerts).toMatchObject({ sent: 1, changes: 1 });
+      const logged = parse(lines).find((l) => l.check === 'smtp' && 'startedAt' in l) as {
+        changes?: { code: string }[];
+      };
+      expect(logged.changes?.map((c) => c.code)).toEqual(['CERT_ROTATED']);
+      const [notice] = snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input);
+      expect(notice!.Subject).toBe(`[CHANGED] smtp rotating (127.0.0.1:${relay.port}): CERT_ROTATED`);
+      expect(notice!.MessageAttributes!['transition']).toEqual({ DataType: 'String', StringValue: 'changes' });
+      expect(notice!.MessageAttributes!['code']).toEqual({ DataType: 'String', StringValue: 'CERT_ROTATED' });
+      const email = (JSON.parse(notice!.Message!) as Record<string, string>)['email']!;
+      expect(email).toContain('changed since the last run');
+      expect(email).toMatch(/1\. \[INFO\] CERT_ROTATED: The leaf certificate changed: was "CN=localhost"/);
+      // Reported once: the next run sees the same certificate.
+      const again = await run('smtp', shard(), deps).invoke();
+      expect(again.alerts).toMatchObject({ sent: 0, changes: 0 });
+      expect(snsMock.commandCalls(PublishCommand)).toHaveLength(1);
+    } finally {
+      await relay.close();
+    }
   });
 
   it('honours the notification settings of the shard: off for one target, or for all', async () => {
     cw.on(PutMetricDataCommand).resolves({});
-    cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
     snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
-    const deps = {
-      sns: new SNSClient({ region: 'eu-west-1' }),
-      env: { METRIC_NAMESPACE: 'MailProbe', ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:alerts' },
-    };
+    const deps = await stateDeps();
     const oneOff = await run(
       'smtp',
       { ...smtpShard(), alerts: { holdCount: 1, targets: { expired: { enabled: false } } } },

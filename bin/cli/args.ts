@@ -22,6 +22,7 @@ export const COMMON_OPTIONS = {
   'critical-days': { type: 'string' },
   'min-dh-bits': { type: 'string' },
   concurrency: { type: 'string' },
+  state: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

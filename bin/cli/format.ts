@@ -105,6 +105,17 @@ export function formatResults(results: readonly CheckResult[], options: FormatOp
     lines.push(`${result.check} ${result.target}${result.name ? ` (${result.name})` : ''}:`);
     for (const f of result.findings) lines.push(...formatFinding(f, options));
   }
+  for (const result of results.filter((r) => (r.changes ?? []).length > 0)) {
+    lines.push('');
+    lines.push(
+      `${result.check} ${result.target}${result.name ? ` (${result.name})` : ''}: changed since the last run:`,
+    );
+    for (const c of result.changes ?? []) {
+      const color = c.severity === 'warning' ? 'warning' : 'dim';
+      lines.push(`  ${paint(`${c.severity.toUpperCase()} ${c.code}`, color, options)}  ${c.message}`);
+      lines.push(`      what to do: ${c.hint}`);
+    }
+  }
   const critical = results.filter((r) => r.status === 'critical').length;
   const warning = results.filter((r) => r.status === 'warning').length;
   lines.push('');

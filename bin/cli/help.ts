@@ -10,6 +10,8 @@ const COMMON = `Common options:
   --critical-days N      CERT_EXPIRING critical at or below N days (default 7)
   --min-dh-bits N        DH_WEAK below N bits (default 2048)
   --concurrency N        checks in flight at once (default 16)
+  --state FILE           keep state in FILE (JSON): show what changed since the last run and
+                         the notifications the probe function would send
 Exit status: 0 nothing critical, 1 something critical, 2 usage or configuration error.
 `;
 
@@ -21,7 +23,7 @@ Usage:
   mailprobe tls HOST[:PORT] [--tls auto|starttls|implicit] [--tls-policy POLICY]
   mailprobe mta-sts DOMAIN...
   mailprobe ses REGION [--ports 25,587,2587,465,2465] [--fips] [--posture]
-  mailprobe run [--config FILE] [--only NAME...]
+  mailprobe run [--config FILE] [--only NAME...] [--state FILE]
   mailprobe ses-smtp-password --region REGION [--key-env VAR]   (key on standard input otherwise)
   mailprobe plan [--config FILE]        shards, invocations per hour, alarms, resources
   mailprobe cost [--config FILE] [--json]   the monthly AWS cost, itemised

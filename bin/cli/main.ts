@@ -32,6 +32,7 @@ import {
 } from './args.js';
 import { formatResults, jsonDocument } from './format.js';
 import { HELP, commandHelp } from './help.js';
+import { applyState, formatNotices, openStateFile, policiesOf } from './state.js';
 
 export interface Io {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -54,9 +55,14 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     if (parsed.command === 'ses-smtp-password') return await sesSmtpPassword(parsed, io);
     if (parsed.command === 'cost') return await (await import('./cost.js')).costCommand(parsed, io);
     if (parsed.command === 'plan') return await (await import('./plan.js')).planCommand(parsed, io);
-    const results = await execute(parsed, io);
+    const store = openStateFile(stringOption(parsed.values, 'state'));
+    const ran = await execute(parsed, io);
+    const state =
+      store && (await applyState(store, ran, parsed.command === 'run' ? policiesOf(runShards(parsed)) : undefined));
+    const results = state?.results ?? ran;
     const json = parsed.values.json === true;
     io.stdout.write(json ? jsonDocument(results) : formatResults(results, { color: useColor(io) }));
+    if (state && !json) io.stdout.write(formatNotices(store.path, state.notices));
     if (parsed.values['explain-alerts'] === true) {
       // The SNS message each failing target would send on its first failure (issue: alerts say what broke).
       for (const result of results.filter((r) => r.status !== 'ok')) {
@@ -220,6 +226,10 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
     case 'plan':
       throw new UsageError('unreachable');
   }
+}
+
+function runShards(parsed: Parsed) {
+  return planConfig(loadConfig(stringOption(parsed.values, 'config') ?? 'mailprobe.config.yaml')).shards;
 }
 
 /** Exactly what the deployed probes run: the same plan, shard by shard, same thresholds. */

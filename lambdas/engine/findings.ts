@@ -321,6 +321,42 @@ export const FINDINGS = {
     severity: 'info',
     hint: 'The account looks like it is in the SES sandbox (200 messages a day): it can send only to verified addresses. Request production access in the SES console.',
   },
+
+  // --- changes (need state) ----------------------------------------------------
+  // Reported in a result's `changes` (not its findings) on the one run that sees them;
+  // they need the previous run's facts (DynamoDB, or the CLI's --state file).
+  MTASTS_POLICY_CHANGED_SAME_ID: {
+    severity: 'warning',
+    hint: 'The MTA-STS policy changed but the _mta-sts TXT id did not: senders that cached the old policy keep applying it until its max_age runs out (RFC 8461 §3.1, §5.1). Publish a new id (e.g. a timestamp) in the _mta-sts TXT record whenever the policy changes.',
+  },
+  MTASTS_POLICY_CHANGED: {
+    severity: 'info',
+    hint: 'The MTA-STS policy and its id changed together, as RFC 8461 requires. Check that the new mode, mx lines and max_age are intended.',
+  },
+  MTASTS_MODE_DOWNGRADED: {
+    severity: 'warning',
+    hint: 'The MTA-STS mode went from enforce to testing or none: senders no longer refuse delivery over unauthenticated TLS. If this was not a planned rollback, restore mode: enforce and bump the id.',
+  },
+  MX_SET_CHANGED: {
+    severity: 'info',
+    hint: 'The domain’s MX hosts changed. Check that the change was intended and that every new MX is covered by the MTA-STS policy and has a valid certificate (an uncovered MX is reported as critical).',
+  },
+  CERT_ROTATED: {
+    severity: 'info',
+    hint: 'The server presents a different leaf certificate than on the last run. Expected after a renewal; if no renewal was planned, check who changed the certificate (the message lists old and new subject, issuer, expiry and SHA-256).',
+  },
+  CERT_ISSUER_CHANGED: {
+    severity: 'info',
+    hint: 'The new certificate comes from a different CA. Check that clients with a pinned or private trust store (and DANE TLSA records of usage 2) trust the new issuer.',
+  },
+  TLSRPT_CHANGED: {
+    severity: 'info',
+    hint: 'The _smtp._tls TLS-RPT record changed. Check that the rua addresses still point at a mailbox or endpoint that receives the reports.',
+  },
+  SES_QUOTA_LOWERED: {
+    severity: 'warning',
+    hint: 'AWS lowered the account’s SES sending quota (daily maximum or rate), which often follows a high bounce or complaint rate. Check the reputation dashboard in the SES console and open a case if the cause is unclear.',
+  },
 } as const satisfies Record<string, CodeSpec>;
 
 export type FindingCode = keyof typeof FINDINGS;

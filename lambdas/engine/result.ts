@@ -4,7 +4,7 @@
  */
 import { targetOf, type CheckSpec } from './checks.js';
 import type { Clock } from './deadline.js';
-import { statusOf, type Finding, type Severity, type Status } from './findings.js';
+import { statusOf, type Finding, type FindingCode, type Severity, type Status } from './findings.js';
 
 export type CheckKind = 'smtp' | 'tls' | 'mta-sts' | 'ses-account';
 
@@ -21,6 +21,19 @@ export interface BaseResult {
   readonly startedAt: string;
   readonly durationMs: number;
   readonly findings: readonly Finding[];
+  /** With state (DynamoDB, or the CLI's --state): what changed since the last run, reported once. */
+  readonly changes?: readonly Change[];
+}
+
+/** One difference from the last run's facts (DESIGN.md §3); the code is in the findings catalogue. */
+export interface Change {
+  readonly code: FindingCode;
+  readonly severity: Severity;
+  /** What changed, for a person (the diff of the policy, the old and new certificate). */
+  readonly message: string;
+  readonly hint: string;
+  readonly before: unknown;
+  readonly after: unknown;
 }
 
 /** One X.509 certificate as the probe saw it. */

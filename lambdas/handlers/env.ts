@@ -7,4 +7,6 @@ export const ENV = {
   alertTopicArn: 'ALERT_TOPIC_ARN',
   dashboardName: 'DASHBOARD_NAME',
   queryName: 'FAILED_CHECKS_QUERY_NAME',
+  /** The DynamoDB table of probe state (lib/state-table.ts); unset: no state, no notifications. */
+  stateTableName: 'STATE_TABLE_NAME',
 } as const;

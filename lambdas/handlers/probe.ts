@@ -1,7 +1,8 @@
 /**
  * The body every probe function shares: run the shard's checks, log one JSON line per
- * result (the DESIGN.md §3 contract, secrets masked), publish the §5 metrics, send
- * change notifications, and return a summary. Each `lambdas/handlers/<kind>.ts` is a
+ * result (the DESIGN.md §3 contract, secrets masked, with what changed since the last run),
+ * publish the §5 metrics, send change notifications, record the state in DynamoDB, and
+ * return a summary. Each `lambdas/handlers/<kind>.ts` is a
  * one-line entry point so each function gets its own bundle.
  *
  * Lines go straight to stdout, not through console.log: with the Lambda runtime's text
@@ -9,9 +10,11 @@
  * the JSON fields and EMF lines are recognised as metrics.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { processAlerts, type AlertSummary } from '../engine/alerts/publish.js';
-import type { CheckSpec } from '../engine/checks.js';
+import { openState, type AlertSummary, type ProbeState } from '../engine/alerts/publish.js';
+import { snsNotifier } from '../engine/alerts/sns-publish.js';
+import { targetOf, type CheckSpec } from '../engine/checks.js';
 import { datumsForRun } from '../engine/metrics/from-result.js';
 import { DEFAULT_NAMESPACE } from '../engine/metrics/definitions.js';
 import { publishMetrics, type PublishReport, type PublisherDeps } from '../engine/metrics/publisher.js';
@@ -19,6 +22,7 @@ import { createContext, type ProbeContext } from '../engine/options.js';
 import type { CheckKind } from '../engine/result.js';
 import type { CheckResult } from '../engine/run.js';
 import type { PoolOptions } from '../engine/run/pool.js';
+import { DynamoStateStore } from '../engine/state/dynamodb.js';
 import { clearCredentialCache } from '../engine/secrets.js';
 import { ENV } from './env.js';
 import { parseShardEvent } from './event.js';
@@ -33,7 +37,7 @@ export interface ProbeSummary {
   readonly warning: number;
   readonly critical: number;
   readonly metrics: PublishReport;
-  /** Absent when no alert topic is configured. */
+  /** Absent when neither an alert topic nor a state table is configured. */
   readonly alerts?: AlertSummary;
 }
 
@@ -52,6 +56,10 @@ export type RunChecks<K extends CheckKind> = (
 export interface ProbeHandlerDeps {
   readonly cloudwatch?: CloudWatchClient;
   readonly sns?: SNSClient;
+  /** The state table's client (tests point it at dynalite). */
+  readonly dynamodb?: DynamoDBClient;
+  /** Passed to the state store (tests inject a sleep that does not wait). */
+  readonly stateRetry?: { readonly sleep?: (ms: number) => Promise<void>; readonly maxAttempts?: number };
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly writeLine?: (line: string) => void;
   /** Resolver, trust anchors and clock for tests; thresholds and allowPrivate come from the shard. */
@@ -66,11 +74,16 @@ export interface ProbeHandlerDeps {
  * function timed out. Bounded calls let the publishers' own retries and fallback work.
  */
 export const SDK_TIMEOUTS = { connectionTimeout: 3_000, requestTimeout: 10_000 } as const;
+/** DynamoDB answers in milliseconds; a call that takes seconds is better retried (or given up). */
+export const STATE_SDK_TIMEOUTS = { connectionTimeout: 2_000, requestTimeout: 3_000 } as const;
+/** The state store's retries end within this budget, and within the per-check deadline. */
+const STATE_BUDGET_MS = 8_000;
 
 export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunChecks<K>, deps: ProbeHandlerDeps = {}) {
   // Clients live across invocations of a warm function. maxAttempts 1: the publishers retry themselves.
   let cloudwatch = deps.cloudwatch;
   let sns = deps.sns;
+  let dynamodb = deps.dynamodb;
   const writeLine = deps.writeLine ?? ((line: string) => void process.stdout.write(`${line}\n`));
 
   return async function handler(event: unknown): Promise<ProbeSummary> {
@@ -89,6 +102,30 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
     });
     // parseShardEvent has checked that every spec is of this function's kind.
     const specs = shard.specs as readonly SpecOf<K>[];
+    // Alerting's own text (SDK errors, config names) holds no password; results arrive masked.
+    const logLine = (entry: Record<string, unknown>) => writeLine(JSON.stringify({ shard: shard.shard, ...entry }));
+
+    // The state is read before the checks (one BatchGetItem per 100 targets), so each result's
+    // log line can say what changed since the last run.
+    const tableName = env[ENV.stateTableName];
+    let state: ProbeState | undefined;
+    let store: DynamoStateStore | undefined;
+    if (tableName) {
+      dynamodb ??= new DynamoDBClient({ maxAttempts: 1, requestHandler: STATE_SDK_TIMEOUTS });
+      store = new DynamoStateStore({
+        client: dynamodb,
+        tableName,
+        clock: ctx.clock,
+        budgetMs: Math.min(STATE_BUDGET_MS, ctx.timeoutMs),
+        ...deps.stateRetry,
+      });
+      state = await openState(
+        store,
+        specs.map((spec) => ({ check: spec.check, target: spec.name ?? targetOf(spec) })),
+        (entry) => logLine(entry),
+      );
+    }
+
     // Each result is logged as soon as it is ready: if something later hangs until the
     // function times out, the results already known are not lost with it.
     // Each check masks its own target's secrets in its own result (smtp/check.ts); masking
@@ -96,9 +133,9 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
     // password turning "smtp" into "smt********" in a neighbour's subject).
     const results: CheckResult[] = await runChecks(specs, ctx, {
       concurrency: shard.concurrency,
-      onResult: (result) => writeLine(JSON.stringify(result)),
+      onResult: (result) => writeLine(JSON.stringify(state ? state.annotate(result) : result)),
     });
-    const masked = results;
+    const masked = state ? results.map((r) => state.annotate(r)) : results;
 
     const metrics = await publishMetrics(datumsForRun(masked, shard.metrics, kind, runStartedAt), {
       client: cloudwatch,
@@ -109,20 +146,26 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
 
     let alerts: AlertSummary | undefined;
     const topicArn = env[ENV.alertTopicArn];
-    if (topicArn) {
-      sns ??= new SNSClient({ maxAttempts: 1, requestHandler: SDK_TIMEOUTS });
+    if (state && store) {
       const dashboardName = env[ENV.dashboardName];
       const queryName = env[ENV.queryName];
       const region = env['AWS_REGION'];
       const policy = shard.alerts ?? {};
-      alerts = await processAlerts(masked, {
-        sns,
-        topicArn,
-        cloudwatch,
-        namespace,
+      const log = (entry: Record<string, unknown>) => logLine(entry);
+      if (topicArn) sns ??= new SNSClient({ maxAttempts: 1, requestHandler: SDK_TIMEOUTS });
+      const client = sns;
+      const sleep = deps.publisher?.sleep;
+      alerts = await state.commit(masked, {
+        store,
+        // Without a topic the state (and so change detection) is still kept; nothing is sent.
+        notify:
+          client !== undefined && topicArn
+            ? snsNotifier({ ...(sleep ? { sleep } : {}), client, topicArn, log })
+            : async () => false,
         ...(policy.holdCount !== undefined ? { holdCount: policy.holdCount } : {}),
         ...(policy.reminderIntervalMs !== undefined ? { reminderIntervalMs: policy.reminderIntervalMs } : {}),
         policyFor: (result) => {
+          if (!topicArn) return { enabled: false };
           const own = policy.targets?.[result.name ?? result.target] ?? {};
           const enabled = own.enabled ?? policy.enabled;
           return { ...own, ...(enabled !== undefined ? { enabled } : {}) };
@@ -130,9 +173,11 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
         // Results arrive masked; alerting's own text (SDK errors, config names) holds no password.
         redact: (text) => text,
         clock: ctx.clock,
-        log: (entry) => writeLine(JSON.stringify({ shard: shard.shard, ...entry })),
+        log,
         ...(dashboardName && queryName && region ? { links: { region, dashboardName, queryName } } : {}),
       });
+    } else if (topicArn) {
+      logLine({ level: 'error', msg: `notifications need the state table: ${ENV.stateTableName} is not set` });
     }
 
     const count = (status: string) => results.filter((r) => r.status === status).length;

@@ -9,7 +9,7 @@
  */
 import type { MessageAttributeValue } from '@aws-sdk/client-sns';
 import type { Finding, Severity, Status } from '../findings.js';
-import type { BaseResult } from '../result.js';
+import type { BaseResult, Change } from '../result.js';
 import type { AlertableResult, Fact } from './facts.js';
 import { factsOf } from './facts.js';
 
@@ -25,8 +25,11 @@ export const SMS_MAX_CHARS = 140;
 /** No single string may crowd out the rest of the message (policy bodies, long replies). */
 const MAX_STRING_CHARS = 4_096;
 
-/** What happened between the last announced state and this one. */
-export type Transition = 'raised' | 'escalated' | 'lowered' | 'changed' | 'resolved' | 'reminder';
+/**
+ * What happened between the last announced state and this one; `changes`: the status did
+ * not call for a message, but the facts changed since the last run (a policy, a certificate).
+ */
+export type Transition = 'raised' | 'escalated' | 'lowered' | 'changed' | 'resolved' | 'reminder' | 'changes';
 
 export interface AlertTransition {
   readonly kind: Transition;
@@ -75,7 +78,16 @@ export interface AlertMessage {
 }
 
 const RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
-const CONTRACT_FIELDS = ['check', 'target', 'name', 'status', 'startedAt', 'durationMs', 'findings'] as const;
+const CONTRACT_FIELDS = [
+  'check',
+  'target',
+  'name',
+  'status',
+  'startedAt',
+  'durationMs',
+  'findings',
+  'changes',
+] as const;
 
 /** Redacts and caps every string in a JSON-like value. */
 function sanitize(value: unknown, redact: (text: string) => string): unknown {
@@ -111,7 +123,15 @@ function headlineCodes(findings: readonly Finding[], status: Status): string[] {
   return [...new Set(findings.filter((f) => f.severity === severity).map((f) => f.code))];
 }
 
+function changesOf(result: AlertableResult): readonly Change[] {
+  return Array.isArray(result.changes) ? result.changes : [];
+}
+
 function subjectOf(result: AlertableResult, transition: AlertTransition): string {
+  if (transition.kind === 'changes') {
+    const codes = [...new Set(changesOf(result).map((c) => c.code))].join(', ');
+    return clip(ascii(`[CHANGED] ${result.check} ${label(result)}: ${codes}`), SNS_MAX_SUBJECT_CHARS);
+  }
   const head =
     transition.kind === 'resolved'
       ? 'RESOLVED'
@@ -158,6 +178,8 @@ function headline(result: AlertableResult, transition: AlertTransition, now: num
       return `${who} is still ${result.status}${since}.`;
     case 'changed':
       return `${who} is still critical, for a different reason.`;
+    case 'changes':
+      return `${who}: changed since the last run (status ${result.status}).`;
     default:
       return `${who} is ${result.status} (was ${transition.previousStatus}).`;
   }
@@ -174,7 +196,9 @@ function textBody(
   const lines: string[] = [headline(result, transition, options.now), ''];
   lines.push(`Target: ${label(result)}`, `Check: ${result.check}`);
   lines.push(
-    `Status: ${transition.previousStatus} -> ${result.status}${transition.kind === 'reminder' ? ' (reminder)' : ''}`,
+    transition.kind === 'changes'
+      ? `Status: ${result.status}`
+      : `Status: ${transition.previousStatus} -> ${result.status}${transition.kind === 'reminder' ? ' (reminder)' : ''}`,
   );
   if (transition.failingSince !== undefined) {
     const since = new Date(transition.failingSince).toISOString();
@@ -183,6 +207,15 @@ function textBody(
     else lines.push(`Failing since: ${since} (${lasted})`);
   }
   lines.push(`Checked at: ${result.startedAt} (took ${result.durationMs} ms)`, '');
+  const changes = changesOf(result);
+  if (changes.length > 0) {
+    lines.push(`Changed since the last run (${changes.length}):`);
+    changes.forEach((c, i) => {
+      lines.push(`${i + 1}. [${c.severity.toUpperCase()}] ${c.code}: ${c.message}`);
+      lines.push(`   What to do: ${c.hint}`);
+    });
+    lines.push('');
+  }
   if (findings.length + omitted === 0) lines.push('Findings: none.');
   else lines.push(`Findings (${findings.length + omitted}):`);
   findings.forEach((f, i) => {
@@ -205,7 +238,13 @@ function textBody(
 
 function attributes(result: AlertableResult, transition: AlertTransition): Record<string, MessageAttributeValue> {
   const worst = [...result.findings].sort((a, b) => RANK[a.severity] - RANK[b.severity])[0];
-  const code = result.status === 'ok' || worst === undefined ? 'NONE' : worst.code;
+  const worstChange = [...changesOf(result)].sort((a, b) => RANK[a.severity] - RANK[b.severity])[0];
+  const code =
+    transition.kind === 'changes' && worstChange !== undefined
+      ? worstChange.code
+      : result.status === 'ok' || worst === undefined
+        ? 'NONE'
+        : worst.code;
   // SNS rejects empty attribute values, hence NONE when a resolved result has no finding.
   const attrs: Record<string, string> = {
     severity: result.status,

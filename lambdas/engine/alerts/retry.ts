@@ -1,5 +1,5 @@
 /**
- * Retries for the alerting calls (SNS Publish, CloudWatch Get/PutMetricData): exponential
+ * Retries for the alerting and state calls (SNS Publish, DynamoDB): exponential
  * backoff with full jitter on throttling, 5xx and network errors only. The handlers build
  * their clients with maxAttempts 1, so these are the only retries.
  */
@@ -25,6 +25,9 @@ const RETRYABLE_NAMES = new Set([
   'ServiceUnavailable',
   'RequestTimeout',
   'TimeoutError',
+  // DynamoDB throttling (on-demand tables too, when a partition is hot or the account limit is hit).
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
 ]);
 
 export function errorFacts(err: unknown): { name: string; status?: number; message: string } {

@@ -49,3 +49,8 @@ export async function publishAlert(message: AlertMessage, options: PublishOption
     return { ok: false, error: errorFacts(err).name, attempts };
   }
 }
+
+/** A `Notify` for processAlerts that publishes to the topic with these retries. */
+export function snsNotifier(options: PublishOptions): (message: AlertMessage) => Promise<boolean> {
+  return async (message) => (await publishAlert(message, options)).ok;
+}

@@ -9,8 +9,15 @@ import type { AlertTransition, Transition } from './format.js';
 
 export const DEFAULT_HOLD_COUNT = 2;
 export const DEFAULT_REMINDER_INTERVAL_MS = 24 * 60 * 60 * 1000;
-/** Fingerprints are 20 bits so that an encoded state fits a float32 mantissa exactly (see store.ts). */
+/** Fingerprints of the critical codes; 20 bits kept from the metric-based store, so stored values stay comparable. */
 export const FINGERPRINT_BITS = 20;
+/**
+ * A reminder is due this much before the interval is complete: a scheduled run starts a few
+ * seconds late now and then (cold start, Scheduler delivery), and a reminder must not slip a
+ * whole schedule period for it (hourly runs, 24 h reminders: 23 h 59 min 50 s is a day);
+ * below half the shortest schedule (1 min), so a reminder never comes a whole run early.
+ */
+export const REMINDER_TOLERANCE_MS = 30_000;
 
 /** One run of one target as the decision sees it. */
 export interface Observation {
@@ -31,7 +38,7 @@ export interface AnnouncedState {
   readonly lastSentAt?: number;
 }
 
-export interface AlertState {
+export interface AlertHistory {
   /** The latest runs, oldest first; only the last `holdCount` matter. */
   readonly recent: readonly Observation[];
   readonly announced?: AnnouncedState;
@@ -49,9 +56,9 @@ export interface Decision {
   /** Set when `send` is true. */
   readonly transition?: AlertTransition;
   /** The state to keep once the message was published. */
-  readonly state: AlertState;
+  readonly state: AlertHistory;
   /** The state to keep when publishing failed: the change stays pending and is sent by a later run. */
-  readonly unsentState: AlertState;
+  readonly unsentState: AlertHistory;
 }
 
 /** 20-bit FNV-1a over the sorted, de-duplicated critical codes; 0 is reserved for "none". */
@@ -91,14 +98,14 @@ export function transitionKind(previous: Status, current: Status): Exclude<Trans
 }
 
 /** Decides whether `current` is worth a message, given what was seen and announced before. */
-export function decide(current: Observation, previous: AlertState | undefined, policy: AlertPolicy): Decision {
+export function decide(current: Observation, previous: AlertHistory | undefined, policy: AlertPolicy): Decision {
   const hold = Math.max(1, Math.floor(policy.holdCount));
   const recent = [...(previous?.recent ?? []), current].slice(-hold);
   const held = recent.length === hold && recent.every((o) => same(o, current));
   const announced = previous?.announced;
   // A target never seen before counts as ok, so one that fails from its first runs still pages.
   const baseline: AnnouncedState = announced ?? { status: 'ok', codes: 0 };
-  const unsentState: AlertState = { recent, ...(announced === undefined ? {} : { announced }) };
+  const unsentState: AlertHistory = { recent, ...(announced === undefined ? {} : { announced }) };
 
   if (held && !same(baseline, current)) {
     // A failure starts at its first run; escalation or new codes do not restart it.
@@ -124,7 +131,8 @@ export function decide(current: Observation, previous: AlertState | undefined, p
     policy.reminderIntervalMs > 0 &&
     baseline.status === 'critical' &&
     current.status === 'critical' &&
-    (baseline.lastSentAt === undefined || current.at - baseline.lastSentAt >= policy.reminderIntervalMs);
+    (baseline.lastSentAt === undefined ||
+      current.at - baseline.lastSentAt >= Math.max(1, policy.reminderIntervalMs - REMINDER_TOLERANCE_MS));
   if (reminderDue) {
     const transition: AlertTransition = {
       kind: 'reminder',
@@ -140,6 +148,6 @@ export function decide(current: Observation, previous: AlertState | undefined, p
   }
 
   // A new target that holds ok is recorded as announced-ok without a message.
-  const state: AlertState = announced === undefined && held ? { recent, announced: baseline } : unsentState;
+  const state: AlertHistory = announced === undefined && held ? { recent, announced: baseline } : unsentState;
   return { send: false, state, unsentState: state };
 }

@@ -1,0 +1,89 @@
+/**
+ * `--state FILE`: the CLI keeps the same state the Lambdas keep in DynamoDB, in a JSON file,
+ * and runs the same decisions over it: what changed since the last run (printed with the
+ * results and in `--json`), and which notifications the probe function would send. Nothing
+ * is published from a terminal; the notifications are printed instead.
+ */
+import {
+  alertKeyOf,
+  openState,
+  type AlertSummary,
+  type TargetAlertPolicy,
+} from '../../lambdas/engine/alerts/publish.js';
+import type { BaseResult } from '../../lambdas/engine/result.js';
+import type { CheckResult } from '../../lambdas/engine/run.js';
+import { FileStateStore, StateFileError } from '../../lambdas/engine/state/file.js';
+import type { ShardEvent } from '../../lambdas/handlers/event.js';
+import { nameOf } from '../../lib/config/plan.js';
+import { UsageError } from './args.js';
+
+export interface StateOutcome {
+  readonly results: CheckResult[];
+  /** One line per notification the probe function would have sent. */
+  readonly notices: string[];
+  readonly summary: AlertSummary;
+}
+
+/** Opens (and checks) the state file before any check runs; a bad file is a usage error naming it. */
+export function openStateFile(path: string | undefined): FileStateStore | undefined {
+  if (path === undefined) return undefined;
+  if (path === '') throw new UsageError('--state: expected a file name');
+  try {
+    return new FileStateStore(path);
+  } catch (err) {
+    if (err instanceof StateFileError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** The alert settings of each target as the shards carry them to the Lambda. */
+export function policiesOf(shards: readonly ShardEvent[]): Map<string, Partial<TargetAlertPolicy>> {
+  const out = new Map<string, Partial<TargetAlertPolicy>>();
+  for (const shard of shards) {
+    const { targets, ...defaults } = shard.alerts ?? {};
+    for (const spec of shard.specs) {
+      out.set(`${spec.check}#${nameOf(spec)}`, { ...defaults, ...targets?.[nameOf(spec)] });
+    }
+  }
+  return out;
+}
+
+/** Runs the alert decisions over the file and records this run in it. */
+export async function applyState(
+  store: FileStateStore,
+  results: readonly CheckResult[],
+  policies: ReadonlyMap<string, Partial<TargetAlertPolicy>> = new Map(),
+  now: () => number = Date.now,
+): Promise<StateOutcome> {
+  const notices: string[] = [];
+  const problems: string[] = [];
+  const log = (entry: { level: string; msg: string } & Record<string, unknown>) => {
+    if (entry.level !== 'info') problems.push(`${entry.msg}${entry['target'] ? ` (${String(entry['target'])})` : ''}`);
+  };
+  const state = await openState(store, results.map(alertKeyOf), log);
+  const annotated = results.map((r) => state.annotate(r));
+  const summary = await state.commit(annotated, {
+    store,
+    notify: async (message, about) => {
+      notices.push(`${about.kind}: ${message.subject}`);
+      return true;
+    },
+    policyFor: (result: BaseResult) => {
+      const key = alertKeyOf(result);
+      return policies.get(`${key.check}#${key.target}`);
+    },
+    redact: (text) => text,
+    clock: { now },
+    log,
+  });
+  if (summary.stateError !== undefined) {
+    throw new UsageError(`--state ${store.path}: ${problems[0] ?? summary.stateError}`);
+  }
+  return { results: annotated, notices: [...notices, ...problems.map((p) => `warning: ${p}`)], summary };
+}
+
+/** The notifications section of the human output. */
+export function formatNotices(path: string, notices: readonly string[]): string {
+  if (notices.length === 0) return `\nState ${path}: no notification would be sent this run.\n`;
+  return `\nState ${path}: the probe function would send:\n${notices.map((n) => `  ${n}`).join('\n')}\n`;
+}

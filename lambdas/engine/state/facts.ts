@@ -1,0 +1,290 @@
+/**
+ * Change detection: the facts of a run that are worth comparing with the last run's, and
+ * the changes between them. Pure functions over the check results: the checks own their
+ * details and only ever add fields, so everything is read defensively and a fact that a
+ * run did not observe (a failed fetch, a DNS error) is kept from the run before instead of
+ * being read as "removed": a transient failure must not report a change twice.
+ */
+import { FINDINGS, type FindingCode } from '../findings.js';
+import type { BaseResult, Change } from '../result.js';
+
+export interface PolicyFacts {
+  /** The `_mta-sts` TXT id the policy was served under. */
+  readonly id: string;
+  readonly mode: string;
+  readonly maxAge: number;
+  /** The policy's mx patterns, lower-case and sorted. */
+  readonly mx: readonly string[];
+}
+
+export interface CertFacts {
+  readonly sha256: string;
+  readonly subject: string;
+  readonly issuer: string;
+  readonly notAfter: string;
+}
+
+export interface QuotaFacts {
+  /** -1: unlimited. */
+  readonly max24HourSend: number;
+  readonly maxSendRate: number;
+}
+
+export interface Facts {
+  readonly policy?: PolicyFacts;
+  /** MX host names, lower-case and sorted. */
+  readonly mx?: readonly string[];
+  /** The `_smtp._tls` TLS-RPT records (none: the record is missing). */
+  readonly tlsRpt?: readonly string[];
+  readonly cert?: CertFacts;
+  readonly sesQuota?: QuotaFacts;
+}
+
+/** Facts are small by construction; cap what a hostile DNS answer could grow them to. */
+const MAX_LIST = 64;
+const MAX_STRING = 1024;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' && v.length <= MAX_STRING ? v : typeof v === 'string' ? v.slice(0, MAX_STRING) : undefined;
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/** Host names (and mx patterns): case-insensitive, without the root dot, as a sorted set. */
+function names(list: unknown): string[] | undefined {
+  const out = records(list);
+  return out === undefined ? undefined : [...new Set(out.map((s) => s.toLowerCase().replace(/\.$/, '')))].sort();
+}
+
+/** TXT records as published (a mailto: local part may be case-sensitive), sorted. */
+function records(list: unknown): string[] | undefined {
+  if (!Array.isArray(list)) return undefined;
+  const out = list.map(str).filter((s): s is string => s !== undefined);
+  if (out.length !== list.length) return undefined;
+  return [...new Set(out)].sort().slice(0, MAX_LIST);
+}
+
+function certFacts(cert: unknown): CertFacts | undefined {
+  if (!isRecord(cert)) return undefined;
+  const sha256 = str(cert['fingerprintSha256'] ?? cert['sha256']);
+  const subject = str(cert['subject']);
+  const issuer = str(cert['issuer']);
+  const notAfter = str(cert['notAfter']);
+  if (sha256 === undefined || subject === undefined || issuer === undefined || notAfter === undefined) return undefined;
+  return { sha256, subject, issuer, notAfter };
+}
+
+function policyFacts(result: Record<string, unknown>): PolicyFacts | undefined {
+  const policy = result['policy'];
+  if (!isRecord(policy)) return undefined;
+  const id = str(policy['id']) ?? (isRecord(result['txt']) ? str(result['txt']['id']) : undefined);
+  const mode = str(policy['mode']);
+  const maxAge = num(policy['maxAge']);
+  const mx = names(policy['mx']);
+  if (id === undefined || mode === undefined || maxAge === undefined || mx === undefined) return undefined;
+  return { id, mode, maxAge, mx };
+}
+
+/** What this run observed; fields it could not observe are absent. */
+export function factsOf(input: BaseResult): Facts {
+  const result = input as unknown as Record<string, unknown>;
+  switch (input.check) {
+    case 'mta-sts': {
+      const policy = policyFacts(result);
+      // `acceptsMail` is set only when the MX lookup answered (absent on a DNS error).
+      const mxList = Array.isArray(result['mx']) ? result['mx'].map((m) => (isRecord(m) ? m['host'] : undefined)) : [];
+      const mx = result['acceptsMail'] === undefined ? undefined : names(mxList);
+      const rpt = result['tlsRpt'];
+      const missing = input.findings.some((f) => f.code === 'TLSRPT_MISSING');
+      const tlsRpt = isRecord(rpt) ? records(rpt['records']) : missing ? [] : undefined;
+      return {
+        ...(policy === undefined ? {} : { policy }),
+        ...(mx === undefined ? {} : { mx }),
+        ...(tlsRpt === undefined ? {} : { tlsRpt }),
+      };
+    }
+    case 'smtp': {
+      const cert = certFacts(isRecord(result['tls']) ? result['tls']['certificate'] : undefined);
+      return cert === undefined ? {} : { cert };
+    }
+    case 'tls': {
+      const cert = certFacts(result['certificate']);
+      return cert === undefined ? {} : { cert };
+    }
+    case 'ses-account': {
+      const quota = result['quota'];
+      if (!isRecord(quota)) return {};
+      const max24HourSend = num(quota['max24HourSend']);
+      const maxSendRate = num(quota['maxSendRate']);
+      return max24HourSend === undefined || maxSendRate === undefined
+        ? {}
+        : { sesQuota: { max24HourSend, maxSendRate } };
+    }
+    default:
+      return {};
+  }
+}
+
+/** The facts to keep: this run's observations over the last run's. */
+export function mergeFacts(previous: Facts | undefined, current: Facts): Facts {
+  return { ...previous, ...current };
+}
+
+/** Facts read back from storage, or undefined when they are not in the expected shape. */
+export function parseFacts(value: unknown): Facts | undefined {
+  if (!isRecord(value)) return undefined;
+  const out: Record<string, unknown> = {};
+  if (value['policy'] !== undefined) {
+    const p = value['policy'];
+    if (!isRecord(p)) return undefined;
+    const policy = policyFacts({ policy: p });
+    if (policy === undefined) return undefined;
+    out['policy'] = policy;
+  }
+  for (const field of ['mx', 'tlsRpt'] as const) {
+    if (value[field] === undefined) continue;
+    const list = field === 'mx' ? names(value[field]) : records(value[field]);
+    if (list === undefined) return undefined;
+    out[field] = list;
+  }
+  if (value['cert'] !== undefined) {
+    const cert = certFacts(value['cert']);
+    if (cert === undefined) return undefined;
+    out['cert'] = cert;
+  }
+  if (value['sesQuota'] !== undefined) {
+    const q = value['sesQuota'];
+    if (!isRecord(q) || num(q['max24HourSend']) === undefined || num(q['maxSendRate']) === undefined) return undefined;
+    out['sesQuota'] = { max24HourSend: q['max24HourSend'], maxSendRate: q['maxSendRate'] };
+  }
+  return out as Facts;
+}
+
+function change(code: FindingCode, message: string, before: unknown, after: unknown): Change {
+  return { code, severity: FINDINGS[code].severity, message, hint: FINDINGS[code].hint, before, after };
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+function listDiff(before: readonly string[], after: readonly string[]): string {
+  const added = after.filter((x) => !before.includes(x));
+  const removed = before.filter((x) => !after.includes(x));
+  return [...added.map((x) => `+${x}`), ...removed.map((x) => `-${x}`)].join(', ');
+}
+
+/** What changed in the policy itself (mode, mx lines, max_age), e.g. `mode testing -> enforce; mx +b.example`. */
+export function policyDiff(before: PolicyFacts, after: PolicyFacts): string[] {
+  const parts: string[] = [];
+  if (before.mode !== after.mode) parts.push(`mode ${before.mode} -> ${after.mode}`);
+  if (!sameList(before.mx, after.mx)) parts.push(`mx ${listDiff(before.mx, after.mx)}`);
+  if (before.maxAge !== after.maxAge) parts.push(`max_age ${before.maxAge} -> ${after.maxAge}`);
+  return parts;
+}
+
+const policyBody = (p: PolicyFacts) => ({ mode: p.mode, mx: p.mx, maxAge: p.maxAge });
+const certView = (c: CertFacts) => ({ subject: c.subject, issuer: c.issuer, notAfter: c.notAfter, sha256: c.sha256 });
+const unlimited = (n: number) => (n < 0 ? Number.POSITIVE_INFINITY : n);
+
+/** The changes from the last run's facts to this run's; none on a first run. */
+export function changesBetween(previous: Facts | undefined, current: Facts): Change[] {
+  if (previous === undefined) return [];
+  const out: Change[] = [];
+  const was = previous.policy;
+  const cur = current.policy;
+  if (was !== undefined && cur !== undefined) {
+    const diff = policyDiff(was, cur);
+    if (diff.length > 0) {
+      const before = { id: was.id, ...policyBody(was) };
+      const after = { id: cur.id, ...policyBody(cur) };
+      if (was.id === cur.id) {
+        out.push(
+          change(
+            'MTASTS_POLICY_CHANGED_SAME_ID',
+            `The MTA-STS policy changed but its id stayed "${cur.id}": ${diff.join('; ')}. Senders that cached the old policy keep it for up to max_age ${was.maxAge} s.`,
+            before,
+            after,
+          ),
+        );
+      } else {
+        out.push(
+          change(
+            'MTASTS_POLICY_CHANGED',
+            `The MTA-STS policy changed with its id ("${was.id}" -> "${cur.id}"): ${diff.join('; ')}.`,
+            before,
+            after,
+          ),
+        );
+      }
+      if (was.mode === 'enforce' && cur.mode !== 'enforce') {
+        out.push(
+          change(
+            'MTASTS_MODE_DOWNGRADED',
+            `The MTA-STS mode went from enforce to ${cur.mode}.`,
+            { mode: was.mode },
+            { mode: cur.mode },
+          ),
+        );
+      }
+    }
+  }
+  if (previous.mx !== undefined && current.mx !== undefined && !sameList(previous.mx, current.mx)) {
+    out.push(
+      change(
+        'MX_SET_CHANGED',
+        `The MX hosts changed: ${listDiff(previous.mx, current.mx)} (now ${current.mx.join(', ') || 'none'}).`,
+        previous.mx,
+        current.mx,
+      ),
+    );
+  }
+  if (previous.tlsRpt !== undefined && current.tlsRpt !== undefined && !sameList(previous.tlsRpt, current.tlsRpt)) {
+    const show = (l: readonly string[]) => (l.length === 0 ? 'none' : l.map((r) => JSON.stringify(r)).join(', '));
+    out.push(
+      change(
+        'TLSRPT_CHANGED',
+        `The TLS-RPT record changed from ${show(previous.tlsRpt)} to ${show(current.tlsRpt)}.`,
+        previous.tlsRpt,
+        current.tlsRpt,
+      ),
+    );
+  }
+  const oldCert = previous.cert;
+  const newCert = current.cert;
+  if (oldCert !== undefined && newCert !== undefined && oldCert.sha256 !== newCert.sha256) {
+    out.push(
+      change(
+        'CERT_ROTATED',
+        `The leaf certificate changed: was "${oldCert.subject}" from "${oldCert.issuer}", not after ${oldCert.notAfter}, SHA-256 ${oldCert.sha256}; now "${newCert.subject}" from "${newCert.issuer}", not after ${newCert.notAfter}, SHA-256 ${newCert.sha256}.`,
+        certView(oldCert),
+        certView(newCert),
+      ),
+    );
+    if (oldCert.issuer !== newCert.issuer) {
+      out.push(
+        change(
+          'CERT_ISSUER_CHANGED',
+          `The certificate issuer changed from "${oldCert.issuer}" to "${newCert.issuer}".`,
+          { issuer: oldCert.issuer },
+          { issuer: newCert.issuer },
+        ),
+      );
+    }
+  }
+  const oldQuota = previous.sesQuota;
+  const newQuota = current.sesQuota;
+  if (
+    oldQuota !== undefined &&
+    newQuota !== undefined &&
+    (unlimited(newQuota.max24HourSend) < unlimited(oldQuota.max24HourSend) ||
+      newQuota.maxSendRate < oldQuota.maxSendRate)
+  ) {
+    out.push(
+      change(
+        'SES_QUOTA_LOWERED',
+        `The SES sending quota went down: ${oldQuota.max24HourSend} -> ${newQuota.max24HourSend} messages per 24 h, ${oldQuota.maxSendRate} -> ${newQuota.maxSendRate} per second.`,
+        oldQuota,
+        newQuota,
+      ),
+    );
+  }
+  return out;
+}
