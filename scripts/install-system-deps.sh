@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the third-party servers the system tests (test/system-*.test.ts) probe: Postfix
-# (SMTP + STARTTLS), nginx (the MTA-STS policy over HTTPS), dnsmasq (DNS) and the openssl
-# command (a second, independent TLS server). The tests start private instances of them on
+# (SMTP + STARTTLS), nginx (the MTA-STS policy over HTTPS), dnsmasq (DNS), the openssl
+# command (a second, independent TLS server), and for DANE: NSD (authoritative DNS serving
+# zones signed at test time), Unbound (a validating resolver) and ldnsutils (ldns-keygen,
+# ldns-signzone). The tests start private instances of them on
 # 127.0.0.1 high ports; nothing here may leave a system-wide daemon running.
 #
 # Idempotent and non-interactive: when every binary is already present it does nothing,
@@ -16,6 +18,9 @@ declare -A BINARY_OF=(
   [nginx]=/usr/sbin/nginx
   [dnsmasq-base]=/usr/sbin/dnsmasq
   [openssl]=/usr/bin/openssl
+  [nsd]=/usr/sbin/nsd
+  [unbound]=/usr/sbin/unbound
+  [ldnsutils]=/usr/bin/ldns-signzone
 )
 
 missing=()
@@ -23,7 +28,7 @@ for pkg in "${!BINARY_OF[@]}"; do
   [[ -x "${BINARY_OF[$pkg]}" ]] || missing+=("$pkg")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
-  echo "install-system-deps: postfix, nginx, dnsmasq and openssl already installed"
+  echo "install-system-deps: postfix, nginx, dnsmasq, openssl, nsd, unbound and ldnsutils already installed"
   exit 0
 fi
 
@@ -67,7 +72,7 @@ echo "install-system-deps: installing ${missing[*]}"
 
 # Belt and braces for systems where policy-rc.d is not honoured (systemd units enabled by
 # deb-systemd-helper): stop and disable the packaged services if they run.
-for service in postfix nginx; do
+for service in postfix nginx nsd unbound; do
   if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
     "${SUDO[@]}" systemctl disable --now "$service" >/dev/null 2>&1 || true
   elif command -v service >/dev/null; then

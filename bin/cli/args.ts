@@ -44,7 +44,12 @@ export const COMMAND_OPTIONS = {
     name: { type: 'string' },
     'tls-policy': { type: 'string' },
   },
-  'mta-sts': { 'policy-port': { type: 'string' }, 'mx-port': { type: 'string' } },
+  'mta-sts': {
+    'policy-port': { type: 'string' },
+    'mx-port': { type: 'string' },
+    'trust-anchor': { type: 'string', multiple: true },
+  },
+  dane: { 'trust-anchor': { type: 'string', multiple: true }, 'mx-port': { type: 'string' } },
   ses: { ports: { type: 'string' }, fips: { type: 'boolean' }, posture: { type: 'boolean' } },
   run: {
     config: { type: 'string', short: 'c' },
@@ -52,6 +57,7 @@ export const COMMAND_OPTIONS = {
     'explain-alerts': { type: 'boolean' },
     'policy-port': { type: 'string' },
     'mx-port': { type: 'string' },
+    'trust-anchor': { type: 'string', multiple: true },
   },
   'ses-smtp-password': { region: { type: 'string' }, 'key-env': { type: 'string' } },
   cost: { config: { type: 'string', short: 'c' } },

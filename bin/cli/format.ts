@@ -38,6 +38,9 @@ export function summarize(result: CheckResult): string {
   }
   const policy = r.policy as { mode?: string; id?: string } | undefined;
   if (policy?.mode) parts.push(`mode ${policy.mode}`);
+  // DANE (dane results, and the dane field of mta-sts and smtp results).
+  const dane = (result.check === 'dane' ? r : r.dane) as { verdict?: string } | undefined;
+  if (typeof dane?.verdict === 'string') parts.push(`DANE ${dane.verdict}`);
   const auth = r.auth as { outcome?: string } | undefined;
   if (auth?.outcome) parts.push(`auth ${auth.outcome}`);
   const message = r.message as { accepted?: boolean } | undefined;

@@ -30,6 +30,7 @@ import {
   UsageError,
   type Parsed,
 } from './args.js';
+import { daneCommand, dnssecFromShard, dnssecSettings } from './dane.js';
 import { formatResults, jsonDocument } from './format.js';
 import { HELP, commandHelp } from './help.js';
 import { applyState, formatNotices, openStateFile, policiesOf } from './state.js';
@@ -116,6 +117,7 @@ function contextFrom(values: Parsed['values']): ProbeContext {
     allowPrivate: values['allow-private'] === true,
     thresholds: thresholdsFrom(values),
     timeoutMs,
+    dnssec: dnssecSettings(values),
   });
 }
 
@@ -125,6 +127,7 @@ function engineDeps(values: Parsed['values']): EngineDeps {
   const mxPort = values['mx-port'] === undefined ? undefined : intOption(values, 'mx-port', 1, 65535, 25);
   return {
     mtaSts: { ...(policyPort !== undefined ? { policyPort } : {}), ...(mxPort !== undefined ? { mxPort } : {}) },
+    dane: mxPort !== undefined ? { mxPort } : {},
   };
 }
 
@@ -219,6 +222,8 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
       }
       return runChecks(specs, contextFrom(values), { concurrency });
     }
+    case 'dane':
+      return daneCommand(parsed, contextFrom(values), concurrency);
     case 'run':
       return runConfig(parsed, io);
     case 'ses-smtp-password':
@@ -253,6 +258,8 @@ async function runConfig(parsed: Parsed, io: Io): Promise<CheckResult[]> {
       ...base,
       thresholds: thresholdsFrom(values, shard.thresholds),
       allowPrivate: base.allowPrivate || shard.allowPrivate,
+      // --trust-anchor wins over the config's dnssec.trustAnchors.
+      dnssec: { ...dnssecFromShard(shard.trustAnchors), ...base.dnssec },
     };
     results.push(
       ...(await runChecks(specs, ctx, {

@@ -31,6 +31,8 @@ export interface SmtpCheckSpec {
   readonly ehloName?: string;
   readonly auth?: CredentialSource;
   readonly testMessage?: TestMessage;
+  /** Also check DANE (RFC 7672) for the host: its TLSA records at `_25._tcp.<host>`. Port 25. */
+  readonly dane?: boolean;
   /** How the sender using this target grades TLS failures (tls/policy.ts). @default 'required-verify' */
   readonly tlsPolicy?: TlsPolicy;
   /** Overall deadline for this check; falls back to the context's. */
@@ -56,8 +58,9 @@ export interface MtaStsCheckSpec {
   readonly domain: string;
   /**
    * Connect to each MX on port 25 (STARTTLS, certificate). False where port 25 is blocked
-   * (Lambda outside a VPC with the restriction lifted): the MX records and the policy's mx
-   * patterns are still checked, and one info finding MTASTS_MX_NOT_PROBED says what was skipped.
+   * (Lambda outside a VPC, or without AWS's port-25 restriction lifted; the config's `mx`):
+   * the MX records and the policy's mx patterns are still checked, and one info finding
+   * MTASTS_MX_NOT_PROBED says what was skipped.
    * @default true
    */
   readonly probeMx?: boolean;
@@ -75,7 +78,15 @@ export interface SesAccountCheckSpec {
   readonly timeoutMs?: number;
 }
 
-export type CheckSpec = SmtpCheckSpec | TlsCheckSpec | MtaStsCheckSpec | SesAccountCheckSpec;
+/** DANE for SMTP (RFC 7672) for a domain's MX hosts. */
+export interface DaneCheckSpec {
+  readonly check: 'dane';
+  readonly name?: string;
+  readonly domain: string;
+  readonly timeoutMs?: number;
+}
+
+export type CheckSpec = SmtpCheckSpec | TlsCheckSpec | MtaStsCheckSpec | SesAccountCheckSpec | DaneCheckSpec;
 
 /** Implicit TLS ports (RFC 8314 §3.3 for 465; 2465 is SES's alternative). */
 export const IMPLICIT_TLS_PORTS: ReadonlySet<number> = new Set([465, 2465]);
@@ -92,6 +103,7 @@ export function targetOf(spec: CheckSpec): string {
     case 'tls':
       return `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}`;
     case 'mta-sts':
+    case 'dane':
       return spec.domain;
     case 'ses-account':
       return spec.region;

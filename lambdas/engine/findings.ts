@@ -357,6 +357,35 @@ export const FINDINGS = {
     severity: 'warning',
     hint: 'AWS lowered the account’s SES sending quota (daily maximum or rate), which often follows a high bounce or complaint rate. Check the reputation dashboard in the SES console and open a case if the cause is unclear.',
   },
+  // --- DANE (RFC 7672) --------------------------------------------------------
+  DANE_NOT_DEPLOYED: {
+    severity: 'info',
+    hint: 'The MX hosts publish no TLSA records (securely denied), or their zone is not DNSSEC-signed, so senders cannot authenticate them with DANE. To deploy DANE: sign the zone, then publish `_25._tcp.<mx host> IN TLSA 3 1 1 <sha256 of the server key>` for every MX host (see DANE_NO_ROLLOVER for a pair that survives key rotation).',
+  },
+  DANE_DNSSEC_BOGUS: {
+    severity: 'critical',
+    hint: 'DNSSEC validation failed for the MX, address or TLSA records (expired or broken signatures, or a DS at the parent that matches no DNSKEY). DANE senders defer all mail to this domain until it is fixed: re-sign the zone (check that automatic re-signing runs), and compare the DS at the registrar with the zone’s DNSKEYs (`delv`, `dig +dnssec`, or dnsviz.net).',
+  },
+  DANE_DNS_ERROR: {
+    severity: 'critical',
+    hint: 'The MX, TLSA or DNSSEC records could not be looked up (timeout, SERVFAIL), so the DANE state is unknown; DANE senders defer mail while this lasts. Check the authoritative servers of the zone and the probe’s resolver (--dns-server); it may clear by itself.',
+  },
+  DANE_TLSA_MISMATCH: {
+    severity: 'critical',
+    hint: 'No usable TLSA record matches the certificate the MX presents: DANE senders refuse to deliver. Usually the certificate was renewed with a new key and the TLSA record was not updated. Publish the record for the current key (the message gives it), computed with `openssl x509 -in cert.pem -noout -pubkey | openssl pkey -pubin -outform DER | openssl dgst -sha256` for `3 1 1`, and keep the old record until the TTL has passed.',
+  },
+  DANE_TLSA_UNUSABLE: {
+    severity: 'warning',
+    hint: 'The TLSA records use only usages, selectors or matching types that SMTP cannot use (PKIX-TA 0 / PKIX-EE 1 are unusable for SMTP, RFC 7672 §3.1.3): senders fall back to unauthenticated TLS. Publish `3 1 1` (DANE-EE, key digest) or `2 1 1` (DANE-TA, issuing CA key digest) records instead.',
+  },
+  DANE_STARTTLS_MISSING: {
+    severity: 'critical',
+    hint: 'The MX publishes TLSA records but does not offer STARTTLS (or a middlebox strips it): DANE senders will not deliver without TLS. Enable STARTTLS on the server, or remove the TLSA records.',
+  },
+  DANE_NO_ROLLOVER: {
+    severity: 'warning',
+    hint: 'Only one usable TLSA record is published, so the next certificate key rotation breaks delivery until DNS catches up. Publish two records: the current key and the next key (`3 1 1 <current>` + `3 1 1 <next>`, pre-generate the next key), or the leaf key plus the issuing CA (`3 1 1` + `2 1 1`), as RFC 7671 §8.1 describes.',
+  },
 } as const satisfies Record<string, CodeSpec>;
 
 export type FindingCode = keyof typeof FINDINGS;

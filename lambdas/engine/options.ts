@@ -4,6 +4,7 @@
  */
 import type { Clock } from './deadline.js';
 import { systemClock } from './deadline.js';
+import type { TrustAnchor } from './dnssec/anchors.js';
 import type { Resolver } from './net/resolver.js';
 import { createResolver } from './net/resolver.js';
 
@@ -31,6 +32,12 @@ export interface ProbeContext {
   readonly thresholds: Thresholds;
   /** Overall deadline of one check. */
   readonly timeoutMs: number;
+  /**
+   * DNSSEC for DANE (RFC 7672): the resolver asked with DO/CD (`IP[:PORT]`; absent: the
+   * system's) and the trust anchors (absent: the IANA root KSKs). When the whole field is
+   * absent, mta-sts results carry no DANE verdict.
+   */
+  readonly dnssec?: { readonly server?: string; readonly anchors?: readonly TrustAnchor[] };
 }
 
 export function createContext(overrides: Partial<ProbeContext> = {}): ProbeContext {
@@ -41,5 +48,6 @@ export function createContext(overrides: Partial<ProbeContext> = {}): ProbeConte
     allowPrivate: overrides.allowPrivate ?? false,
     thresholds: overrides.thresholds ?? DEFAULT_THRESHOLDS,
     timeoutMs: overrides.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    ...(overrides.dnssec !== undefined ? { dnssec: overrides.dnssec } : {}),
   };
 }

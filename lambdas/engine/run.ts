@@ -5,6 +5,7 @@
  * only its own check.
  */
 import type { CheckSpec } from './checks.js';
+import { runDaneCheck, type DaneDeps, type DaneResult } from './dane/check.js';
 import type { MtaStsDeps, MtaStsResult } from './mtasts/check.js';
 import { runMtaStsCheck } from './mtasts/check.js';
 import type { ProbeContext } from './options.js';
@@ -22,11 +23,13 @@ export { DEFAULT_CONCURRENCY } from './run/pool.js';
  * One result per check. A check that could not run at all (unreadable credentials, a bug)
  * yields only the base fields and its findings.
  */
-export type CheckResult = SmtpResult | TlsResult | MtaStsResult | SesAccountResult | BaseResult;
+export type CheckResult = SmtpResult | TlsResult | MtaStsResult | SesAccountResult | DaneResult | BaseResult;
 
 export interface EngineDeps extends SmtpRunDeps {
   /** MTA-STS overrides (policy and MX ports) for testing against local servers. */
   readonly mtaSts?: MtaStsDeps;
+  /** DANE overrides (MX port) for testing against local servers. */
+  readonly dane?: DaneDeps;
 }
 
 export interface RunOptions extends PoolOptions {
@@ -43,6 +46,8 @@ export function runCheck(spec: CheckSpec, ctx: ProbeContext, deps: EngineDeps = 
       return runMtaStsCheck(spec, ctx, deps.mtaSts);
     case 'ses-account':
       return runSesAccountCheck(spec, ctx);
+    case 'dane':
+      return runDaneCheck(spec, ctx, deps.dane);
   }
 }
 

@@ -25,6 +25,8 @@ export interface ShardEvent {
   readonly thresholds: Thresholds;
   readonly allowPrivate: boolean;
   readonly concurrency: number;
+  /** DNSSEC trust anchors for DANE (DS/DNSKEY records, presentation format); absent: the IANA root. */
+  readonly trustAnchors?: string;
   /** Defaults for the shard, and per-target overrides keyed by the target's name. */
   readonly alerts?: ShardAlertPolicy & { readonly targets?: Readonly<Record<string, ShardAlertPolicy>> };
   /** What to publish (metric mode, alarm group, interval). @default - every per-target metric */
@@ -63,6 +65,8 @@ export function parseShardEvent(event: unknown, expected: CheckKind): ShardEvent
   if (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1) {
     throw new ShardEventError('concurrency must be a positive integer');
   }
+  const anchors = event['trustAnchors'];
+  if (anchors !== undefined && typeof anchors !== 'string') throw new ShardEventError('trustAnchors must be a string');
   const alerts = event['alerts'];
   if (alerts !== undefined) {
     const policies = isRecord(alerts)

@@ -2,4 +2,8 @@
 import { runMtaStsChecks } from '../engine/run/mta-sts.js';
 import { createProbeHandler } from './probe.js';
 
-export const handler = createProbeHandler('mta-sts', runMtaStsChecks);
+// DNSSEC settings switch on the DANE verdict of every domain: the function's resolver and the
+// IANA root anchors unless the shard brings its own.
+export const handler = createProbeHandler('mta-sts', (specs, ctx, options) =>
+  runMtaStsChecks(specs, { dnssec: {}, ...ctx }, options),
+);

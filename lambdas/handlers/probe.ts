@@ -15,6 +15,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { openState, type AlertSummary, type ProbeState } from '../engine/alerts/publish.js';
 import { snsNotifier } from '../engine/alerts/sns-publish.js';
 import { targetOf, type CheckSpec } from '../engine/checks.js';
+import { parseTrustAnchors } from '../engine/dnssec/anchors.js';
 import { datumsForRun } from '../engine/metrics/from-result.js';
 import { DEFAULT_NAMESPACE } from '../engine/metrics/definitions.js';
 import { publishMetrics, type PublishReport, type PublisherDeps } from '../engine/metrics/publisher.js';
@@ -99,6 +100,7 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
       ...deps.context,
       thresholds: shard.thresholds,
       allowPrivate: shard.allowPrivate,
+      ...(shard.trustAnchors !== undefined ? { dnssec: { anchors: parseTrustAnchors(shard.trustAnchors) } } : {}),
     });
     // parseShardEvent has checked that every spec is of this function's kind.
     const specs = shard.specs as readonly SpecOf<K>[];

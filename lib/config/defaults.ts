@@ -10,6 +10,7 @@ export const DEFAULT_SCHEDULES: Readonly<Record<CheckKind, string>> = {
   'mta-sts': 'rate(1 hour)',
   tls: 'rate(6 hours)',
   'ses-account': 'rate(6 hours)',
+  dane: 'rate(1 hour)',
 };
 export { DEFAULT_NAMESPACE } from '../../lambdas/engine/metrics/definitions.js';
 /** Port 25 is left out: AWS blocks it from Lambda unless the account's restriction is lifted. */
@@ -35,6 +36,8 @@ export const KIND_CAPACITY: Readonly<Record<CheckKind, KindCapacity>> = {
   tls: { concurrency: 8, memoryMb: 1024 },
   'mta-sts': { concurrency: 8, memoryMb: 512 },
   'ses-account': { concurrency: 4, memoryMb: 256 },
+  // Not scheduled on its own (the verdict is part of mta-sts); as mta-sts if it ever is.
+  dane: { concurrency: 8, memoryMb: 512 },
 };
 
 /**

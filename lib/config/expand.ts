@@ -151,8 +151,12 @@ export function expand(config: MailProbeConfig, problems: string[], port25Reacha
       ...(t.tlsPolicy !== undefined ? { tlsPolicy: t.tlsPolicy } : {}),
       ...(t.auth !== undefined ? { auth: { secretArn: t.auth.secretArn } } : {}),
       ...(t.testMessage !== undefined ? { testMessage: t.testMessage } : {}),
+      ...(t.dane === true ? { dane: true } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     };
+    if (t.dane === true && t.port !== 25) {
+      problems.push(`${where}.dane: DANE for SMTP (RFC 7672) is for port 25, the MX port; this target is on ${t.port}`);
+    }
     smtpLike(base, t.checks, t.schedule, thresholds, where);
   }
 

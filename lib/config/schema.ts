@@ -9,6 +9,7 @@
  * (load.ts also rejects any `password`-like key before this schema runs).
  */
 import { z } from 'zod';
+import { parseTrustAnchors, TrustAnchorError } from '../../lambdas/engine/dnssec/anchors.js';
 
 const show = (value: unknown): string => (value === undefined ? 'nothing' : JSON.stringify(value));
 
@@ -159,6 +160,12 @@ export const SmtpTargetSchema = z
       .strictObject({ from: EmailSchema, to: EmailSchema })
       .optional()
       .describe('Send a test message (MAIL FROM/RCPT TO/DATA), e.g. to success@simulator.amazonses.com.'),
+    dane: z
+      .boolean()
+      .optional()
+      .describe(
+        'Also check DANE (RFC 7672) for this host on the smtp check: its TLSA records at _25._tcp.<host>, validated with DNSSEC, against the certificate. Port 25 only. @default false',
+      ),
     checks: z
       .array(z.enum(['smtp', 'tls'], { error: (iss) => `expected "smtp" or "tls", got ${show(iss.input)}` }))
       .min(1)
@@ -291,6 +298,25 @@ export const ConfigSchema = z
       .boolean()
       .optional()
       .describe('Allow private/loopback addresses that come from DNS (MX, policy host). @default false'),
+    dnssec: z
+      .strictObject({
+        trustAnchors: z
+          .string()
+          .superRefine((text, ctx) => {
+            try {
+              parseTrustAnchors(text);
+            } catch (err) {
+              if (!(err instanceof TrustAnchorError)) throw err;
+              ctx.addIssue({ code: 'custom', message: `invalid trust anchors: ${err.message}` });
+            }
+          })
+          .optional()
+          .describe(
+            'DS or DNSKEY records (zone-file format, one per line) to validate DANE from, for any zone, instead of the IANA root keys. @default the IANA root KSKs',
+          ),
+      })
+      .optional()
+      .describe('DNSSEC validation for the DANE verdict of every domain (RFC 7672).'),
     defaults: z
       .strictObject({
         schedules: z

@@ -59,6 +59,8 @@ export interface ShardOptions {
   readonly allowPrivate: boolean;
   readonly defaultTimeoutMs: number;
   readonly notifications: ShardAlertPolicy;
+  /** The config's dnssec.trustAnchors, for the DANE verdicts. */
+  readonly trustAnchors?: string;
   /** At most this many checks per shard (fleet alarms pack two shards per group). @default - no cap */
   readonly maxChecks?: number;
 }
@@ -86,6 +88,7 @@ export function shardsOf(group: readonly Entry[], o: ShardOptions): ShardEvent[]
       thresholds: first.thresholds,
       allowPrivate: o.allowPrivate,
       concurrency: o.concurrency,
+      ...(o.trustAnchors !== undefined ? { trustAnchors: o.trustAnchors } : {}),
       alerts: { ...o.notifications, ...(Object.keys(overrides).length > 0 ? { targets: overrides } : {}) },
     });
     current = [];

@@ -26,6 +26,7 @@ export const CHECK_SECONDS: Readonly<Record<CheckKind, number>> = {
   tls: 2.0,
   'mta-sts': 2.0,
   'ses-account': 1.0,
+  dane: 2.0,
 };
 /** Size of one result log line (JSON, DESIGN.md §3), bytes. */
 export const RESULT_LINE_BYTES: Readonly<Record<CheckKind, number>> = {
@@ -33,6 +34,7 @@ export const RESULT_LINE_BYTES: Readonly<Record<CheckKind, number>> = {
   tls: 4000,
   'mta-sts': 4000,
   'ses-account': 2000,
+  dane: 4000,
 };
 /** Start-up and publishing time of one invocation, billed once per shard run. */
 export const INVOCATION_OVERHEAD_SECONDS = 0.5;

@@ -24,6 +24,8 @@ export interface SmtpServerOptions {
   readonly credentials: ServerCredentials;
   /** TLS from the first byte (465-style). @default false */
   readonly implicitTls?: boolean;
+  /** Per-SNI-name key and chain (as mail hosts sharing one server do); `credentials` otherwise. */
+  readonly sniOptions?: Readonly<Record<string, ServerCredentials>>;
   /** Do not advertise STARTTLS. @default false */
   readonly hideStartTls?: boolean;
   /** The accepted user/password; anything else gets `authFailure`. */
@@ -56,6 +58,7 @@ export async function startSmtpServer(options: SmtpServerOptions): Promise<Runni
     key: options.credentials.key,
     cert: options.credentials.cert,
     hideSTARTTLS: options.hideStartTls ?? false,
+    ...(options.sniOptions !== undefined ? { sniOptions: { ...options.sniOptions } } : {}),
     authMethods: ['PLAIN', 'LOGIN'],
     authOptional: true,
     logger: false,

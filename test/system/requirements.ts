@@ -15,6 +15,10 @@ export const BINARIES = {
   nginx: '/usr/sbin/nginx',
   dnsmasq: '/usr/sbin/dnsmasq',
   openssl: '/usr/bin/openssl',
+  nsd: '/usr/sbin/nsd',
+  unbound: '/usr/sbin/unbound',
+  'ldns-keygen': '/usr/bin/ldns-keygen',
+  'ldns-signzone': '/usr/bin/ldns-signzone',
 } as const;
 
 export type Binary = keyof typeof BINARIES;

@@ -10,6 +10,7 @@
  * refuse delivery is critical in `enforce`, a warning in `testing`, informational for MX
  * hosts in `none`).
  */
+import { daneField, daneFindingsForMtaSts, startDaneForMtaSts, type MtaStsDane } from '../dane/check.js';
 import type { MtaStsCheckSpec } from '../checks.js';
 import { Deadline } from '../deadline.js';
 import { finding, type Finding } from '../findings.js';
@@ -86,6 +87,8 @@ export interface MtaStsResult extends BaseResult {
   readonly implicitMx?: boolean;
   readonly mx: readonly MxHostReport[];
   readonly tlsRpt?: TlsRptTxt;
+  /** DANE (RFC 7672) for the MX hosts, when the context has DNSSEC settings. */
+  readonly dane?: MtaStsDane;
 }
 
 export interface MtaStsDeps {
@@ -132,6 +135,7 @@ export async function runMtaStsCheck(
   const deadline = new Deadline(spec.timeoutMs ?? ctx.timeoutMs, ctx.clock);
   const domain = normaliseHost(spec.domain);
   const timedOut: TxtLookup = { kind: 'error', why: 'TIMEOUT (check deadline)' };
+  const danePending = startDaneForMtaSts(domain, ctx, deadline, deps.mxPort, spec.probeMx !== false);
 
   // Phase 1, in parallel: the two TXT records and the MX hosts.
   const [stsLookup, rptLookup, mxFound] = await Promise.all([
@@ -179,6 +183,9 @@ export async function runMtaStsCheck(
     ...(pursue && !probeMx && mxRecords.length > 0 ? [notProbed(domain, mxRecords.length)] : []),
     ...mx.flatMap((m) => m.findings),
   ];
+  // RFC 8461 §2: a DANE failure keeps its severity whatever the MTA-STS mode.
+  const dane = await danePending;
+  findings.push(...daneFindingsForMtaSts(dane));
   if (deadline.expired() && !findings.some((f) => f.code === 'DEADLINE_EXCEEDED')) {
     findings.push(finding('DEADLINE_EXCEEDED', `the MTA-STS check of ${domain} did not finish within its deadline`));
   }
@@ -194,6 +201,7 @@ export async function runMtaStsCheck(
     ...(mxFound.kind === 'mx' && mxFound.implicit ? { implicitMx: true } : {}),
     mx,
     ...(rpt.tlsRpt !== undefined ? { tlsRpt: rpt.tlsRpt } : {}),
+    ...daneField(dane),
   };
 }
 

@@ -1,5 +1,7 @@
 /** The smtp check as the engine runs it: credentials resolved first, SES hints on SES hosts. */
 import type { Credentials, SmtpCheckSpec } from '../checks.js';
+import { daneForHost, withDane } from '../dane/check.js';
+import { Deadline } from '../deadline.js';
 import { finding, type Finding } from '../findings.js';
 import type { ProbeContext } from '../options.js';
 import { baseResult, type BaseResult } from '../result.js';
@@ -26,6 +28,9 @@ export async function runSmtp(
     : undefined;
   const timeoutMs = spec.timeoutMs ?? ctx.timeoutMs;
   const startedMs = ctx.clock.now();
+  // `dane: true` (port 25): the host's DANE verdict, alongside the session.
+  const dane =
+    spec.dane === true ? daneForHost(spec.host, spec.port, ctx, new Deadline(timeoutMs, ctx.clock)) : undefined;
   let credentials: Credentials | undefined;
   if (spec.auth) {
     // The read counts against the check's one deadline, so an unreachable Secrets Manager
@@ -47,11 +52,12 @@ export async function runSmtp(
   const remainingMs = Math.max(1, timeoutMs - (ctx.clock.now() - startedMs));
   // The check builds the finished result: hints, masking of this target's secret, and
   // startedAt/durationMs counted from before the credential read.
-  return runSmtpCheck({ ...spec, timeoutMs: remainingMs }, ctx, {
+  const result = await runSmtpCheck({ ...spec, timeoutMs: remainingMs }, ctx, {
     startedMs,
     ...(credentials !== undefined ? { credentials } : {}),
     ...(hintFor !== undefined ? { hintFor } : {}),
   });
+  return withDane(result, await dane);
 }
 
 export function runSmtpChecks(

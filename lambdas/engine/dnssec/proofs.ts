@@ -1,0 +1,252 @@
+/**
+ * Authenticated denial of existence, as pure functions over NSEC (RFC 4035 §5.4) and
+ * NSEC3 (RFC 5155 §8) records whose signatures were already verified. Each answers one
+ * question: does this set of records prove that the name, or the type, does not exist?
+ */
+import { base32hex, nsec3Hash } from './crypto.js';
+import {
+  compareNames,
+  isSubdomain,
+  labelCount,
+  nsec3Of,
+  nsecOf,
+  parentName,
+  suffixName,
+  TYPE,
+  type Name,
+  type Nsec3Rdata,
+  type NsecRdata,
+  type Rr,
+} from './wire.js';
+
+/** RFC 9276 §3.2: validators may treat NSEC3 with more iterations as insecure; we do above this. */
+export const MAX_NSEC3_ITERATIONS = 150;
+
+export type DenialVerdict =
+  /** The proof holds. */
+  | { readonly kind: 'proven' }
+  /** An NSEC3 opt-out span covers the name: unsigned delegations may hide there (RFC 5155 §6). */
+  | { readonly kind: 'opt-out' }
+  /** NSEC3 iterations above MAX_NSEC3_ITERATIONS (RFC 9276): treated as insecure. */
+  | { readonly kind: 'too-costly' }
+  | { readonly kind: 'failed'; readonly why: string };
+
+export type NameState =
+  /** The name exists with this type bitmap (an NSEC/NSEC3 at the name itself). */
+  | { readonly kind: 'exists'; readonly types: ReadonlySet<number> }
+  /** The name exists as an empty non-terminal. */
+  | { readonly kind: 'empty-non-terminal' }
+  | { readonly kind: 'unknown' };
+
+// --- NSEC -----------------------------------------------------------------------------------
+
+interface Nsec {
+  readonly owner: Name;
+  readonly data: NsecRdata;
+}
+
+function nsecs(records: readonly Rr[]): Nsec[] {
+  return records.filter((r) => r.type === TYPE.NSEC).map((r) => ({ owner: r.name, data: nsecOf(r.rdata) }));
+}
+
+/** owner < name < next in canonical order; the last NSEC of a zone wraps to the apex. */
+export function nsecCovers(owner: Name, next: Name, name: Name): boolean {
+  if (compareNames(owner, name) >= 0) return false;
+  return compareNames(name, next) < 0 || compareNames(next, owner) <= 0;
+}
+
+function commonAncestor(a: Name, b: Name): Name {
+  const la = a.split('.').reverse();
+  const lb = b.split('.').reverse();
+  const out: string[] = [];
+  for (let i = 0; i < Math.min(la.length, lb.length) && la[i] === lb[i]; i += 1) out.push(la[i] as string);
+  return out.reverse().join('.');
+}
+
+/** What the NSEC records say about `name` itself. */
+export function nsecNameState(records: readonly Rr[], name: Name): NameState {
+  for (const n of nsecs(records)) {
+    if (n.owner === name) return { kind: 'exists', types: n.data.types };
+    // An NSEC whose next name is below `name`: `name` is an empty non-terminal (RFC 4035 §3.1.3.2).
+    if (nsecCovers(n.owner, n.data.next, name) && isSubdomain(n.data.next, name) && n.data.next !== name) {
+      return { kind: 'empty-non-terminal' };
+    }
+  }
+  return { kind: 'unknown' };
+}
+
+/** NXDOMAIN: an NSEC covers the name and one covers the wildcard at the closest encloser. */
+export function nsecProvesNxdomain(records: readonly Rr[], name: Name): DenialVerdict {
+  const list = nsecs(records);
+  const cover = list.find((n) => nsecCovers(n.owner, n.data.next, name));
+  if (cover === undefined) return { kind: 'failed', why: `no NSEC covers ${name}` };
+  const a = commonAncestor(name, cover.owner);
+  const b = commonAncestor(name, cover.data.next);
+  const encloser = a.length >= b.length ? a : b;
+  const wildcard = encloser === '' ? '*' : `*.${encloser}`;
+  if (!list.some((n) => nsecCovers(n.owner, n.data.next, wildcard))) {
+    return { kind: 'failed', why: `no NSEC denies the wildcard ${wildcard}` };
+  }
+  return { kind: 'proven' };
+}
+
+/** NODATA: an NSEC at the name without the type (nor CNAME), or the name is an empty non-terminal. */
+export function nsecProvesNodata(records: readonly Rr[], name: Name, type: number): DenialVerdict {
+  const state = nsecNameState(records, name);
+  if (state.kind === 'empty-non-terminal') return { kind: 'proven' };
+  if (state.kind === 'exists') {
+    if (state.types.has(type)) return { kind: 'failed', why: `the NSEC at ${name} lists the type asked for` };
+    if (state.types.has(TYPE.CNAME)) return { kind: 'failed', why: `the NSEC at ${name} lists a CNAME` };
+    return { kind: 'proven' };
+  }
+  return { kind: 'failed', why: `no NSEC matches ${name}` };
+}
+
+/** A wildcard expansion is valid only if the name itself provably does not exist (RFC 4035 §5.3.4). */
+export function nsecProvesNoCloserMatch(records: readonly Rr[], name: Name): DenialVerdict {
+  return nsecs(records).some((n) => nsecCovers(n.owner, n.data.next, name))
+    ? { kind: 'proven' }
+    : { kind: 'failed', why: `no NSEC proves that ${name} does not exist (wildcard answer)` };
+}
+
+// --- NSEC3 ----------------------------------------------------------------------------------
+
+interface Nsec3 {
+  /** The base32hex hash label of the owner. */
+  readonly hash: string;
+  readonly zone: Name;
+  readonly data: Nsec3Rdata;
+  readonly next: string;
+}
+
+function nsec3s(records: readonly Rr[]): Nsec3[] {
+  return (
+    records
+      .filter((r) => r.type === TYPE.NSEC3)
+      .map((r) => {
+        const data = nsec3Of(r.rdata);
+        return { hash: r.name.split('.')[0] ?? '', zone: parentName(r.name), data, next: base32hex(data.nextHashed) };
+      })
+      // RFC 5155 §8.1: only hash algorithm 1 (SHA-1) is defined; ignore records with unknown flags.
+      .filter((n) => n.data.hashAlgorithm === 1 && (n.data.flags & 0xfe) === 0)
+  );
+}
+
+/** Base32hex in lower case sorts like the hash octets, so strings compare as hashes. */
+function hashCovers(owner: string, next: string, hash: string): boolean {
+  if (owner >= hash) return false;
+  return hash < next || next <= owner;
+}
+
+class Nsec3Set {
+  private readonly hashes = new Map<Name, string>();
+  constructor(
+    private readonly list: readonly Nsec3[],
+    private readonly zone: Name,
+  ) {}
+
+  static of(records: readonly Rr[]): Nsec3Set | DenialVerdict {
+    const list = nsec3s(records);
+    const first = list[0];
+    if (first === undefined) return { kind: 'failed', why: 'no NSEC3 records' };
+    if (list.some((n) => n.zone !== first.zone)) return { kind: 'failed', why: 'NSEC3 records from several zones' };
+    if (list.some((n) => n.data.iterations > MAX_NSEC3_ITERATIONS)) return { kind: 'too-costly' };
+    return new Nsec3Set(list, first.zone);
+  }
+
+  private hashOf(name: Name): string {
+    let h = this.hashes.get(name);
+    if (h === undefined) {
+      const p = this.list[0]?.data as Nsec3Rdata;
+      h = base32hex(nsec3Hash(name, p.salt, p.iterations));
+      this.hashes.set(name, h);
+    }
+    return h;
+  }
+
+  matching(name: Name): Nsec3 | undefined {
+    const h = this.hashOf(name);
+    return this.list.find((n) => n.hash === h);
+  }
+
+  covering(name: Name): Nsec3 | undefined {
+    const h = this.hashOf(name);
+    return this.list.find((n) => hashCovers(n.hash, n.next, h));
+  }
+
+  /** RFC 5155 §8.3: the closest encloser (matched) and the next closer name (covered). */
+  closestEncloser(name: Name): { encloser: Name; nextCloser: Nsec3 } | { why: string } {
+    if (!isSubdomain(name, this.zone)) return { why: `${name} is outside the NSEC3 zone ${this.zone}` };
+    let candidate = name;
+    let child: Name | undefined;
+    for (;;) {
+      if (this.matching(candidate) !== undefined) {
+        if (child === undefined) return { why: `${name} itself exists (an NSEC3 matches it)` };
+        const cover = this.covering(child);
+        if (cover === undefined) return { why: `no NSEC3 covers the next closer name ${child}` };
+        return { encloser: candidate, nextCloser: cover };
+      }
+      if (candidate === this.zone || candidate === '') return { why: `no NSEC3 matches an encloser of ${name}` };
+      child = candidate;
+      candidate = parentName(candidate);
+    }
+  }
+
+  nameState(name: Name): NameState {
+    const m = this.matching(name);
+    return m === undefined
+      ? { kind: 'unknown' }
+      : m.data.types.size === 0
+        ? { kind: 'empty-non-terminal' }
+        : { kind: 'exists', types: m.data.types };
+  }
+
+  get zoneName(): Name {
+    return this.zone;
+  }
+}
+
+export function nsec3NameState(records: readonly Rr[], name: Name): NameState {
+  const set = Nsec3Set.of(records);
+  return set instanceof Nsec3Set ? set.nameState(name) : { kind: 'unknown' };
+}
+
+export function nsec3ProvesNxdomain(records: readonly Rr[], name: Name): DenialVerdict {
+  const set = Nsec3Set.of(records);
+  if (!(set instanceof Nsec3Set)) return set;
+  const ce = set.closestEncloser(name);
+  if ('why' in ce) return { kind: 'failed', why: ce.why };
+  const wildcard = `*.${ce.encloser}`.replace(/\.$/, '');
+  if (set.covering(wildcard) === undefined) return { kind: 'failed', why: `no NSEC3 covers the wildcard ${wildcard}` };
+  // RFC 5155 §9.2: an opt-out span over the next closer name proves nothing about delegations.
+  return ce.nextCloser.data.flags & 1 ? { kind: 'opt-out' } : { kind: 'proven' };
+}
+
+export function nsec3ProvesNodata(records: readonly Rr[], name: Name, type: number): DenialVerdict {
+  const set = Nsec3Set.of(records);
+  if (!(set instanceof Nsec3Set)) return set;
+  const m = set.matching(name);
+  if (m !== undefined) {
+    if (m.data.types.has(type)) return { kind: 'failed', why: `the NSEC3 for ${name} lists the type asked for` };
+    if (m.data.types.has(TYPE.CNAME)) return { kind: 'failed', why: `the NSEC3 for ${name} lists a CNAME` };
+    return { kind: 'proven' };
+  }
+  // RFC 5155 §8.6: DS NODATA with no matching NSEC3 is fine under an opt-out span.
+  if (type === TYPE.DS) {
+    const ce = set.closestEncloser(name);
+    if (!('why' in ce) && ce.nextCloser.data.flags & 1) return { kind: 'opt-out' };
+  }
+  return { kind: 'failed', why: `no NSEC3 matches ${name}` };
+}
+
+/** Wildcard answer (RFC 5155 §8.8): the next closer name of the expansion is covered. */
+export function nsec3ProvesNoCloserMatch(records: readonly Rr[], name: Name, rrsigLabels: number): DenialVerdict {
+  const set = Nsec3Set.of(records);
+  if (!(set instanceof Nsec3Set)) return set;
+  const encloser = suffixName(name, rrsigLabels);
+  if (labelCount(name) <= rrsigLabels) return { kind: 'failed', why: 'not a wildcard expansion' };
+  const nextCloser = suffixName(name, rrsigLabels + 1);
+  const cover = set.covering(nextCloser);
+  if (cover === undefined) return { kind: 'failed', why: `no NSEC3 covers ${nextCloser} below ${encloser || '.'}` };
+  return cover.data.flags & 1 ? { kind: 'opt-out' } : { kind: 'proven' };
+}

@@ -1,0 +1,540 @@
+/**
+ * A DNSSEC validating stub (RFC 4033 §5, RFC 4035 §5): asks the configured resolver with
+ * DO and CD set and builds the chain of trust itself, from the trust anchors down, so the
+ * verdict depends neither on the resolver validating nor on its AD bit.
+ *
+ * The walk goes label by label below the closest anchor, asking for DS at each name: a
+ * signed DS is a secure delegation (the child's DNSKEY RRset must match it and be signed
+ * by that key), a DS provably absent at a delegation (NSEC/NSEC3 with NS and no DS, or an
+ * NSEC3 opt-out span) makes everything below insecure, and a provably absent DS at a name
+ * that is no delegation changes nothing. Then the answer itself is checked with the keys
+ * of the deepest zone found. Verdicts (RFC 4035 §4.3):
+ * - secure: every link verified;
+ * - insecure: provably unsigned (no anchor above the name, or an unsigned delegation);
+ * - bogus: something should have been signed and is not, or its signature fails;
+ * - indeterminate: no answer (timeout, SERVFAIL, malformed), so nothing can be said.
+ */
+import type { KeyObject } from 'node:crypto';
+import { closestAnchorZone, type TrustAnchor } from './anchors.js';
+import { DS_DIGESTS, dsDigest, keyTag, publicKeyOf, SUPPORTED_ALGORITHMS, verifySignature } from './crypto.js';
+import {
+  nsec3NameState,
+  nsec3ProvesNodata,
+  nsec3ProvesNoCloserMatch,
+  nsec3ProvesNxdomain,
+  nsecNameState,
+  nsecProvesNodata,
+  nsecProvesNoCloserMatch,
+  nsecProvesNxdomain,
+  type DenialVerdict,
+  type NameState,
+} from './proofs.js';
+import { QueryError, type QueryFn } from './transport.js';
+import {
+  cnameOf,
+  dnskeyOf,
+  dsOf,
+  isSubdomain,
+  labelCount,
+  nameLabels,
+  normaliseName,
+  RCODE,
+  rrsigOf,
+  signedData,
+  suffixName,
+  TYPE,
+  typeName,
+  type Message,
+  type Name,
+  type Rr,
+  type RrsigRdata,
+} from './wire.js';
+
+export type SecurityStatus = 'secure' | 'insecure' | 'bogus' | 'indeterminate';
+
+export interface ValidatedAnswer {
+  readonly status: SecurityStatus;
+  /** The name asked for. */
+  readonly name: Name;
+  readonly type: number;
+  /** The owner of `records`: `name`, or the end of the CNAME chain. */
+  readonly owner: Name;
+  /** The RRset of `type` at `owner`; empty for a negative answer or a failure. */
+  readonly records: readonly Rr[];
+  /** For a negative answer. */
+  readonly negative?: 'NXDOMAIN' | 'NODATA';
+  /** False when the resolver gave no usable answer (timeout, SERVFAIL, …): nothing is known. */
+  readonly answered: boolean;
+  /** CNAME targets followed, in order. */
+  readonly cnames: readonly Name[];
+  /** Why the answer is not secure (or which anchor made it secure). */
+  readonly why: string;
+}
+
+export interface ValidatorOptions {
+  readonly query: QueryFn;
+  readonly anchors: readonly TrustAnchor[];
+  /** Seconds since the epoch, for signature validity periods. */
+  readonly now: () => number;
+  /** Milliseconds left for the whole validation; each query gets at most this. */
+  readonly remainingMs: () => number;
+  /** @default 3000 */
+  readonly queryTimeoutMs?: number;
+  /** Queries allowed for one validator (a guard against chains that never end). @default 200 */
+  readonly maxQueries?: number;
+}
+
+/** RFC 7672 §2.2.3 and resolvers' practice: longer CNAME chains are treated as failures. */
+export const MAX_CNAME_CHAIN = 8;
+
+interface ZoneKey {
+  readonly tag: number;
+  readonly algorithm: number;
+  readonly key: KeyObject;
+}
+
+type ZoneState =
+  | { readonly status: 'secure'; readonly zone: Name; readonly keys: readonly ZoneKey[]; readonly via: string }
+  | { readonly status: 'insecure' | 'bogus' | 'indeterminate'; readonly zone: Name; readonly why: string };
+
+type Fetched = { readonly msg: Message } | { readonly failure: string };
+
+const ZONE_KEY_FLAG = 0x0100;
+
+export class Validator {
+  private readonly cache = new Map<string, Promise<Fetched>>();
+  private readonly zones = new Map<Name, Promise<ZoneState>>();
+  private queries = 0;
+
+  constructor(private readonly options: ValidatorOptions) {}
+
+  /** The validated answer for (name, type), following CNAMEs. Never throws. */
+  async lookup(rawName: string, type: number): Promise<ValidatedAnswer> {
+    const name = normaliseName(rawName);
+    const cnames: Name[] = [];
+    let current = name;
+    let worst: SecurityStatus = 'secure';
+    let via = '';
+    for (;;) {
+      const step = await this.lookupOne(current, type);
+      worst = worse(worst, step.status);
+      if (step.why !== '') via = step.why;
+      const done = (extra: Partial<ValidatedAnswer> = {}): ValidatedAnswer => ({
+        status: worst,
+        name,
+        type,
+        owner: current,
+        records: step.records,
+        answered: step.answered !== false,
+        cnames,
+        why: via,
+        ...(step.negative !== undefined ? { negative: step.negative } : {}),
+        ...extra,
+      });
+      if (step.cname === undefined || step.status === 'bogus') return done();
+      if (cnames.length >= MAX_CNAME_CHAIN || cnames.includes(step.cname) || step.cname === name) {
+        return done({
+          status: 'indeterminate',
+          records: [],
+          why: `CNAME chain from ${name} longer than ${MAX_CNAME_CHAIN} or looping`,
+        });
+      }
+      cnames.push(step.cname);
+      current = step.cname;
+    }
+  }
+
+  private async lookupOne(
+    name: Name,
+    type: number,
+  ): Promise<{
+    status: SecurityStatus;
+    records: Rr[];
+    negative?: 'NXDOMAIN' | 'NODATA';
+    cname?: Name;
+    answered?: false;
+    why: string;
+  }> {
+    const [zone, fetched] = await Promise.all([this.zoneOf(name), this.fetch(name, type)]);
+    const label = `${typeName(type)} ${name || '.'}`;
+    if ('failure' in fetched)
+      return { status: 'indeterminate', records: [], answered: false, why: `${label}: ${fetched.failure}` };
+    const msg = fetched.msg;
+    if (msg.rcode !== RCODE.NOERROR && msg.rcode !== RCODE.NXDOMAIN) {
+      return {
+        status: 'indeterminate',
+        records: [],
+        answered: false,
+        why: `${label}: the resolver answered ${rcodeName(msg.rcode)}`,
+      };
+    }
+    const rrset = msg.answer.filter((r) => r.name === name && r.type === type);
+    const cnameRr =
+      type !== TYPE.CNAME && rrset.length === 0
+        ? msg.answer.find((r) => r.name === name && r.type === TYPE.CNAME)
+        : undefined;
+    const cname = cnameRr !== undefined ? cnameOf(cnameRr.rdata) : undefined;
+    const negative: 'NXDOMAIN' | 'NODATA' | undefined =
+      rrset.length === 0 && cname === undefined ? (msg.rcode === RCODE.NXDOMAIN ? 'NXDOMAIN' : 'NODATA') : undefined;
+    const base = {
+      records: rrset,
+      ...(cname !== undefined ? { cname } : {}),
+      ...(negative !== undefined ? { negative } : {}),
+    };
+
+    // Outside a secure zone the answer is passed on as it came: its status says what it is worth.
+    if (zone.status !== 'secure') return { status: zone.status, ...base, why: zone.why };
+    if (rrset.length > 0 || cnameRr !== undefined) {
+      const set = rrset.length > 0 ? rrset : msg.answer.filter((r) => r.name === name && r.type === TYPE.CNAME);
+      const covered = set[0]?.type as number;
+      const checked = this.verifyRrset(set, msg.answer, zone);
+      if (!checked.ok) return { status: 'bogus', records: [], why: `${typeName(covered)} ${name}: ${checked.why}` };
+      if (checked.rrsig.labels < labelCount(name)) {
+        // Wildcard expansion: the name itself must provably not exist (RFC 4035 §5.3.4).
+        const proof = await this.verifiedDenial(msg, zone);
+        if (!proof.ok)
+          return { status: 'bogus', records: [], why: `${label}: wildcard answer without proof: ${proof.why}` };
+        const v = proof.nsec3
+          ? nsec3ProvesNoCloserMatch(proof.records, name, checked.rrsig.labels)
+          : nsecProvesNoCloserMatch(proof.records, name);
+        const judged = judge(v, label);
+        if (judged.status !== 'secure') return { ...judged, records: judged.status === 'insecure' ? rrset : [] };
+      }
+      return { status: 'secure', ...base, why: zone.via };
+    }
+    const proof = await this.verifiedDenial(msg, zone);
+    if (!proof.ok) return { status: 'bogus', records: [], why: `${label}: unsigned negative answer: ${proof.why}` };
+    const verdict =
+      negative === 'NXDOMAIN'
+        ? proof.nsec3
+          ? nsec3ProvesNxdomain(proof.records, name)
+          : nsecProvesNxdomain(proof.records, name)
+        : proof.nsec3
+          ? nsec3ProvesNodata(proof.records, name, type)
+          : nsecProvesNodata(proof.records, name, type);
+    const judged = judge(verdict, `${label} ${negative ?? ''}`);
+    return {
+      ...judged,
+      records: [],
+      ...(negative !== undefined ? { negative } : {}),
+      why: judged.status === 'secure' ? zone.via : judged.why,
+    };
+  }
+
+  /** The deepest zone that holds `name`, with its validated keys, walking down from the anchor. */
+  private async zoneOf(name: Name): Promise<ZoneState> {
+    const anchorZone = closestAnchorZone(name, this.options.anchors);
+    if (anchorZone === undefined) return { status: 'insecure', zone: '', why: `no trust anchor covers ${name || '.'}` };
+    let state = await this.anchorKeys(anchorZone);
+    const below = nameLabels(name).length - nameLabels(anchorZone).length;
+    for (let depth = 1; depth <= below && state.status === 'secure'; depth += 1) {
+      const child = suffixName(name, nameLabels(anchorZone).length + depth);
+      const step = await this.delegation(child, state);
+      if (step === 'stop') break;
+      if (step !== 'same-zone') state = step;
+    }
+    return state;
+  }
+
+  /** What the DS RRset at `child` says: a new zone state, the same zone, or stop descending. */
+  private delegation(child: Name, parent: ZoneState & { status: 'secure' }): Promise<ZoneState | 'same-zone' | 'stop'> {
+    const key = `cut|${child}`;
+    let pending = this.zones.get(key) as Promise<ZoneState | 'same-zone' | 'stop'> | undefined;
+    if (pending === undefined) {
+      pending = this.findDelegation(child, parent);
+      this.zones.set(key, pending as Promise<ZoneState>);
+    }
+    return pending;
+  }
+
+  private async findDelegation(
+    child: Name,
+    parent: ZoneState & { status: 'secure' },
+  ): Promise<ZoneState | 'same-zone' | 'stop'> {
+    const label = `DS ${child}`;
+    const fetched = await this.fetch(child, TYPE.DS);
+    if ('failure' in fetched)
+      return { status: 'indeterminate', zone: parent.zone, why: `${label}: ${fetched.failure}` };
+    const msg = fetched.msg;
+    if (msg.rcode !== RCODE.NOERROR && msg.rcode !== RCODE.NXDOMAIN) {
+      return {
+        status: 'indeterminate',
+        zone: parent.zone,
+        why: `${label}: the resolver answered ${rcodeName(msg.rcode)}`,
+      };
+    }
+    const ds = msg.answer.filter((r) => r.name === child && r.type === TYPE.DS);
+    if (ds.length > 0) {
+      const checked = this.verifyRrset(ds, msg.answer, parent);
+      if (!checked.ok) return { status: 'bogus', zone: child, why: `${label}: ${checked.why}` };
+      return this.childKeys(child, ds);
+    }
+    // A CNAME owner cannot be a delegation, and nothing exists below it.
+    if (msg.answer.some((r) => r.name === child && r.type === TYPE.CNAME)) return 'stop';
+    const proof = await this.verifiedDenial(msg, parent);
+    if (!proof.ok) return { status: 'bogus', zone: parent.zone, why: `${label}: unsigned denial: ${proof.why}` };
+    if (msg.rcode === RCODE.NXDOMAIN) {
+      const v = proof.nsec3 ? nsec3ProvesNxdomain(proof.records, child) : nsecProvesNxdomain(proof.records, child);
+      if (v.kind === 'proven') return 'stop';
+      if (v.kind === 'opt-out' || v.kind === 'too-costly') {
+        return {
+          status: 'insecure',
+          zone: parent.zone,
+          why: `${label}: ${v.kind === 'opt-out' ? 'NSEC3 opt-out span' : 'NSEC3 iterations too high (RFC 9276)'}`,
+        };
+      }
+      return { status: 'bogus', zone: parent.zone, why: `${label}: ${v.why}` };
+    }
+    const v = proof.nsec3
+      ? nsec3ProvesNodata(proof.records, child, TYPE.DS)
+      : nsecProvesNodata(proof.records, child, TYPE.DS);
+    if (v.kind === 'opt-out')
+      return { status: 'insecure', zone: child, why: `${label}: unsigned delegation in an NSEC3 opt-out span` };
+    if (v.kind === 'too-costly')
+      return { status: 'insecure', zone: parent.zone, why: `${label}: NSEC3 iterations too high (RFC 9276)` };
+    if (v.kind === 'failed') return { status: 'bogus', zone: parent.zone, why: `${label}: ${v.why}` };
+    const state: NameState = proof.nsec3 ? nsec3NameState(proof.records, child) : nsecNameState(proof.records, child);
+    if (state.kind === 'exists' && state.types.has(TYPE.NS) && !state.types.has(TYPE.SOA)) {
+      return {
+        status: 'insecure',
+        zone: child,
+        why: `${child} is an unsigned delegation (no DS, proven by ${proof.nsec3 ? 'NSEC3' : 'NSEC'})`,
+      };
+    }
+    return 'same-zone';
+  }
+
+  /** The anchor zone's DNSKEY RRset, authenticated by the anchor (RFC 4035 §5.1, RFC 7958). */
+  private anchorKeys(zone: Name): Promise<ZoneState> {
+    const key = `anchor|${zone}`;
+    let pending = this.zones.get(key);
+    if (pending === undefined) {
+      const anchors = this.options.anchors.filter((a) => a.zone === zone);
+      pending = this.keysFor(
+        zone,
+        `trust anchor for ${zone || '.'}`,
+        (owner, rdata) =>
+          anchors.some((a) => {
+            if (a.kind === 'DNSKEY') {
+              const k = dnskeyOf(rdata);
+              return k.flags === a.flags && k.algorithm === a.algorithm && k.publicKey.equals(a.publicKey);
+            }
+            return matchesDs(owner, rdata, a);
+          }),
+        true,
+      );
+      this.zones.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** A child's DNSKEY RRset, authenticated by its verified DS RRset (RFC 4035 §5.2). */
+  private childKeys(zone: Name, dsRecords: readonly Rr[]): Promise<ZoneState> {
+    let ds = dsRecords.map((r) => dsOf(r.rdata));
+    ds = ds.filter((d) => SUPPORTED_ALGORITHMS.has(d.algorithm) && DS_DIGESTS.has(d.digestType));
+    if (ds.length === 0) {
+      return Promise.resolve({
+        status: 'insecure',
+        zone,
+        why: `${zone}: its DS records use only algorithms or digests the probe does not validate (RFC 4035 §5.2)`,
+      });
+    }
+    // RFC 4509 §3: with a SHA-256 DS present, SHA-1 ones are ignored (downgrade protection).
+    if (ds.some((d) => d.digestType !== 1)) ds = ds.filter((d) => d.digestType !== 1);
+    return this.keysFor(zone, `DS of ${zone}`, (owner, rdata) => ds.some((d) => matchesDs(owner, rdata, d)));
+  }
+
+  /**
+   * @param anchor  the zone of a trust anchor: a resolver that gives no DNSKEY RRset for it at
+   *   all does not serve DNSSEC, which makes everything under it indeterminate, not bogus
+   */
+  private async keysFor(
+    zone: Name,
+    via: string,
+    trusted: (owner: Name, rdata: Buffer) => boolean,
+    anchor = false,
+  ): Promise<ZoneState> {
+    const label = `DNSKEY ${zone || '.'}`;
+    const fetched = await this.fetch(zone, TYPE.DNSKEY);
+    if ('failure' in fetched) return { status: 'indeterminate', zone, why: `${label}: ${fetched.failure}` };
+    if (fetched.msg.rcode !== RCODE.NOERROR) {
+      return {
+        status: fetched.msg.rcode === RCODE.NXDOMAIN && !anchor ? 'bogus' : 'indeterminate',
+        zone,
+        why: `${label}: the resolver answered ${rcodeName(fetched.msg.rcode)}`,
+      };
+    }
+    const rrset = fetched.msg.answer.filter((r) => r.name === zone && r.type === TYPE.DNSKEY);
+    if (rrset.length === 0) {
+      return anchor
+        ? {
+            status: 'indeterminate',
+            zone,
+            why: `${label}: the resolver returns no DNSKEY records for the trust anchor zone (does it serve DNSSEC?)`,
+          }
+        : { status: 'bogus', zone, why: `${label}: no DNSKEY records` };
+    }
+    const all: ZoneKey[] = [];
+    const entry: ZoneKey[] = [];
+    for (const rr of rrset) {
+      let k;
+      try {
+        k = dnskeyOf(rr.rdata);
+      } catch {
+        continue;
+      }
+      if (k.protocol !== 3 || (k.flags & ZONE_KEY_FLAG) === 0) continue;
+      const key = publicKeyOf(k);
+      if (key === undefined) continue;
+      const zk = { tag: keyTag(rr.rdata), algorithm: k.algorithm, key };
+      all.push(zk);
+      if (trusted(zone, rr.rdata)) entry.push(zk);
+    }
+    if (entry.length === 0) return { status: 'bogus', zone, why: `${label}: no key matches the ${via}` };
+    const checked = this.verifyRrset(rrset, fetched.msg.answer, { zone, keys: entry });
+    if (!checked.ok) return { status: 'bogus', zone, why: `${label}: ${checked.why} (keys matching the ${via})` };
+    return { status: 'secure', zone, keys: all, via: `secure from the ${via}` };
+  }
+
+  /**
+   * The NSEC or NSEC3 records of the authority section whose signatures verify with the
+   * zone's keys. NSEC3 is used when present (a zone has one or the other).
+   */
+  private async verifiedDenial(
+    msg: Message,
+    zone: { zone: Name; keys: readonly ZoneKey[] },
+  ): Promise<{ ok: true; nsec3: boolean; records: Rr[] } | { ok: false; why: string }> {
+    const nsec3 = msg.authority.some((r) => r.type === TYPE.NSEC3);
+    const type = nsec3 ? TYPE.NSEC3 : TYPE.NSEC;
+    const candidates = msg.authority.filter((r) => r.type === type);
+    if (candidates.length === 0) return { ok: false, why: 'no NSEC or NSEC3 records in the answer' };
+    const owners = [...new Set(candidates.map((r) => r.name))];
+    const records: Rr[] = [];
+    for (const owner of owners) {
+      if (!isSubdomain(owner, zone.zone)) continue;
+      const set = candidates.filter((r) => r.name === owner);
+      const checked = this.verifyRrset(set, msg.authority, zone);
+      if (!checked.ok) return { ok: false, why: `${typeName(type)} ${owner}: ${checked.why}` };
+      records.push(...set);
+    }
+    return { ok: true, nsec3, records };
+  }
+
+  /** One RRSIG by one of `keys`, valid now, over the RRset (RFC 4035 §5.3). */
+  private verifyRrset(
+    rrset: readonly Rr[],
+    section: readonly Rr[],
+    zone: { zone: Name; keys: readonly ZoneKey[] },
+  ): { ok: true; rrsig: RrsigRdata } | { ok: false; why: string } {
+    const first = rrset[0] as Rr;
+    const sigs: RrsigRdata[] = [];
+    for (const r of section) {
+      if (r.type !== TYPE.RRSIG || r.name !== first.name) continue;
+      try {
+        const sig = rrsigOf(r.rdata);
+        if (sig.typeCovered === first.type) sigs.push(sig);
+      } catch {
+        // A malformed RRSIG is no signature.
+      }
+    }
+    if (sigs.length === 0) return { ok: false, why: 'no RRSIG (unsigned data in a signed zone)' };
+    const now = this.options.now();
+    const problems: string[] = [];
+    for (const sig of sigs) {
+      if (sig.signer !== zone.zone) {
+        problems.push(`signed by ${sig.signer || '.'}, expected ${zone.zone || '.'}`);
+        continue;
+      }
+      if (sig.labels > labelCount(first.name)) {
+        problems.push('RRSIG label count above the owner name');
+        continue;
+      }
+      if (now > sig.expiration) {
+        problems.push(`RRSIG expired ${new Date(sig.expiration * 1000).toISOString()}`);
+        continue;
+      }
+      if (now < sig.inception) {
+        problems.push(`RRSIG not valid before ${new Date(sig.inception * 1000).toISOString()}`);
+        continue;
+      }
+      const keys = zone.keys.filter((k) => k.tag === sig.keyTag && k.algorithm === sig.algorithm);
+      if (keys.length === 0) {
+        problems.push(`no trusted key with tag ${sig.keyTag} (algorithm ${sig.algorithm})`);
+        continue;
+      }
+      const data = signedData(sig, rrset);
+      if (keys.some((k) => verifySignature(sig.algorithm, k.key, data, sig.signature))) return { ok: true, rrsig: sig };
+      problems.push(`signature by key ${sig.keyTag} does not verify`);
+    }
+    return { ok: false, why: [...new Set(problems)].join('; ') };
+  }
+
+  private fetch(name: Name, type: number): Promise<Fetched> {
+    const key = `${type}|${name}`;
+    let pending = this.cache.get(key);
+    if (pending === undefined) {
+      pending = this.ask(name, type);
+      this.cache.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async ask(name: Name, type: number): Promise<Fetched> {
+    const max = this.options.maxQueries ?? 200;
+    // One retry: a lost UDP datagram is not an outage.
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      if (++this.queries > max) return { failure: `more than ${max} DNS queries for one validation` };
+      const budget = Math.min(this.options.queryTimeoutMs ?? 3000, this.options.remainingMs());
+      if (budget <= 0) return { failure: 'TIMEOUT (check deadline)' };
+      try {
+        return { msg: await this.options.query(name, type, budget) };
+      } catch (err) {
+        if (err instanceof QueryError && err.kind === 'TIMEOUT' && attempt === 0) continue;
+        return { failure: err instanceof QueryError ? `${err.kind}: ${err.message}` : String(err) };
+      }
+    }
+    return { failure: 'TIMEOUT' };
+  }
+}
+
+function matchesDs(
+  owner: Name,
+  dnskeyRdata: Buffer,
+  ds: { readonly keyTag: number; readonly algorithm: number; readonly digestType: number; readonly digest: Buffer },
+): boolean {
+  let key;
+  try {
+    key = dnskeyOf(dnskeyRdata);
+  } catch {
+    return false;
+  }
+  if (key.algorithm !== ds.algorithm || keyTag(dnskeyRdata) !== ds.keyTag) return false;
+  const digest = dsDigest(owner, dnskeyRdata, ds.digestType);
+  return digest !== undefined && digest.equals(ds.digest);
+}
+
+function judge(v: DenialVerdict, label: string): { status: SecurityStatus; why: string } {
+  switch (v.kind) {
+    case 'proven':
+      return { status: 'secure', why: '' };
+    case 'opt-out':
+      return { status: 'insecure', why: `${label}: NSEC3 opt-out span` };
+    case 'too-costly':
+      return { status: 'insecure', why: `${label}: NSEC3 iterations too high (RFC 9276)` };
+    case 'failed':
+      return { status: 'bogus', why: `${label}: ${v.why}` };
+  }
+}
+
+const RANK: Record<SecurityStatus, number> = { secure: 0, insecure: 1, indeterminate: 2, bogus: 3 };
+
+export function worse(a: SecurityStatus, b: SecurityStatus): SecurityStatus {
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+function rcodeName(rcode: number): string {
+  return (
+    ({ 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED' } as Record<number, string>)[rcode] ??
+    `RCODE ${rcode}`
+  );
+}

@@ -1,0 +1,250 @@
+/**
+ * The pure parts of the DNSSEC validator: names and their canonical order, the wire reader,
+ * key tags and DS digests, trust-anchor files, NSEC/NSEC3 denial. The signatures themselves
+ * are exercised against zones signed by ldns in system-dane.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  closestAnchorZone,
+  IANA_ROOT_ANCHORS,
+  parseTrustAnchors,
+  TrustAnchorError,
+} from '../lambdas/engine/dnssec/anchors.js';
+import { base32hex, dsDigest, keyTag, nsec3Hash } from '../lambdas/engine/dnssec/crypto.js';
+import { nsecCovers, nsecProvesNodata, nsecProvesNxdomain } from '../lambdas/engine/dnssec/proofs.js';
+import {
+  compareNames,
+  nameToWire,
+  normaliseName,
+  parseMessage,
+  readName,
+  signedData,
+  TYPE,
+  WireError,
+  type Rr,
+} from '../lambdas/engine/dnssec/wire.js';
+
+/** RFC 4034 §5.4's example key and its DS. */
+const RFC4034_DNSKEY = `dskey.example.com. 86400 IN DNSKEY 256 3 5 ( AQOeiiR0GOMYkDshWoSKz9Xz
+                                             fwJr1AYtsmx3TGkJaNXVbfi/
+                                             2pHm822aJ5iI9BMzNXxeYCmZ
+                                             DRD99WYwYqUSdjMmmAphXdvx
+                                             egXd/M5+X7OrzKBaMbCVdFLU
+                                             Uh6DhweJBjEVv5f2wwjM9Xzc
+                                             nOf+EPbtG9DMBmADjFDc2w/r
+                                             ljwvFw==
+                                             ) ;  key id = 60485`;
+
+function dnskeyRdata(flags: number, algorithm: number, key: Buffer): Buffer {
+  const head = Buffer.alloc(4);
+  head.writeUInt16BE(flags, 0);
+  head[2] = 3;
+  head[3] = algorithm;
+  return Buffer.concat([head, key]);
+}
+
+function nsec(owner: string, next: string, types: readonly number[]): Rr {
+  const windows = new Map<number, number[]>();
+  for (const t of types) {
+    const w = windows.get(t >> 8) ?? new Array<number>(32).fill(0);
+    w[(t & 0xff) >> 3] = (w[(t & 0xff) >> 3] ?? 0) | (0x80 >> (t & 7));
+    windows.set(t >> 8, w);
+  }
+  const bitmap = [...windows].flatMap(([w, bytes]) => {
+    const last = bytes.reduce((acc, b, i) => (b !== 0 ? i : acc), 0);
+    return [w, last + 1, ...bytes.slice(0, last + 1)];
+  });
+  return {
+    name: owner,
+    type: TYPE.NSEC,
+    class: 1,
+    ttl: 300,
+    rdata: Buffer.concat([nameToWire(next), Buffer.from(bitmap)]),
+  };
+}
+
+describe('names', () => {
+  it('orders names canonically (RFC 4034 §6.1 example)', () => {
+    const ordered = [
+      'example',
+      'a.example',
+      'yljkjljk.a.example',
+      'Z.a.example',
+      'zABC.a.EXAMPLE',
+      'z.example',
+      '\\001.z.example',
+      '*.z.example',
+      '\\200.z.example',
+    ];
+    const shuffled = [...ordered].reverse();
+    expect(shuffled.sort(compareNames)).toEqual(ordered);
+  });
+
+  it('normalises case, trailing dots and escapes', () => {
+    expect(normaliseName('MX.Example.COM.')).toBe('mx.example.com');
+    expect(normaliseName('a\\.b.example')).toBe('a\\.b.example');
+    expect(nameToWire('A.b')).toEqual(Buffer.from([1, 0x61, 1, 0x62, 0]));
+    expect(nameToWire('')).toEqual(Buffer.from([0]));
+  });
+
+  it('follows compression pointers and refuses loops and forward pointers', () => {
+    // "example" at 0, then "mx" + pointer to 0 at 9.
+    const msg = Buffer.from([7, ...Buffer.from('example'), 0, 2, ...Buffer.from('mx'), 0xc0, 0]);
+    expect(readName(msg, 9)).toEqual({ name: 'mx.example', next: 14 });
+    expect(() => readName(Buffer.from([0xc0, 0]), 0)).toThrow(WireError);
+    expect(() => readName(Buffer.from([0xc0, 2, 0]), 0)).toThrow(WireError);
+    expect(() => readName(Buffer.from([5, 0x61]), 0)).toThrow(WireError);
+  });
+
+  it('rejects a message whose RDATA runs past its end', () => {
+    const header = Buffer.from([0, 1, 0x81, 0x80, 0, 0, 0, 1, 0, 0, 0, 0]);
+    const rr = Buffer.from([0, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0]);
+    expect(() => parseMessage(Buffer.concat([header, rr]))).toThrow(/past the end/);
+    const ok = parseMessage(Buffer.concat([header, rr, Buffer.from([0, 1])]));
+    expect(ok.answer[0]).toMatchObject({ name: '', type: TYPE.A, ttl: 60 });
+  });
+});
+
+describe('canonical RRset form (RFC 4034 §3.1.8.1, §6.3)', () => {
+  const rrsigHead = Buffer.from([0, 1, 13, 2, 0, 0, 1, 44, 0, 0, 0, 2, 0, 0, 0, 1, 0, 7, 0]);
+  const rrsig = {
+    typeCovered: 1,
+    algorithm: 13,
+    labels: 2,
+    originalTtl: 300,
+    expiration: 2,
+    inception: 1,
+    keyTag: 7,
+    signer: '',
+    signature: Buffer.alloc(0),
+    head: rrsigHead,
+  };
+  const a = (rdata: number[], ttl = 60, name = 'a.example'): Rr => ({
+    name,
+    type: 1,
+    class: 1,
+    ttl,
+    rdata: Buffer.from(rdata),
+  });
+
+  it('sorts by RDATA, drops duplicates and uses the original TTL', () => {
+    const data = signedData(rrsig, [a([10, 0, 0, 2]), a([10, 0, 0, 1]), a([10, 0, 0, 2], 5)]);
+    const owner = nameToWire('a.example');
+    const rr = (last: number): Buffer =>
+      Buffer.concat([owner, Buffer.from([0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 10, 0, 0, last])]);
+    expect(data).toEqual(Buffer.concat([rrsigHead, rr(1), rr(2)]));
+  });
+
+  it('signs a wildcard expansion under the wildcard owner', () => {
+    const data = signedData({ ...rrsig, labels: 1 }, [a([10, 0, 0, 1], 60, 'host.example')]);
+    expect(data.subarray(rrsigHead.length, rrsigHead.length + 11)).toEqual(nameToWire('*.example'));
+  });
+});
+
+describe('keys and digests', () => {
+  it('computes RFC 4034 §5.4 example key tag and SHA-1 DS digest', () => {
+    const [anchor] = parseTrustAnchors(RFC4034_DNSKEY);
+    expect(anchor?.kind).toBe('DNSKEY');
+    if (anchor?.kind !== 'DNSKEY') return;
+    const rdata = dnskeyRdata(anchor.flags, anchor.algorithm, anchor.publicKey);
+    expect(keyTag(rdata)).toBe(60485);
+    expect(dsDigest('dskey.example.com', rdata, 1)?.toString('hex').toUpperCase()).toBe(
+      '2BB183AF5F22588179A53B0A98631FAD1A292118',
+    );
+    expect(dsDigest('dskey.example.com', rdata, 99)).toBeUndefined();
+  });
+
+  it('hashes NSEC3 owner names (RFC 5155 Appendix A: example, salt aabbccdd, 12 iterations)', () => {
+    expect(base32hex(nsec3Hash('example', Buffer.from('aabbccdd', 'hex'), 12))).toBe(
+      '0p9mhaveqvm6t7vbl5lop2u3t2rp3tom',
+    );
+    expect(base32hex(nsec3Hash('a.example', Buffer.from('aabbccdd', 'hex'), 12))).toBe(
+      '35mthgpgcu1qg68fab165klnsnk3dpvl',
+    );
+  });
+});
+
+describe('trust anchors', () => {
+  it('ships the IANA root KSKs 20326 and 38696', () => {
+    expect(
+      IANA_ROOT_ANCHORS.map((a) => (a.kind === 'DS' ? [a.zone, a.keyTag, a.algorithm, a.digestType] : [])),
+    ).toEqual([
+      ['', 20326, 8, 2],
+      ['', 38696, 8, 2],
+    ]);
+  });
+
+  it('parses DS records with TTL and class in any order, comments and blank lines', () => {
+    const anchors = parseTrustAnchors(
+      '; test anchors\n\nExample.COM. 3600 IN DS 12345 13 2 AABB ccdd\nsub.example.net. IN 60 DS 1 8 2 00ff\n',
+    );
+    expect(anchors).toEqual([
+      {
+        kind: 'DS',
+        zone: 'example.com',
+        keyTag: 12345,
+        algorithm: 13,
+        digestType: 2,
+        digest: Buffer.from('aabbccdd', 'hex'),
+      },
+      {
+        kind: 'DS',
+        zone: 'sub.example.net',
+        keyTag: 1,
+        algorithm: 8,
+        digestType: 2,
+        digest: Buffer.from('00ff', 'hex'),
+      },
+    ]);
+  });
+
+  it.each([
+    ['example.com IN DS 1 8 2 00ff', /fully qualified/],
+    ['example.com. IN DS 1 8 2 0g', /hexadecimal/],
+    ['example.com. IN A 192.0.2.1', /expected a DS or DNSKEY record, got "A"/],
+    ['example.com. IN DS 70000 8 2 00', /bad key tag/],
+    ['example.com. IN DNSKEY 257 2 13 AAAA', /protocol must be 3/],
+    ['; nothing\n', /no DS or DNSKEY record/],
+  ])('refuses %j', (text, error) => {
+    expect(() => parseTrustAnchors(text)).toThrow(TrustAnchorError);
+    expect(() => parseTrustAnchors(text)).toThrow(error);
+  });
+
+  it('picks the closest enclosing anchor; names under none have no anchor', () => {
+    const anchors = parseTrustAnchors('example.com. DS 1 8 2 00\nsub.example.com. DS 2 8 2 00\n. DS 3 8 2 00\n');
+    expect(closestAnchorZone('a.sub.example.com', anchors)).toBe('sub.example.com');
+    expect(closestAnchorZone('other.example.com', anchors)).toBe('example.com');
+    expect(closestAnchorZone('example.org', anchors)).toBe('');
+    expect(closestAnchorZone('notexample.com', anchors.slice(0, 2))).toBeUndefined();
+  });
+});
+
+describe('NSEC denial (RFC 4035 §5.4)', () => {
+  it('covers names between owner and next, wrapping at the end of the zone', () => {
+    expect(nsecCovers('a.example', 'c.example', 'b.example')).toBe(true);
+    expect(nsecCovers('a.example', 'c.example', 'a.example')).toBe(false);
+    expect(nsecCovers('a.example', 'c.example', 'd.example')).toBe(false);
+    expect(nsecCovers('z.example', 'example', 'zz.example')).toBe(true);
+  });
+
+  it('proves NXDOMAIN only with the wildcard denied too', () => {
+    const cover = nsec('a.example', 'c.example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC]);
+    expect(nsecProvesNxdomain([cover], 'b.example')).toEqual({
+      kind: 'failed',
+      why: 'no NSEC denies the wildcard *.example',
+    });
+    const apex = nsec('example', 'a.example', [TYPE.SOA, TYPE.NS, TYPE.RRSIG, TYPE.NSEC, TYPE.DNSKEY]);
+    expect(nsecProvesNxdomain([cover, apex], 'b.example')).toEqual({ kind: 'proven' });
+  });
+
+  it('proves NODATA at the name, or for an empty non-terminal, never with the type or a CNAME', () => {
+    const at = nsec('mx.example', 'z.example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC]);
+    expect(nsecProvesNodata([at], 'mx.example', TYPE.TLSA)).toEqual({ kind: 'proven' });
+    expect(nsecProvesNodata([at], 'mx.example', TYPE.A).kind).toBe('failed');
+    const cname = nsec('mx.example', 'z.example', [TYPE.CNAME, TYPE.RRSIG, TYPE.NSEC]);
+    expect(nsecProvesNodata([cname], 'mx.example', TYPE.TLSA).kind).toBe('failed');
+    // _tcp.mx.example exists only because _25._tcp.mx.example does.
+    const ent = nsec('mx.example', '_25._tcp.mx.example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC]);
+    expect(nsecProvesNodata([ent], '_tcp.mx.example', TYPE.DS)).toEqual({ kind: 'proven' });
+  });
+});
