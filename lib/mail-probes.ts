@@ -22,6 +22,7 @@ import { ProbeAlarms } from './probe-alarms.js';
 import { DEFAULT_QUERY_NAME, ProbeDashboard } from './probe-dashboard.js';
 import { ProbeFunction } from './probe-function.js';
 import { StateTable } from './state-table.js';
+import { tlsRptReceiverFromPlan, type TlsRptReceiver, type TlsRptReceiverKind } from './tlsrpt-receiver.js';
 
 export interface MailProbesProps {
   /** What to probe and how often: `planConfig(loadConfig(path))`. */
@@ -61,6 +62,8 @@ export interface MailProbesProps {
   readonly stateTablePointInTimeRecovery?: boolean;
   /** Removal policy of the new state table. @default RemovalPolicy.RETAIN */
   readonly stateTableRemovalPolicy?: RemovalPolicy;
+  /** Prebuilt code for the TLS-RPT receivers instead of bundling (tests). @default - bundled with esbuild */
+  readonly tlsRptCode?: (kind: TlsRptReceiverKind) => lambda.Code;
 }
 
 export const PORT_25_WARNING =
@@ -73,6 +76,8 @@ export class MailProbes extends Construct {
   readonly stateTable: dynamodb.ITable;
   readonly alarms: ProbeAlarms;
   readonly dashboard: ProbeDashboard;
+  /** The TLS-RPT receivers, when the plan has a `tlsRpt` section. */
+  readonly tlsRpt?: TlsRptReceiver;
 
   constructor(scope: Construct, id: string, props: MailProbesProps) {
     super(scope, id);
@@ -155,6 +160,13 @@ export class MailProbes extends Construct {
       queryName,
       alarmMode: plan.alarmMode,
       metricsMode: plan.metricsMode,
+    });
+
+    this.tlsRpt = tlsRptReceiverFromPlan(this, 'TlsRpt', plan, {
+      alertTopic: topic.topic,
+      ...(props.alarmNamePrefix ? { alarmNamePrefix: props.alarmNamePrefix } : {}),
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      ...(props.tlsRptCode ? { code: props.tlsRptCode } : {}),
     });
 
     const port25 = plan.targets.filter((t) => t.port25);

@@ -62,6 +62,7 @@ export const COMMAND_OPTIONS = {
   'ses-smtp-password': { region: { type: 'string' }, 'key-env': { type: 'string' } },
   cost: { config: { type: 'string', short: 'c' } },
   plan: { config: { type: 'string', short: 'c' } },
+  tlsrpt: {},
 } as const;
 
 export type Command = keyof typeof COMMAND_OPTIONS;

@@ -28,6 +28,7 @@ Usage:
   mailprobe ses-smtp-password --region REGION [--key-env VAR]   (key on standard input otherwise)
   mailprobe plan [--config FILE]        shards, invocations per hour, alarms, resources
   mailprobe cost [--config FILE] [--json]   the monthly AWS cost, itemised
+  mailprobe tlsrpt FILE...   (TLS-RPT reports: .json, .json.gz, .eml)
 
 ${COMMON}
 Run "mailprobe COMMAND --help" for a command's details.
@@ -97,6 +98,13 @@ const DETAILS: Record<Command, string> = {
   The monthly AWS cost of a deployment of the config (us-east-1 list prices), itemised:
   custom metrics, alarms, Lambda, Scheduler, logs, DynamoDB, KMS, dashboard, with the
   assumptions. --json prints {totalUsd, fixedUsd, targets: [{name, usd}], ...}.
+`,
+  tlsrpt: `mailprobe tlsrpt FILE...
+  Reads RFC 8460 TLS-RPT aggregate reports (.json, .json.gz, or a whole .eml message as
+  sent to a mailto: rua) and prints the sessions per report and policy, with the failure
+  details. --json prints {"version": 1, "reports": [...], "errors": [...]}.
+  Exit status: 0 every file parsed and no session failed, 1 a session failed or a file
+  is not a report, 2 usage error.
 `,
 };
 

@@ -56,6 +56,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     if (parsed.command === 'ses-smtp-password') return await sesSmtpPassword(parsed, io);
     if (parsed.command === 'cost') return await (await import('./cost.js')).costCommand(parsed, io);
     if (parsed.command === 'plan') return await (await import('./plan.js')).planCommand(parsed, io);
+    if (parsed.command === 'tlsrpt') return await (await import('./tlsrpt.js')).tlsrptCommand(parsed, io);
     const store = openStateFile(stringOption(parsed.values, 'state'));
     const ran = await execute(parsed, io);
     const state =
@@ -229,6 +230,7 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
     case 'ses-smtp-password':
     case 'cost':
     case 'plan':
+    case 'tlsrpt':
       throw new UsageError('unreachable');
   }
 }

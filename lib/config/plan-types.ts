@@ -80,6 +80,8 @@ export interface Plan {
   readonly vpc?: MailProbeConfig['vpc'];
   /** What the stack will hold, estimated before synth (the limits are checked on these). */
   readonly estimate: PlanEstimate;
+  /** The TLS-RPT receivers, as configured (lib/tlsrpt-receiver.ts). */
+  readonly tlsRpt?: MailProbeConfig['tlsRpt'];
 }
 
 export interface PlanEstimate {

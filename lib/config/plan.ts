@@ -74,6 +74,8 @@ export function insightsCapable(periodSeconds: number): boolean {
 const RESOURCES_PER_FUNCTION = 11;
 /** Topic, key, topic policy, dashboard, query and outputs' margin. */
 const RESOURCES_FIXED = 12;
+/** The TLS-RPT receivers (lib/tlsrpt-receiver.ts, both of them): bucket, API, rule, functions…; plus one alarm per domain. */
+const RESOURCES_TLSRPT = 24;
 
 export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): Plan {
   const d = config.defaults ?? {};
@@ -273,7 +275,10 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
       shards.length +
       perTargetAlarms +
       insightsAlarms +
-      otherAlarms,
+      otherAlarms +
+      (config.tlsRpt
+        ? RESOURCES_TLSRPT + (config.tlsRpt.domains?.length ?? targets.filter((t) => t.check === 'mta-sts').length)
+        : 0),
   };
 
   problems.push(
@@ -302,6 +307,7 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
     alerting: config.alerting ?? {},
     ...(config.vpc ? { vpc: config.vpc } : {}),
     estimate,
+    ...(config.tlsRpt ? { tlsRpt: config.tlsRpt } : {}),
   };
 }
 

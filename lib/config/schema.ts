@@ -283,6 +283,59 @@ const AlertingSchema = z
   })
   .describe('Where alarms and change notifications go.');
 
+const TlsRptSchema = z
+  .strictObject({
+    domains: z
+      .array(DomainSchema)
+      .min(1)
+      .optional()
+      .describe(
+        'Policy domains whose reports are accepted; reports for others are refused. @default the `domains` above',
+      ),
+    https: z
+      .union([
+        z.boolean(),
+        z.strictObject({
+          rateLimit: intInRange(1, 10_000).optional().describe('Requests per second. @default 10'),
+          burstLimit: intInRange(1, 5_000).optional().describe('Burst of requests. @default 20'),
+          reservedConcurrency: intInRange(1, 100).optional().describe('@default 5'),
+        }),
+      ])
+      .optional()
+      .describe('The HTTPS rua receiver (API Gateway HTTP API). @default false'),
+    mail: z
+      .strictObject({
+        recipients: z.array(EmailSchema).min(1).describe('The mailto: rua address(es), on a domain SES receives for.'),
+        ruleSetName: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{1,64}$/, {
+            error: (iss) => `expected an SES receipt rule set name, got ${show(iss.input)}`,
+          })
+          .optional()
+          .describe('Add the rule to this existing (active) rule set. @default a new rule set, to be activated once'),
+      })
+      .optional()
+      .describe('The mailto: rua receiver (Amazon SES email receiving).'),
+    retentionDays: intInRange(1, 3650).optional().describe('Raw reports expire after this many days. @default 90'),
+    alarm: z
+      .strictObject({
+        failedSessions: intInRange(1, 1_000_000_000)
+          .optional()
+          .describe('Alarm when a day’s reports hold this many failed sessions. @default 1'),
+        failedPercent: z
+          .number()
+          .min(0)
+          .max(100)
+          .optional()
+          .describe('…and at least this share of the sessions failed. @default no share condition'),
+      })
+      .optional(),
+  })
+  .refine((t) => (t.https !== undefined && t.https !== false) || t.mail !== undefined, {
+    error: 'enable at least one receiver: https: true or mail: { recipients: [...] }',
+  })
+  .describe('TLS-RPT (RFC 8460) report receivers: metrics and alerts from what senders failed to deliver.');
+
 export const ConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -369,6 +422,7 @@ export const ConfigSchema = z
     domains: z.array(DomainEntrySchema).optional().describe('Domains whose MTA-STS and TLS-RPT are checked.'),
     alerting: AlertingSchema.optional(),
     vpc: VpcSchema.optional(),
+    tlsRpt: TlsRptSchema.optional(),
   })
   .describe('mailprobe configuration: what to probe, how often, and who gets told.');
 

@@ -114,6 +114,9 @@ export function publishedMetrics(
 
 const round = (usd: number) => Math.round(usd * 1e6) / 1e6;
 
+/** Hours a month in which a TLS-RPT domain's metrics get data: about three reports a day, each in its own hour. */
+export const TLSRPT_HOURS_WITH_DATA = 90;
+
 export function estimateCost(plan: Plan, options: { existingTopic?: boolean } = {}): CostEstimate {
   const byName = new Map<string, { checks: CheckKind[]; items: Map<string, number> }>();
   const totals = new Map<string, number>();
@@ -199,6 +202,18 @@ export function estimateCost(plan: Plan, options: { existingTopic?: boolean } = 
   addTo(fixed, 'function alarms (errors, throttles, duration)', kinds.size * 3 * PRICES.alarmMetricMonth);
   addTo(fixed, 'dashboard', PRICES.dashboardMonth);
   if (!options.existingTopic && !plan.alerting.topicArn) addTo(fixed, 'KMS key of the alert topic', PRICES.kmsKeyMonth);
+  if (plan.tlsRpt) {
+    // TLS-RPT (lib/tlsrpt-receiver.ts): two metrics and one alarm per domain, with data in the hours reports
+    // arrive (about three senders a day); requests, Lambda, S3 and SES receiving stay at fractions of a cent.
+    const domains = plan.tlsRpt.domains?.length ?? plan.targets.filter((t) => t.check === 'mta-sts').length;
+    const receivers = (plan.tlsRpt.https ? 1 : 0) + (plan.tlsRpt.mail ? 1 : 0);
+    addTo(
+      fixed,
+      'TLS-RPT metrics and alarms',
+      domains * (2 * PRICES.customMetricMonth * (TLSRPT_HOURS_WITH_DATA / HOURS_PER_MONTH) + PRICES.alarmMetricMonth) +
+        receivers * PRICES.alarmMetricMonth,
+    );
+  }
 
   const targets: TargetCost[] = [...byName.entries()].map(([name, e]) => ({
     name,

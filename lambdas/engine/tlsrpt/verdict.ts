@@ -1,0 +1,75 @@
+/**
+ * The domain's current verdict from mailprobe's own mta-sts check, for the alert: read
+ * back from the `Success` metric that check publishes per target (1 not critical, 0
+ * critical), so the receivers need no access to the probes' state table. When there is
+ * no datapoint in the last 3 hours (e.g. metrics mode `aggregate`, or the probe stopped),
+ * the alert says so instead of guessing.
+ */
+import { GetMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { errorFacts, withRetries, type Backoff } from '../alerts/retry.js';
+import { DIMENSION_CHECK, DIMENSION_TARGET, METRICS } from '../metrics/definitions.js';
+import type { Verdict } from './alert.js';
+import type { DomainTarget } from './metrics.js';
+
+export const VERDICT_LOOKBACK_MS = 3 * 60 * 60 * 1000;
+
+export async function lookUpVerdicts(
+  targets: readonly DomainTarget[],
+  deps: { client: Pick<CloudWatchClient, 'send'>; namespace: string; now: number } & Backoff,
+): Promise<Map<string, Verdict>> {
+  const verdicts = new Map<string, Verdict>();
+  const checked = targets.filter((t) => t.mtaSts);
+  for (const t of targets) {
+    if (!t.mtaSts)
+      verdicts.set(t.domain, { kind: 'none', reason: 'the domain is not an mta-sts target of the config' });
+  }
+  if (checked.length === 0) return verdicts;
+  const dims = (t: DomainTarget) => [
+    { Name: DIMENSION_CHECK, Value: 'mta-sts' },
+    { Name: DIMENSION_TARGET, Value: t.name },
+  ];
+  try {
+    const out = await withRetries(
+      () =>
+        deps.client.send(
+          new GetMetricDataCommand({
+            StartTime: new Date(deps.now - VERDICT_LOOKBACK_MS),
+            EndTime: new Date(deps.now),
+            ScanBy: 'TimestampDescending',
+            MetricDataQueries: checked.map((t, i) => ({
+              Id: `s${i}`,
+              MetricStat: {
+                Metric: { Namespace: deps.namespace, MetricName: METRICS.Success.name, Dimensions: dims(t) },
+                Period: 60,
+                Stat: 'Minimum',
+              },
+            })),
+          }),
+        ),
+      deps,
+    );
+    const latest = (id: string): { at: Date; value: number } | undefined => {
+      const series = out.MetricDataResults?.find((r) => r.Id === id);
+      const at = series?.Timestamps?.[0];
+      const value = series?.Values?.[0];
+      return at !== undefined && value !== undefined ? { at, value } : undefined;
+    };
+    checked.forEach((t, i) => {
+      const success = latest(`s${i}`);
+      if (success) {
+        verdicts.set(t.domain, {
+          kind: 'known',
+          status: success.value >= 1 ? 'not critical' : 'critical',
+          at: success.at.toISOString(),
+        });
+        return;
+      }
+      verdicts.set(t.domain, { kind: 'none', reason: 'no mta-sts run recorded in the last 3 hours' });
+    });
+  } catch (err) {
+    for (const t of checked) {
+      verdicts.set(t.domain, { kind: 'none', reason: `could not be read (${errorFacts(err).name})` });
+    }
+  }
+  return verdicts;
+}

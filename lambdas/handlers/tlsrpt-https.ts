@@ -1,0 +1,112 @@
+/**
+ * The HTTPS rua receiver (RFC 8460 §3, §5.3), behind an API Gateway HTTP API: `POST`
+ * with `application/tlsrpt+gzip` or `application/tlsrpt+json`.
+ *
+ * The endpoint is public and unauthenticated by nature, so: sizes are checked before
+ * anything is decoded (1 MiB compressed, 5 MiB JSON) and inflating stops at the cap;
+ * reports for unconfigured domains are refused before they are stored; answers are one
+ * line of JSON with a code and never a stack trace. 201 stored, 200 already had it (both
+ * 2xx: §5.3 "a 2xx response indicates successful receipt"), 400 invalid, 403 unknown
+ * domain, 405 not POST, 413 too large, 415 wrong type, 500 our fault (the sender retries).
+ */
+import { decodeReport, DEFAULT_LIMITS, type BodyFormat } from '../engine/tlsrpt/decode.js';
+import { isReportError, REPORT_ERRORS, ReportError } from '../engine/tlsrpt/errors.js';
+import { ingestReport, type IngestDeps } from '../engine/tlsrpt/ingest.js';
+import { ingestDepsFrom, type ReceiverDeps } from './tlsrpt-common.js';
+
+/** The fields of an API Gateway HTTP API (payload format 2.0) event this handler reads. */
+export interface HttpApiEvent {
+  readonly requestContext?: { readonly http?: { readonly method?: string }; readonly requestId?: string };
+  readonly headers?: Readonly<Record<string, string | undefined>>;
+  readonly body?: string;
+  readonly isBase64Encoded?: boolean;
+}
+
+export interface HttpApiResponse {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+const CONTENT_TYPES: Readonly<Record<string, BodyFormat>> = {
+  'application/tlsrpt+gzip': 'gzip',
+  'application/tlsrpt+json': 'json',
+};
+
+function respond(
+  statusCode: number,
+  body: Record<string, unknown>,
+  extra: Record<string, string> = {},
+): HttpApiResponse {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...extra },
+    body: `${JSON.stringify(body)}\n`,
+  };
+}
+
+function refuse(err: ReportError): HttpApiResponse {
+  return respond(REPORT_ERRORS[err.code].status, { error: err.code, message: err.message });
+}
+
+/** Decoded size of a base64 string, without decoding it. */
+function base64Length(text: string): number {
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  return Math.floor((text.length * 3) / 4) - padding;
+}
+
+export function createHttpsHandler(deps: ReceiverDeps = {}) {
+  let ingest: IngestDeps | undefined;
+  const writeLine = deps.writeLine ?? ((line: string) => void process.stdout.write(`${line}\n`));
+
+  return async function handler(event: HttpApiEvent): Promise<HttpApiResponse> {
+    const requestId = event.requestContext?.requestId;
+    const log = (entry: Record<string, unknown>) => writeLine(JSON.stringify({ ...entry, requestId }));
+    try {
+      const method = event.requestContext?.http?.method ?? 'POST';
+      if (method !== 'POST') {
+        return respond(405, { error: 'METHOD_NOT_ALLOWED', message: 'POST a TLS-RPT report here' }, { allow: 'POST' });
+      }
+      const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+      const mediaType = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const format = CONTENT_TYPES[mediaType];
+      if (format === undefined) {
+        throw new ReportError(
+          'TLSRPT_CONTENT_TYPE',
+          `Content-Type ${JSON.stringify(mediaType)} is not application/tlsrpt+gzip or application/tlsrpt+json`,
+        );
+      }
+      const encoded = event.body ?? '';
+      // Checked on the encoded length, before a byte is decoded: base64 is 4 characters per 3 bytes.
+      const size = event.isBase64Encoded === true ? base64Length(encoded) : Buffer.byteLength(encoded);
+      const cap = format === 'gzip' ? DEFAULT_LIMITS.maxCompressedBytes : DEFAULT_LIMITS.maxReportBytes;
+      if (size > cap) {
+        throw new ReportError('TLSRPT_REPORT_TOO_LARGE', `the body is ${size} bytes, over the ${cap}-byte cap`);
+      }
+      const body = event.isBase64Encoded === true ? Buffer.from(encoded, 'base64') : Buffer.from(encoded, 'utf8');
+      const report = decodeReport(body, format);
+      ingest ??= ingestDepsFrom({ ...deps, writeLine });
+      const outcome = await ingestReport(report, body, format, 'https', ingest);
+      return respond(outcome.outcome === 'stored' ? 201 : 200, {
+        status: outcome.outcome === 'stored' ? 'accepted' : 'duplicate',
+        reportId: report.reportId,
+      });
+    } catch (err) {
+      if (isReportError(err)) {
+        log({ level: 'warn', msg: 'tlsrpt report refused', code: err.code, error: err.message });
+        return refuse(err);
+      }
+      // Our fault (S3 down, a bad deployment): the details go to the log, never to the sender.
+      log({
+        level: 'error',
+        msg: 'tlsrpt receiver failed',
+        error: (err as Error)?.name ?? 'Error',
+        errorMessage: (err as Error)?.message,
+        stack: (err as Error)?.stack,
+      });
+      return respond(500, { error: 'INTERNAL', message: 'the report was not stored; please retry later' });
+    }
+  };
+}
+
+export const handler = createHttpsHandler();

@@ -1,0 +1,94 @@
+/**
+ * The mailto: rua receiver: SES email receiving writes each message to the bucket under
+ * `incoming/` (receipt rule, S3 action), the bucket notifies this function, which parses
+ * the MIME message (postal-mime), takes out the report and ingests it like the HTTPS
+ * receiver does. A message that is not a report (spam, bounces, unknown domains) is
+ * logged with its code and left to the bucket's lifecycle rule; only failures worth a
+ * retry (S3 or CloudWatch unavailable) throw, so Lambda retries and then dead-letters.
+ */
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { DEFAULT_LIMITS, readCapped } from '../engine/tlsrpt/decode.js';
+import { isReportError, ReportError } from '../engine/tlsrpt/errors.js';
+import { ingestReport, type IngestDeps, type IngestOutcome } from '../engine/tlsrpt/ingest.js';
+import { parseReportMail } from '../engine/tlsrpt/mime.js';
+import { INCOMING_PREFIX } from '../engine/tlsrpt/store.js';
+import { ingestDepsFrom, type ReceiverDeps } from './tlsrpt-common.js';
+
+/**
+ * The receipt rule's Lambda action (SES event: the message is at `incoming/<messageId>`,
+ * written by the S3 action before it) or an S3 ObjectCreated notification on `incoming/`.
+ */
+export interface S3NotificationEvent {
+  readonly Records?: readonly {
+    readonly ses?: { readonly mail?: { readonly messageId?: string } };
+    readonly s3?: {
+      readonly bucket?: { readonly name?: string };
+      readonly object?: { readonly key?: string; readonly size?: number };
+    };
+  }[];
+}
+
+export type MailOutcome =
+  | ({ readonly object: string } & IngestOutcome)
+  | { readonly object: string; readonly outcome: 'refused'; readonly code: string }
+  | { readonly object: string; readonly outcome: 'skipped' };
+
+export function createMailHandler(deps: ReceiverDeps = {}) {
+  let ingest: IngestDeps | undefined;
+  const writeLine = deps.writeLine ?? ((line: string) => void process.stdout.write(`${line}\n`));
+
+  return async function handler(event: S3NotificationEvent): Promise<MailOutcome[]> {
+    ingest ??= ingestDepsFrom({ ...deps, writeLine });
+    const outcomes: MailOutcome[] = [];
+    for (const record of event.Records ?? []) {
+      const messageId = record.ses?.mail?.messageId;
+      // S3 event keys are URL-encoded with "+" for spaces.
+      const key =
+        messageId !== undefined
+          ? `${INCOMING_PREFIX}${messageId}`
+          : decodeURIComponent((record.s3?.object?.key ?? '').replace(/\+/g, ' '));
+      const bucket = messageId !== undefined ? ingest.bucket : record.s3?.bucket?.name;
+      if (
+        !key.startsWith(INCOMING_PREFIX) ||
+        bucket !== ingest.bucket ||
+        (messageId !== undefined && !/^[A-Za-z0-9._-]+$/.test(messageId))
+      ) {
+        outcomes.push({ object: key, outcome: 'skipped' });
+        continue;
+      }
+      try {
+        if ((record.s3?.object?.size ?? 0) > DEFAULT_LIMITS.maxMessageBytes) {
+          throw new ReportError(
+            'TLSRPT_MAIL_INVALID',
+            `message is over the ${DEFAULT_LIMITS.maxMessageBytes}-byte cap`,
+          );
+        }
+        const object = await ingest.s3.send(new GetObjectCommand({ Bucket: ingest.bucket, Key: key }));
+        const message = await readCapped(
+          object.Body as NodeJS.ReadableStream,
+          DEFAULT_LIMITS.maxMessageBytes,
+          () =>
+            new ReportError('TLSRPT_MAIL_INVALID', `message is over the ${DEFAULT_LIMITS.maxMessageBytes}-byte cap`),
+        );
+        const mail = await parseReportMail(message);
+        const outcome = await ingestReport(mail.report, mail.raw, mail.format, 'mail', ingest);
+        outcomes.push({ object: key, ...outcome });
+      } catch (err) {
+        if (!isReportError(err)) throw err;
+        writeLine(
+          JSON.stringify({
+            level: 'warn',
+            msg: 'tlsrpt mail refused',
+            object: key,
+            code: err.code,
+            error: err.message,
+          }),
+        );
+        outcomes.push({ object: key, outcome: 'refused', code: err.code });
+      }
+    }
+    return outcomes;
+  };
+}
+
+export const handler = createMailHandler();
