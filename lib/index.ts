@@ -4,8 +4,26 @@ export { MailProbeStack, type MailProbeStackProps } from './mail-probe-stack.js'
 export { AlertTopic, type AlertTopicProps } from './alert-topic.js';
 export { ProbeFunction, prebundledHandlerDir, type ProbeFunctionProps } from './probe-function.js';
 export { ProbeAlarms, type ProbeAlarmsProps } from './probe-alarms.js';
-export { ProbeDashboard, FAILED_CHECKS_QUERY, type ProbeDashboardProps } from './probe-dashboard.js';
-export { probeMetric, type ProbeMetricOptions } from './probe-metrics.js';
+export {
+  ProbeDashboard,
+  DashboardLimitError,
+  FAILED_CHECKS_QUERY,
+  type ProbeDashboardProps,
+} from './probe-dashboard.js';
+export { probeMetric, kindMetric, insightsQuery, type ProbeMetricOptions } from './probe-metrics.js';
 export { loadConfig, parseConfigText, validateConfig, ConfigError } from './config/load.js';
-export { planConfig, planSpecs, PlanError, type Plan, type PlannedTarget, type ShardEvent } from './config/plan.js';
+export {
+  planConfig,
+  planSpecs,
+  PlanError,
+  type AlarmGroup,
+  type AlarmMode,
+  type Plan,
+  type PlannedTarget,
+  type PlanOptions,
+  type ReportingGroup,
+  type ShardEvent,
+} from './config/plan.js';
+export { summarizePlan, type PlanSummary } from './config/summary.js';
+export { estimateCost, type CostEstimate } from './cost/model.js';
 export { ConfigSchema, type MailProbeConfig } from './config/schema.js';

@@ -97,11 +97,14 @@ export function kindCountQuery(namespace: string, metric: KindMetricName): strin
   return `SELECT SUM(${METRICS[metric].name}) FROM SCHEMA(${ident(namespace)}, ${DIMENSION_CHECK}, ${DIMENSION_INTERVAL}) GROUP BY ${DIMENSION_CHECK}`;
 }
 
-export function insightsExpression(expression: string, period: Duration, label?: string): cloudwatch.MathExpression {
-  return new cloudwatch.MathExpression({
-    expression,
-    usingMetrics: {},
-    period,
-    ...(label !== undefined ? { label } : {}),
-  });
+/**
+ * A Metrics Insights query as a CDK expression. The label defaults to `${LABEL}` (CloudWatch's
+ * dynamic label: each series' own name, e.g. the Target), not the query text CDK would put there.
+ */
+export function insightsExpression(
+  expression: string,
+  period: Duration,
+  label = '${LABEL}',
+): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({ expression, usingMetrics: {}, period, label });
 }

@@ -80,3 +80,30 @@ describe('mailprobe plan', () => {
     expect(r.stdout).toContain('alarms: fleet');
   });
 });
+
+describe('cdk synth (bin/app.ts)', () => {
+  it('prints a config error as one line and exits 2, no stack trace', async () => {
+    const { execFile } = await import('node:child_process');
+    const bad = file(
+      'app-bad.yaml',
+      'targets:\n  - name: relay/a\n    host: a.example\n    port: 587\n  - name: relay_a\n    host: b.example\n    port: 587\n',
+    );
+    const tsx = new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url).pathname;
+    const app = new URL('../bin/app.ts', import.meta.url).pathname;
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [tsx, app],
+        {
+          timeout: 120_000,
+          env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ config: bad }), CDK_OUTDIR: join(dir, 'cdk.out') },
+        },
+        (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
+      );
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'mailprobe: the configuration cannot be deployed as is: targets[1]: the name "relay_a" and "relay/a" (targets[0]) differ only in characters that CloudFormation IDs cannot hold; rename one of them',
+    ]);
+  }, 120_000);
+});

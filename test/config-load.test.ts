@@ -128,7 +128,7 @@ describe('config validation', () => {
     const config = loadConfig(new URL('../mailprobe.config.example.yaml', import.meta.url).pathname);
     expect(config.namespace).toBe('MailProbe');
     expect(config.targets).toHaveLength(3);
-    expect(config.domains).toEqual(['example.com', { domain: 'example.org', schedule: 'rate(2 hours)' }]);
+    expect(config.domains).toEqual(['example.com', { domain: 'example.org', schedule: 'rate(2 hours)', mx: 'never' }]);
   });
 });
 

@@ -322,4 +322,12 @@ describe('plan-time limits (issue 12 item 7, issue 10 item 8)', () => {
     expect(p.shards.find((s) => s.check === 'tls')!.concurrency).toBe(8);
     expect(smtp[0]!.concurrency).toBe(16);
   });
+
+  it('fleet mode leaves ses-account on classic alarms: its metrics keep (Check, Target)', () => {
+    const p = plan({ alarms: { mode: 'fleet' }, targets: [{ ses: { region: 'eu-west-1', account: true } }] });
+    const account = p.shards.find((s) => s.check === 'ses-account')!;
+    expect(account.metrics).toEqual({ mode: 'default', interval: '6h' });
+    expect(p.alarmGroups.some((g) => g.check === 'ses-account')).toBe(false);
+    expect(p.estimate.perTargetAlarms).toBe(2);
+  });
 });

@@ -122,6 +122,14 @@ describe('fleet alarms', () => {
     });
     expect(plan.alarmGroups.filter((g) => g.check === 'tls').every((g) => !g.alarmSuccess)).toBe(true);
 
+    // The dashboard: Metrics Insights top-N widgets over the same dimension set, whatever the fleet size.
+    const body = JSON.stringify(ofType(resources, 'AWS::CloudWatch::Dashboard')[0]!.Properties.DashboardBody);
+    expect(body).toContain(
+      'SELECT MIN(Success) FROM SCHEMA(\\\\\\"MailProbe\\\\\\", Check, AlarmGroup, Target) WHERE Check = \'smtp\' GROUP BY Target ORDER BY MIN() ASC LIMIT 10',
+    );
+    expect(body).toContain('GROUP BY Check, Target ORDER BY MIN() ASC LIMIT 10');
+    expect(body).toContain('Check, Interval) GROUP BY Check');
+
     // The shards carry their group; the handler adds it as the AlarmGroup dimension.
     const shard = plan.shards.find((s) => s.metrics?.group === group.id)!;
     expect(shard.metrics).toEqual({ mode: 'default', interval: '5m', group: group.id });
@@ -157,4 +165,25 @@ describe('fleet alarms', () => {
     expect(names).toHaveLength(6 + 9);
     expect(plan.shards.every((s) => s.metrics?.mode === 'aggregate' && s.metrics.group === undefined)).toBe(true);
   }, 120_000);
+});
+
+describe('dashboard limits', () => {
+  it('refuses more than 500 widgets with a message naming the fix', async () => {
+    const { Stack } = await import('aws-cdk-lib');
+    const logs = await import('aws-cdk-lib/aws-logs');
+    const { ProbeDashboard, DashboardLimitError } = await import('../lib/probe-dashboard.js');
+    const stack = new Stack(new App(), 'S');
+    const group = new logs.LogGroup(stack, 'G');
+    // 100 alarms per status widget: 50,001 alarms need 501 widgets.
+    const alarms = Array.from(
+      { length: 50_001 },
+      (_, i) => ({ alarmArn: `arn:aws:cloudwatch:us-east-1:123456789012:alarm:a${i}`, alarmName: `a${i}` }) as never,
+    );
+    expect(
+      () => new ProbeDashboard(stack, 'D', { namespace: 'MailProbe', targets: [], alarms, logGroups: [group] }),
+    ).toThrow(DashboardLimitError);
+    expect(
+      () => new ProbeDashboard(stack, 'D2', { namespace: 'MailProbe', targets: [], alarms, logGroups: [group] }),
+    ).toThrow(/more than CloudWatch's 500; set alarms.mode to fleet/);
+  });
 });

@@ -6,36 +6,53 @@
  * --config` runs the same specs.
  *
  * The steps live in their own modules: expand.ts (config → entries), validate.ts
- * (per-entry problems and names), shard.ts (entries → shards), defaults.ts (defaults and
- * AWS limits); this file decides the metric and alarm modes and checks the whole plan
- * against the limits.
+ * (per-entry problems, names and AWS limits), shard.ts (entries → shards), defaults.ts
+ * (defaults and limits as constants), plan-types.ts (the plan's shape); this file
+ * decides the metric and alarm modes, places the certificate alarms and packs the
+ * fleet alarm groups.
  */
 import type { CheckSpec } from '../../lambdas/engine/checks.js';
 import { effectiveTlsMode, targetOf } from '../../lambdas/engine/checks.js';
 import type { MetricsMode, TargetMetricName } from '../../lambdas/engine/metrics/definitions.js';
-import { DEFAULT_TIMEOUT_MS, type Thresholds } from '../../lambdas/engine/options.js';
+import { DEFAULT_TIMEOUT_MS } from '../../lambdas/engine/options.js';
 import type { CheckKind } from '../../lambdas/engine/result.js';
 import { DEFAULT_QUOTA_WARN_PERCENT } from '../../lambdas/engine/ses/account-eval.js';
 import type { ShardEvent } from '../../lambdas/handlers/event.js';
 import {
   AUTO_PER_TARGET_MAX_ALARMS,
-  CFN_MAX_RESOURCES_PER_STACK,
   DEFAULT_FUNCTION_TIMEOUT_SECONDS,
   DEFAULT_INSIGHTS_ALARM_QUOTA,
   DEFAULT_NAMESPACE,
   FLEET_GROUP_SIZE,
   INSIGHTS_EVALUATION_WINDOW_SECONDS,
   KIND_CAPACITY,
-  SCHEDULER_MAX_INPUT_BYTES,
   SUCCESS_EVALUATION_PERIODS,
   type KindCapacity,
 } from './defaults.js';
 import { expand, nameOf, type Entry } from './expand.js';
 import type { MailProbeConfig } from './schema.js';
 import { alertPolicyOf, PlanError, periodSecondsOf, scheduleSlug, shardsOf, workBudgetMs } from './shard.js';
-import { validateEntries } from './validate.js';
+import { planLimitProblems, validateEntries } from './validate.js';
 
 export type { ShardEvent };
+export type {
+  AlarmGroup,
+  AlarmMode,
+  Plan,
+  PlanEstimate,
+  PlannedTarget,
+  PlanOptions,
+  ReportingGroup,
+} from './plan-types.js';
+import type {
+  AlarmGroup,
+  AlarmMode,
+  Plan,
+  PlanEstimate,
+  PlannedTarget,
+  PlanOptions,
+  ReportingGroup,
+} from './plan-types.js';
 export {
   DEFAULT_SCHEDULES,
   DEFAULT_NAMESPACE,
@@ -47,100 +64,6 @@ export { nameOf } from './expand.js';
 export { PlanError, periodSecondsOf, workBudgetMs } from './shard.js';
 
 export const CHECK_KINDS: readonly CheckKind[] = ['smtp', 'tls', 'mta-sts', 'ses-account'];
-
-/** `per-target`: classic alarms per target; `fleet`: Metrics Insights alarms per group of targets. */
-export type AlarmMode = 'per-target' | 'fleet';
-
-/** One (check, target) pair as alarms and the dashboard see it. */
-export interface PlannedTarget {
-  readonly check: CheckKind;
-  /** The metric dimension `Target`. */
-  readonly name: string;
-  /** `host:port`, domain or region. */
-  readonly target: string;
-  readonly schedule: string;
-  /** The schedule's interval: the alarms' period. */
-  readonly periodSeconds: number;
-  /** `5m`, `6h`: the Interval dimension of the per-kind counts. */
-  readonly interval: string;
-  readonly thresholds: Thresholds;
-  /** The fleet alarm group (the metric dimension `Group`); absent with per-target alarms. */
-  readonly group?: string;
-  /** This check publishes CertDaysToExpiry and carries the endpoint's certificate alarm (one per endpoint). */
-  readonly alarmCertExpiry: boolean;
-  /** This check emits DhKeyBits. */
-  readonly alarmDhBits: boolean;
-  /** Needs outbound port 25 (SMTP on 25, or an MTA-STS domain whose MX hosts are probed). */
-  readonly port25: boolean;
-  /** ses-account: alarm when QuotaUsedPercent reaches this. */
-  readonly quotaWarnPercent?: number;
-}
-
-/** One Metrics Insights alarm scope: a check kind, one interval and thresholds, at most FLEET_GROUP_SIZE targets. */
-export interface AlarmGroup {
-  /** The value of the Group dimension, e.g. `smtp-5m-g1`. */
-  readonly id: string;
-  readonly check: CheckKind;
-  readonly interval: string;
-  readonly periodSeconds: number;
-  readonly thresholds: Thresholds;
-  readonly targets: number;
-  /** Success and certificate alarms need the last 3 periods inside Metrics Insights' 3-hour window. */
-  readonly alarmSuccess: boolean;
-  readonly alarmCertExpiry: boolean;
-}
-
-/** One "targets reporting" alarm: a check kind at one interval. */
-export interface ReportingGroup {
-  readonly check: CheckKind;
-  readonly interval: string;
-  readonly periodSeconds: number;
-  /** Results the plan expects per interval. */
-  readonly expected: number;
-}
-
-export interface Plan {
-  readonly namespace: string;
-  /** `defaults.concurrency` when set, else the smtp kind's; each shard carries its own. */
-  readonly concurrency: number;
-  readonly capacity: Readonly<Record<CheckKind, KindCapacity>>;
-  readonly functionTimeoutSeconds: number;
-  readonly metricsMode: MetricsMode;
-  readonly alarmMode: AlarmMode;
-  readonly shards: readonly ShardEvent[];
-  readonly targets: readonly PlannedTarget[];
-  readonly alarmGroups: readonly AlarmGroup[];
-  readonly reporting: readonly ReportingGroup[];
-  /** Secrets the smtp function may read. */
-  readonly secretArns: readonly string[];
-  /** Regions whose SES account the ses-account function reads. */
-  readonly sesRegions: readonly string[];
-  readonly alerting: NonNullable<MailProbeConfig['alerting']>;
-  readonly vpc?: MailProbeConfig['vpc'];
-  /** What the stack will hold, estimated before synth (the limits are checked on these). */
-  readonly estimate: PlanEstimate;
-  /** The TLS-RPT receivers, as configured (lib/tlsrpt-receiver.ts). */
-  readonly tlsRpt?: MailProbeConfig['tlsRpt'];
-}
-
-export interface PlanEstimate {
-  readonly perTargetAlarms: number;
-  readonly insightsAlarms: number;
-  readonly otherAlarms: number;
-  readonly resources: number;
-}
-
-export interface PlanOptions {
-  /** Prefix of alarm names (the stack name by default), for the 255-character check. @default 'MailProbe' */
-  readonly alarmNamePrefix?: string;
-  /**
-   * Where the checks run can reach port 25 without a VPC (the CLI on a workstation), so
-   * `mx: auto` probes MX hosts. @default false (Lambda: only from a VPC)
-   */
-  readonly port25Reachable?: boolean;
-  /** Overrides the config's `alarms.mode` (for CDK users who build the plan in code). @default - the config's, else 'auto' */
-  readonly alarmMode?: AlarmMode | 'auto';
-}
 
 /** Metrics Insights alarms can evaluate N periods only when they fit the 3-hour window. */
 export function insightsCapable(periodSeconds: number): boolean {
@@ -249,7 +172,7 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
     const closeGroup = () => {
       if (groupId === undefined) return;
       const periodSeconds = periodOf(first);
-      const capable = insightsCapable(periodSeconds) && first.spec.check !== 'ses-account';
+      const capable = insightsCapable(periodSeconds);
       alarmGroups.push({
         id: groupId,
         check: first.spec.check,
@@ -263,7 +186,8 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
     };
     for (const shard of cut) {
       let group: string | undefined;
-      if (alarmMode === 'fleet' && metricsMode !== 'aggregate') {
+      // ses-account keeps classic alarms (one target per region), so its metrics keep (Check, Target).
+      if (alarmMode === 'fleet' && metricsMode !== 'aggregate' && first.spec.check !== 'ses-account') {
         if (groupId === undefined || groupSize + shard.specs.length > FLEET_GROUP_SIZE) {
           closeGroup();
           groupId = `${prefix}-g${alarmGroups.filter((g) => g.id.startsWith(`${prefix}-g`)).length + 1}`;
@@ -357,27 +281,14 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
         : 0),
   };
 
-  const quota = config.alarms?.insightsQuota ?? DEFAULT_INSIGHTS_ALARM_QUOTA;
-  if (insightsAlarms > quota) {
-    problems.push(
-      `the plan needs ${insightsAlarms} Metrics Insights alarms, more than the account's quota of ${quota} per region; ask AWS for a higher quota and set alarms.insightsQuota, or set metrics: aggregate`,
-    );
-  }
-  if (estimate.resources > CFN_MAX_RESOURCES_PER_STACK) {
-    problems.push(
-      requested === 'per-target'
-        ? `alarms.mode per-target makes ${perTargetAlarms} alarms, about ${estimate.resources} resources, more than the ${CFN_MAX_RESOURCES_PER_STACK} a CloudFormation stack holds; set alarms.mode to fleet (or auto)`
-        : `the plan makes about ${estimate.resources} resources (${shards.length} schedules), more than the ${CFN_MAX_RESOURCES_PER_STACK} a CloudFormation stack holds; raise defaults.functionTimeoutSeconds or defaults.concurrency for fewer, larger shards, or split the targets over two deployments`,
-    );
-  }
-  for (const shard of shards) {
-    const bytes = Buffer.byteLength(JSON.stringify(shard));
-    if (bytes > SCHEDULER_MAX_INPUT_BYTES) {
-      problems.push(
-        `shard ${shard.shard} is ${bytes} bytes, more than the ${SCHEDULER_MAX_INPUT_BYTES} EventBridge Scheduler passes to a target; shorten the targets' names and identities lists`,
-      );
-    }
-  }
+  problems.push(
+    ...planLimitProblems({
+      shards,
+      estimate,
+      insightsQuota: config.alarms?.insightsQuota ?? DEFAULT_INSIGHTS_ALARM_QUOTA,
+      perTargetRequested: requested === 'per-target',
+    }),
+  );
   if (problems.length > 0) throw new PlanError([...new Set(problems)]);
 
   return {

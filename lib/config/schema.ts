@@ -383,7 +383,11 @@ export const ConfigSchema = z
           .describe('@default smtp "rate(5 minutes)", mta-sts "rate(1 hour)", tls and ses-account "rate(6 hours)"'),
         thresholds: ThresholdsSchema.optional(),
         timeoutMs: TimeoutSchema.optional().describe('Deadline of one check. @default 15000'),
-        concurrency: intInRange(1, 64).optional().describe('Checks run at once in one invocation. @default 8'),
+        concurrency: intInRange(1, 64)
+          .optional()
+          .describe(
+            'Checks run at once in one invocation, for every check kind. @default per kind: smtp 16, tls 8, mta-sts 8, ses-account 4',
+          ),
         functionTimeoutSeconds: intInRange(30, 900, 'seconds ')
           .optional()
           .describe('Lambda timeout; shards are sized to fit inside it with margin. @default 300'),

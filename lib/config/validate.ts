@@ -3,7 +3,8 @@
  * problem is one sentence naming the entry, what is wrong and the fix; the plan throws
  * them together as one PlanError (printed by the CLI and `cdk synth` without a stack trace).
  */
-import { ALARM_NAME_MAX_LENGTH } from './defaults.js';
+import type { ShardEvent } from '../../lambdas/handlers/event.js';
+import { ALARM_NAME_MAX_LENGTH, CFN_MAX_RESOURCES_PER_STACK, SCHEDULER_MAX_INPUT_BYTES } from './defaults.js';
 import { nameOf, type Entry } from './expand.js';
 
 /** Construct IDs cannot hold `/` and a few other characters; names may (see NameSchema). */
@@ -59,6 +60,38 @@ export function validateEntries(
     if (deadline > o.budgetMs) {
       problems.push(
         `${e.where}: a check deadline of ${deadline} ms does not fit a ${o.functionTimeoutSeconds} s function (work budget ${o.budgetMs} ms after the margin); lower timeoutMs or raise defaults.functionTimeoutSeconds (max 900)`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** The finished plan against AWS's limits: the Metrics Insights alarm quota, resources per stack, Scheduler input. */
+export function planLimitProblems(o: {
+  shards: readonly ShardEvent[];
+  estimate: { perTargetAlarms: number; insightsAlarms: number; resources: number };
+  insightsQuota: number;
+  perTargetRequested: boolean;
+}): string[] {
+  const problems: string[] = [];
+  const { estimate, shards } = o;
+  if (estimate.insightsAlarms > o.insightsQuota) {
+    problems.push(
+      `the plan needs ${estimate.insightsAlarms} Metrics Insights alarms, more than the account's quota of ${o.insightsQuota} per region; ask AWS for a higher quota and set alarms.insightsQuota, or set metrics: aggregate`,
+    );
+  }
+  if (estimate.resources > CFN_MAX_RESOURCES_PER_STACK) {
+    problems.push(
+      o.perTargetRequested
+        ? `alarms.mode per-target makes ${estimate.perTargetAlarms} alarms, about ${estimate.resources} resources, more than the ${CFN_MAX_RESOURCES_PER_STACK} a CloudFormation stack holds; set alarms.mode to fleet (or auto)`
+        : `the plan makes about ${estimate.resources} resources (${shards.length} schedules), more than the ${CFN_MAX_RESOURCES_PER_STACK} a CloudFormation stack holds; raise defaults.functionTimeoutSeconds or defaults.concurrency for fewer, larger shards, or split the targets over two deployments`,
+    );
+  }
+  for (const shard of shards) {
+    const bytes = Buffer.byteLength(JSON.stringify(shard));
+    if (bytes > SCHEDULER_MAX_INPUT_BYTES) {
+      problems.push(
+        `shard ${shard.shard} is ${bytes} bytes, more than the ${SCHEDULER_MAX_INPUT_BYTES} EventBridge Scheduler passes to a target; shorten the targets' names and identities lists`,
       );
     }
   }
