@@ -174,14 +174,12 @@ describe('accepted reports', () => {
     expect(text).toMatch(/raw report: s3:\/\/reports-bucket\/reports\/example\.com\/[0-9a-f]{64}\.$/m);
     // The verdict query reads the mta-sts check's metrics under the domain's name.
     const query = aws.cwMock.commandCalls(GetMetricDataCommand)[0]!.args[0].input;
-    expect(query.MetricDataQueries?.[0]?.MetricStat?.Metric).toEqual({
-      Namespace: 'MailProbe',
-      MetricName: 'Success',
-      Dimensions: [
-        { Name: 'Check', Value: 'mta-sts' },
-        { Name: 'Target', Value: 'example' },
-      ],
+    // Over the whole namespace, so the AlarmGroup dimension of alarm mode `fleet` does not hide it.
+    expect(query.MetricDataQueries?.[0]).toMatchObject({
+      Expression: `SELECT MIN(Success) FROM "MailProbe" WHERE "Check" = 'mta-sts' AND "Target" = 'example'`,
+      Period: 60,
     });
+    expect(query.MetricDataQueries?.[0]?.MetricStat).toBeUndefined();
   });
 
   it('testing mode is a warning, and a domain mailprobe does not probe says so instead of inventing a verdict', async () => {

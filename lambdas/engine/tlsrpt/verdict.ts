@@ -24,10 +24,12 @@ export async function lookUpVerdicts(
       verdicts.set(t.domain, { kind: 'none', reason: 'the domain is not an mta-sts target of the config' });
   }
   if (checked.length === 0) return verdicts;
-  const dims = (t: DomainTarget) => [
-    { Name: DIMENSION_CHECK, Value: 'mta-sts' },
-    { Name: DIMENSION_TARGET, Value: t.name },
-  ];
+  // A Metrics Insights query over the whole namespace, not a MetricStat with exactly (Check,
+  // Target): in alarm mode `fleet` the probes publish Success with an AlarmGroup dimension too,
+  // and an exact-dimension read would find no data there.
+  const query = (t: DomainTarget) =>
+    `SELECT MIN(${METRICS.Success.name}) FROM "${quoteIdentifier(deps.namespace)}" ` +
+    `WHERE "${DIMENSION_CHECK}" = 'mta-sts' AND "${DIMENSION_TARGET}" = '${quoteString(t.name)}'`;
   try {
     const out = await withRetries(
       () =>
@@ -38,11 +40,8 @@ export async function lookUpVerdicts(
             ScanBy: 'TimestampDescending',
             MetricDataQueries: checked.map((t, i) => ({
               Id: `s${i}`,
-              MetricStat: {
-                Metric: { Namespace: deps.namespace, MetricName: METRICS.Success.name, Dimensions: dims(t) },
-                Period: 60,
-                Stat: 'Minimum',
-              },
+              Expression: query(t),
+              Period: 60,
             })),
           }),
         ),
@@ -72,4 +71,14 @@ export async function lookUpVerdicts(
     }
   }
   return verdicts;
+}
+
+/** Metrics Insights string literal: backslash and single quote escaped. */
+function quoteString(value: string): string {
+  return value.replace(/[\\']/g, (c) => `\\${c}`);
+}
+
+/** Metrics Insights quoted identifier (namespace): backslash and double quote escaped. */
+function quoteIdentifier(value: string): string {
+  return value.replace(/[\\"]/g, (c) => `\\${c}`);
 }
