@@ -56,6 +56,13 @@ export interface MailProbesProps {
    */
   readonly functionTimeout?: Duration;
   /**
+   * Which alarms to create, overriding the config's `alarms.mode` (with `config` only: a
+   * `plan` already made this choice). `per-target`: classic alarms per target (small fleets);
+   * `fleet`: Metrics Insights alarms per check kind and group of up to 400 targets.
+   * @default - the config's `alarms.mode`, else 'auto' (per-target while that stays at 250 alarms or fewer)
+   */
+  readonly alarmMode?: 'auto' | 'per-target' | 'fleet';
+  /**
    * Run the probes in this VPC (private relays; port 25 needs a NAT gateway and AWS's
    * port-25 restriction lifted). @default - no VPC: public targets only, port 25 blocked
    */
@@ -231,6 +238,11 @@ function planOf(props: MailProbesProps, path: string): Plan {
         `MailProbes ${path}: functionTimeout applies to config; a plan is already sized for plan.functionTimeoutSeconds (${props.plan.functionTimeoutSeconds} s)`,
       );
     }
+    if (props.alarmMode !== undefined) {
+      throw new Error(
+        `MailProbes ${path}: alarmMode applies to config; pass it to planConfig(config, { alarmMode }) when you make the plan yourself`,
+      );
+    }
     return props.plan;
   }
   if (props.config === undefined) {
@@ -250,5 +262,9 @@ function planOf(props: MailProbesProps, path: string): Plan {
       `MailProbes ${path}: config.vpc is read by the ready-made MailProbeStack only; in your own app pass the VPC as the vpc prop (an ec2.IVpc, e.g. ec2.Vpc.fromLookup)`,
     );
   }
-  return planConfig(config);
+  return planConfig(config, {
+    ...(props.alarmMode !== undefined ? { alarmMode: props.alarmMode } : {}),
+    // A VPC given as a prop is where the probes run: `mx: auto` then probes the MX hosts.
+    ...(props.vpc !== undefined ? { port25Reachable: true } : {}),
+  });
 }

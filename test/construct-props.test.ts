@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, validateConfig } from '../lib/config/load.js';
@@ -62,6 +63,38 @@ describe('MailProbes with typed config props', () => {
       [...p.functions.values()].flatMap((f) => f.schedules.map((s) => s.node.id)).sort();
     expect(schedules(fromProps)).toEqual(schedules(fromPlan));
     expect(schedules(fromProps).length).toBeGreaterThan(0);
+  });
+
+  it('alarmMode overrides the config: fleet makes Metrics Insights alarms, per-target makes none', () => {
+    const insightsAlarms = (mode: 'per-target' | 'fleet') => {
+      const stack = newStack();
+      new MailProbes(stack, 'Probes', { config: CONFIG, alarmMode: mode });
+      return Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')).filter((a) =>
+        JSON.stringify(a.Properties.Metrics ?? []).includes('SELECT MIN(Success)'),
+      ).length;
+    };
+    expect(insightsAlarms('per-target')).toBe(0);
+    expect(insightsAlarms('fleet')).toBeGreaterThan(0);
+    expect(
+      () => new MailProbes(newStack(), 'Probes', { plan: planConfig(validateConfig(CONFIG)), alarmMode: 'fleet' }),
+    ).toThrow(/alarmMode applies to config/);
+  });
+
+  it('with a vpc prop, mx "auto" probes the MX hosts; without one it does not', () => {
+    const mtaStsInputs = (withVpc: boolean) => {
+      const stack = newStack();
+      const vpc = withVpc ? new ec2.Vpc(stack, 'Vpc', { maxAzs: 1 }) : undefined;
+      new MailProbes(stack, 'Probes', { config: CONFIG, ...(vpc ? { vpc } : {}) });
+      return Object.values(Template.fromStack(stack).findResources('AWS::Scheduler::Schedule'))
+        .map((r) => JSON.stringify(r.Properties.Target.Input))
+        .filter((input) => input.includes('mta-sts'));
+    };
+    const without = mtaStsInputs(false);
+    expect(without.length).toBeGreaterThan(0);
+    expect(without.every((input) => input.includes('\\"probeMx\\":false'))).toBe(true);
+    const within = mtaStsInputs(true);
+    expect(within.length).toBeGreaterThan(0);
+    expect(within.some((input) => input.includes('\\"probeMx\\":false'))).toBe(false);
   });
 
   it('rejects an invalid config with the path-naming error of the file', () => {
