@@ -3,24 +3,11 @@
  * --version reads the package's own version, and the user's mistakes are one line, exit 2.
  */
 import { readFileSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { COMMAND_OPTIONS } from '../bin/cli/args.js';
-import { COMMANDS, main, USER_ERRORS } from '../bin/cli/main.js';
+import { COMMANDS, USER_ERRORS } from '../bin/cli/main.js';
 import { packageVersion } from '../bin/cli/version.js';
-
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = new PassThrough();
-  const err = new PassThrough();
-  out.on('data', (c: Buffer) => (stdout += c.toString()));
-  err.on('data', (c: Buffer) => (stderr += c.toString()));
-  const stdin = new PassThrough();
-  stdin.end('');
-  const code = await main(argv, { stdout: out, stderr: err, stdin, env: {} });
-  return { code, stdout, stderr };
-}
+import { cli } from './support/cli-in-process.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 const commands = Object.keys(COMMAND_OPTIONS) as (keyof typeof COMMAND_OPTIONS)[];

@@ -7,26 +7,12 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../bin/cli/main.js';
 import { startDnsServer, type DnsTestServer } from './support/dns-server.js';
 import { policy, startHttpsServer, type HttpsTestServer } from './support/https-server.js';
 import { createTestPki, type TestPki } from './support/pki.js';
 import { startSmtpServer, type RunningSmtp } from './support/smtp-servers.js';
-
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = new PassThrough();
-  const err = new PassThrough();
-  out.on('data', (c: Buffer) => (stdout += c.toString()));
-  err.on('data', (c: Buffer) => (stderr += c.toString()));
-  const stdin = new PassThrough();
-  stdin.end('');
-  const code = await main(argv, { stdout: out, stderr: err, stdin, env: {} });
-  return { code, stdout, stderr };
-}
+import { cli } from './support/cli-in-process.js';
 
 const POLICY_V1 = 'version: STSv1\nmode: enforce\nmx: mx.good.test\nmax_age: 604800\n';
 // Edited without bumping the TXT id: one more mx line and a longer max_age.

@@ -2,9 +2,7 @@
  * Per-target TLS policy (issue 10 item 21): each (policy × failure) graded the way a
  * sender with that Cisco ESA outbound TLS mode acts, against real loopback servers.
  */
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../bin/cli/main.js';
 import type { SmtpCheckSpec } from '../lambdas/engine/checks.js';
 import type { FindingCode, Severity } from '../lambdas/engine/findings.js';
 import { createContext, type ProbeContext } from '../lambdas/engine/options.js';
@@ -16,6 +14,7 @@ import { startStarttlsMisbehaving, type RunningHostile } from './support/hostile
 import { createTestPki, type TestPki } from './support/pki.js';
 import { startSmtpServer, type RunningSmtp } from './support/smtp-servers.js';
 import { startTlsServer, type RunningServer } from './support/tls-servers.js';
+import { cli } from './support/cli-in-process.js';
 
 type Failure = 'no STARTTLS' | 'untrusted certificate' | 'handshake fails after the 220';
 
@@ -122,19 +121,6 @@ describe('tls check: the same grading', () => {
 });
 
 describe('--tls-policy on the CLI', () => {
-  async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const out = new PassThrough();
-    const err = new PassThrough();
-    out.on('data', (c: Buffer) => (stdout += c.toString()));
-    err.on('data', (c: Buffer) => (stderr += c.toString()));
-    const stdin = new PassThrough();
-    stdin.end('');
-    const code = await main(argv, { stdout: out, stderr: err, stdin, env: {} });
-    return { code, stdout, stderr };
-  }
-
   it('preferred: no STARTTLS is a warning, exit 0', async () => {
     const port = ports.get('no STARTTLS') as number;
     const run = await cli(['smtp', `127.0.0.1:${port}`, '--tls-policy', 'preferred', '--json']);

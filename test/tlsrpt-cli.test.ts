@@ -5,26 +5,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../bin/cli/main.js';
+import { cli } from './support/cli-in-process.js';
 
 const FIXTURES = new URL('./fixtures/tlsrpt/', import.meta.url).pathname;
 const f = (name: string): string => join(FIXTURES, name);
-
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = new PassThrough();
-  const err = new PassThrough();
-  out.on('data', (c: Buffer) => (stdout += c.toString()));
-  err.on('data', (c: Buffer) => (stderr += c.toString()));
-  const stdin = new PassThrough();
-  stdin.end();
-  const code = await main(argv, { stdout: out, stderr: err, stdin, env: {} });
-  return { code, stdout, stderr };
-}
 
 let dir: string;
 beforeAll(() => {
