@@ -1,4 +1,4 @@
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../lambdas/engine/findings.js';
@@ -8,6 +8,7 @@ import { createContext, type ProbeContext } from '../lambdas/engine/options.js';
 import { startDnsServer, type DnsTestServer, type Zone } from './support/dns-server.js';
 import { drip, startHttpsServer, type HttpsTestServer } from './support/https-server.js';
 import { createTestPki, type ServerCredentials, type TestPki } from './support/pki.js';
+import { startSilentServerAt } from './support/tls-servers.js';
 
 /** An MX host: smtp-server on a loopback address of its own, all on one port number like port 25. */
 async function startMx(address: string, port: number, options: SMTPServerOptions): Promise<SMTPServer> {
@@ -30,26 +31,6 @@ async function startMx(address: string, port: number, options: SMTPServerOptions
 }
 
 const closeMx = (server: SMTPServer): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
-
-/** A blackholed address: TCP is accepted, then nothing is ever said (no greeting, no TLS). */
-async function silentListener(address: string, port: number): Promise<{ close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, address, () => resolve());
-  });
-  return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 const policyText = (mode: string, mx: string[], maxAge = 604800): string =>
   `version: STSv1\nmode: ${mode}\n${mx.map((m) => `mx: ${m}\n`).join('')}max_age: ${maxAge}\n`;
@@ -135,7 +116,7 @@ describe('mta-sts check against real DNS, HTTPS and SMTP servers on loopback', (
     mx.push(await startMx('127.0.0.3', mxPort, { hideSTARTTLS: true }));
     mx.push(await startMx('127.0.0.4', mxPort, { ...(await leaf(['mail.example.net'])) }));
     // 127.0.0.8: a blackholed address on the MX port; 127.0.0.9: nothing listens.
-    blackhole = await silentListener('127.0.0.8', mxPort);
+    blackhole = await startSilentServerAt('127.0.0.8', mxPort);
     mx.push(
       await startMx('127.0.0.6', mxPort, {
         ...(await leaf(['e.bad.example'])),

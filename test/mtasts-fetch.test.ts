@@ -1,4 +1,3 @@
-import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Deadline } from '../lambdas/engine/deadline.js';
 import { fetchPolicy, MAX_POLICY_BYTES, mediaType, type PolicyFetchResult } from '../lambdas/engine/mtasts/fetch.js';
@@ -18,29 +17,10 @@ import {
   type HttpsTestServer,
 } from './support/https-server.js';
 import { createTestPki, type TestPki } from './support/pki.js';
+import { startSilentServerAt } from './support/tls-servers.js';
 
 function codes(result: PolicyFetchResult): string[] {
   return result.findings.map((f) => f.code);
-}
-
-/** A blackholed address: TCP is accepted, then nothing is ever said (the TLS handshake never completes). */
-async function silentListener(address: string, port: number): Promise<{ close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, address, () => resolve());
-  });
-  return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 describe('policy fetch (RFC 8461 §3.3) against real HTTPS servers', () => {
@@ -74,7 +54,7 @@ describe('policy fetch (RFC 8461 §3.3) against real HTTPS servers', () => {
       ciphers: 'DEFAULT:@SECLEVEL=0',
     });
     // mta-sts.multi.example: the first A record is blackholed, the second serves the policy.
-    blackhole = await silentListener('127.0.0.8', good.port);
+    blackhole = await startSilentServerAt('127.0.0.8', good.port);
     dns = await startDnsServer({
       'mta-sts.multi.example': { A: ['127.0.0.8', '127.0.0.1'] },
       'mta-sts.legacy.example': { A: ['127.0.0.1'] },

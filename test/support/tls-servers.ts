@@ -48,10 +48,10 @@ function track(server: net.Server): { closeAll(): Promise<void> } {
   };
 }
 
-async function listen(server: net.Server): Promise<number> {
+async function listen(server: net.Server, port = 0, host = '127.0.0.1'): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(port, host, () => resolve());
   });
   return (server.address() as net.AddressInfo).port;
 }
@@ -86,6 +86,17 @@ export async function startSilentServer(): Promise<RunningServer> {
   const tracker = track(server);
   const port = await listen(server);
   return { host: '127.0.0.1', port, close: tracker.closeAll };
+}
+
+/**
+ * The same silence on a chosen loopback address and port: a blackholed address beside a
+ * working one (e.g. 127.0.0.8 next to 127.0.0.1 on the same port).
+ */
+export async function startSilentServerAt(host: string, port: number): Promise<{ close(): Promise<void> }> {
+  const server = net.createServer(() => undefined);
+  const tracker = track(server);
+  await listen(server, port, host);
+  return { close: tracker.closeAll };
 }
 
 /** A loopback port with nothing listening on it (connecting gets ECONNREFUSED). */
