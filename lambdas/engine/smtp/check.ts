@@ -12,7 +12,7 @@ import { credentialSecrets, maskResultText } from '../mask.js';
 import type { ProbeContext } from '../options.js';
 import { baseResult, isBelowTls12, type BaseResult, type TlsSessionInfo } from '../result.js';
 import { inspectTlsSession, tlsClientOptions } from '../tls/inspect.js';
-import { DEFAULT_TLS_POLICY, gradeByPolicy, type TlsPolicy } from '../tls/policy.js';
+import { DEFAULT_TLS_POLICY, finalFindings, type TlsPolicy } from '../tls/policy.js';
 import { describeCapabilities, type Capabilities } from './capabilities.js';
 import type { SmtpConnection } from './connection.js';
 import { formatReply } from './reply.js';
@@ -229,13 +229,7 @@ export async function runSmtpCheck(
     );
   }
 
-  const graded = gradeByPolicy(findings, policy);
-  const hinted = options.hintFor
-    ? graded.map((f) => {
-        const hint = options.hintFor?.(f);
-        return hint === undefined ? f : { ...f, hint };
-      })
-    : graded;
+  const hinted = finalFindings(findings, policy, options.hintFor);
 
   const result: SmtpResult = {
     ...baseResult(spec, hinted, startedMs, ctx.clock),

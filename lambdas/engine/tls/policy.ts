@@ -56,6 +56,24 @@ function classOf(code: FindingCode): FailureClass | undefined {
  * carries `tlsPolicy`. Findings about the probe's own rules (AUTH_WITHHELD: credentials
  * never travel over an unverified session) and posture (weak keys, expiry) keep theirs.
  */
+/**
+ * The findings as the result carries them: graded by the target's TLS policy, then with the
+ * check's own hints (e.g. SES-specific advice) where it has one. One step for the smtp and
+ * tls checks, so both build their results with final severities and hints.
+ */
+export function finalFindings(
+  findings: readonly Finding[],
+  policy: TlsPolicy,
+  hintFor?: (f: Finding) => string | undefined,
+): Finding[] {
+  const graded = gradeByPolicy(findings, policy);
+  if (hintFor === undefined) return graded;
+  return graded.map((f) => {
+    const hint = hintFor(f);
+    return hint === undefined ? f : { ...f, hint };
+  });
+}
+
 export function gradeByPolicy(findings: readonly Finding[], policy: TlsPolicy): Finding[] {
   return findings.map((f) => {
     const failure = classOf(f.code);

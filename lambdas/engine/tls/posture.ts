@@ -23,7 +23,7 @@ import { starttlsExtraDataOf, type TlsConnector, type WireOptions } from './conn
 import { chainHygiene } from './hygiene.js';
 import { anchorIndex } from './trust.js';
 import { sentCertificates, wireOf } from './wire.js';
-import { DEFAULT_TLS_POLICY, gradeByPolicy, type TlsPolicy } from './policy.js';
+import { DEFAULT_TLS_POLICY, finalFindings, type TlsPolicy } from './policy.js';
 import type { InspectedSession, TlsProfile } from './inspect.js';
 import { DHE_ONLY_CIPHERS, inspectTlsSession, tlsClientOptions } from './inspect.js';
 
@@ -279,13 +279,7 @@ export async function runTlsCheck(
     }
   }
 
-  const graded = gradeByPolicy(findings, policy);
-  const hinted = options.hintFor
-    ? graded.map((f) => {
-        const hint = options.hintFor?.(f);
-        return hint === undefined ? f : { ...f, hint };
-      })
-    : graded;
+  const hinted = finalFindings(findings, policy, options.hintFor);
 
   return {
     ...baseResult(spec, hinted, startedMs, ctx.clock),
