@@ -167,7 +167,9 @@ describe('state faults', () => {
     await processAlerts([withCert('critical', 0, 'AA')], deps(T0, capture));
     const summary = await processAlerts([withCert('critical', 1, 'BB')], deps(T0 + 5 * MIN, capture));
     expect(summary).toMatchObject({ sent: 1, changes: 1 });
-    expect(messages).toEqual(['raised|[CRITICAL] smtp relay-eu (smtp.example.com:587): AUTH_FAILED|true']);
+    expect(messages).toEqual([
+      'raised|[CRITICAL] smtp relay-eu (smtp.example.com:587): AUTH_FAILED after CERT_ROTATED|true',
+    ]);
   });
 
   it('a publish that fails is taken back out of the state, so the next run sends it', async () => {

@@ -10,15 +10,16 @@ const POLICY: AlertPolicy = { holdCount: 2, reminderIntervalMs: 24 * HOUR };
 const AUTH = codesFingerprint(['AUTH_FAILED']);
 const CERT = codesFingerprint(['CERT_EXPIRED']);
 
-type Step = Status | [Status, number];
+/** A status, with its critical codes, and whether the run also found a change of the facts. */
+type Step = Status | [Status, number] | [Status, number, 'changed'];
 
 /** Runs the decision over a sequence of runs 5 minutes apart, as the state store would. */
 function run(steps: readonly Step[], policy: AlertPolicy = POLICY, every = 5 * MIN): Decision[] {
   let state: AlertHistory | undefined;
   return steps.map((step, i) => {
-    const [status, codes] = typeof step === 'string' ? [step, step === 'critical' ? AUTH : 0] : step;
+    const [status, codes, changed] = typeof step === 'string' ? [step, step === 'critical' ? AUTH : 0] : step;
     const observation: Observation = { at: T0 + i * every, status, codes };
-    const decision = decide(observation, state, policy);
+    const decision = decide(observation, state, policy, { explained: changed === 'changed' });
     state = decision.state;
     return decision;
   });
@@ -99,6 +100,33 @@ describe('decide', () => {
       state = d.send && i === 3 ? d.unsentState : d.state;
     });
     expect(outcomes).toEqual([false, false, false, true, true, false]);
+  });
+
+  it('announces a new status at once when the same run found a change of the facts (its cause), once', () => {
+    const TLSA = codesFingerprint(['DANE_TLSA_MISMATCH']);
+    // Hourly runs, hold 2: the certificate is rotated at run 2 and the TLSA record was not updated.
+    const decisions = run(
+      ['ok', 'ok', ['critical', TLSA, 'changed'], ['critical', TLSA], ['critical', TLSA], ['ok', 0], ['ok', 0]],
+      POLICY,
+      HOUR,
+    );
+    expect(sent(decisions)).toEqual(['2:raised:ok', '6:resolved:critical']);
+    expect(decisions[2]!.transition!.failingSince).toBe(T0 + 2 * HOUR);
+    // A renewal that ends a failure (an expired certificate replaced) is announced with it too.
+    const renewed = run([['critical', CERT], ['critical', CERT], ['ok', 0, 'changed'], 'ok', 'ok']);
+    expect(sent(renewed)).toEqual(['1:raised:ok', '2:resolved:critical']);
+    // A change that leaves the status as announced is no status alert (the change notice covers it).
+    expect(sent(run(['ok', 'ok', ['ok', 0, 'changed'], 'ok']))).toEqual([]);
+  });
+
+  it('dates an explained failure from the first run of its streak, under a larger hold count', () => {
+    const TLSA = codesFingerprint(['DANE_TLSA_MISMATCH']);
+    const decisions = run(['ok', ['critical', TLSA], ['critical', TLSA, 'changed'], ['critical', TLSA]], {
+      ...POLICY,
+      holdCount: 4,
+    });
+    expect(sent(decisions)).toEqual(['2:raised:ok']);
+    expect(decisions[2]!.transition!.failingSince).toBe(T0 + 5 * MIN);
   });
 
   it('pages for a new target that is critical from its first runs', () => {

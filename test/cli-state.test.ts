@@ -88,6 +88,17 @@ describe('mailprobe run --state', () => {
       policy: { id: '20261101', mode: 'enforce', maxAge: 604800, mx: ['mx.good.test'] },
       mx: ['mx.good.test'],
       tlsRpt: ['v=TLSRPTv1; rua=mailto:tls@good.test'],
+      // The MX leaf, so a rotation of the MX certificate is a change too.
+      mxCerts: {
+        'mx.good.test': [
+          {
+            sha256: expect.any(String),
+            subject: expect.any(String),
+            issuer: expect.any(String),
+            notAfter: expect.any(String),
+          },
+        ],
+      },
     });
 
     web.respond(policy(POLICY_V2));

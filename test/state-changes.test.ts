@@ -5,7 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { finding } from '../lambdas/engine/findings.js';
 import type { BaseResult } from '../lambdas/engine/result.js';
-import { changesBetween, factsOf, mergeFacts, parseFacts, type Facts } from '../lambdas/engine/state/facts.js';
+import {
+  changesBetween,
+  changesOf,
+  factsOf,
+  mergeFacts,
+  parseFacts,
+  type Facts,
+} from '../lambdas/engine/state/facts.js';
 
 const base = { startedAt: '2026-11-23T00:00:00.000Z', durationMs: 10, status: 'ok' as const, findings: [] };
 const cert = (sha256: string, issuer = 'CN=Test Intermediate') => ({
@@ -171,5 +178,156 @@ describe('parseFacts', () => {
     expect(parseFacts({ policy: { id: 7 } })).toBeUndefined();
     expect(parseFacts({ sesQuota: { max24HourSend: '1' } })).toBeUndefined();
     expect(parseFacts([])).toBeUndefined();
+  });
+});
+
+describe('MX certificates and the TLSA verdict', () => {
+  const leaf = (sha256: string, issuer = 'CN=Test Intermediate') => ({ ...cert(sha256, issuer), subject: 'CN=mx1' });
+  const stored = (sha256: string, issuer = 'CN=Test Intermediate') => ({
+    sha256,
+    subject: 'CN=mx1',
+    issuer,
+    notAfter: '2027-02-01T00:00:00.000Z',
+  });
+  const probe = (address: string, sha256?: string, outcome = 'passed') => ({
+    address,
+    outcome,
+    findings: [],
+    ...(sha256 === undefined ? {} : { tls: { certificate: leaf(sha256) } }),
+  });
+  const mtaSts = (mx: unknown[], dane?: unknown) =>
+    ({
+      ...base,
+      check: 'mta-sts',
+      target: 'example.com',
+      acceptsMail: true,
+      mx,
+      ...(dane === undefined ? {} : { dane }),
+    }) as unknown as BaseResult;
+  const daneHost = (host: string, verdict: string, endpoint: Record<string, unknown>) => ({
+    host,
+    verdict,
+    tlsa: { name: `_25._tcp.${host}`, records: [] },
+    endpoints: [{ address: '192.0.2.1', starttls: true, chain: [leaf('CC')], ...endpoint }],
+    findings: verdict === 'invalid' ? [finding('DANE_TLSA_MISMATCH', 'no match')] : [],
+  });
+
+  it('takes the leaves of every MX host whose probed addresses all showed one, and none of a partial host', () => {
+    const facts = factsOf(
+      mtaSts([
+        {
+          host: 'MX1.example.com.',
+          probes: [probe('192.0.2.1', 'BB'), probe('192.0.2.2', 'AA'), probe('2001:db8::1', undefined, 'not-probed')],
+        },
+        // One address timed out: its leaves are unknown this run, not "changed".
+        { host: 'mx2.example.com', probes: [probe('192.0.2.3', 'DD'), probe('192.0.2.4', undefined, 'failed')] },
+        { host: 'mx3.example.com', probes: [probe('192.0.2.5', 'EE'), probe('192.0.2.6', 'EE')] },
+      ]),
+    );
+    expect(facts.mxCerts).toEqual({
+      'mx1.example.com': [stored('AA'), stored('BB')],
+      'mx3.example.com': [stored('EE')],
+    });
+    // Without the mta-sts probes (MX probing off), the DANE endpoints give them; so does a dane result.
+    const fromDane = factsOf(
+      mtaSts([{ host: 'mx1.example.com', probes: [] }], {
+        verdict: 'valid',
+        mx: [daneHost('mx1.example.com', 'valid', {})],
+      }),
+    );
+    expect(fromDane.mxCerts).toEqual({ 'mx1.example.com': [stored('CC')] });
+    const dane = { ...base, check: 'dane', target: 'example.com', mx: [daneHost('mx1.example.com', 'valid', {})] };
+    expect(factsOf(dane as unknown as BaseResult).mxCerts).toEqual({ 'mx1.example.com': [stored('CC')] });
+  });
+
+  it('keeps the leaves of a host not seen this run, and forgets the hosts that are no longer MX hosts', () => {
+    const previous: Facts = { mx: ['a', 'b'], mxCerts: { a: [stored('AA')], b: [stored('BB')] } };
+    expect(mergeFacts(previous, { mx: ['a', 'b'], mxCerts: { a: [stored('A2')] } }).mxCerts).toEqual({
+      a: [stored('A2')],
+      b: [stored('BB')],
+    });
+    expect(mergeFacts(previous, { mx: ['a'], mxCerts: { a: [stored('AA')] } }).mxCerts).toEqual({ a: [stored('AA')] });
+    // An MX lookup that failed this run (no mx fact) keeps the previous set, and with it b.
+    expect(mergeFacts(previous, {}).mxCerts).toEqual(previous.mxCerts);
+  });
+
+  it('a rotation whose key the TLSA records do not name: one critical CERT_ROTATED, "TLSA not updated", with the record to publish', () => {
+    const before = factsOf(mtaSts([{ host: 'mx1.example.com', probes: [probe('192.0.2.1', 'AA')] }]));
+    const result = mtaSts([{ host: 'mx1.example.com', probes: [probe('192.0.2.1', 'CC')] }], {
+      verdict: 'invalid',
+      mx: [
+        daneHost('mx1.example.com', 'invalid', { mismatch: ['3 1 1 aa…: no match'], currentKeyRecord: '3 1 1 cc11' }),
+      ],
+    });
+    const out = changesOf(before, result);
+    expect(out.map((c) => [c.code, c.severity])).toEqual([['CERT_ROTATED', 'critical']]);
+    expect(out[0]!.message).toMatch(/^MX mx1\.example\.com: certificate rotated, TLSA not updated\. Was "CN=mx1"/);
+    expect(out[0]!.message).toContain('No usable TLSA record at _25._tcp.mx1.example.com matches the new certificate');
+    expect(out[0]!.message).toContain('Publish `_25._tcp.mx1.example.com. IN TLSA 3 1 1 cc11`');
+    expect(out[0]!.after).toMatchObject({
+      host: 'mx1.example.com',
+      certificates: [{ sha256: 'CC' }],
+      tlsa: { verdict: 'invalid', updated: false, publish: '3 1 1 cc11' },
+    });
+  });
+
+  it('a rotation to a pre-published key: CERT_ROTATED at its own severity, "TLSA updated"; no DANE: the plain wording', () => {
+    const before = factsOf(mtaSts([{ host: 'mx1.example.com', probes: [probe('192.0.2.1', 'AA')] }]));
+    const updated = changesOf(
+      before,
+      mtaSts([{ host: 'mx1.example.com', probes: [probe('192.0.2.1', 'CC')] }], {
+        verdict: 'valid',
+        mx: [daneHost('mx1.example.com', 'valid', { matched: { record: '3 1 1 cc11', depth: 0, subject: 'CN=mx1' } })],
+      }),
+    );
+    expect(updated.map((c) => [c.code, c.severity])).toEqual([['CERT_ROTATED', 'info']]);
+    expect(updated[0]!.message).toMatch(/^MX mx1\.example\.com: certificate rotated, TLSA updated\./);
+    expect(updated[0]!.message).toContain('authenticate the new certificate (3 1 1 cc11)');
+    const plain = changesOf(
+      before,
+      mtaSts([{ host: 'mx1.example.com', probes: [probe('192.0.2.1', 'CC', 'failed')] }]),
+    );
+    expect(plain.map((c) => c.code)).toEqual(['CERT_ROTATED']);
+    expect(plain[0]!.message).toMatch(/^MX mx1\.example\.com: certificate rotated\. Was "CN=mx1"/);
+    // The same leaves again, in another order of addresses: nothing.
+    const two = factsOf(
+      mtaSts([{ host: 'mx1.example.com', probes: [probe('192.0.2.1', 'AA'), probe('192.0.2.2', 'BB')] }]),
+    );
+    const swapped = mtaSts([{ host: 'mx1.example.com', probes: [probe('192.0.2.2', 'BB'), probe('192.0.2.1', 'AA')] }]);
+    expect(changesOf(two, swapped)).toEqual([]);
+  });
+
+  it('an smtp target with dane: true words its own rotation with its TLSA verdict', () => {
+    const smtp = (sha256: string, dane?: unknown) =>
+      ({
+        ...base,
+        check: 'smtp',
+        target: 'mx1.example.com:25',
+        tls: { certificate: leaf(sha256) },
+        ...(dane ? { dane } : {}),
+      }) as unknown as BaseResult;
+    const out = changesOf(
+      factsOf(smtp('AA')),
+      smtp('CC', daneHost('mx1.example.com', 'invalid', { mismatch: ['no match'], currentKeyRecord: '3 1 1 cc11' })),
+    );
+    expect(out.map((c) => [c.code, c.severity])).toEqual([['CERT_ROTATED', 'critical']]);
+    expect(out[0]!.message).toMatch(/^The leaf certificate changed, TLSA not updated: was "CN=mx1"/);
+    expect(out[0]!.message).toContain('defer all mail to mx1.example.com');
+  });
+
+  it('stores and reads back MX leaves, and refuses a wrong shape', () => {
+    const facts: Facts = { mx: ['a'], mxCerts: { a: [stored('AA'), stored('BB', 'CN=Other')] } };
+    expect(parseFacts(JSON.parse(JSON.stringify(facts)))).toEqual(facts);
+    expect(parseFacts({ mxCerts: { a: 'AA' } })).toBeUndefined();
+    expect(parseFacts({ mxCerts: { a: [{ sha256: 'AA' }] } })).toBeUndefined();
+  });
+
+  it('reports an MX issuer change next to the rotation', () => {
+    const out = changesBetween(
+      { mxCerts: { a: [stored('AA', 'CN=CA 1')] } },
+      { mxCerts: { a: [stored('BB', 'CN=CA 2')] } },
+    );
+    expect(out.map((c) => c.code)).toEqual(['CERT_ROTATED', 'CERT_ISSUER_CHANGED']);
+    expect(out[1]!.message).toBe('MX a: the certificate issuer changed from "CN=CA 1" to "CN=CA 2".');
   });
 });

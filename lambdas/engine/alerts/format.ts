@@ -142,7 +142,9 @@ function subjectOf(result: AlertableResult, transition: AlertTransition): string
     transition.kind === 'resolved'
       ? `ok again (was ${transition.previousStatus})`
       : headlineCodes(result.findings, result.status).join(', ');
-  const tail = what === '' ? '' : `: ${what}`;
+  // A status alert that carries the change behind it names that too ("DANE_TLSA_MISMATCH after CERT_ROTATED").
+  const changed = [...new Set(changesOf(result).map((c) => c.code))].join(', ');
+  const tail = (what === '' ? '' : `: ${what}`) + (changed === '' ? '' : ` after ${changed}`);
   return clip(ascii(`[${head}] ${result.check} ${label(result)}${tail}`), SNS_MAX_SUBJECT_CHARS);
 }
 

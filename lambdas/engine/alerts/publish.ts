@@ -16,7 +16,7 @@
  */
 import type { Clock } from '../deadline.js';
 import type { BaseResult, Change } from '../result.js';
-import { changesBetween, factsOf, mergeFacts, type Facts } from '../state/facts.js';
+import { changesOf, factsOf, mergeFacts, type Facts } from '../state/facts.js';
 import {
   MAX_RUNS,
   keyId,
@@ -192,7 +192,7 @@ export class ProbeState {
   annotate<R extends BaseResult>(result: R): R {
     const stored = this.stored(alertKeyOf(result));
     if (stored === undefined) return result;
-    return { ...result, changes: changesBetween(stored.state?.facts, factsOf(result)) };
+    return { ...result, changes: changesOf(stored.state?.facts, result) };
   }
 
   /** Decides, records and notifies for the run's results. Never rejects. */
@@ -243,7 +243,7 @@ export class ProbeState {
               ...(stored.state.announced === undefined ? {} : { announced: stored.state.announced }),
             };
       const observation = observe(result, runTime(result, deps.clock));
-      const decision = decide(observation, previous, policy);
+      const decision = decide(observation, previous, policy, { explained: changes.length > 0 });
       const transition: AlertTransition | undefined = !policy.enabled
         ? undefined
         : decision.send

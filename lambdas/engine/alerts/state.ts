@@ -90,6 +90,14 @@ function same(a: { status: Status; codes: number }, b: { status: Status; codes: 
   return a.status === b.status && (a.status !== 'critical' || a.codes === b.codes);
 }
 
+/** When the latest streak of runs with the current status began (the runs are oldest first). */
+function firstOfStreak(recent: readonly Observation[]): number {
+  const current = recent[recent.length - 1]!;
+  let first = current.at;
+  for (let i = recent.length - 1; i >= 0 && recent[i]!.status === current.status; i--) first = recent[i]!.at;
+  return first;
+}
+
 export function transitionKind(previous: Status, current: Status): Exclude<Transition, 'reminder'> {
   if (current === 'ok') return 'resolved';
   if (current === previous) return 'changed';
@@ -97,11 +105,26 @@ export function transitionKind(previous: Status, current: Status): Exclude<Trans
   return 'lowered';
 }
 
+export interface DecideOptions {
+  /**
+   * The run also found a change of the target's facts (a rotated certificate, another
+   * policy, other MX hosts). A new status that comes with its cause is no flap: it is
+   * announced at once, in one message with the change, instead of a change notice now and
+   * the status alert `holdCount - 1` runs later ("rotated, TLSA not updated" as one alert).
+   */
+  readonly explained?: boolean;
+}
+
 /** Decides whether `current` is worth a message, given what was seen and announced before. */
-export function decide(current: Observation, previous: AlertHistory | undefined, policy: AlertPolicy): Decision {
+export function decide(
+  current: Observation,
+  previous: AlertHistory | undefined,
+  policy: AlertPolicy,
+  options: DecideOptions = {},
+): Decision {
   const hold = Math.max(1, Math.floor(policy.holdCount));
   const recent = [...(previous?.recent ?? []), current].slice(-hold);
-  const held = recent.length === hold && recent.every((o) => same(o, current));
+  const held = options.explained === true || (recent.length === hold && recent.every((o) => same(o, current)));
   const announced = previous?.announced;
   // A target never seen before counts as ok, so one that fails from its first runs still pages.
   const baseline: AnnouncedState = announced ?? { status: 'ok', codes: 0 };
@@ -110,7 +133,7 @@ export function decide(current: Observation, previous: AlertHistory | undefined,
   if (held && !same(baseline, current)) {
     // A failure starts at its first run; escalation or new codes do not restart it.
     const failingSince =
-      current.status === 'ok' ? undefined : baseline.status !== 'ok' ? baseline.failingSince : recent[0]!.at;
+      current.status === 'ok' ? undefined : baseline.status !== 'ok' ? baseline.failingSince : firstOfStreak(recent);
     // A recovery message tells how long the failure lasted.
     const reported = current.status === 'ok' ? baseline.failingSince : failingSince;
     const transition: AlertTransition = {

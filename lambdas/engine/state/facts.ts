@@ -7,6 +7,21 @@
  */
 import { FINDINGS, type FindingCode } from '../findings.js';
 import type { BaseResult, Change } from '../result.js';
+import {
+  certFacts,
+  leafChanges,
+  mergeMxCerts,
+  mxCertChanges,
+  mxCertFactsOf,
+  parseMxCertFacts,
+  SELF,
+  tlsaViewsOf,
+  type CertFacts,
+  type MxCertFacts,
+  type TlsaViews,
+} from './cert-facts.js';
+
+export type { CertFacts, MxCertFacts } from './cert-facts.js';
 
 export interface PolicyFacts {
   /** The `_mta-sts` TXT id the policy was served under. */
@@ -15,13 +30,6 @@ export interface PolicyFacts {
   readonly maxAge: number;
   /** The policy's mx patterns, lower-case and sorted. */
   readonly mx: readonly string[];
-}
-
-export interface CertFacts {
-  readonly sha256: string;
-  readonly subject: string;
-  readonly issuer: string;
-  readonly notAfter: string;
 }
 
 export interface QuotaFacts {
@@ -37,6 +45,8 @@ export interface Facts {
   /** The `_smtp._tls` TLS-RPT records (none: the record is missing). */
   readonly tlsRpt?: readonly string[];
   readonly cert?: CertFacts;
+  /** The leaf certificates of each MX host (mta-sts, dane), by host name. */
+  readonly mxCerts?: MxCertFacts;
   readonly sesQuota?: QuotaFacts;
 }
 
@@ -63,16 +73,6 @@ function records(list: unknown): string[] | undefined {
   return [...new Set(out)].sort().slice(0, MAX_LIST);
 }
 
-function certFacts(cert: unknown): CertFacts | undefined {
-  if (!isRecord(cert)) return undefined;
-  const sha256 = str(cert['fingerprintSha256'] ?? cert['sha256']);
-  const subject = str(cert['subject']);
-  const issuer = str(cert['issuer']);
-  const notAfter = str(cert['notAfter']);
-  if (sha256 === undefined || subject === undefined || issuer === undefined || notAfter === undefined) return undefined;
-  return { sha256, subject, issuer, notAfter };
-}
-
 function policyFacts(result: Record<string, unknown>): PolicyFacts | undefined {
   const policy = result['policy'];
   if (!isRecord(policy)) return undefined;
@@ -96,11 +96,17 @@ export function factsOf(input: BaseResult): Facts {
       const rpt = result['tlsRpt'];
       const missing = input.findings.some((f) => f.code === 'TLSRPT_MISSING');
       const tlsRpt = isRecord(rpt) ? records(rpt['records']) : missing ? [] : undefined;
+      const mxCerts = mxCertFactsOf(result);
       return {
         ...(policy === undefined ? {} : { policy }),
         ...(mx === undefined ? {} : { mx }),
         ...(tlsRpt === undefined ? {} : { tlsRpt }),
+        ...(mxCerts === undefined ? {} : { mxCerts }),
       };
+    }
+    case 'dane': {
+      const mxCerts = mxCertFactsOf(result);
+      return mxCerts === undefined ? {} : { mxCerts };
     }
     case 'smtp': {
       const cert = certFacts(isRecord(result['tls']) ? result['tls']['certificate'] : undefined);
@@ -126,7 +132,10 @@ export function factsOf(input: BaseResult): Facts {
 
 /** The facts to keep: this run's observations over the last run's. */
 export function mergeFacts(previous: Facts | undefined, current: Facts): Facts {
-  return { ...previous, ...current };
+  const merged: Facts = { ...previous, ...current };
+  const mxCerts = mergeMxCerts(previous?.mxCerts, current.mxCerts, merged.mx);
+  const { mxCerts: _dropped, ...rest } = merged;
+  return mxCerts === undefined ? rest : { ...rest, mxCerts };
 }
 
 /** Facts read back from storage, or undefined when they are not in the expected shape. */
@@ -150,6 +159,11 @@ export function parseFacts(value: unknown): Facts | undefined {
     const cert = certFacts(value['cert']);
     if (cert === undefined) return undefined;
     out['cert'] = cert;
+  }
+  if (value['mxCerts'] !== undefined) {
+    const mxCerts = parseMxCertFacts(value['mxCerts']);
+    if (mxCerts === undefined) return undefined;
+    out['mxCerts'] = mxCerts;
   }
   if (value['sesQuota'] !== undefined) {
     const q = value['sesQuota'];
@@ -181,11 +195,13 @@ export function policyDiff(before: PolicyFacts, after: PolicyFacts): string[] {
 }
 
 const policyBody = (p: PolicyFacts) => ({ mode: p.mode, mx: p.mx, maxAge: p.maxAge });
-const certView = (c: CertFacts) => ({ subject: c.subject, issuer: c.issuer, notAfter: c.notAfter, sha256: c.sha256 });
 const unlimited = (n: number) => (n < 0 ? Number.POSITIVE_INFINITY : n);
 
-/** The changes from the last run's facts to this run's; none on a first run. */
-export function changesBetween(previous: Facts | undefined, current: Facts): Change[] {
+/**
+ * The changes from the last run's facts to this run's; none on a first run. `views`: the
+ * TLSA verdicts of this run, which a certificate rotation is worded with.
+ */
+export function changesBetween(previous: Facts | undefined, current: Facts, views: TlsaViews = new Map()): Change[] {
   if (previous === undefined) return [];
   const out: Change[] = [];
   const was = previous.policy;
@@ -247,28 +263,10 @@ export function changesBetween(previous: Facts | undefined, current: Facts): Cha
       ),
     );
   }
-  const oldCert = previous.cert;
-  const newCert = current.cert;
-  if (oldCert !== undefined && newCert !== undefined && oldCert.sha256 !== newCert.sha256) {
-    out.push(
-      change(
-        'CERT_ROTATED',
-        `The leaf certificate changed: was "${oldCert.subject}" from "${oldCert.issuer}", not after ${oldCert.notAfter}, SHA-256 ${oldCert.sha256}; now "${newCert.subject}" from "${newCert.issuer}", not after ${newCert.notAfter}, SHA-256 ${newCert.sha256}.`,
-        certView(oldCert),
-        certView(newCert),
-      ),
-    );
-    if (oldCert.issuer !== newCert.issuer) {
-      out.push(
-        change(
-          'CERT_ISSUER_CHANGED',
-          `The certificate issuer changed from "${oldCert.issuer}" to "${newCert.issuer}".`,
-          { issuer: oldCert.issuer },
-          { issuer: newCert.issuer },
-        ),
-      );
-    }
+  if (previous.cert !== undefined && current.cert !== undefined) {
+    out.push(...leafChanges(previous.cert, current.cert, views.get(SELF)));
   }
+  out.push(...mxCertChanges(previous.mxCerts, current.mxCerts, views));
   const oldQuota = previous.sesQuota;
   const newQuota = current.sesQuota;
   if (
@@ -287,4 +285,9 @@ export function changesBetween(previous: Facts | undefined, current: Facts): Cha
     );
   }
   return out;
+}
+
+/** The changes a result brings since the last run's facts, rotations worded with its TLSA verdicts. */
+export function changesOf(previous: Facts | undefined, result: BaseResult): Change[] {
+  return changesBetween(previous, factsOf(result), tlsaViewsOf(result as unknown as Record<string, unknown>));
 }
