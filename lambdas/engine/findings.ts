@@ -342,8 +342,9 @@ export const FINDINGS = {
     hint: 'The domain’s MX hosts changed. Check that the change was intended and that every new MX is covered by the MTA-STS policy and has a valid certificate (an uncovered MX is reported as critical).',
   },
   CERT_ROTATED: {
+    // Critical when the host has DANE and no usable TLSA record matches the new certificate.
     severity: 'info',
-    hint: 'The server presents a different leaf certificate than on the last run. Expected after a renewal; if no renewal was planned, check who changed the certificate (the message lists old and new subject, issuer, expiry and SHA-256).',
+    hint: 'The server presents a different leaf certificate than on the last run. Expected after a renewal; if no renewal was planned, check who changed the certificate (the message lists old and new subject, issuer, expiry and SHA-256). On a DANE host the message also says whether the TLSA records follow the new key; "TLSA not updated" (critical) means DANE senders defer mail until the record the message gives is published. Next time publish the next key’s record before the rotation.',
   },
   CERT_ISSUER_CHANGED: {
     severity: 'info',
