@@ -4,9 +4,11 @@
  * own validation) and as an independent validator whose verdict every TLSA case is
  * compared with, nodemailer's smtp-server with STARTTLS and one certificate per MX name
  * (SNI), Postfix without TLS, and `openssl s_client -dane_tlsa_*` as a second DANE matcher.
+ * One TLSA RRset is too large for a UDP answer, so the transport's TCP retry is exercised.
  */
 import { execFile } from 'node:child_process';
-import { createHash, generateKeyPairSync, type X509Certificate } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, randomInt, type X509Certificate } from 'node:crypto';
+import dnsPacket from 'dns-packet';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,9 +25,9 @@ import { createContext } from '../lambdas/engine/options.js';
 import { runSmtp } from '../lambdas/engine/run/smtp.js';
 import { daneVerdict } from '../lambdas/engine/dane/check.js';
 import { Deadline } from '../lambdas/engine/deadline.js';
-import { createQuery, dnsServerAddress, type QueryFn } from '../lambdas/engine/dnssec/transport.js';
+import { createQuery, dnsServerAddress, EDNS_UDP_SIZE, type QueryFn } from '../lambdas/engine/dnssec/transport.js';
 import { typeName } from '../lambdas/engine/dnssec/wire.js';
-import { startUnbound, type UnboundInstance } from './system/unbound.js';
+import { exchangeUdp, startUnbound, type UnboundInstance } from './system/unbound.js';
 
 const requirements = systemRequirements('nsd', 'unbound', 'ldns-keygen', 'ldns-signzone', 'openssl', 'postfix');
 
@@ -61,7 +63,14 @@ const CASE = {
   bogus: `bogus.${ZONE}`,
   expired: `expired.${ZONE}`,
   unsigned: `unsigned.${ZONE}`,
+  large: `large.${ZONE}`,
 } as const;
+
+/**
+ * TLSA records of `large`: the real one among other keys' `3 1 2` and `3 0 2` records, so the
+ * signed answer outgrows the EDNS UDP size the probe advertises and comes back truncated.
+ */
+const LARGE_TLSA_DECOYS = 20;
 
 interface Fixture {
   readonly pki: TestPki;
@@ -131,6 +140,9 @@ describe.skipIf(requirements.skip)(
         [mxOf(CASE.expired)]: [ee(CASE.expired), next()],
         [mxOf(CASE.unsigned)]: [ee(CASE.unsigned), next()],
         'shared-tlsa.dane.test': [ee(CASE.tlsaCname), next()],
+        [mxOf(CASE.large)]: Array.from({ length: LARGE_TLSA_DECOYS }, (_, i) =>
+          i % 2 === 0 ? `3 1 2 ${randomBytes(64).toString('hex')}` : `3 0 2 ${randomBytes(64).toString('hex')}`,
+        ).toSpliced(LARGE_TLSA_DECOYS / 2, 0, ee(CASE.large)),
       };
       fixture = { pki, leaves, tlsa };
 
@@ -393,6 +405,33 @@ describe.skipIf(requirements.skip)(
       );
     });
 
+    it('a TLSA RRset too large for UDP: the answer is truncated, the probe asks again over TCP and validates it', async () => {
+      const mx = mxOf(CASE.large);
+      const name = `_25._tcp.${mx}`;
+      // The question as the probe's transport asks it over UDP (RD, CD, DO, the same EDNS size).
+      const udp = await exchangeUdp(unbound!.port, {
+        type: 'query',
+        id: randomInt(0, 65536),
+        flags: dnsPacket.RECURSION_DESIRED | dnsPacket.CHECKING_DISABLED,
+        questions: [{ type: 'TLSA', name }],
+        additionals: [
+          { type: 'OPT', name: '.', udpPayloadSize: EDNS_UDP_SIZE, flags: dnsPacket.DNSSEC_OK } as dnsPacket.OptAnswer,
+        ],
+      });
+      expect(udp.flag_tc).toBe(true);
+      // Over TCP the probe got the whole RRset, validated it and matched the real record among the decoys.
+      expect(codesOf(result(CASE.large)), diag(CASE.large)).toEqual([]);
+      const report = mxReport(CASE.large);
+      expect(report.verdict).toBe('valid');
+      const tlsa = report.tlsa as { status: string; records: unknown[] };
+      expect(tlsa.status).toBe('secure');
+      expect(tlsa.records).toHaveLength(LARGE_TLSA_DECOYS + 1);
+      expect((report.endpoints as { matched: { record: string; depth: number } }[])[0]?.matched).toMatchObject({
+        record: `3 1 1 ${spkiSha256(fixture.leaves[mx]!.x509)}`,
+        depth: 0,
+      });
+    });
+
     it('every DNSSEC verdict agrees with Unbound validating on its own', async () => {
       const ours: Record<string, string> = {};
       const theirs: Record<string, string> = {};
@@ -405,7 +444,8 @@ describe.skipIf(requirements.skip)(
       }
       ours[`${CASE.unsigned}`] = String((result(CASE.unsigned).mxDnssec as { status: string }).status);
       theirs[`${CASE.unsigned}`] = await unbound!.verdict(CASE.unsigned, 'MX');
-      expect(Object.keys(ours).length).toBeGreaterThanOrEqual(14);
+      // 15 with `large`, whose TLSA answer Unbound too gives in full over TCP only.
+      expect(Object.keys(ours).length).toBeGreaterThanOrEqual(15);
       expect(ours).toEqual(theirs);
     });
 

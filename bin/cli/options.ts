@@ -3,7 +3,7 @@
  * endpoint): shared by the probe commands and `run`.
  */
 import type { CredentialSource } from '../../lambdas/engine/checks.js';
-import { createResolver } from '../../lambdas/engine/net/resolver.js';
+import { createResolver, dnsQueryTimeoutMs } from '../../lambdas/engine/net/resolver.js';
 import {
   createContext,
   DEFAULT_THRESHOLDS,
@@ -38,9 +38,8 @@ export function contextFrom(values: Parsed['values']): ProbeContext {
   const timeoutMs = intOption(values, 'timeout', 100, 600_000, DEFAULT_TIMEOUT_MS);
   let resolver;
   try {
-    // c-ares gives up after about 3 × its timeout (two tries, doubling): sized so that even a
-    // query nobody cancels ends by --timeout and cannot hold the process past it.
-    const dnsTimeoutMs = Math.max(50, Math.min(3000, Math.floor(timeoutMs / 3)));
+    // Sized so that even a query nobody cancels ends by --timeout.
+    const dnsTimeoutMs = dnsQueryTimeoutMs(timeoutMs);
     resolver = createResolver({ ...(dnsServer !== undefined ? { server: dnsServer } : {}), timeoutMs: dnsTimeoutMs });
   } catch (err) {
     throw new UsageError(`--dns-server: ${(err as Error).message}`);

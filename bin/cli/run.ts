@@ -1,4 +1,5 @@
 /** `mailprobe run`: exactly what the deployed probes run, from the config file. */
+import { createResolver, dnsQueryTimeoutMs, type Resolver } from '../../lambdas/engine/net/resolver.js';
 import type { ProbeContext } from '../../lambdas/engine/options.js';
 import { runChecks, type CheckResult } from '../../lambdas/engine/run.js';
 import { loadConfig } from '../../lib/config/load.js';
@@ -29,16 +30,33 @@ async function runConfig(parsed: Parsed, io: Io): Promise<{ results: CheckResult
     if (!known.has(name))
       throw new UsageError(`--only ${name}: no target of that name in ${path} (names: ${[...known].join(', ')})`);
   }
+  // --dns-server wins over the config's dnsServer (already in base's resolver and dnssec.server).
+  const flagServer = stringOption(values, 'dns-server') !== undefined;
+  const resolvers = new Map<string, Resolver>();
+  const resolverFor = (server: string): Resolver => {
+    let resolver = resolvers.get(server);
+    if (resolver === undefined) {
+      resolver = createResolver({ server, timeoutMs: dnsQueryTimeoutMs(base.timeoutMs) });
+      resolvers.set(server, resolver);
+    }
+    return resolver;
+  };
   const results: CheckResult[] = [];
   for (const shard of plan.shards) {
     const specs = only.length > 0 ? shard.specs.filter((s) => only.includes(nameOf(s))) : shard.specs;
     if (specs.length === 0) continue;
+    const configServer = flagServer ? undefined : shard.dnsServer;
     const ctx: ProbeContext = {
       ...base,
+      ...(configServer !== undefined ? { resolver: resolverFor(configServer) } : {}),
       thresholds: thresholdsFrom(values, shard.thresholds),
       allowPrivate: base.allowPrivate || shard.allowPrivate,
-      // --trust-anchor wins over the config's dnssec.trustAnchors.
-      dnssec: { ...dnssecFromShard(shard.trustAnchors), ...base.dnssec },
+      // --trust-anchor wins over the config's dnssec.trustAnchors, --dns-server over its dnsServer.
+      dnssec: {
+        ...dnssecFromShard(shard.trustAnchors),
+        ...(configServer !== undefined ? { server: configServer } : {}),
+        ...base.dnssec,
+      },
     };
     results.push(
       ...(await runChecks(specs, ctx, {

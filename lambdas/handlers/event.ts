@@ -6,6 +6,7 @@
 import type { CheckSpec } from '../engine/checks.js';
 import type { Thresholds } from '../engine/options.js';
 import { METRICS_MODES, type ShardMetrics } from '../engine/metrics/definitions.js';
+import { DNS_SERVER_SYNTAX, DnsServerSyntaxError, parseDnsServer } from '../engine/net/dns-server.js';
 import type { CheckKind } from '../engine/result.js';
 
 /** Change-notification settings; absent fields take the engine's defaults (2 runs, 24 h). */
@@ -27,6 +28,11 @@ export interface ShardEvent {
   readonly concurrency: number;
   /** DNSSEC trust anchors for DANE (DS/DNSKEY records, presentation format); absent: the IANA root. */
   readonly trustAnchors?: string;
+  /**
+   * The resolver of every lookup and of the DNSSEC queries: `IP`, `IPv4:PORT` or `[IPv6]:PORT`
+   * (net/dns-server.ts). @default - the system's (the function's resolver)
+   */
+  readonly dnsServer?: string;
   /** Defaults for the shard, and per-target overrides keyed by the target's name. */
   readonly alerts?: ShardAlertPolicy & { readonly targets?: Readonly<Record<string, ShardAlertPolicy>> };
   /** What to publish (metric mode, alarm group, interval). @default - every per-target metric */
@@ -67,6 +73,16 @@ export function parseShardEvent(event: unknown, expected: CheckKind): ShardEvent
   }
   const anchors = event['trustAnchors'];
   if (anchors !== undefined && typeof anchors !== 'string') throw new ShardEventError('trustAnchors must be a string');
+  const dnsServer = event['dnsServer'];
+  if (dnsServer !== undefined) {
+    if (typeof dnsServer !== 'string') throw new ShardEventError(`dnsServer must be a string: ${DNS_SERVER_SYNTAX}`);
+    try {
+      parseDnsServer(dnsServer);
+    } catch (err) {
+      if (!(err instanceof DnsServerSyntaxError)) throw err;
+      throw new ShardEventError(`dnsServer: ${err.message}`);
+    }
+  }
   const alerts = event['alerts'];
   if (alerts !== undefined) {
     const policies = isRecord(alerts)

@@ -19,14 +19,15 @@ import { parseTrustAnchors } from '../engine/dnssec/anchors.js';
 import { datumsForRun } from '../engine/metrics/from-result.js';
 import { DEFAULT_NAMESPACE } from '../engine/metrics/definitions.js';
 import { publishMetrics, type PublishReport, type PublisherDeps } from '../engine/metrics/publisher.js';
-import { createContext, type ProbeContext } from '../engine/options.js';
+import { createResolver, dnsQueryTimeoutMs } from '../engine/net/resolver.js';
+import { createContext, DEFAULT_TIMEOUT_MS, type ProbeContext } from '../engine/options.js';
 import type { CheckKind } from '../engine/result.js';
 import type { CheckResult } from '../engine/run.js';
 import type { PoolOptions } from '../engine/run/pool.js';
 import { DynamoStateStore } from '../engine/state/dynamodb.js';
 import { clearCredentialCache } from '../engine/secrets.js';
 import { ENV } from './env.js';
-import { parseShardEvent } from './event.js';
+import { parseShardEvent, type ShardEvent } from './event.js';
 
 export { ENV };
 
@@ -80,6 +81,30 @@ export const STATE_SDK_TIMEOUTS = { connectionTimeout: 2_000, requestTimeout: 3_
 /** The state store's retries end within this budget, and within the per-check deadline. */
 const STATE_BUDGET_MS = 8_000;
 
+/**
+ * The shard's DNS settings: with `dnsServer`, every lookup (a resolver of its own, its query
+ * timeout sized to the deadline as the CLI's) and every DNSSEC query go to that server;
+ * without it, the system's resolver. A resolver the deps inject (tests) wins.
+ */
+function shardDns(
+  shard: ShardEvent,
+  overrides: ProbeHandlerDeps['context'],
+): Partial<Pick<ProbeContext, 'resolver' | 'dnssec'>> {
+  const server = shard.dnsServer;
+  const dnssec = {
+    ...(server !== undefined ? { server } : {}),
+    ...(shard.trustAnchors !== undefined ? { anchors: parseTrustAnchors(shard.trustAnchors) } : {}),
+  };
+  const timeoutMs = overrides?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const resolver =
+    overrides?.resolver ??
+    (server !== undefined ? createResolver({ server, timeoutMs: dnsQueryTimeoutMs(timeoutMs) }) : undefined);
+  return {
+    ...(resolver !== undefined ? { resolver } : {}),
+    ...(Object.keys(dnssec).length > 0 ? { dnssec } : {}),
+  };
+}
+
 export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunChecks<K>, deps: ProbeHandlerDeps = {}) {
   // Clients live across invocations of a warm function. maxAttempts 1: the publishers retry themselves.
   let cloudwatch = deps.cloudwatch;
@@ -98,9 +123,9 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
 
     const ctx = createContext({
       ...deps.context,
+      ...shardDns(shard, deps.context),
       thresholds: shard.thresholds,
       allowPrivate: shard.allowPrivate,
-      ...(shard.trustAnchors !== undefined ? { dnssec: { anchors: parseTrustAnchors(shard.trustAnchors) } } : {}),
     });
     // parseShardEvent has checked that every spec is of this function's kind.
     const specs = shard.specs as readonly SpecOf<K>[];

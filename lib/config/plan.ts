@@ -163,6 +163,7 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
       defaultTimeoutMs,
       notifications: alertPolicyOf(config.alerting?.notifications),
       ...(config.dnssec?.trustAnchors !== undefined ? { trustAnchors: config.dnssec.trustAnchors } : {}),
+      ...(config.dnsServer !== undefined ? { dnsServer: config.dnsServer } : {}),
       // Two shards fill a group exactly, so groups are full rather than one shard each.
       ...(alarmMode === 'fleet' ? { maxChecks: FLEET_GROUP_SIZE / 2 } : {}),
     });

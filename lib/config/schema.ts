@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { parseTrustAnchors, TrustAnchorError } from '../../lambdas/engine/dnssec/anchors.js';
+import { DNS_SERVER_SYNTAX, DnsServerSyntaxError, parseDnsServer } from '../../lambdas/engine/net/dns-server.js';
 
 const show = (value: unknown): string => (value === undefined ? 'nothing' : JSON.stringify(value));
 
@@ -351,6 +352,20 @@ export const ConfigSchema = z
       .boolean()
       .optional()
       .describe('Allow private/loopback addresses that come from DNS (MX, policy host). @default false'),
+    dnsServer: z
+      .string({ error: (iss) => `expected ${DNS_SERVER_SYNTAX}, got ${show(iss.input)}` })
+      .superRefine((text, ctx) => {
+        try {
+          parseDnsServer(text);
+        } catch (err) {
+          if (!(err instanceof DnsServerSyntaxError)) throw err;
+          ctx.addIssue({ code: 'custom', message: err.message });
+        }
+      })
+      .optional()
+      .describe(
+        'The resolver every probe asks, for every lookup (A/AAAA, MX, TXT, the policy host) and the DNSSEC queries of the DANE verdicts: an IP address with an optional port ("10.0.0.2", "127.0.0.1:5353", "[2001:db8::53]:53"). `--dns-server` overrides it for `mailprobe run`. @default the system’s resolver (in Lambda, the function’s: the VPC’s when it runs in one)',
+      ),
     dnssec: z
       .strictObject({
         trustAnchors: z

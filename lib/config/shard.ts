@@ -61,6 +61,8 @@ export interface ShardOptions {
   readonly notifications: ShardAlertPolicy;
   /** The config's dnssec.trustAnchors, for the DANE verdicts. */
   readonly trustAnchors?: string;
+  /** The config's dnsServer: the resolver of every lookup and DNSSEC query. */
+  readonly dnsServer?: string;
   /** At most this many checks per shard (fleet alarms pack two shards per group). @default - no cap */
   readonly maxChecks?: number;
 }
@@ -89,6 +91,7 @@ export function shardsOf(group: readonly Entry[], o: ShardOptions): ShardEvent[]
       allowPrivate: o.allowPrivate,
       concurrency: o.concurrency,
       ...(o.trustAnchors !== undefined ? { trustAnchors: o.trustAnchors } : {}),
+      ...(o.dnsServer !== undefined ? { dnsServer: o.dnsServer } : {}),
       alerts: { ...o.notifications, ...(Object.keys(overrides).length > 0 ? { targets: overrides } : {}) },
     });
     current = [];

@@ -5,6 +5,7 @@
  * the test zones from NSD through a stub zone and trusts only the anchors it is given.
  */
 import * as dgram from 'node:dgram';
+import * as net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
@@ -92,40 +93,69 @@ export async function startUnbound(options: UnboundOptions): Promise<UnboundInst
   };
 }
 
-function unboundVerdict(
+async function unboundVerdict(
   port: number,
   name: string,
   type: dnsPacket.RecordType,
 ): Promise<'secure' | 'insecure' | 'bogus' | 'nxdomain'> {
+  // DO without CD: unbound validates and says so with AD, or refuses bogus data with SERVFAIL.
+  const query: dnsPacket.Packet = {
+    type: 'query',
+    id: Math.floor(Math.random() * 65536),
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type, name }],
+    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: dnsPacket.DNSSEC_OK } as dnsPacket.OptAnswer],
+  };
+  const udp = await exchangeUdp(port, query, `${type} ${name}`);
+  // A truncated answer is judged on the whole RRset, asked again over TCP.
+  const answer = udp.flag_tc ? await exchangeTcp(port, query, `${type} ${name}`) : udp;
+  const rcode = (answer as { rcode?: string }).rcode;
+  if (rcode === 'SERVFAIL') return 'bogus';
+  if (answer.flag_ad) return 'secure';
+  if (rcode === 'NXDOMAIN') return 'nxdomain';
+  return 'insecure';
+}
+
+/** One query to the server on 127.0.0.1:PORT over UDP, its answer decoded (truncated or not). */
+export function exchangeUdp(
+  port: number,
+  query: dnsPacket.Packet,
+  what = 'the query',
+): Promise<dnsPacket.DecodedPacket> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket('udp4');
-    const id = Math.floor(Math.random() * 65536);
     const timer = setTimeout(() => {
       socket.close();
-      reject(new Error(`unbound did not answer ${type} ${name}`));
+      reject(new Error(`unbound did not answer ${what}`));
     }, 10_000);
     socket.on('message', (buf) => {
       clearTimeout(timer);
       socket.close();
-      const answer = dnsPacket.decode(buf) as dnsPacket.DecodedPacket & { rcode?: string };
-      if (answer.rcode === 'SERVFAIL') resolve('bogus');
-      else if (answer.flag_ad) resolve('secure');
-      else if (answer.rcode === 'NXDOMAIN') resolve('nxdomain');
-      else resolve('insecure');
+      resolve(dnsPacket.decode(buf));
     });
-    // DO without CD: unbound validates and says so with AD, or refuses bogus data with SERVFAIL.
-    socket.send(
-      dnsPacket.encode({
-        type: 'query',
-        id,
-        flags: dnsPacket.RECURSION_DESIRED,
-        questions: [{ type, name }],
-        additionals: [
-          { type: 'OPT', name: '.', udpPayloadSize: 1232, flags: dnsPacket.DNSSEC_OK } as dnsPacket.OptAnswer,
-        ],
-      }),
-      port,
-      LOOPBACK,
-    );
+    socket.send(dnsPacket.encode(query), port, LOOPBACK);
+  });
+}
+
+function exchangeTcp(port: number, query: dnsPacket.Packet, what: string): Promise<dnsPacket.DecodedPacket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: LOOPBACK, port });
+    let buffered = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`unbound did not answer ${what} over TCP`));
+    }, 10_000);
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    socket.on('connect', () => socket.write(dnsPacket.streamEncode(query)));
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      if (buffered.length < 2 || buffered.length < 2 + buffered.readUInt16BE(0)) return;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(dnsPacket.decode(buffered.subarray(2, 2 + buffered.readUInt16BE(0))));
+    });
   });
 }

@@ -9,6 +9,7 @@ import { promises as dnsPromises } from 'node:dns';
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import dnsPacket from 'dns-packet';
+import { parseDnsServer, type DnsServerAddress } from '../net/dns-server.js';
 import { normaliseName, parseMessage, typeName, type Message } from './wire.js';
 
 /** EDNS buffer size (DNS flag day 2020: avoids IP fragmentation). */
@@ -16,10 +17,7 @@ export const EDNS_UDP_SIZE = 1232;
 /** A DNS message over TCP is at most 65535 octets (two-octet length prefix). */
 export const MAX_MESSAGE_BYTES = 65_535;
 
-export interface DnsServerAddress {
-  readonly host: string;
-  readonly port: number;
-}
+export type { DnsServerAddress };
 
 export type QueryFailure = 'TIMEOUT' | 'NETWORK' | 'MALFORMED';
 
@@ -37,12 +35,11 @@ export class QueryError extends Error {
 /** `IP`, `IP:PORT` or `[v6]:PORT`; undefined: the system's first name server (as c-ares reads resolv.conf). */
 export function dnsServerAddress(server: string | undefined): DnsServerAddress {
   const value = server ?? new dnsPromises.Resolver().getServers()[0] ?? '127.0.0.1';
-  if (net.isIP(value)) return { host: value, port: 53 };
-  const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(value);
-  if (v6 && net.isIP(v6[1] ?? '') === 6) return { host: v6[1] as string, port: Number(v6[2]) };
-  const v4 = /^([^:]+):(\d+)$/.exec(value);
-  if (v4 && net.isIP(v4[1] ?? '') === 4) return { host: v4[1] as string, port: Number(v4[2]) };
-  throw new QueryError('NETWORK', `invalid DNS server "${value}": expected IP or IP:PORT`);
+  try {
+    return parseDnsServer(value);
+  } catch (err) {
+    throw new QueryError('NETWORK', (err as Error).message, err);
+  }
 }
 
 export type QueryFn = (name: string, type: number, timeoutMs: number) => Promise<Message>;

@@ -10,6 +10,7 @@ import { promises as dns } from 'node:dns';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { MailprobeError } from '../errors.js';
+import { formatDnsServer, parseDnsServer } from './dns-server.js';
 
 export type DnsFailureKind = 'NXDOMAIN' | 'NODATA' | 'SERVFAIL' | 'TIMEOUT' | 'REFUSED' | 'OTHER';
 
@@ -82,14 +83,18 @@ function classify(err: unknown): DnsFailureKind {
   }
 }
 
-/** Normalises `1.2.3.4:53`, `[::1]:53`, `::1` into the form c-ares accepts. */
+/** Normalises `1.2.3.4:53`, `[::1]:53`, `::1` into the form c-ares accepts (net/dns-server.ts has the syntax). */
 export function normaliseDnsServer(server: string): string {
-  if (isIP(server)) return server;
-  const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(server);
-  if (v6) return server;
-  const v4 = /^([^:]+):(\d+)$/.exec(server);
-  if (v4 && isIP(v4[1] ?? '') === 4) return server;
-  throw new Error(`invalid DNS server "${server}": expected IP or IP:PORT`);
+  return formatDnsServer(parseDnsServer(server));
+}
+
+/**
+ * The per-query timeout for checks with this deadline. c-ares gives up after about 3 × its
+ * timeout (two tries, doubling), so even a query nobody cancels ends by the deadline and
+ * cannot hold the process past it. 15 s (the default deadline) gives c-ares' own 3 s.
+ */
+export function dnsQueryTimeoutMs(deadlineMs: number): number {
+  return Math.max(50, Math.min(3000, Math.floor(deadlineMs / 3)));
 }
 
 export class DnsResolver implements Resolver {
