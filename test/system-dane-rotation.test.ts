@@ -1,14 +1,15 @@
 /**
  * A certificate rotation on a DANE-protected MX, across runs, through the real state store:
  * the probe functions (mta-sts, and smtp with `dane: true`) run hourly against a zone signed
- * at test time with ldns and served by NSD, resolved through Unbound, with MX hosts on
- * nodemailer's smtp-server and the MTA-STS policy on HTTPS; the state is in DynamoDB
- * (dynalite), SNS is the SDK mock (no real implementation runs here).
+ * at test time with ldns and served by NSD, every lookup going to Unbound (the shard's
+ * `dnsServer`), with MX hosts on nodemailer's smtp-server (one certificate per SNI name) and on
+ * Postfix with STARTTLS, and the MTA-STS policy on HTTPS; the state is in DynamoDB (dynalite),
+ * SNS is the SDK mock (no real implementation runs here).
  *
- * Between the first and the second run both MX hosts get a certificate with a new key. One
- * had the new key's TLSA record published in advance (current + next): "rotated, TLSA
- * updated", a change notice and no page. The other did not: "rotated, TLSA not updated" is
- * one critical alert, at once, carrying both halves; the third run sends nothing more.
+ * Between the first and the second run the MX hosts get certificates with new keys. One had
+ * the new key's TLSA record published in advance (current + next): "rotated, TLSA updated",
+ * a change notice and no page. The others did not: "rotated, TLSA not updated" is one
+ * critical alert, at once, carrying both halves; the third run sends nothing more.
  */
 import { createHash, type X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -19,7 +20,6 @@ import { PublishCommand, SNSClient, type PublishCommandInput } from '@aws-sdk/cl
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckSpec } from '../lambdas/engine/checks.js';
-import { DnsResolver } from '../lambdas/engine/net/resolver.js';
 import { DEFAULT_THRESHOLDS } from '../lambdas/engine/options.js';
 import { runMtaStsChecks } from '../lambdas/engine/run/mta-sts.js';
 import { runSmtpChecks } from '../lambdas/engine/run/smtp.js';
@@ -33,10 +33,11 @@ import { createTestPki, issueCertificate, type Issued, type TestPki } from './su
 import { startSmtpServer, type RunningSmtp } from './support/smtp-servers.js';
 import { scratchDir, stopAll } from './system/daemon.js';
 import { buildZone, startNsd, type NsdInstance, type SignedZone } from './system/nsd.js';
+import { startPostfix, type PostfixInstance } from './system/postfix.js';
 import { systemRequirements } from './system/requirements.js';
 import { startUnbound, type UnboundInstance } from './system/unbound.js';
 
-const requirements = systemRequirements('nsd', 'unbound', 'ldns-keygen', 'ldns-signzone');
+const requirements = systemRequirements('nsd', 'unbound', 'ldns-keygen', 'ldns-signzone', 'postfix');
 
 const ZONE = 'dane.test';
 const UPDATED = `updated.${ZONE}`;
@@ -64,6 +65,8 @@ describe.skipIf(requirements.skip)(
     let unbound: UnboundInstance | undefined;
     let web: HttpsTestServer | undefined;
     let mx: RunningSmtp | undefined;
+    /** Postfix with STARTTLS, the host of the smtp target with dane: true (restarted to rotate). */
+    let postfix: PostfixInstance | undefined;
     let db: RunningDynalite | undefined;
     let anchors = '';
     const scratch = scratchDir('dane-rotation');
@@ -122,13 +125,18 @@ describe.skipIf(requirements.skip)(
       unbound = await startUnbound({ stubZones: [ZONE], authPort: nsd.port, trustAnchors: nsd.zones[0]!.ds });
     });
 
+    /** Postfix presenting `leaf`, as after a renewal and `postfix reload`. */
+    const servePostfix = async (leaf: Issued) => {
+      await postfix?.stop();
+      postfix = await startPostfix({ hostname: mxOf(STALE), tls: pki.credentials(leaf) });
+    };
+
     afterAll(async () => {
-      await stopAll([unbound, nsd]);
+      await stopAll([unbound, nsd, postfix]);
       await Promise.all([web?.close(), mx?.close(), db?.close()]);
       scratch.remove();
     });
 
-    const resolver = () => new DnsResolver({ server: unbound!.server, timeoutMs: 2000, tries: 1 });
     /** One scheduled invocation of a probe function, `offsetMs` after the first. */
     const invoke = async (kind: 'mta-sts' | 'smtp', table: string, offsetMs: number) => {
       const specs: CheckSpec[] =
@@ -139,7 +147,7 @@ describe.skipIf(requirements.skip)(
                 check: 'smtp',
                 name: 'stale-mx',
                 host: mxOf(STALE),
-                port: mx!.port,
+                port: postfix!.port,
                 tls: 'starttls',
                 dane: true,
               } satisfies SmtpCheckSpec,
@@ -154,6 +162,8 @@ describe.skipIf(requirements.skip)(
         allowPrivate: true,
         concurrency: 2,
         trustAnchors: anchors,
+        // Every lookup and every DNSSEC query of the function go to Unbound (config `dnsServer`).
+        dnsServer: unbound!.server,
       };
       const lines: string[] = [];
       const deps: ProbeHandlerDeps = {
@@ -167,14 +177,13 @@ describe.skipIf(requirements.skip)(
         },
         writeLine: (line) => lines.push(line),
         context: {
-          resolver: resolver(),
           extraCa: [pki.caPem],
           timeoutMs: 30_000,
           clock: { now: () => Date.now() + offsetMs },
         },
         publisher: { sleep: async () => {}, random: () => 0 },
       };
-      // The DNSSEC queries go to Unbound as well; the MX and policy ports point at the test servers.
+      // The MTA-STS policy and MX ports point at the test servers (production: 443 and 25).
       const port = mx!.port;
       const handler =
         kind === 'mta-sts'
@@ -183,20 +192,12 @@ describe.skipIf(requirements.skip)(
               (s, ctx, options) =>
                 runMtaStsChecks(
                   s,
-                  { ...ctx, dnssec: { ...ctx.dnssec, server: unbound!.server } },
-                  {
-                    ...options,
-                    deps: { policyPort: web!.port, mxPort: port },
-                  },
+                  { dnssec: {}, ...ctx },
+                  { ...options, deps: { policyPort: web!.port, mxPort: port } },
                 ),
               deps,
             )
-          : createProbeHandler(
-              'smtp',
-              (s, ctx, options) =>
-                runSmtpChecks(s, { ...ctx, dnssec: { ...ctx.dnssec, server: unbound!.server } }, options),
-              deps,
-            );
+          : createProbeHandler('smtp', runSmtpChecks, deps);
       const summary = await handler(shard);
       const results = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => 'startedAt' in l) as {
         target: string;
@@ -276,29 +277,31 @@ describe.skipIf(requirements.skip)(
       expect(published()).toHaveLength(2);
     });
 
-    it('smtp with dane: true: the same single alert for the host', async () => {
+    it('smtp with dane: true, against Postfix renewed with a new key: the same single alert for the host', async () => {
       cw.reset();
       sns.reset();
       cw.on(PutMetricDataCommand).resolves({});
       sns.on(PublishCommand).resolves({ MessageId: 'm-2' });
       const table = 'rotation-smtp';
       await db!.createTable(table);
-      await serve(before);
+      await servePostfix(before[mxOf(STALE)]!);
       const first = await invoke('smtp', table, 0);
       expect(
-        first.results.map((r) => r.status),
+        first.results.map((r) => [r.status, r.findings.map((f) => f.code).join()]),
         JSON.stringify(first.results).slice(0, 2000),
-      ).toEqual(['warning']);
-      await serve(after);
+      ).toEqual([['warning', 'DANE_NO_ROLLOVER']]);
+      await servePostfix(after[mxOf(STALE)]!);
       const second = await invoke('smtp', table, HOUR);
+      expect(second.results[0]?.findings.map((f) => f.code)).toContain('DANE_TLSA_MISMATCH');
       expect(second.results[0]?.changes?.map((c) => [c.code, c.severity])).toEqual([['CERT_ROTATED', 'critical']]);
       expect(second.results[0]?.changes?.[0]?.message).toMatch(/^The leaf certificate changed, TLSA not updated: /);
       await invoke('smtp', table, 2 * HOUR);
       const messages = published();
       expect(messages.map((m) => m.Subject)).toEqual([
-        `[CRITICAL] smtp stale-mx (${mxOf(STALE)}:${mx!.port}): DANE_TLSA_MISMATCH after CERT_ROTATED`,
+        `[CRITICAL] smtp stale-mx (${mxOf(STALE)}:${postfix!.port}): DANE_TLSA_MISMATCH after CERT_ROTATED`,
       ]);
       expect(emailOf(messages[0]!)).toContain(`defer all mail to ${mxOf(STALE)}`);
+      expect(emailOf(messages[0]!)).toContain(`IN TLSA 3 1 1 ${spki(after[mxOf(STALE)]!.x509)}`);
     });
 
     it('mailprobe mta-sts --state shows the rotation with its TLSA verdict', async () => {
