@@ -208,6 +208,14 @@ describe.skipIf(requirements.skip)(
       }[];
       return { summary, results };
     };
+    /** The CLI's flags for the test zone: Unbound, its trust anchor, the test CA, loopback MX hosts. */
+    const commonFlags = (): string[] => {
+      const anchorFile = join(scratch.path, 'anchors');
+      writeFileSync(anchorFile, `${anchors}\n`);
+      const caFile = join(scratch.path, 'ca.pem');
+      writeFileSync(caFile, pki.caPem);
+      return ['--dns-server', unbound!.server, '--trust-anchor', anchorFile, '--ca-file', caFile, '--allow-private'];
+    };
     const published = (): PublishCommandInput[] => sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
     const emailOf = (m: PublishCommandInput) => (JSON.parse(m.Message!) as Record<string, string>)['email']!;
 
@@ -290,7 +298,19 @@ describe.skipIf(requirements.skip)(
         first.results.map((r) => [r.status, r.findings.map((f) => f.code).join()]),
         JSON.stringify(first.results).slice(0, 2000),
       ).toEqual([['warning', 'DANE_NO_ROLLOVER']]);
+      // `mailprobe dane` against the same Postfix: the record matches the key of the day.
+      const danePostfix = async () => {
+        const out = await cli(['dane', STALE, '--mx-port', String(postfix!.port), ...commonFlags(), '--json']);
+        const doc = JSON.parse(out.stdout) as {
+          results: { findings: { code: string }[]; mx: { endpoints: { matched?: { record: string } }[] }[] }[];
+        };
+        return { codes: doc.results[0]!.findings.map((f) => f.code), endpoint: doc.results[0]!.mx[0]!.endpoints[0] };
+      };
+      const matched = await danePostfix();
+      expect(matched.codes).toEqual(['DANE_NO_ROLLOVER']);
+      expect(matched.endpoint?.matched?.record).toBe(`3 1 1 ${spki(before[mxOf(STALE)]!.x509)}`);
       await servePostfix(after[mxOf(STALE)]!);
+      expect((await danePostfix()).codes).toEqual(['DANE_TLSA_MISMATCH', 'DANE_NO_ROLLOVER']);
       const second = await invoke('smtp', table, HOUR);
       expect(second.results[0]?.findings.map((f) => f.code)).toContain('DANE_TLSA_MISMATCH');
       expect(second.results[0]?.changes?.map((c) => [c.code, c.severity])).toEqual([['CERT_ROTATED', 'critical']]);
@@ -305,23 +325,13 @@ describe.skipIf(requirements.skip)(
     });
 
     it('mailprobe mta-sts --state shows the rotation with its TLSA verdict', async () => {
-      const anchorFile = join(scratch.path, 'anchors');
-      writeFileSync(anchorFile, `${anchors}\n`);
-      const caFile = join(scratch.path, 'ca.pem');
-      writeFileSync(caFile, pki.caPem);
       const state = join(scratch.path, 'state.json');
       const argv = () => [
         'mta-sts',
         STALE,
         '--state',
         state,
-        '--dns-server',
-        unbound!.server,
-        '--trust-anchor',
-        anchorFile,
-        '--ca-file',
-        caFile,
-        '--allow-private',
+        ...commonFlags(),
         '--policy-port',
         String(web!.port),
         '--mx-port',
