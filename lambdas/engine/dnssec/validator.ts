@@ -32,6 +32,7 @@ import {
 import { QueryError, type QueryFn } from './transport.js';
 import {
   cnameOf,
+  dnameOf,
   dnskeyOf,
   dsOf,
   isSubdomain,
@@ -184,6 +185,18 @@ export class Validator {
 
     // Outside a secure zone the answer is passed on as it came: its status says what it is worth.
     if (zone.status !== 'secure') return { status: zone.status, ...base, why: zone.why };
+    // A CNAME synthesized from a DNAME carries no signature of its own: the signed DNAME vouches
+    // for it when the substitution gives exactly its target (RFC 6672 §5.3.1, RFC 4035 §5.3).
+    const dname = cname !== undefined && rrset.length === 0 ? dnameSynthesizing(msg.answer, name, cname) : undefined;
+    if (dname !== undefined) {
+      const checked = this.verifyRrset(dname, msg.answer, zone);
+      const owner = dname[0]!.name;
+      if (!checked.ok) return { status: 'bogus', records: [], why: `DNAME ${owner}: ${checked.why}` };
+      if (checked.rrsig.labels < labelCount(owner)) {
+        return { status: 'bogus', records: [], why: `DNAME ${owner}: signed as a wildcard expansion` };
+      }
+      return { status: 'secure', ...base, why: zone.via };
+    }
     if (rrset.length > 0 || cnameRr !== undefined) {
       const set = rrset.length > 0 ? rrset : msg.answer.filter((r) => r.name === name && r.type === TYPE.CNAME);
       const covered = set[0]?.type as number;
@@ -537,4 +550,24 @@ function rcodeName(rcode: number): string {
     ({ 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED' } as Record<number, string>)[rcode] ??
     `RCODE ${rcode}`
   );
+}
+
+/**
+ * The DNAME RRset in `answer` whose substitution turns `name` into `target`: an owner strictly
+ * above `name`, the labels below it kept, the owner replaced by the DNAME's target.
+ */
+function dnameSynthesizing(answer: readonly Rr[], name: Name, target: Name): Rr[] | undefined {
+  for (const r of answer) {
+    if (r.type !== TYPE.DNAME || r.name === name || !isSubdomain(name, r.name)) continue;
+    let substituted: Name;
+    try {
+      const to = dnameOf(r.rdata);
+      const prefix = r.name === '' ? name : name.slice(0, name.length - r.name.length - 1);
+      substituted = to === '' ? prefix : `${prefix}.${to}`;
+    } catch {
+      continue;
+    }
+    if (substituted === target) return answer.filter((x) => x.type === TYPE.DNAME && x.name === r.name);
+  }
+  return undefined;
 }

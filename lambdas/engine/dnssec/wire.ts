@@ -403,6 +403,9 @@ export function cnameOf(rdata: Buffer): Name {
   return readName(rdata, 0).name;
 }
 
+/** The target of a DNAME (RFC 6672): one name, like a CNAME's. */
+export const dnameOf = cnameOf;
+
 export function addressOf(type: number, rdata: Buffer): string {
   if (type === TYPE.A && rdata.length === 4) return [...rdata].join('.');
   if (type === TYPE.AAAA && rdata.length === 16) {
