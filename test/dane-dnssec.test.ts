@@ -3,6 +3,7 @@
  * key tags and DS digests, trust-anchor files, NSEC/NSEC3 denial. The signatures themselves
  * are exercised against zones signed by ldns in system-dane.test.ts.
  */
+import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import {
   closestAnchorZone,
@@ -94,6 +95,50 @@ describe('names', () => {
     expect(() => readName(Buffer.from([0xc0, 0]), 0)).toThrow(WireError);
     expect(() => readName(Buffer.from([0xc0, 2, 0]), 0)).toThrow(WireError);
     expect(() => readName(Buffer.from([5, 0x61]), 0)).toThrow(WireError);
+  });
+
+  it('reads Extended DNS Errors (RFC 8914) from the OPT record: printable, capped, malformed options ignored', () => {
+    const ede = (code: number, text: string | Buffer) => ({
+      code: 15,
+      data: Buffer.concat([Buffer.from([code >> 8, code & 0xff]), Buffer.isBuffer(text) ? text : Buffer.from(text)]),
+    });
+    const message = (options: { code: number; data: Buffer }[]) =>
+      dnsPacket.encode({
+        type: 'response',
+        id: 1,
+        flags: 0x8182,
+        questions: [{ type: 'TLSA', name: '_25._tcp.mx.example.test' }],
+        additionals: [
+          {
+            type: 'OPT',
+            name: '.',
+            udpPayloadSize: 1232,
+            flags: 0x8000,
+            extendedRcode: 0,
+            ednsVersion: 0,
+            flag_do: true,
+            options: options as never,
+          },
+        ],
+      });
+    const parsed = parseMessage(
+      message([
+        { code: 10, data: Buffer.alloc(8) }, // a cookie first
+        ede(7, 'signature expired\r\n\u001b[31m'),
+        ede(22, 'x'.repeat(500)),
+      ]),
+    );
+    expect(parsed.rcode).toBe(2);
+    expect(parsed.ede).toEqual([
+      { code: 7, text: 'signature expired???[31m' },
+      { code: 22, text: 'x'.repeat(120) },
+    ]);
+    // An option whose length runs past the OPT RDATA ends the list; no EDE, no field.
+    const bad = message([ede(6, 'bogus')]);
+    bad.writeUInt16BE(200, bad.length - 7 - 2);
+    expect(() => parseMessage(bad)).not.toThrow();
+    expect(parseMessage(bad).ede).toBeUndefined();
+    expect(parseMessage(message([])).ede).toBeUndefined();
   });
 
   it('rejects a message whose RDATA runs past its end', () => {

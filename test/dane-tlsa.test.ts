@@ -4,6 +4,7 @@
  * no answer is DANE_DNS_ERROR, never "no DANE".
  */
 import { createHash, type X509Certificate } from 'node:crypto';
+import dnsPacket from 'dns-packet';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { daneVerdict } from '../lambdas/engine/dane/check.js';
 import {
@@ -17,7 +18,7 @@ import { Deadline } from '../lambdas/engine/deadline.js';
 import { parseTrustAnchors } from '../lambdas/engine/dnssec/anchors.js';
 import { QueryError, type QueryFn } from '../lambdas/engine/dnssec/transport.js';
 import { Validator } from '../lambdas/engine/dnssec/validator.js';
-import { TYPE } from '../lambdas/engine/dnssec/wire.js';
+import { parseMessage, TYPE, typeName } from '../lambdas/engine/dnssec/wire.js';
 import { createContext } from '../lambdas/engine/options.js';
 import { createTestPki, daysFromNow, issueCertificate, type Issued, type TestPki } from './support/pki.js';
 
@@ -144,6 +145,53 @@ describe('DANE verdict when DNS fails', () => {
     expect(verdict.mxDnssec.status).toBe('indeterminate');
     // One retry per query: a lost datagram is not an outage.
     expect(asked).toBeGreaterThanOrEqual(2);
+  });
+
+  it('SERVFAIL with a DNSSEC Extended DNS Error is DANE_DNSSEC_BOGUS; any other SERVFAIL stays DANE_DNS_ERROR', async () => {
+    // A resolver that validates although the probe set CD, and says why it refused (RFC 8914).
+    const servfail =
+      (code: number, text: string): QueryFn =>
+      (name, type) =>
+        Promise.resolve(
+          parseMessage(
+            dnsPacket.encode({
+              type: 'response',
+              id: 0,
+              flags: 0x8182,
+              questions: [{ type: typeName(type) as never, name: name || '.' }],
+              additionals: [
+                {
+                  type: 'OPT',
+                  name: '.',
+                  udpPayloadSize: 1232,
+                  flags: 0x8000,
+                  extendedRcode: 0,
+                  ednsVersion: 0,
+                  flag_do: true,
+                  options: [{ code: 15, data: Buffer.concat([Buffer.from([0, code]), Buffer.from(text)]) }] as never,
+                },
+              ],
+            }),
+          ),
+        );
+    const bogus = await daneVerdict('example.test', ctx, new Deadline(5_000), {
+      query: servfail(7, 'signature expired at 20261130000000'),
+    });
+    expect(bogus.findings.map((f) => f.code)).toEqual(['DANE_DNSSEC_BOGUS']);
+    expect(bogus.verdict).toBe('invalid');
+    expect(bogus.findings[0]?.message).toContain(
+      'SERVFAIL (EDE 7 Signature Expired: signature expired at 20261130000000)',
+    );
+    const outage = await daneVerdict('example.test', ctx, new Deadline(5_000), {
+      query: servfail(22, 'no server could be reached'),
+    });
+    expect(outage.findings.map((f) => f.code)).toEqual(['DANE_DNS_ERROR']);
+    expect(outage.findings[0]?.message).toContain('EDE 22 No Reachable Authority');
+    // Under no trust anchor the name is insecure for the probe, whatever the resolver thinks.
+    const elsewhere = await daneVerdict('example.org', ctx, new Deadline(5_000), {
+      query: servfail(6, ''),
+    });
+    expect(elsewhere.findings.map((f) => f.code)).toEqual(['DANE_DNS_ERROR']);
   });
 
   it('an unreachable server is DANE_DNS_ERROR too', async () => {

@@ -11,8 +11,9 @@
  * of the deepest zone found. Verdicts (RFC 4035 §4.3):
  * - secure: every link verified;
  * - insecure: provably unsigned (no anchor above the name, or an unsigned delegation);
- * - bogus: something should have been signed and is not, or its signature fails;
- * - indeterminate: no answer (timeout, SERVFAIL, malformed), so nothing can be said.
+ * - bogus: something should have been signed and is not, or its signature fails, or the
+ *   resolver validated it anyway and refused it (SERVFAIL with a DNSSEC EDE, RFC 8914);
+ * - indeterminate: no answer (timeout, other SERVFAIL, malformed), so nothing can be said.
  */
 import type { KeyObject } from 'node:crypto';
 import { closestAnchorZone, type TrustAnchor } from './anchors.js';
@@ -45,6 +46,7 @@ import {
   suffixName,
   TYPE,
   typeName,
+  type ExtendedError,
   type Message,
   type Name,
   type Rr,
@@ -162,12 +164,14 @@ export class Validator {
       return { status: 'indeterminate', records: [], answered: false, why: `${label}: ${fetched.failure}` };
     const msg = fetched.msg;
     if (msg.rcode !== RCODE.NOERROR && msg.rcode !== RCODE.NXDOMAIN) {
-      return {
-        status: 'indeterminate',
-        records: [],
-        answered: false,
-        why: `${label}: the resolver answered ${rcodeName(msg.rcode)}`,
-      };
+      const because = (msg.ede ?? []).map(describeEde).join('; ');
+      const answered = `${label}: the resolver answered ${rcodeName(msg.rcode)}${because === '' ? '' : ` (${because})`}`;
+      // A resolver that validates despite CD says why it refused: bogus data, not an outage
+      // (unless the name is provably unsigned as the probe's anchors see it).
+      if (zone.status !== 'insecure' && msg.ede?.some((e) => EDE_BOGUS.has(e.code)) === true) {
+        return { status: 'bogus', records: [], why: `${answered}: it validated the answer and found it bogus` };
+      }
+      return { status: 'indeterminate', records: [], answered: false, why: answered };
     }
     const rrset = msg.answer.filter((r) => r.name === name && r.type === type);
     const cnameRr =
@@ -570,4 +574,36 @@ function dnameSynthesizing(answer: readonly Rr[], name: Name, target: Name): Rr[
     if (substituted === target) return answer.filter((x) => x.type === TYPE.DNAME && x.name === r.name);
   }
   return undefined;
+}
+
+/**
+ * RFC 8914 codes that mean the data failed DNSSEC validation at the resolver: 6 DNSSEC Bogus,
+ * 7 Signature Expired, 8 Signature Not Yet Valid, 9 DNSKEY Missing, 10 RRSIGs Missing,
+ * 11 No Zone Key Bit Set, 12 NSEC Missing. Others (5 DNSSEC Indeterminate, 22 No Reachable
+ * Authority, 23 Network Error, …) leave the state unknown.
+ */
+const EDE_BOGUS: ReadonlySet<number> = new Set([6, 7, 8, 9, 10, 11, 12]);
+const EDE_NAMES: Readonly<Record<number, string>> = {
+  0: 'Other Error',
+  1: 'Unsupported DNSKEY Algorithm',
+  2: 'Unsupported DS Digest Type',
+  3: 'Stale Answer',
+  5: 'DNSSEC Indeterminate',
+  6: 'DNSSEC Bogus',
+  7: 'Signature Expired',
+  8: 'Signature Not Yet Valid',
+  9: 'DNSKEY Missing',
+  10: 'RRSIGs Missing',
+  11: 'No Zone Key Bit Set',
+  12: 'NSEC Missing',
+  13: 'Cached Error',
+  18: 'Prohibited',
+  20: 'Not Authoritative',
+  22: 'No Reachable Authority',
+  23: 'Network Error',
+};
+
+function describeEde(e: ExtendedError): string {
+  const name = EDE_NAMES[e.code] ?? 'unassigned';
+  return `EDE ${e.code} ${name}${e.text === '' ? '' : `: ${e.text}`}`;
 }

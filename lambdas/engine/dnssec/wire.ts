@@ -35,6 +35,43 @@ export interface Message {
   readonly flags: { readonly tc: boolean; readonly ad: boolean; readonly aa: boolean };
   readonly answer: readonly Rr[];
   readonly authority: readonly Rr[];
+  /** Extended DNS Errors (RFC 8914) from the OPT record: why a resolver failed. */
+  readonly ede?: readonly ExtendedError[];
+}
+
+export interface ExtendedError {
+  /** INFO-CODE, e.g. 7 (Signature Expired). */
+  readonly code: number;
+  /** EXTRA-TEXT, printable and capped. */
+  readonly text: string;
+}
+
+/** The EDE option code in an OPT record (RFC 8914 §2). */
+export const EDE_OPTION = 15;
+/** EXTRA-TEXT is the resolver's; a message quotes at most this much of it. */
+const MAX_EDE_TEXT = 120;
+const MAX_EDE_OPTIONS = 4;
+
+/** The EDE options of an OPT record's RDATA; malformed options end the list. */
+function extendedErrors(rdata: Buffer): ExtendedError[] {
+  const out: ExtendedError[] = [];
+  let pos = 0;
+  while (pos + 4 <= rdata.length && out.length < MAX_EDE_OPTIONS) {
+    const code = rdata.readUInt16BE(pos);
+    const length = rdata.readUInt16BE(pos + 2);
+    const start = pos + 4;
+    if (start + length > rdata.length) break;
+    if (code === EDE_OPTION && length >= 2) {
+      const text = rdata
+        .subarray(start + 2, start + Math.min(length, 2 + MAX_EDE_TEXT * 4))
+        .toString('utf8')
+        .replace(/[^\x20-\x7e]/g, '?')
+        .slice(0, MAX_EDE_TEXT);
+      out.push({ code: rdata.readUInt16BE(start), text });
+    }
+    pos = start + length;
+  }
+  return out;
 }
 
 export const TYPE = {
@@ -249,6 +286,7 @@ export function parseMessage(buf: Buffer): Message {
   }
   const sections: Rr[][] = [[], [], []];
   let extendedRcode = 0;
+  let ede: ExtendedError[] = [];
   for (let s = 0; s < 3; s += 1) {
     for (let i = 0; i < (counts[s + 1] as number); i += 1) {
       const { name, next } = readName(buf, pos);
@@ -259,8 +297,10 @@ export function parseMessage(buf: Buffer): Message {
       const rdlength = buf.readUInt16BE(next + 8);
       const rdStart = next + 10;
       if (rdStart + rdlength > buf.length) throw new WireError('RDATA runs past the end of the message');
-      if (type === TYPE.OPT) extendedRcode = (ttl >>> 24) << 4;
-      else sections[s]?.push({ name, type, class: klass, ttl, rdata: expandRdata(buf, type, rdStart, rdlength) });
+      if (type === TYPE.OPT) {
+        extendedRcode = (ttl >>> 24) << 4;
+        ede = extendedErrors(buf.subarray(rdStart, rdStart + rdlength));
+      } else sections[s]?.push({ name, type, class: klass, ttl, rdata: expandRdata(buf, type, rdStart, rdlength) });
       pos = rdStart + rdlength;
     }
   }
@@ -271,6 +311,7 @@ export function parseMessage(buf: Buffer): Message {
     flags: { tc: (flags & 0x0200) !== 0, ad: (flags & 0x0020) !== 0, aa: (flags & 0x0400) !== 0 },
     answer: sections[0] ?? [],
     authority: sections[1] ?? [],
+    ...(ede.length > 0 ? { ede } : {}),
   };
 }
 
