@@ -22,7 +22,7 @@ import type { ProbeContext } from '../options.js';
 import { baseResult, type BaseResult, type CertificateInfo } from '../result.js';
 import { describeCertificate } from '../tls/certificate.js';
 import { IANA_ROOT_ANCHORS } from '../dnssec/anchors.js';
-import { createQuery, dnsServerAddress, type QueryFn } from '../dnssec/transport.js';
+import { createQuery, dnsServerAddresses, type QueryFn } from '../dnssec/transport.js';
 import { Validator, worse, type SecurityStatus, type ValidatedAnswer } from '../dnssec/validator.js';
 import { addressOf, mxOf, normaliseName, tlsaOf, TYPE } from '../dnssec/wire.js';
 import { starttlsEndpointProber, type EndpointProber } from './probe.js';
@@ -106,7 +106,7 @@ export interface DaneDeps {
 
 export function createValidator(ctx: ProbeContext, deadline: Deadline, deps: DaneDeps = {}): Validator {
   return new Validator({
-    query: deps.query ?? createQuery(dnsServerAddress(ctx.dnssec?.server)),
+    query: deps.query ?? createQuery(dnsServerAddresses(ctx.dnssec?.server)),
     anchors: ctx.dnssec?.anchors ?? IANA_ROOT_ANCHORS,
     now: () => Math.floor(ctx.clock.now() / 1000),
     remainingMs: () => deadline.remainingMs(),

@@ -34,9 +34,19 @@ export class QueryError extends Error {
 
 /** `IP`, `IP:PORT` or `[v6]:PORT`; undefined: the system's first name server (as c-ares reads resolv.conf). */
 export function dnsServerAddress(server: string | undefined): DnsServerAddress {
-  const value = server ?? new dnsPromises.Resolver().getServers()[0] ?? '127.0.0.1';
+  return dnsServerAddresses(server)[0] as DnsServerAddress;
+}
+
+/**
+ * The servers to ask: the configured one, or every name server of the system in resolv.conf
+ * order (as c-ares uses them), so one dead resolver of two does not make every DANE verdict
+ * indeterminate.
+ */
+export function dnsServerAddresses(server: string | undefined): DnsServerAddress[] {
+  const system = new dnsPromises.Resolver().getServers();
+  const values = server !== undefined ? [server] : system.length > 0 ? system : ['127.0.0.1'];
   try {
-    return parseDnsServer(value);
+    return values.map(parseDnsServer);
   } catch (err) {
     throw new QueryError('NETWORK', (err as Error).message, err);
   }
@@ -148,7 +158,7 @@ function tcpQuery(server: DnsServerAddress, query: Buffer, asked: Asked, timeout
 }
 
 /** The query function for one server: UDP, then TCP if the answer was truncated. */
-export function createQuery(server: DnsServerAddress): QueryFn {
+function serverQuery(server: DnsServerAddress): QueryFn {
   return async (name, type, timeoutMs) => {
     const started = Date.now();
     const id = randomInt(0, 65536);
@@ -157,5 +167,37 @@ export function createQuery(server: DnsServerAddress): QueryFn {
     const udp = await udpQuery(server, query, asked, timeoutMs);
     if (!udp.flags.tc) return udp;
     return tcpQuery(server, query, asked, Math.max(1, timeoutMs - (Date.now() - started)));
+  };
+}
+
+/**
+ * The query function for one server, or for several as a stub resolver uses them: the one
+ * that answered last is asked first, and one that times out or cannot be reached hands the
+ * rest of the query's time to the next (each gets an equal share of what is left), so a dead
+ * first resolver costs a fraction of each query, and only until another one answers.
+ */
+export function createQuery(target: DnsServerAddress | readonly DnsServerAddress[]): QueryFn {
+  const servers = Array.isArray(target) ? (target as readonly DnsServerAddress[]) : [target as DnsServerAddress];
+  const asks = servers.map(serverQuery);
+  if (asks.length === 1) return asks[0] as QueryFn;
+  let preferred = 0;
+  return async (name, type, timeoutMs) => {
+    const started = Date.now();
+    let last: unknown = new QueryError('TIMEOUT', 'DNS query timed out');
+    for (let i = 0; i < asks.length; i += 1) {
+      const index = (preferred + i) % asks.length;
+      const left = timeoutMs - (Date.now() - started);
+      if (left <= 0) break;
+      try {
+        const msg = await (asks[index] as QueryFn)(name, type, Math.max(1, Math.floor(left / (asks.length - i))));
+        preferred = index;
+        return msg;
+      } catch (err) {
+        // A malformed or foreign answer is that server's answer, not its absence.
+        if (!(err instanceof QueryError) || err.kind === 'MALFORMED') throw err;
+        last = err;
+      }
+    }
+    throw last;
   };
 }
