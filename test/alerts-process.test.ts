@@ -17,7 +17,7 @@ import { finding, type Status } from '../lambdas/engine/findings.js';
 import type { AlertableResult } from '../lambdas/engine/alerts/facts.js';
 import { SNS_MAX_MESSAGE_BYTES } from '../lambdas/engine/alerts/format.js';
 import { processAlerts, type AlertLog, type ProcessAlertsDeps } from '../lambdas/engine/alerts/publish.js';
-import type { Backoff } from '../lambdas/engine/alerts/retry.js';
+import type { Backoff } from '../lambdas/engine/aws-retry.js';
 import { snsNotifier } from '../lambdas/engine/alerts/sns-publish.js';
 import { DynamoStateStore } from '../lambdas/engine/state/dynamodb.js';
 import { redact } from '../lambdas/engine/secrets.js';

@@ -4,7 +4,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { finding } from '../lambdas/engine/findings.js';
 import type { Datum } from '../lambdas/engine/metrics/definitions.js';
 import { datumsFromResult, earliestCertDays } from '../lambdas/engine/metrics/from-result.js';
-import { batch, isRetryable, publishMetrics, toEmfLines } from '../lambdas/engine/metrics/publisher.js';
+import { isRetryable } from '../lambdas/engine/aws-retry.js';
+import { batch, publishMetrics, toEmfLines } from '../lambdas/engine/metrics/publisher.js';
 import type { BaseResult } from '../lambdas/engine/result.js';
 
 const cw = mockClient(CloudWatchClient);

@@ -33,7 +33,7 @@ import { formatAlert } from './format.js';
 import type { AlertPolicy, AlertHistory, Decision, Observation } from './state.js';
 import { DEFAULT_HOLD_COUNT, DEFAULT_REMINDER_INTERVAL_MS, decide, observe } from './state.js';
 import type { AlertLog } from './sns-publish.js';
-import { errorFacts } from './retry.js';
+import { errorFacts } from '../aws-retry.js';
 
 // No SNS here: the CLI runs this module too (with --state) and must not load the SDK for it.
 export type { AlertLog } from './sns-publish.js';

@@ -5,8 +5,8 @@
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import type { AlertMessage } from './format.js';
-import type { Backoff } from './retry.js';
-import { errorFacts, withRetries } from './retry.js';
+import type { Backoff } from '../aws-retry.js';
+import { errorFacts, withRetries } from '../aws-retry.js';
 
 /** One structured log line (the handlers print it as JSON). Never receives a message body. */
 export type AlertLog = (entry: { level: 'info' | 'warn' | 'error'; msg: string } & Record<string, unknown>) => void;

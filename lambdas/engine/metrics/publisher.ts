@@ -7,6 +7,7 @@
  */
 import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { METRICS, dimensionList, type Datum } from './definitions.js';
+import { isRetryable } from '../aws-retry.js';
 
 /** PutMetricData limits (CloudWatch API reference, PutMetricData): 1,000 datums and 1 MB per request. */
 export const MAX_DATUMS_PER_REQUEST = 1000;
@@ -86,28 +87,7 @@ export function batch(datums: readonly Datum[]): Datum[][] {
 
 interface AwsLikeError {
   name?: string;
-  $retryable?: unknown;
   $metadata?: { httpStatusCode?: number };
-}
-
-const THROTTLING = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'RequestThrottled',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-]);
-
-/** Throttling, 5xx and network failures are worth another try; 4xx (bad data, no permission) are not. */
-export function isRetryable(err: unknown): boolean {
-  const e = (err ?? {}) as AwsLikeError;
-  if (e.name !== undefined && THROTTLING.has(e.name)) return true;
-  if (e.$retryable !== undefined) return true;
-  const status = e.$metadata?.httpStatusCode;
-  if (status !== undefined) return status >= 500 || status === 429;
-  // No HTTP status at all: the request never got an answer (reset, DNS, timeout).
-  return e.name === 'TimeoutError' || e.name === 'NetworkingError' || (err instanceof Error && 'code' in err);
 }
 
 function describeError(err: unknown): string {

@@ -16,7 +16,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { Clock } from '../deadline.js';
-import { errorFacts, isRetryable } from '../alerts/retry.js';
+import { errorFacts, isRetryable } from '../aws-retry.js';
 import { CorruptStateError, decodeState } from './codec.js';
 import { STATE_TABLE, STATE_TTL_DAYS } from './table.js';
 import {

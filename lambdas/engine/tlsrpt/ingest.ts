@@ -7,7 +7,7 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { errorFacts, withRetries, type Backoff } from '../alerts/retry.js';
+import { errorFacts, withRetries, type Backoff } from '../aws-retry.js';
 import { formatReportAlert } from './alert.js';
 import type { BodyFormat } from './decode.js';
 import { ReportError } from './errors.js';

@@ -10,7 +10,7 @@
  * back, and "failures reported in the last day" is what on-call acts on.
  */
 import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch';
-import { withRetries, errorFacts, type Backoff } from '../alerts/retry.js';
+import { withRetries, errorFacts, type Backoff } from '../aws-retry.js';
 import { DIMENSION_CHECK, DIMENSION_TARGET } from '../metrics/definitions.js';
 import type { TlsRptReport } from './report.js';
 

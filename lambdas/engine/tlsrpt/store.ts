@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { withRetries, type Backoff } from '../alerts/retry.js';
+import { withRetries, type Backoff } from '../aws-retry.js';
 import type { BodyFormat } from './decode.js';
 import type { TlsRptReport } from './report.js';
 

@@ -6,7 +6,7 @@
  * the alert says so instead of guessing.
  */
 import { GetMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { errorFacts, withRetries, type Backoff } from '../alerts/retry.js';
+import { errorFacts, withRetries, type Backoff } from '../aws-retry.js';
 import { DIMENSION_CHECK, DIMENSION_TARGET, METRICS } from '../metrics/definitions.js';
 import type { Verdict } from './alert.js';
 import type { DomainTarget } from './metrics.js';

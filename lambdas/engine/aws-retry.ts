@@ -1,7 +1,7 @@
 /**
- * Retries for the alerting and state calls (SNS Publish, DynamoDB): exponential
- * backoff with full jitter on throttling, 5xx and network errors only. The handlers build
- * their clients with maxAttempts 1, so these are the only retries.
+ * Retries for the AWS calls (SNS Publish, DynamoDB, CloudWatch PutMetricData, S3): which
+ * errors are worth another try, and exponential backoff with full jitter on those only. The
+ * handlers build their clients with maxAttempts 1, so these are the only retries.
  */
 
 export interface Backoff {
@@ -18,6 +18,7 @@ const RETRYABLE_NAMES = new Set([
   'Throttling',
   'ThrottlingException',
   'ThrottledException',
+  'RequestThrottled',
   'TooManyRequestsException',
   'KMSThrottlingException',
   'InternalErrorException',
@@ -25,9 +26,22 @@ const RETRYABLE_NAMES = new Set([
   'ServiceUnavailable',
   'RequestTimeout',
   'TimeoutError',
+  'NetworkingError',
   // DynamoDB throttling (on-demand tables too, when a partition is hot or the account limit is hit).
   'ProvisionedThroughputExceededException',
   'RequestLimitExceeded',
+]);
+
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
 ]);
 
 export function errorFacts(err: unknown): { name: string; status?: number; message: string } {
@@ -48,8 +62,8 @@ export function isRetryable(err: unknown): boolean {
   if ((err as { $retryable?: unknown })?.$retryable !== undefined) return true;
   if ((err as { $fault?: unknown })?.$fault === 'server') return true;
   if (facts.status !== undefined) return facts.status === 429 || facts.status >= 500;
-  // Network errors from the HTTP handler carry no status (ECONNRESET, socket hang-up).
-  return /^(ECONNRESET|ETIMEDOUT|EPIPE|ECONNREFUSED)$/.test((err as { code?: string })?.code ?? '');
+  // No HTTP status at all: the request never got an answer (reset, refused, DNS, timeout).
+  return NETWORK_CODES.has((err as { code?: string })?.code ?? '');
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
