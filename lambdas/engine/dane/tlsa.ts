@@ -10,7 +10,7 @@
  * - PKIX-TA(0) and PKIX-EE(1) are unusable for SMTP (RFC 7672 §3.1.3), as are unknown
  *   selectors or matching types and digests of the wrong length (RFC 7671 §4).
  */
-import { createHash, type X509Certificate } from 'node:crypto';
+import { createHash, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { dnsNamesOf, notAfterMs, notBeforeMs } from '../tls/certificate.js';
 import { matchesDnsId } from '../tls/identity.js';
 import type { TlsaRdata } from '../dnssec/wire.js';
@@ -84,7 +84,7 @@ export function recordMatches(
 export interface DaneMatch {
   /** Index into the TLSA records. */
   readonly record: number;
-  /** 0 for the leaf. */
+  /** 0 for the leaf; the chain's length for a trust anchor the server left out (`2 x 0` records). */
   readonly depth: number;
 }
 
@@ -124,7 +124,11 @@ export function matchChain(
     // DANE-TA: a CA certificate above the leaf that the server sent (RFC 7671 §5.2.2).
     const depth = chain.findIndex((c, d) => d > 0 && recordMatches(r, c));
     if (depth < 0) {
-      reasons.push(`${short(r)}: matches no CA certificate the server sent`);
+      // A record with the whole key or certificate (matching type 0) may stand for a TA the
+      // server left out: the top of the chain must then be signed by it (RFC 7671 §5.2.2).
+      const absent = absentAnchorProblem(r, chain, options);
+      if (absent === undefined) return { ok: true, match: { record: i, depth: chain.length } };
+      reasons.push(`${short(r)}: ${absent}`);
       continue;
     }
     const problem = pathProblem(chain, depth, options);
@@ -132,6 +136,43 @@ export function matchChain(
     reasons.push(`${short(r)}: matches certificate ${depth} of the chain, but ${problem}`);
   }
   return { ok: false, reasons };
+}
+
+/**
+ * Why a `2 0 0` / `2 1 0` record does not authenticate the chain through a trust anchor the
+ * server did not send, or undefined when it does: the certificate at the top of the chain is
+ * signed by the record's key (and names the record's certificate as its issuer), and the
+ * path below it verifies, is in date and names the host.
+ */
+function absentAnchorProblem(
+  r: TlsaRecordInfo,
+  chain: readonly X509Certificate[],
+  options: MatchOptions,
+): string | undefined {
+  const none = 'matches no CA certificate the server sent';
+  if (r.matchingType !== MATCHING.FULL) return none;
+  let key: KeyObject;
+  let subject: string | undefined;
+  try {
+    const data = Buffer.from(r.data, 'hex');
+    if (r.selector === SELECTOR.CERT) {
+      const anchor = new X509Certificate(data);
+      key = anchor.publicKey;
+      subject = anchor.subject;
+    } else {
+      key = createPublicKey({ key: data, format: 'der', type: 'spki' });
+    }
+  } catch {
+    return `${none}, and its data is no ${r.selector === SELECTOR.CERT ? 'certificate' : 'public key'}`;
+  }
+  const top = chain[chain.length - 1] as X509Certificate;
+  if ((subject !== undefined && top.issuer !== subject) || !top.verify(key)) return none;
+  if (notAfterMs(top) < options.nowMs)
+    return `the top certificate expired on ${new Date(notAfterMs(top)).toISOString()}`;
+  if (notBeforeMs(top) > options.nowMs)
+    return `the top certificate is not valid before ${new Date(notBeforeMs(top)).toISOString()}`;
+  const problem = pathProblem(chain, chain.length - 1, options);
+  return problem === undefined ? undefined : `signs the top of the chain (the server left it out), but ${problem}`;
 }
 
 function short(r: TlsaRecordInfo): string {
