@@ -6,6 +6,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { promises as dnsPromises } from 'node:dns';
 import { isIP, type AddressInfo } from 'node:net';
+import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQuery, dnsServerAddresses, QueryError } from '../lambdas/engine/dnssec/transport.js';
 import { addressOf, TYPE } from '../lambdas/engine/dnssec/wire.js';
@@ -55,6 +56,29 @@ describe('DNSSEC transport', () => {
     expect(failed).toBeInstanceOf(QueryError);
     expect((failed as QueryError).kind).toBe('TIMEOUT');
     expect([dead.received() - before[0]!, deadToo.received() - before[1]!]).toEqual([1, 1]);
+  });
+
+  it('takes answers from an IPv6 server however its address is written', async () => {
+    // A minimal responder on ::1 (NOERROR, no records): only the transport's address handling is tested here.
+    const v6 = createSocket('udp6');
+    v6.on('message', (buf, peer) => {
+      const q = dnsPacket.decode(buf);
+      v6.send(
+        dnsPacket.encode({ type: 'response', id: q.id, flags: 0x8180, questions: q.questions, answers: [] }),
+        peer.port,
+        peer.address,
+      );
+    });
+    await new Promise<void>((resolve) => v6.bind(0, '::1', () => resolve()));
+    const port = (v6.address() as AddressInfo).port;
+    try {
+      for (const written of ['[::1]', '[0:0:0:0:0:0:0:1]', '[::0001]']) {
+        const query = createQuery(dnsServerAddresses(`${written}:${port}`));
+        await expect(query('mx.example.test', TYPE.A, 2_000), written).resolves.toMatchObject({ rcode: 0 });
+      }
+    } finally {
+      v6.close();
+    }
   });
 
   it('uses the configured server alone, or every name server of the system in order', () => {

@@ -98,10 +98,10 @@ function udpQuery(server: DnsServerAddress, query: Buffer, asked: Asked, timeout
     };
     const timer = setTimeout(() => done(() => reject(new QueryError('TIMEOUT', 'DNS query timed out'))), timeoutMs);
     socket.on('error', (err) => done(() => reject(new QueryError('NETWORK', err.message, err))));
-    socket.on('message', (buf, rinfo) => {
-      // Only the server asked may answer (off-path spoofing needs the id and the port too).
-      if (rinfo.port !== server.port || rinfo.address !== server.host || buf.length < 2) return;
-      if (buf.readUInt16BE(0) !== asked.id) return;
+    socket.on('message', (buf) => {
+      // The socket is connected: the kernel passes on datagrams from the server asked only,
+      // however its address is written ([::1] or [0:0:0:0:0:0:0:1]); the id must match too.
+      if (buf.length < 2 || buf.readUInt16BE(0) !== asked.id) return;
       done(() => {
         try {
           resolve(checked(buf, asked.id, asked.name, asked.type));
@@ -110,7 +110,8 @@ function udpQuery(server: DnsServerAddress, query: Buffer, asked: Asked, timeout
         }
       });
     });
-    socket.send(query, server.port, server.host);
+    // A refused port (ICMP unreachable) is an 'error' on a connected socket: the next server at once.
+    socket.connect(server.port, server.host, () => socket.send(query));
   });
 }
 
