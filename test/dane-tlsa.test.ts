@@ -6,7 +6,7 @@
 import { createHash, type X509Certificate } from 'node:crypto';
 import dnsPacket from 'dns-packet';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { daneVerdict } from '../lambdas/engine/dane/check.js';
+import { daneForHost, daneVerdict } from '../lambdas/engine/dane/check.js';
 import {
   associationData,
   describeTlsa,
@@ -118,6 +118,29 @@ describe('matching a presented chain', () => {
     if (!v.ok) expect(v.reasons[0]).toMatch(reason);
   });
 
+  it('2 0 0 and 2 1 0 stand for a trust anchor the server left out (RFC 7671 §5.2.2)', async () => {
+    // The server sends leaf + intermediate; the records carry the root, whole.
+    const rootKey = record(2, 1, 0, spki(pki.root.x509));
+    const rootCert = record(2, 0, 0, pki.root.x509.raw);
+    expect(matchChain([rootKey], chain, opts)).toEqual({ ok: true, match: { record: 0, depth: 2 } });
+    expect(matchChain([rootCert], chain, opts)).toEqual({ ok: true, match: { record: 0, depth: 2 } });
+    // A digest cannot stand for an absent anchor, and another key signed nothing here.
+    expect(matchChain([record(2, 1, 1, sha256(spki(pki.root.x509)))], chain, opts).ok).toBe(false);
+    const other = record(2, 1, 0, spki(otherCa.x509));
+    expect(matchChain([other], chain, opts)).toEqual({ ok: false, reasons: [expect.stringMatching(/matches no CA/)] });
+    // The path below the absent anchor is still judged: the name, and garbage data.
+    const wrongName = [
+      (await issueCertificate(pki.intermediate, { dnsNames: ['x.example'] })).x509,
+      pki.intermediate.x509,
+    ];
+    const named = matchChain([rootKey], wrongName, opts);
+    expect(named.ok === false && named.reasons[0]).toMatch(
+      /server left it out\), but the certificate is not for mx\.example\.test/,
+    );
+    const garbage = matchChain([record(2, 1, 0, Buffer.from('not a key'))], chain, opts);
+    expect(garbage.ok === false && garbage.reasons[0]).toMatch(/its data is no public key/);
+  });
+
   it('skips unusable records and prefers DANE-EE; a later usable record still matches', () => {
     const pkix = record(1, 1, 1, sha256(spki(leaf.x509)));
     const stale = record(3, 1, 1, Buffer.alloc(32, 7));
@@ -192,6 +215,38 @@ describe('DANE verdict when DNS fails', () => {
       query: servfail(6, ''),
     });
     expect(elsewhere.findings.map((f) => f.code)).toEqual(['DANE_DNS_ERROR']);
+  });
+
+  it('malformed address, MX and TLSA RDATA from an unverified zone never throws: records skipped or unusable', async () => {
+    const rr = (name: string, type: number, rdata: number[]) => ({
+      name,
+      type,
+      class: 1,
+      ttl: 60,
+      rdata: Buffer.from(rdata),
+    });
+    const query: QueryFn = (name, type) =>
+      Promise.resolve({
+        id: 0,
+        question: { name, type },
+        rcode: 0,
+        flags: { tc: false, ad: false, aa: false },
+        answer:
+          type === TYPE.MX && name === 'example.test'
+            ? [rr(name, type, [0, 10, 2, 0x6d, 0x78, 0]), rr(name, type, [0])]
+            : type === TYPE.A
+              ? [rr(name, type, [1, 2, 3, 4, 5])]
+              : type === TYPE.TLSA
+                ? [rr(name, type, [3, 1])]
+                : [],
+        authority: [],
+      });
+    const verdict = await daneVerdict('example.test', ctx, new Deadline(5_000), { query, connect: false });
+    expect(verdict.mx.map((m) => m.host)).toEqual(['mx']);
+    expect(verdict.mx[0]?.addresses).toEqual([]);
+    expect(verdict.findings.map((f) => f.code)).not.toContain('PROBE_INTERNAL_ERROR');
+    const host = await daneForHost('mx.example.org', 25, ctx, new Deadline(5_000), { query, connect: false });
+    expect(host.tlsa?.records.map((r) => [r.usable, r.unusable])).toEqual([[false, 'malformed RDATA (2 bytes)']]);
   });
 
   it('an unreachable server is DANE_DNS_ERROR too', async () => {

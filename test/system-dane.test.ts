@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestPki, daysFromNow, issueCertificate, type Issued, type TestPki } from './support/pki.js';
 import { startSmtpServer, type RunningSmtp } from './support/smtp-servers.js';
 import { codesOf, runCli, type CliResult, type CliRun } from './system/cli.js';
-import { scratchDir, startAll, stopAll, type Stoppable } from './system/daemon.js';
+import { freePort, scratchDir, startAll, stopAll, type Stoppable } from './system/daemon.js';
 import { buildZone, startNsd, type NsdInstance, type SignedZone } from './system/nsd.js';
 import { startPostfix, type PostfixInstance } from './system/postfix.js';
 import { BINARIES, systemRequirements } from './system/requirements.js';
@@ -66,7 +66,15 @@ const CASE = {
   expired: `expired.${ZONE}`,
   unsigned: `unsigned.${ZONE}`,
   large: `large.${ZONE}`,
+  /** The MX host is a CNAME to `pool`: TLSA at the expanded name, SNI for it (RFC 7672 §2.2.3, §8.1). */
+  addrCname: `addrcname.${ZONE}`,
+  /** The MX host is a CNAME into the bogus zone: a failed TLSA lookup there is no reason to fall back. */
+  cnameBogus: `cnamebogus.${ZONE}`,
+  /** `2 1 0` with the root's key, which the server does not send (RFC 7671 §5.2.2). */
+  ta210: `ta210.${ZONE}`,
 } as const;
+
+const POOL = `pool.${ZONE}`;
 
 /**
  * TLSA records of `large`: the real one among other keys' `3 1 2` and `3 0 2` records, so the
@@ -104,6 +112,15 @@ describe.skipIf(requirements.skip)(
       if (found === undefined) throw new Error(`no result for ${domain}`);
       return found;
     };
+    /** The CLI flags for the test zones: Unbound, the zone's anchor, private MX addresses, JSON. */
+    const commonArgs = (): string[] => [
+      '--dns-server',
+      unbound!.server,
+      '--trust-anchor',
+      anchorFile,
+      '--allow-private',
+      '--json',
+    ];
     const mxReport = (domain: string, from?: CliRun): Record<string, unknown> =>
       ((result(domain, from).mx as Record<string, unknown>[] | undefined) ?? [])[0] ?? {};
 
@@ -120,6 +137,8 @@ describe.skipIf(requirements.skip)(
         notAfter: daysFromNow(-10),
       });
       leaves[mxOf(CASE.taWrongName)] = await leaf(CASE.taWrongName, { dnsNames: ['somewhere-else.example'] });
+      // The pool's certificate, presented for SNI pool.dane.test only; mx.addrcname gets its own.
+      leaves[POOL] = await issueCertificate(pki.intermediate, { dnsNames: [POOL] });
       const ee = (domain: string): string => `3 1 1 ${spkiSha256(leaves[mxOf(domain)]!.x509)}`;
       const next = (): string => `3 1 1 ${nextKeyDigest()}`;
       const ta = (cert: Issued): string => `2 1 1 ${spkiSha256(cert.x509)}`;
@@ -143,6 +162,11 @@ describe.skipIf(requirements.skip)(
         [mxOf(CASE.unsigned)]: [ee(CASE.unsigned), next()],
         'shared-tlsa.dane.test': [ee(CASE.tlsaCname), next()],
         [`_25._tcp.tlsa-pool.${ZONE}`]: [ee(CASE.dname), next()],
+        [POOL]: [`3 1 1 ${spkiSha256(leaves[POOL]!.x509)}`, next()],
+        [mxOf(CASE.ta210)]: [
+          `2 1 0 ${pki.root.x509.publicKey.export({ type: 'spki', format: 'der' }).toString('hex')}`,
+          next(),
+        ],
         [mxOf(CASE.large)]: Array.from({ length: LARGE_TLSA_DECOYS }, (_, i) =>
           i % 2 === 0 ? `3 1 2 ${randomBytes(64).toString('hex')}` : `3 0 2 ${randomBytes(64).toString('hex')}`,
         ).toSpliced(LARGE_TLSA_DECOYS / 2, 0, ee(CASE.large)),
@@ -201,7 +225,15 @@ describe.skipIf(requirements.skip)(
           sign: { algorithm: 'ECDSAP256SHA256' },
           records: [
             `ns.${ZONE}. IN A 127.0.0.1`,
-            ...top.filter((d) => d !== CASE.tlsaCname && d !== CASE.dname).flatMap((d) => hostRecords(d, ZONE)),
+            ...top
+              .filter((d) => !([CASE.tlsaCname, CASE.dname, CASE.addrCname, CASE.cnameBogus] as string[]).includes(d))
+              .flatMap((d) => hostRecords(d, ZONE)),
+            `${CASE.addrCname}. IN MX 10 ${mxOf(CASE.addrCname)}.`,
+            `${mxOf(CASE.addrCname)}. IN CNAME ${POOL}.`,
+            `${POOL}. IN A 127.0.0.1`,
+            ...(tlsa[POOL] ?? []).map((r) => `_25._tcp.${POOL}. IN TLSA ${r}`),
+            `${CASE.cnameBogus}. IN MX 10 ${mxOf(CASE.cnameBogus)}.`,
+            `${mxOf(CASE.cnameBogus)}. IN CNAME ${mxOf(CASE.bogus)}.`,
             `${CASE.dname}. IN MX 10 ${mxOf(CASE.dname)}.`,
             `${mxOf(CASE.dname)}. IN A 127.0.0.1`,
             `_tcp.${mxOf(CASE.dname)}. IN DNAME _tcp.tlsa-pool.${ZONE}.`,
@@ -235,7 +267,7 @@ describe.skipIf(requirements.skip)(
       anchorFile = join(scratch.path, 'anchors');
       writeFileSync(anchorFile, `; the test zone's KSK\n${anchor.join('\n')}\n`);
 
-      const common = ['--dns-server', unbound.server, '--trust-anchor', anchorFile, '--allow-private', '--json'];
+      const common = commonArgs();
       const domains = Object.values(CASE).filter((d) => d !== CASE.noTls);
       const dnskeyFile = join(scratch.path, 'dnskey-anchor');
       writeFileSync(dnskeyFile, `${nsd.zones[0]!.ksk ?? ''}\n`);
@@ -326,6 +358,35 @@ describe.skipIf(requirements.skip)(
       expect(codesOf(result(CASE.tlsaCname)), diag(CASE.tlsaCname)).toEqual([]);
       expect((mxReport(CASE.tlsaCname).tlsa as { owner: string }).owner).toBe(`shared-tlsa.${ZONE}`);
       expect(codesOf(result(CASE.nsec3)), diag(CASE.nsec3)).toEqual([]);
+    });
+
+    it('an MX host that is a CNAME: TLSA at the expanded name, and SNI for it (RFC 7672 §2.2.3, §8.1)', () => {
+      expect(codesOf(result(CASE.addrCname)), diag(CASE.addrCname)).toEqual([]);
+      const mx = mxReport(CASE.addrCname);
+      expect(mx.tlsa).toMatchObject({ name: `_25._tcp.${POOL}`, status: 'secure' });
+      // SNI pool.dane.test: the server presented the pool's certificate, which the record names.
+      expect((mx.endpoints as { matched?: { record: string } }[])[0]?.matched?.record).toBe(fixture.tlsa[POOL]![0]);
+    });
+
+    it('a bogus TLSA RRset at the CNAME-expanded name is DANE_DNSSEC_BOGUS, not a fallback to no DANE', () => {
+      expect(codesOf(result(CASE.cnameBogus)), diag(CASE.cnameBogus)).toEqual(['DANE_DNSSEC_BOGUS']);
+      expect(result(CASE.cnameBogus).findings[0]?.message).toContain(`_25._tcp.${mxOf(CASE.bogus)}`);
+    });
+
+    it('2 1 0 with the key of a root the server does not send: valid through the absent trust anchor', () => {
+      expect(codesOf(result(CASE.ta210)), diag(CASE.ta210)).toEqual([]);
+      const endpoint = (mxReport(CASE.ta210).endpoints as { matched: { depth: number }; chain: unknown[] }[])[0];
+      expect(endpoint?.chain).toHaveLength(2);
+      expect(endpoint?.matched.depth).toBe(2);
+    });
+
+    it('an MX that cannot be reached: the DANE state is unknown, not a DANE failure', async () => {
+      const closed = await freePort();
+      const out = await runCli(['dane', CASE.ee311, '--mx-port', String(closed), ...commonArgs()]);
+      const r = result(CASE.ee311, out);
+      expect(codesOf(r), diag(CASE.ee311, out)).toEqual(['CONNECT_REFUSED']);
+      expect(mxReport(CASE.ee311, out).verdict).toBe('unknown');
+      expect(r.verdict).toBe('unknown');
     });
 
     it('a TLSA name under a DNAME: the synthesized CNAME is vouched for by the signed DNAME, valid', () => {
@@ -493,6 +554,9 @@ describe.skipIf(requirements.skip)(
       expect(stale).toMatch(/No matching DANE TLSA records/i);
       const ta = await sClient(mxOf(CASE.ta211), fixture.tlsa[mxOf(CASE.ta211)]!);
       expect(ta).toMatch(/Verification: OK/);
+      // The absent trust anchor: OpenSSL (Postfix's DANE) accepts 2 1 0 for a root it is not sent.
+      const absent = await sClient(mxOf(CASE.ta210), fixture.tlsa[mxOf(CASE.ta210)]!);
+      expect(absent).toMatch(/Verification: OK/);
     });
   },
 );

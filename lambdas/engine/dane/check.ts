@@ -28,6 +28,26 @@ import { addressOf, mxOf, normaliseName, tlsaOf, TYPE } from '../dnssec/wire.js'
 import { starttlsEndpointProber, type EndpointProber } from './probe.js';
 import { describeTlsa, matchChain, recordFor, USAGE, type TlsaRecordInfo } from './tlsa.js';
 
+/**
+ * Probe failures before TLS was tried: the MX could not be reached (or was not asked), so
+ * its DANE state is unknown rather than failed. Everything else (STARTTLS missing or refused,
+ * a failed handshake) fails delivery for a DANE sender.
+ */
+const UNREACHED: ReadonlySet<string> = new Set([
+  'DNS_NXDOMAIN',
+  'DNS_ERROR',
+  'ADDRESS_BLOCKED',
+  'CONNECT_REFUSED',
+  'CONNECT_RESET',
+  'CONNECT_TIMEOUT',
+  'GREETING_TIMEOUT',
+  'GREETING_REJECTED',
+  'EHLO_REJECTED',
+  'PROTOCOL_VIOLATION',
+  'DEADLINE_EXCEEDED',
+  'PROBE_INTERNAL_ERROR',
+]);
+
 /** MX hosts probed at once. */
 export const DANE_MX_CONCURRENCY = 4;
 
@@ -121,12 +141,33 @@ export async function runDaneCheck(spec: DaneCheckSpec, ctx: ProbeContext, deps:
   return { ...baseResult(spec, findings, startedMs, ctx.clock), domain, ...rest };
 }
 
-/** The DANE verdict for a domain's MX hosts. Never throws. */
+/** The DANE verdict for a domain's MX hosts. Never throws: a bug is PROBE_INTERNAL_ERROR, the state unknown. */
 export async function daneVerdict(
   domain: string,
   ctx: ProbeContext,
   deadline: Deadline,
   deps: DaneDeps = {},
+): Promise<DaneVerdict> {
+  try {
+    return await domainVerdict(domain, ctx, deadline, deps);
+  } catch (err) {
+    const f = internalError(`DANE for ${domain}`, err);
+    return { verdict: 'unknown', mxDnssec: { status: 'indeterminate', why: f.message }, mx: [], findings: [f] };
+  }
+}
+
+function internalError(what: string, err: unknown): Finding {
+  return finding(
+    'PROBE_INTERNAL_ERROR',
+    `${what}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
+  );
+}
+
+async function domainVerdict(
+  domain: string,
+  ctx: ProbeContext,
+  deadline: Deadline,
+  deps: DaneDeps,
 ): Promise<DaneVerdict> {
   let validator: Validator;
   try {
@@ -166,9 +207,10 @@ export async function daneVerdict(
   } else {
     hosts = mxAnswer.records
       .map((r) => {
-        const mx = mxOf(r.rdata);
-        return { host: mx.exchange, priority: mx.priority };
+        const mx = parsed(() => mxOf(r.rdata))[0];
+        return mx === undefined ? undefined : { host: mx.exchange, priority: mx.priority };
       })
+      .filter((h): h is { host: string; priority: number } => h !== undefined)
       .sort((a, b) => a.priority - b.priority || a.host.localeCompare(b.host));
     if (hosts.length === 1 && hosts[0]?.host === '') {
       return stop(
@@ -204,7 +246,10 @@ async function tlsaFor(
 ): Promise<{ base: string; answer: ValidatedAnswer }> {
   if (expanded !== undefined && expanded !== host) {
     const answer = await validator.lookup(`_25._tcp.${expanded}`, TYPE.TLSA);
-    if (answer.status === 'secure' && answer.records.length > 0) return { base: expanded, answer };
+    // Secure records there are the ones; a failed lookup there is a failure, not a reason to
+    // look elsewhere (RFC 7672 §2.2.3): only a denial, or an unsigned zone, falls back.
+    const failed = answer.status === 'bogus' || !answer.answered;
+    if ((answer.status === 'secure' && answer.records.length > 0) || failed) return { base: expanded, answer };
   }
   return { base: host, answer: await validator.lookup(`_25._tcp.${host}`, TYPE.TLSA) };
 }
@@ -219,11 +264,13 @@ async function hostVerdict(
   mxUnverified: string | undefined,
 ): Promise<DaneMxReport> {
   const [a, aaaa] = await Promise.all([validator.lookup(host, TYPE.A), validator.lookup(host, TYPE.AAAA)]);
-  const addresses = [...a.records, ...aaaa.records].map((r) => addressOf(r.type, r.rdata));
+  // Records from unsigned or unverified zones reach here unchecked: a malformed one is skipped.
+  const addresses = [...a.records, ...aaaa.records].flatMap((r) => parsed(() => addressOf(r.type, r.rdata)));
   const addressStatus = worse(a.status, aaaa.status);
-  const expanded = a.cnames.at(-1) ?? aaaa.cnames.at(-1);
+  // The CNAME-expanded name is a TLSA base domain only when the chain to it is secure (§2.2.3).
+  const expanded = addressStatus === 'secure' ? (a.cnames.at(-1) ?? aaaa.cnames.at(-1)) : undefined;
   const { base, answer } = await tlsaFor(host, expanded, validator);
-  const records = answer.records.map((r) => describeTlsa(tlsaOf(r.rdata)));
+  const records = answer.records.map((r) => parsed(() => describeTlsa(tlsaOf(r.rdata)))[0] ?? malformedTlsa(r.rdata));
   const tlsa = {
     name: answer.name,
     owner: answer.owner,
@@ -243,6 +290,16 @@ async function hostVerdict(
   });
   const at = `_25._tcp.${base}`;
 
+  // RFC 7672 §2.2.2: with insecure address records senders do not use TLSA at all, so the
+  // state of the TLSA RRset does not matter to them.
+  if (addressStatus === 'insecure' && a.answered && aaaa.answered && addresses.length > 0) {
+    return report('not-deployed', [
+      finding(
+        'DANE_NOT_DEPLOYED',
+        `the address records of ${host} are insecure (${a.status !== 'secure' ? a.why : aaaa.why}); senders do not use its TLSA records`,
+      ),
+    ]);
+  }
   if (answer.status === 'bogus') {
     return report('invalid', [finding('DANE_DNSSEC_BOGUS', `TLSA ${at} fails DNSSEC validation: ${answer.why}`)]);
   }
@@ -318,6 +375,7 @@ async function hostVerdict(
   const names = [...new Set([base, host])];
   const endpoints: DaneEndpointReport[] = [];
   let failed = false;
+  let unreached = false;
   if (deps.connect === false) return report(usable.length === 0 ? 'not-deployed' : 'unknown', findings);
   const ipv6 = deps.ipv6 ?? hostHasIpv6();
   for (const address of addresses) {
@@ -325,13 +383,16 @@ async function hostVerdict(
     if (!ipv6 && isIP(address) === 6) continue;
     if (isPrivateAddress(address) && !ctx.allowPrivate) {
       findings.push(finding('ADDRESS_BLOCKED', `MX ${host} resolves to ${address}, a private address (not probed)`));
-      failed = true;
+      unreached = true;
       continue;
     }
-    const probe = await (deps.probe ?? starttlsEndpointProber)(host, address, deps.mxPort ?? 25, ctx, deadline);
+    // SNI is the TLSA base domain (RFC 7672 §8.1): the CNAME-expanded name when its records are the ones used.
+    const probe = await (deps.probe ?? starttlsEndpointProber)(base, address, deps.mxPort ?? 25, ctx, deadline);
     if (!probe.ok) {
       endpoints.push({ address, starttls: false, chain: [], error: `${probe.code}: ${probe.message}` });
-      failed = true;
+      // No TLS where TLSA is published is a DANE failure; no connection at all says nothing of DANE.
+      if (UNREACHED.has(probe.code)) unreached = true;
+      else failed = true;
       findings.push(
         probe.code === 'STARTTLS_NOT_OFFERED'
           ? finding(
@@ -360,7 +421,10 @@ async function hostVerdict(
         matched: {
           record: record.text,
           depth: verdict.match.depth,
-          subject: subjectOf(probe.chain[verdict.match.depth]),
+          subject:
+            verdict.match.depth < probe.chain.length
+              ? subjectOf(probe.chain[verdict.match.depth])
+              : 'the trust anchor of the record (not sent by the server)',
         },
       });
       continue;
@@ -384,10 +448,33 @@ async function hostVerdict(
     ? 'invalid'
     : usable.length === 0
       ? 'not-deployed'
-      : endpoints.length === 0
+      : unreached || endpoints.length === 0
         ? 'unknown'
         : 'valid';
   return report(verdict, findings, endpoints);
+}
+
+/** A TLSA record too short to read: published, so reported, and unusable (RFC 7671 §4). */
+function malformedTlsa(rdata: Buffer): TlsaRecordInfo {
+  const hex = rdata.toString('hex').slice(0, 64);
+  return {
+    usage: -1,
+    selector: -1,
+    matchingType: -1,
+    data: hex,
+    text: `malformed ${hex}`,
+    usable: false,
+    unusable: `malformed RDATA (${rdata.length} bytes)`,
+  };
+}
+
+/** The value of a record parser, or nothing when the RDATA is malformed (WireError). */
+function parsed<T>(read: () => T): T[] {
+  try {
+    return [read()];
+  } catch {
+    return [];
+  }
 }
 
 function subjectOf(cert: X509Certificate | undefined): string {
@@ -407,6 +494,10 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
   return out;
 }
 
+/** The findings of a DANE verdict that the result it is part of takes over: DANE failures, and the probe's own errors. */
+const carried = (f: Finding): boolean =>
+  (f.code.startsWith('DANE_') && f.code !== 'DANE_NOT_DEPLOYED') || f.code === 'PROBE_INTERNAL_ERROR';
+
 /** The DANE verdict as an mta-sts result carries it. */
 export type MtaStsDane = Omit<DaneVerdict, 'findings'>;
 
@@ -418,7 +509,7 @@ export type MtaStsDane = Omit<DaneVerdict, 'findings'>;
  */
 export function daneFindingsForMtaSts(verdict: DaneVerdict | undefined): Finding[] {
   if (verdict === undefined) return [];
-  return verdict.findings.filter((f) => f.code.startsWith('DANE_') && f.code !== 'DANE_NOT_DEPLOYED');
+  return verdict.findings.filter(carried);
 }
 
 /** Starts the DANE verdict for an mta-sts check when the context has DNSSEC settings. */
@@ -459,7 +550,20 @@ export async function daneForHost(
     const f = finding('DANE_DNS_ERROR', `DANE for ${host}: ${(err as Error).message}`);
     return { host, priority: 0, addresses: [], endpoints: [], verdict: 'unknown', findings: [f] };
   }
-  return hostVerdict(normaliseName(host), 0, validator, withDnssec, deadline, { ...deps, mxPort: port }, undefined);
+  try {
+    return await hostVerdict(
+      normaliseName(host),
+      0,
+      validator,
+      withDnssec,
+      deadline,
+      { ...deps, mxPort: port },
+      undefined,
+    );
+  } catch (err) {
+    const f = internalError(`DANE for ${host}`, err);
+    return { host, priority: 0, addresses: [], endpoints: [], verdict: 'unknown', findings: [f] };
+  }
 }
 
 /** A result with the DANE report of its host added: the field, and its DANE_* findings. */
@@ -468,7 +572,11 @@ export function withDane<R extends BaseResult>(
   report: DaneMxReport | undefined,
 ): R & { dane?: DaneMxReport } {
   if (report === undefined) return result;
-  const findings = [...result.findings, ...report.findings.filter((f) => f.code.startsWith('DANE_'))];
+  // Asked for on this host: DANE_NOT_DEPLOYED (info) is worth saying here.
+  const findings = [
+    ...result.findings,
+    ...report.findings.filter((f) => f.code.startsWith('DANE_') || f.code === 'PROBE_INTERNAL_ERROR'),
+  ];
   const rank = { critical: 0, warning: 1, info: 2 } as const;
   findings.sort((a, b) => rank[a.severity] - rank[b.severity]);
   return { ...result, findings, status: statusOf(findings), dane: report };

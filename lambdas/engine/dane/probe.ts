@@ -19,7 +19,7 @@ export type EndpointProbe =
   | { readonly ok: true; readonly chain: readonly X509Certificate[]; readonly protocol: string }
   | { readonly ok: false; readonly code: FindingCode; readonly message: string };
 
-/** Probes `address` for `host`, with SNI `host` (RFC 7672 §8.1: SNI carries the TLSA base domain's host). */
+/** Probes `address` with SNI `name`: the TLSA base domain (RFC 7672 §8.1), the MX host unless a CNAME was followed. */
 export type EndpointProber = (
   host: string,
   address: string,

@@ -46,7 +46,8 @@ export async function runSmtp(
           stage: 'auth',
         }),
       ];
-      return baseResult(spec, findings, startedMs, ctx.clock);
+      // The DANE verdict was started with the check: it is still this host's verdict.
+      return withDane(baseResult(spec, findings, startedMs, ctx.clock), await dane);
     }
   }
   const remainingMs = Math.max(1, timeoutMs - (ctx.clock.now() - startedMs));
