@@ -72,6 +72,8 @@ const CASE = {
   cnameBogus: `cnamebogus.${ZONE}`,
   /** `2 1 0` with the root's key, which the server does not send (RFC 7671 §5.2.2). */
   ta210: `ta210.${ZONE}`,
+  /** Its MX has an IPv6 address only. */
+  v6only: `v6only.${ZONE}`,
 } as const;
 
 const POOL = `pool.${ZONE}`;
@@ -163,6 +165,7 @@ describe.skipIf(requirements.skip)(
         'shared-tlsa.dane.test': [ee(CASE.tlsaCname), next()],
         [`_25._tcp.tlsa-pool.${ZONE}`]: [ee(CASE.dname), next()],
         [POOL]: [`3 1 1 ${spkiSha256(leaves[POOL]!.x509)}`, next()],
+        [mxOf(CASE.v6only)]: [ee(CASE.v6only), next()],
         [mxOf(CASE.ta210)]: [
           `2 1 0 ${pki.root.x509.publicKey.export({ type: 'spki', format: 'der' }).toString('hex')}`,
           next(),
@@ -226,12 +229,18 @@ describe.skipIf(requirements.skip)(
           records: [
             `ns.${ZONE}. IN A 127.0.0.1`,
             ...top
-              .filter((d) => !([CASE.tlsaCname, CASE.dname, CASE.addrCname, CASE.cnameBogus] as string[]).includes(d))
+              .filter(
+                (d) =>
+                  !([CASE.tlsaCname, CASE.dname, CASE.addrCname, CASE.cnameBogus, CASE.v6only] as string[]).includes(d),
+              )
               .flatMap((d) => hostRecords(d, ZONE)),
             `${CASE.addrCname}. IN MX 10 ${mxOf(CASE.addrCname)}.`,
             `${mxOf(CASE.addrCname)}. IN CNAME ${POOL}.`,
             `${POOL}. IN A 127.0.0.1`,
             ...(tlsa[POOL] ?? []).map((r) => `_25._tcp.${POOL}. IN TLSA ${r}`),
+            `${CASE.v6only}. IN MX 10 ${mxOf(CASE.v6only)}.`,
+            `${mxOf(CASE.v6only)}. IN AAAA ::1`,
+            ...(tlsa[mxOf(CASE.v6only)] ?? []).map((r) => `_25._tcp.${mxOf(CASE.v6only)}. IN TLSA ${r}`),
             `${CASE.cnameBogus}. IN MX 10 ${mxOf(CASE.cnameBogus)}.`,
             `${mxOf(CASE.cnameBogus)}. IN CNAME ${mxOf(CASE.bogus)}.`,
             `${CASE.dname}. IN MX 10 ${mxOf(CASE.dname)}.`,
@@ -378,6 +387,20 @@ describe.skipIf(requirements.skip)(
       const endpoint = (mxReport(CASE.ta210).endpoints as { matched: { depth: number }; chain: unknown[] }[])[0];
       expect(endpoint?.chain).toHaveLength(2);
       expect(endpoint?.matched.depth).toBe(2);
+    });
+
+    it('an IPv6-only MX seen from a probe without IPv6: unknown, with the address listed as not probed', async () => {
+      const ctx = createContext({
+        allowPrivate: true,
+        dnssec: { server: unbound!.server, anchors: parseTrustAnchors(nsd!.zones[0]!.ds.join('\n')) },
+      });
+      const verdict = await daneVerdict(CASE.v6only, ctx, new Deadline(30_000), { mxPort: smtpPort, ipv6: false });
+      expect(verdict.verdict).toBe('unknown');
+      expect(verdict.mx[0]).toMatchObject({
+        addresses: ['::1'],
+        endpoints: [],
+        notProbed: [{ address: '::1', reason: 'the probe has no IPv6 connectivity' }],
+      });
     });
 
     it('an MX that cannot be reached: the DANE state is unknown, not a DANE failure', async () => {

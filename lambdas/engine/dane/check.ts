@@ -89,6 +89,8 @@ export interface DaneMxReport {
     readonly why?: string;
   };
   readonly endpoints: readonly DaneEndpointReport[];
+  /** Addresses not connected to, and why (an IPv6 address from a probe without IPv6). */
+  readonly notProbed?: readonly { readonly address: string; readonly reason: string }[];
   readonly verdict: DaneStatus;
   readonly findings: readonly Finding[];
 }
@@ -278,13 +280,19 @@ async function hostVerdict(
     records,
     ...(answer.status !== 'secure' ? { why: answer.why } : {}),
   };
-  const report = (verdict: DaneStatus, findings: Finding[], endpoints: DaneEndpointReport[] = []): DaneMxReport => ({
+  const report = (
+    verdict: DaneStatus,
+    findings: Finding[],
+    endpoints: DaneEndpointReport[] = [],
+    notProbed: { address: string; reason: string }[] = [],
+  ): DaneMxReport => ({
     host,
     priority,
     addresses,
     addressStatus,
     tlsa,
     endpoints,
+    ...(notProbed.length > 0 ? { notProbed } : {}),
     verdict,
     findings,
   });
@@ -376,11 +384,15 @@ async function hostVerdict(
   const endpoints: DaneEndpointReport[] = [];
   let failed = false;
   let unreached = false;
+  const notProbed: { address: string; reason: string }[] = [];
   if (deps.connect === false) return report(usable.length === 0 ? 'not-deployed' : 'unknown', findings);
   const ipv6 = deps.ipv6 ?? hostHasIpv6();
   for (const address of addresses) {
     // An IPv6 address this host cannot reach says nothing about the MX (the mta-sts check does the same).
-    if (!ipv6 && isIP(address) === 6) continue;
+    if (!ipv6 && isIP(address) === 6) {
+      notProbed.push({ address, reason: 'the probe has no IPv6 connectivity' });
+      continue;
+    }
     if (isPrivateAddress(address) && !ctx.allowPrivate) {
       findings.push(finding('ADDRESS_BLOCKED', `MX ${host} resolves to ${address}, a private address (not probed)`));
       unreached = true;
@@ -451,7 +463,7 @@ async function hostVerdict(
       : unreached || endpoints.length === 0
         ? 'unknown'
         : 'valid';
-  return report(verdict, findings, endpoints);
+  return report(verdict, findings, endpoints, notProbed);
 }
 
 /** A TLSA record too short to read: published, so reported, and unusable (RFC 7671 §4). */
