@@ -3,6 +3,7 @@
  * key tags and DS digests, trust-anchor files, NSEC/NSEC3 denial. The signatures themselves
  * are exercised against zones signed by ldns in system-dane.test.ts.
  */
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,16 +13,30 @@ import {
   TrustAnchorError,
 } from '../lambdas/engine/dnssec/anchors.js';
 import { base32hex, dsDigest, keyTag, nsec3Hash } from '../lambdas/engine/dnssec/crypto.js';
-import { nsecCovers, nsecProvesNodata, nsecProvesNxdomain } from '../lambdas/engine/dnssec/proofs.js';
+import {
+  nsec3NameState,
+  nsec3ProvesNodata,
+  nsec3ProvesNxdomain,
+  nsecCovers,
+  nsecProvesNodata,
+  nsecProvesNxdomain,
+} from '../lambdas/engine/dnssec/proofs.js';
+import type { QueryFn } from '../lambdas/engine/dnssec/transport.js';
+import { Validator } from '../lambdas/engine/dnssec/validator.js';
 import {
   compareNames,
+  labelCount,
   nameToWire,
   normaliseName,
+  nsec3Of,
   parseMessage,
+  RCODE,
   readName,
+  rrsigOf,
   signedData,
   TYPE,
   WireError,
+  type Message,
   type Rr,
 } from '../lambdas/engine/dnssec/wire.js';
 
@@ -44,24 +59,35 @@ function dnskeyRdata(flags: number, algorithm: number, key: Buffer): Buffer {
   return Buffer.concat([head, key]);
 }
 
-function nsec(owner: string, next: string, types: readonly number[]): Rr {
+/** An NSEC/NSEC3 type bitmap (RFC 4034 §4.1.2). */
+function bitmap(types: readonly number[]): Buffer {
   const windows = new Map<number, number[]>();
   for (const t of types) {
     const w = windows.get(t >> 8) ?? new Array<number>(32).fill(0);
     w[(t & 0xff) >> 3] = (w[(t & 0xff) >> 3] ?? 0) | (0x80 >> (t & 7));
     windows.set(t >> 8, w);
   }
-  const bitmap = [...windows].flatMap(([w, bytes]) => {
-    const last = bytes.reduce((acc, b, i) => (b !== 0 ? i : acc), 0);
-    return [w, last + 1, ...bytes.slice(0, last + 1)];
-  });
+  return Buffer.from(
+    [...windows].flatMap(([w, bytes]) => {
+      const last = bytes.reduce((acc, b, i) => (b !== 0 ? i : acc), 0);
+      return [w, last + 1, ...bytes.slice(0, last + 1)];
+    }),
+  );
+}
+
+function nsec(owner: string, next: string, types: readonly number[]): Rr {
   return {
     name: owner,
     type: TYPE.NSEC,
     class: 1,
     ttl: 300,
-    rdata: Buffer.concat([nameToWire(next), Buffer.from(bitmap)]),
+    rdata: Buffer.concat([nameToWire(next), bitmap(types)]),
   };
+}
+
+/** NSEC3 RDATA: SHA-1, no salt, no extra iterations (RFC 9276), as the test zones use. */
+function nsec3Rdata(next: Buffer, types: readonly number[], flags = 0): Buffer {
+  return Buffer.concat([Buffer.from([1, flags, 0, 0, 0, next.length]), next, bitmap(types)]);
 }
 
 describe('names', () => {
@@ -291,5 +317,112 @@ describe('NSEC denial (RFC 4035 §5.4)', () => {
     // _tcp.mx.example exists only because _25._tcp.mx.example does.
     const ent = nsec('mx.example', '_25._tcp.mx.example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC]);
     expect(nsecProvesNodata([ent], '_tcp.mx.example', TYPE.DS)).toEqual({ kind: 'proven' });
+  });
+});
+
+describe('malformed NSEC3 RDATA (RFC 5155 §3.2)', () => {
+  const hash = Buffer.alloc(20, 0x11);
+  const good = nsec3Rdata(hash, [TYPE.A]);
+
+  it('parses a well-formed record and throws WireError when a length runs past the end', () => {
+    expect(nsec3Of(good)).toMatchObject({ hashAlgorithm: 1, iterations: 0, nextHashed: hash });
+    // Salt length 200 in a 30-octet record: the hash length would be read past the end.
+    const saltPastEnd = Buffer.from(good);
+    saltPastEnd[4] = 200;
+    expect(() => nsec3Of(saltPastEnd)).toThrow(WireError);
+    const saltToEnd = Buffer.from([1, 0, 0, 0, 3, 0xaa, 0xbb, 0xcc]);
+    expect(() => nsec3Of(saltToEnd)).toThrow(WireError);
+    expect(() => nsec3Of(Buffer.from([1, 0, 0, 0, 0, 0]))).toThrow(WireError);
+    expect(() => nsec3Of(Buffer.from([1, 0, 0, 0, 0, 21, ...hash]))).toThrow(WireError);
+    expect(() => nsec3Of(Buffer.from([1, 0, 0, 0, 0]))).toThrow(WireError);
+  });
+
+  it('a malformed record proves nothing: it neither covers every name nor makes the proof throw', () => {
+    // The apex's NSEC3, its next hash one above its own: it covers no other name.
+    const apexHash = nsec3Hash('example', Buffer.alloc(0), 0);
+    const after = Buffer.from(apexHash);
+    after[19] = (after[19]! + 1) & 0xff;
+    const apex: Rr[] = [
+      {
+        name: `${base32hex(apexHash)}.example`,
+        type: TYPE.NSEC3,
+        class: 1,
+        ttl: 300,
+        rdata: nsec3Rdata(after, [TYPE.SOA]),
+      },
+    ];
+    expect(nsec3ProvesNxdomain(apex, 'mail.example').kind).toBe('failed');
+    // Owner below every hash, salt length past the end: parsed leniently its next hash was empty,
+    // and an empty next hash "covers" every name above the owner.
+    const rdata = Buffer.from([1, 0, 0, 0, 40, ...bitmap([TYPE.A])]);
+    const covering: Rr = { name: `${'0'.repeat(32)}.example`, type: TYPE.NSEC3, class: 1, ttl: 300, rdata };
+    expect(nsec3ProvesNxdomain([...apex, covering], 'mail.example').kind).toBe('failed');
+    expect(nsec3ProvesNodata([...apex, covering], 'mail.example', TYPE.A).kind).toBe('failed');
+    const tooShort: Rr = { ...covering, rdata: Buffer.from([1, 0, 0, 0, 0, 20, 1, 2]) };
+    expect(() => nsec3ProvesNodata([...apex, tooShort], 'mail.example', TYPE.A)).not.toThrow();
+    expect(nsec3ProvesNodata([tooShort], 'mail.example', TYPE.A)).toEqual({ kind: 'failed', why: 'no NSEC3 records' });
+    expect(nsec3NameState([tooShort], 'mail.example')).toEqual({ kind: 'unknown' });
+  });
+});
+
+/**
+ * A signed zone held in memory (Ed25519, one key as KSK and ZSK) and a query function that
+ * answers from a table: for what an attacker can do with genuinely signed records.
+ */
+function fakeSignedZone(origin: string) {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x as string, 'base64url');
+  const keyRdata = dnskeyRdata(257, 15, raw);
+  const tag = keyTag(keyRdata);
+  const now = Math.floor(Date.now() / 1000);
+  const rr = (name: string, type: number, rdata: Buffer): Rr => ({ name, type, class: 1, ttl: 300, rdata });
+  const rrsig = (rrset: readonly Rr[], labels = labelCount(rrset[0]!.name), key: KeyObject = privateKey): Rr => {
+    const head = Buffer.alloc(18);
+    head.writeUInt16BE(rrset[0]!.type, 0);
+    head[2] = 15;
+    head[3] = labels;
+    head.writeUInt32BE(300, 4);
+    head.writeUInt32BE(now + 86400, 8);
+    head.writeUInt32BE(now - 86400, 12);
+    head.writeUInt16BE(tag, 16);
+    const unsigned = Buffer.concat([head, nameToWire(origin)]);
+    const signature = sign(null, signedData(rrsigOf(unsigned), rrset), key);
+    return rr(rrset[0]!.name, TYPE.RRSIG, Buffer.concat([unsigned, signature]));
+  };
+  const signedSet = (rrset: readonly Rr[], labels?: number): Rr[] => [...rrset, rrsig(rrset, labels)];
+  const dnskey = rr(origin, TYPE.DNSKEY, keyRdata);
+  return {
+    anchor: `${origin}. IN DNSKEY 257 3 15 ${raw.toString('base64')}`,
+    rr,
+    signedSet,
+    answers: new Map<string, Message>([[`${TYPE.DNSKEY}|${origin}`, message({ answer: signedSet([dnskey]) })]]),
+  };
+}
+
+function message(m: Partial<Message>): Message {
+  return { id: 0, rcode: RCODE.NOERROR, flags: { tc: false, ad: false, aa: true }, answer: [], authority: [], ...m };
+}
+
+function validatorFor(zone: ReturnType<typeof fakeSignedZone>, fallback: Message): Validator {
+  const query: QueryFn = (name, type) => Promise.resolve(zone.answers.get(`${type}|${name}`) ?? fallback);
+  return new Validator({
+    query,
+    anchors: parseTrustAnchors(zone.anchor),
+    now: () => Math.floor(Date.now() / 1000),
+    remainingMs: () => 10_000,
+  });
+}
+
+describe('the validator with genuinely signed records used against it', () => {
+  it('a signed but malformed NSEC3 is no proof: bogus, and the lookup does not throw', async () => {
+    const z = fakeSignedZone('example');
+    const owner = `${base32hex(nsec3Hash('mx.example', Buffer.alloc(0), 0))}.example`;
+    // The next hashed owner name runs past the end of the RDATA; salt length past the end.
+    for (const rdata of [Buffer.from([1, 0, 0, 0, 0, 20, 1, 2, 3]), Buffer.from([1, 0, 0, 0, 60, 1, 2])]) {
+      const bad = z.signedSet([z.rr(owner, TYPE.NSEC3, rdata)]);
+      const v = validatorFor(z, message({ authority: bad }));
+      const answer = await v.lookup('mx.example', TYPE.AAAA);
+      expect(answer.status).toBe('bogus');
+    }
   });
 });

@@ -45,8 +45,18 @@ interface Nsec {
   readonly data: NsecRdata;
 }
 
+/** The NSEC records among `records`; a malformed one proves nothing and is left out. */
 function nsecs(records: readonly Rr[]): Nsec[] {
-  return records.filter((r) => r.type === TYPE.NSEC).map((r) => ({ owner: r.name, data: nsecOf(r.rdata) }));
+  const out: Nsec[] = [];
+  for (const r of records) {
+    if (r.type !== TYPE.NSEC) continue;
+    try {
+      out.push({ owner: r.name, data: nsecOf(r.rdata) });
+    } catch {
+      // Malformed RDATA: no proof of anything.
+    }
+  }
+  return out;
 }
 
 /** owner < name < next in canonical order; the last NSEC of a zone wraps to the apex. */
@@ -119,17 +129,32 @@ interface Nsec3 {
   readonly next: string;
 }
 
+/** SHA-1, the one NSEC3 hash algorithm defined (RFC 5155 §11): 20 octets, 32 base32hex digits. */
+const NSEC3_SHA1 = 1;
+const NSEC3_SHA1_LENGTH = 20;
+
+/**
+ * The usable NSEC3 records among `records`. A malformed one (RDATA that does not parse, a
+ * next hash of the wrong length, an owner label that is no hash) proves nothing and is left
+ * out, as are unknown hash algorithms and flags (RFC 5155 §8.1).
+ */
 function nsec3s(records: readonly Rr[]): Nsec3[] {
-  return (
-    records
-      .filter((r) => r.type === TYPE.NSEC3)
-      .map((r) => {
-        const data = nsec3Of(r.rdata);
-        return { hash: r.name.split('.')[0] ?? '', zone: parentName(r.name), data, next: base32hex(data.nextHashed) };
-      })
-      // RFC 5155 §8.1: only hash algorithm 1 (SHA-1) is defined; ignore records with unknown flags.
-      .filter((n) => n.data.hashAlgorithm === 1 && (n.data.flags & 0xfe) === 0)
-  );
+  const out: Nsec3[] = [];
+  for (const r of records) {
+    if (r.type !== TYPE.NSEC3) continue;
+    let data: Nsec3Rdata;
+    try {
+      data = nsec3Of(r.rdata);
+    } catch {
+      continue;
+    }
+    if (data.hashAlgorithm !== NSEC3_SHA1 || (data.flags & 0xfe) !== 0) continue;
+    if (data.nextHashed.length !== NSEC3_SHA1_LENGTH) continue;
+    const hash = r.name.split('.')[0] ?? '';
+    if (!/^[0-9a-v]{32}$/.test(hash)) continue;
+    out.push({ hash, zone: parentName(r.name), data, next: base32hex(data.nextHashed) });
+  }
+  return out;
 }
 
 /** Base32hex in lower case sorts like the hash octets, so strings compare as hashes. */
