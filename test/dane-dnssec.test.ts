@@ -90,6 +90,24 @@ function nsec3Rdata(next: Buffer, types: readonly number[], flags = 0): Buffer {
   return Buffer.concat([Buffer.from([1, flags, 0, 0, 0, next.length]), next, bitmap(types)]);
 }
 
+/**
+ * The whole NSEC3 chain of a zone whose names (apex, empty non-terminals with no types,
+ * wildcards) and their types are given: owners `<hash>.<zone>` in hash order, each pointing
+ * at the next, the last at the first.
+ */
+function nsec3Chain(zone: string, names: Readonly<Record<string, readonly number[]>>, flags = 0): Rr[] {
+  const hashed = Object.entries(names)
+    .map(([name, types]) => ({ hash: nsec3Hash(name, Buffer.alloc(0), 0), types }))
+    .sort((a, b) => Buffer.compare(a.hash, b.hash));
+  return hashed.map((h, i) => ({
+    name: `${base32hex(h.hash)}.${zone}`,
+    type: TYPE.NSEC3,
+    class: 1,
+    ttl: 300,
+    rdata: nsec3Rdata(hashed[(i + 1) % hashed.length]!.hash, h.types, flags),
+  }));
+}
+
 describe('names', () => {
   it('orders names canonically (RFC 4034 §6.1 example)', () => {
     const ordered = [
@@ -317,6 +335,77 @@ describe('NSEC denial (RFC 4035 §5.4)', () => {
     // _tcp.mx.example exists only because _25._tcp.mx.example does.
     const ent = nsec('mx.example', '_25._tcp.mx.example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC]);
     expect(nsecProvesNodata([ent], '_tcp.mx.example', TYPE.DS)).toEqual({ kind: 'proven' });
+  });
+});
+
+describe('wildcard answers with NSEC (RFC 4035 §3.1.3.4, §5.3.4, §5.4)', () => {
+  // example: apex, *.example (A), sib.example (A), z.example (A), in canonical order;
+  // mail.example exists only by the wildcard.
+  const apex = nsec('example', '*.example', [TYPE.SOA, TYPE.NS, TYPE.RRSIG, TYPE.NSEC, TYPE.DNSKEY]);
+  const wild = nsec('*.example', 'sib.example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC]);
+  const sib = nsec('sib.example', 'z.example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC]);
+  const z = nsec('z.example', 'example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC]);
+
+  it('proves NODATA from a wildcard: an NSEC covers the name, the NSEC at *.<closest encloser> lacks the type', () => {
+    // *.example -> sib.example covers mail.example and is itself the wildcard's NSEC.
+    expect(nsecProvesNodata([wild], 'mail.example', TYPE.AAAA)).toEqual({ kind: 'proven' });
+    expect(nsecProvesNodata([wild], 'mail.example', TYPE.DS)).toEqual({ kind: 'proven' });
+    // Several labels below the wildcard: z.example -> example (the end of the zone) covers x.zz.example.
+    expect(nsecProvesNodata([z, wild], 'x.zz.example', TYPE.TLSA)).toEqual({ kind: 'proven' });
+  });
+
+  it('refuses a wildcard NODATA whose wildcard has the type or a CNAME, or is not at the closest encloser', () => {
+    expect(nsecProvesNodata([wild], 'mail.example', TYPE.A)).toMatchObject({
+      kind: 'failed',
+      why: 'the NSEC at *.example lists the type asked for',
+    });
+    const cname = nsec('*.example', 'sib.example', [TYPE.CNAME, TYPE.RRSIG, TYPE.NSEC]);
+    expect(nsecProvesNodata([cname], 'mail.example', TYPE.AAAA).kind).toBe('failed');
+    // sib.example -> z.example covers x.sib.example, whose closest encloser is sib.example: *.example does not apply.
+    expect(nsecProvesNodata([sib, wild], 'x.sib.example', TYPE.AAAA)).toMatchObject({
+      kind: 'failed',
+      why: 'no NSEC matches x.sib.example or the wildcard *.sib.example',
+    });
+    // A covering NSEC without the wildcard's.
+    expect(nsecProvesNodata([apex, sib], 'tt.example', TYPE.AAAA).kind).toBe('failed');
+    // The wildcard's NSEC without one covering the name.
+    const far = nsec('*.example', 'a.example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC]);
+    expect(nsecProvesNodata([far], 'mail.example', TYPE.AAAA).kind).toBe('failed');
+  });
+});
+
+describe('wildcard answers with NSEC3 (RFC 5155 §8.7, §8.8)', () => {
+  const zone = nsec3Chain('example', {
+    example: [TYPE.SOA, TYPE.NS, TYPE.RRSIG, TYPE.DNSKEY, 51 /* NSEC3PARAM */],
+    '*.example': [TYPE.A, TYPE.RRSIG],
+    'b.example': [TYPE.A, TYPE.RRSIG],
+    '_tcp.b.example': [],
+    '*._tcp.b.example': [TYPE.TLSA, TYPE.RRSIG],
+  });
+
+  it('proves NODATA from a wildcard: closest encloser, next closer covered, the wildcard without the type', () => {
+    expect(nsec3ProvesNodata(zone, 'mail.example', TYPE.AAAA)).toEqual({ kind: 'proven' });
+    expect(nsec3ProvesNodata(zone, 'mail.example', TYPE.DS)).toEqual({ kind: 'proven' });
+    expect(nsec3ProvesNodata(zone, '_25._tcp.mail.example', TYPE.TLSA)).toEqual({ kind: 'proven' });
+    expect(nsec3ProvesNodata(zone, '_25._tcp.b.example', TYPE.DS)).toEqual({ kind: 'proven' });
+    expect(nsec3NameState(zone, 'mail.example')).toEqual({ kind: 'unknown' });
+  });
+
+  it('refuses a wildcard NODATA for the wildcard type, a CNAME wildcard, or without the wildcard', () => {
+    expect(nsec3ProvesNodata(zone, 'mail.example', TYPE.A)).toMatchObject({
+      kind: 'failed',
+      why: 'the NSEC3 for *.example lists the type asked for',
+    });
+    const cname = nsec3Chain('example', { example: [TYPE.SOA], '*.example': [TYPE.CNAME, TYPE.RRSIG] });
+    expect(nsec3ProvesNodata(cname, 'mail.example', TYPE.AAAA).kind).toBe('failed');
+    // x.b.example: closest encloser b.example, and *.b.example does not exist.
+    expect(nsec3ProvesNodata(zone, 'x.b.example', TYPE.AAAA)).toMatchObject({
+      kind: 'failed',
+      why: 'no NSEC3 matches x.b.example or the wildcard *.b.example',
+    });
+    // An opt-out span over the next closer name: an unsigned delegation may be there.
+    const optOut = nsec3Chain('example', { example: [TYPE.SOA], '*.example': [TYPE.A, TYPE.RRSIG] }, 1);
+    expect(nsec3ProvesNodata(optOut, 'mail.example', TYPE.AAAA)).toEqual({ kind: 'opt-out' });
   });
 });
 

@@ -66,11 +66,40 @@ export function nsecCovers(owner: Name, next: Name, name: Name): boolean {
 }
 
 function commonAncestor(a: Name, b: Name): Name {
-  const la = a.split('.').reverse();
-  const lb = b.split('.').reverse();
-  const out: string[] = [];
-  for (let i = 0; i < Math.min(la.length, lb.length) && la[i] === lb[i]; i += 1) out.push(la[i] as string);
-  return out.reverse().join('.');
+  const max = Math.min(labelCount(a), labelCount(b));
+  let count = 0;
+  while (count < max && suffixName(a, count + 1) === suffixName(b, count + 1)) count += 1;
+  return suffixName(a, count);
+}
+
+/**
+ * The closest encloser of `name` that an NSEC covering it proves: the longest ancestor the
+ * name shares with the NSEC's owner or next name (RFC 4035 §5.4). Everything between it
+ * and `name` is covered too; when it is `name` itself, `name` is an empty non-terminal.
+ */
+function nsecEncloser(n: Nsec, name: Name): Name {
+  const a = commonAncestor(name, n.owner);
+  const b = commonAncestor(name, n.data.next);
+  return labelCount(a) >= labelCount(b) ? a : b;
+}
+
+function wildcardAt(encloser: Name): Name {
+  return encloser === '' ? '*' : `*.${encloser}`;
+}
+
+/**
+ * Checks a type bitmap at `name` (or at the wildcard that would answer for it) for NODATA
+ * of `type`, as RFC 4035 §5.4 / RFC 5155 §8.5-8.7 and resolvers do.
+ */
+function typesDenyData(types: ReadonlySet<number>, type: number, what: string, wildcard: boolean): DenialVerdict {
+  if (types.has(type)) return { kind: 'failed', why: `${what} lists the type asked for` };
+  if (types.has(TYPE.CNAME)) return { kind: 'failed', why: `${what} lists a CNAME` };
+  if (wildcard) {
+    // A wildcard is never a zone apex nor a delegation (RFC 4592 §4.2): such a record is no proof.
+    if (types.has(TYPE.SOA)) return { kind: 'failed', why: `${what} lists an SOA` };
+    if (type !== TYPE.DS && types.has(TYPE.NS)) return { kind: 'failed', why: `${what} is a delegation` };
+  }
+  return { kind: 'proven' };
 }
 
 /** What the NSEC records say about `name` itself. */
@@ -90,26 +119,37 @@ export function nsecProvesNxdomain(records: readonly Rr[], name: Name): DenialVe
   const list = nsecs(records);
   const cover = list.find((n) => nsecCovers(n.owner, n.data.next, name));
   if (cover === undefined) return { kind: 'failed', why: `no NSEC covers ${name}` };
-  const a = commonAncestor(name, cover.owner);
-  const b = commonAncestor(name, cover.data.next);
-  const encloser = a.length >= b.length ? a : b;
-  const wildcard = encloser === '' ? '*' : `*.${encloser}`;
+  const wildcard = wildcardAt(nsecEncloser(cover, name));
   if (!list.some((n) => nsecCovers(n.owner, n.data.next, wildcard))) {
     return { kind: 'failed', why: `no NSEC denies the wildcard ${wildcard}` };
   }
   return { kind: 'proven' };
 }
 
-/** NODATA: an NSEC at the name without the type (nor CNAME), or the name is an empty non-terminal. */
+/**
+ * NODATA: an NSEC at the name without the type (nor CNAME), or the name is an empty
+ * non-terminal, or the answer came from a wildcard (RFC 4035 §3.1.3.4, §5.4): an NSEC
+ * covers the name, proving it does not exist and what its closest encloser is, and the NSEC
+ * at `*.<closest encloser>` lacks the type (and CNAME).
+ */
 export function nsecProvesNodata(records: readonly Rr[], name: Name, type: number): DenialVerdict {
   const state = nsecNameState(records, name);
   if (state.kind === 'empty-non-terminal') return { kind: 'proven' };
-  if (state.kind === 'exists') {
-    if (state.types.has(type)) return { kind: 'failed', why: `the NSEC at ${name} lists the type asked for` };
-    if (state.types.has(TYPE.CNAME)) return { kind: 'failed', why: `the NSEC at ${name} lists a CNAME` };
-    return { kind: 'proven' };
+  if (state.kind === 'exists') return typesDenyData(state.types, type, `the NSEC at ${name}`, false);
+  const list = nsecs(records);
+  let why = `no NSEC matches ${name} nor proves it does not exist`;
+  for (const cover of list.filter((n) => nsecCovers(n.owner, n.data.next, name))) {
+    const wildcard = wildcardAt(nsecEncloser(cover, name));
+    const at = list.find((n) => n.owner === wildcard);
+    if (at === undefined) {
+      why = `no NSEC matches ${name} or the wildcard ${wildcard}`;
+      continue;
+    }
+    const v = typesDenyData(at.data.types, type, `the NSEC at ${wildcard}`, true);
+    if (v.kind === 'proven') return v;
+    why = v.kind === 'failed' ? v.why : why;
   }
-  return { kind: 'failed', why: `no NSEC matches ${name}` };
+  return { kind: 'failed', why };
 }
 
 /** A wildcard expansion is valid only if the name itself provably does not exist (RFC 4035 §5.3.4). */
@@ -247,21 +287,30 @@ export function nsec3ProvesNxdomain(records: readonly Rr[], name: Name): DenialV
   return ce.nextCloser.data.flags & 1 ? { kind: 'opt-out' } : { kind: 'proven' };
 }
 
+/**
+ * NODATA (RFC 5155 §8.5-8.7): an NSEC3 matching the name without the type (nor CNAME); or,
+ * for an answer from a wildcard, the closest-encloser proof (an NSEC3 matching the closest
+ * encloser, one covering the next closer name) and an NSEC3 matching `*.<closest encloser>`
+ * without the type (nor CNAME); or, for DS only, the next closer name in an opt-out span.
+ */
 export function nsec3ProvesNodata(records: readonly Rr[], name: Name, type: number): DenialVerdict {
   const set = Nsec3Set.of(records);
   if (!(set instanceof Nsec3Set)) return set;
   const m = set.matching(name);
-  if (m !== undefined) {
-    if (m.data.types.has(type)) return { kind: 'failed', why: `the NSEC3 for ${name} lists the type asked for` };
-    if (m.data.types.has(TYPE.CNAME)) return { kind: 'failed', why: `the NSEC3 for ${name} lists a CNAME` };
-    return { kind: 'proven' };
+  if (m !== undefined) return typesDenyData(m.data.types, type, `the NSEC3 for ${name}`, false);
+  const ce = set.closestEncloser(name);
+  if ('why' in ce) return { kind: 'failed', why: `no NSEC3 matches ${name}, and ${ce.why}` };
+  const optOut = (ce.nextCloser.data.flags & 1) !== 0;
+  const wildcard = wildcardAt(ce.encloser);
+  const w = set.matching(wildcard);
+  if (w !== undefined) {
+    const v = typesDenyData(w.data.types, type, `the NSEC3 for ${wildcard}`, true);
+    // RFC 5155 §9.2: with the next closer name in an opt-out span, an unsigned delegation may hide there.
+    return v.kind === 'proven' && optOut ? { kind: 'opt-out' } : v;
   }
   // RFC 5155 §8.6: DS NODATA with no matching NSEC3 is fine under an opt-out span.
-  if (type === TYPE.DS) {
-    const ce = set.closestEncloser(name);
-    if (!('why' in ce) && ce.nextCloser.data.flags & 1) return { kind: 'opt-out' };
-  }
-  return { kind: 'failed', why: `no NSEC3 matches ${name}` };
+  if (type === TYPE.DS && optOut) return { kind: 'opt-out' };
+  return { kind: 'failed', why: `no NSEC3 matches ${name} or the wildcard ${wildcard}` };
 }
 
 /** Wildcard answer (RFC 5155 §8.8): the next closer name of the expansion is covered. */

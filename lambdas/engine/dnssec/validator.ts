@@ -310,6 +310,9 @@ export class Validator {
     if (v.kind === 'too-costly')
       return { status: 'insecure', zone: parent.zone, why: `${label}: NSEC3 iterations too high (RFC 9276)` };
     if (v.kind === 'failed') return { status: 'bogus', zone: parent.zone, why: `${label}: ${v.why}` };
+    // Only an NSEC/NSEC3 at the name itself can show a delegation. A NODATA proven without
+    // one came from a wildcard (RFC 4035 §3.1.3.4, RFC 5155 §8.7): the name exists only by
+    // synthesis, is no zone cut, and the walk stays in this zone.
     const state: NameState = proof.nsec3 ? nsec3NameState(proof.records, child) : nsecNameState(proof.records, child);
     if (state.kind === 'exists' && state.types.has(TYPE.NS) && !state.types.has(TYPE.SOA)) {
       return {
