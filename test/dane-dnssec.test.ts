@@ -16,9 +16,11 @@ import { base32hex, dsDigest, keyTag, nsec3Hash } from '../lambdas/engine/dnssec
 import {
   nsec3NameState,
   nsec3ProvesNodata,
+  nsec3ProvesNoCloserMatch,
   nsec3ProvesNxdomain,
   nsecCovers,
   nsecProvesNodata,
+  nsecProvesNoCloserMatch,
   nsecProvesNxdomain,
 } from '../lambdas/engine/dnssec/proofs.js';
 import type { QueryFn } from '../lambdas/engine/dnssec/transport.js';
@@ -372,6 +374,26 @@ describe('wildcard answers with NSEC (RFC 4035 §3.1.3.4, §5.3.4, §5.4)', () =
     const far = nsec('*.example', 'a.example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC]);
     expect(nsecProvesNodata([far], 'mail.example', TYPE.AAAA).kind).toBe('failed');
   });
+
+  it('accepts a wildcard expansion only with the next closer name denied', () => {
+    // *.example (RRSIG labels 1) answering mail.example: *.example -> sib.example covers it.
+    expect(nsecProvesNoCloserMatch([wild], 'mail.example', 1)).toEqual({ kind: 'proven' });
+    expect(nsecProvesNoCloserMatch([wild], 'a.mail.example', 1)).toEqual({ kind: 'proven' });
+    expect(nsecProvesNoCloserMatch([wild], 'mail.example', 2).kind).toBe('failed');
+  });
+
+  it('refuses a *.example RRset replayed for a.sib.example while sib.example exists', () => {
+    // sib.example -> z.example covers a.sib.example but not sib.example: the closest encloser is sib.example.
+    expect(nsecCovers('sib.example', 'z.example', 'a.sib.example')).toBe(true);
+    expect(nsecProvesNoCloserMatch([sib], 'a.sib.example', 1)).toEqual({
+      kind: 'failed',
+      why: 'no NSEC proves that nothing closer than the wildcard *.example matches a.sib.example',
+    });
+    // sib.example an empty non-terminal (c.sib.example exists): *.example -> c.sib.example covers sib.example
+    // and a.sib.example, but its next name shows sib.example exists.
+    const ent = nsec('*.example', 'c.sib.example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC]);
+    expect(nsecProvesNoCloserMatch([ent], 'a.sib.example', 1).kind).toBe('failed');
+  });
 });
 
 describe('wildcard answers with NSEC3 (RFC 5155 §8.7, §8.8)', () => {
@@ -406,6 +428,12 @@ describe('wildcard answers with NSEC3 (RFC 5155 §8.7, §8.8)', () => {
     // An opt-out span over the next closer name: an unsigned delegation may be there.
     const optOut = nsec3Chain('example', { example: [TYPE.SOA], '*.example': [TYPE.A, TYPE.RRSIG] }, 1);
     expect(nsec3ProvesNodata(optOut, 'mail.example', TYPE.AAAA)).toEqual({ kind: 'opt-out' });
+  });
+
+  it('refuses a *.example RRset replayed for a.b.example while b.example exists', () => {
+    expect(nsec3ProvesNoCloserMatch(zone, 'mail.example', 1)).toEqual({ kind: 'proven' });
+    expect(nsec3ProvesNoCloserMatch(zone, 'a.b.example', 1).kind).toBe('failed');
+    expect(nsec3ProvesNoCloserMatch(zone, 'a.b.example', 2).kind).toBe('failed');
   });
 });
 
@@ -503,6 +531,32 @@ function validatorFor(zone: ReturnType<typeof fakeSignedZone>, fallback: Message
 }
 
 describe('the validator with genuinely signed records used against it', () => {
+  it('refuses a *.example A RRset replayed for a.sib.example, sib.example existing (bogus, not secure)', async () => {
+    const z = fakeSignedZone('example');
+    const wildNsec = z.signedSet([nsec('*.example', 'sib.example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC])]);
+    const sibNsec = z.signedSet([nsec('sib.example', 'z.example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC])]);
+    // The A RRset of *.example, expanded as a.sib.example: its RRSIG (labels 1) still verifies.
+    const forged = z.signedSet([z.rr('a.sib.example', TYPE.A, Buffer.from([192, 0, 2, 1]))], 1);
+    z.answers.set(`${TYPE.DS}|sib.example`, message({ authority: sibNsec }));
+    // sib.example -> z.example denies a.sib.example and *.sib.example: a genuine NXDOMAIN proof.
+    z.answers.set(`${TYPE.DS}|a.sib.example`, message({ rcode: RCODE.NXDOMAIN, authority: sibNsec }));
+    z.answers.set(`${TYPE.A}|a.sib.example`, message({ answer: forged, authority: sibNsec }));
+    const v = validatorFor(z, message({}));
+    const replayed = await v.lookup('a.sib.example', TYPE.A);
+    expect(replayed.status).toBe('bogus');
+    expect(replayed.records).toEqual([]);
+    // The genuine expansion, with the NSEC that denies mail.example, is secure.
+    z.answers.set(`${TYPE.DS}|mail.example`, message({ authority: wildNsec }));
+    z.answers.set(
+      `${TYPE.A}|mail.example`,
+      message({
+        answer: z.signedSet([z.rr('mail.example', TYPE.A, Buffer.from([192, 0, 2, 1]))], 1),
+        authority: wildNsec,
+      }),
+    );
+    expect((await validatorFor(z, message({})).lookup('mail.example', TYPE.A)).status).toBe('secure');
+  });
+
   it('a signed but malformed NSEC3 is no proof: bogus, and the lookup does not throw', async () => {
     const z = fakeSignedZone('example');
     const owner = `${base32hex(nsec3Hash('mx.example', Buffer.alloc(0), 0))}.example`;

@@ -152,11 +152,25 @@ export function nsecProvesNodata(records: readonly Rr[], name: Name, type: numbe
   return { kind: 'failed', why };
 }
 
-/** A wildcard expansion is valid only if the name itself provably does not exist (RFC 4035 §5.3.4). */
-export function nsecProvesNoCloserMatch(records: readonly Rr[], name: Name): DenialVerdict {
-  return nsecs(records).some((n) => nsecCovers(n.owner, n.data.next, name))
+/**
+ * A wildcard expansion (RRSIG labels below the owner's) is valid only if no closer match
+ * exists (RFC 4035 §5.3.4): an NSEC must cover the name with `*.<closest encloser>` as the
+ * source of synthesis, the closest encloser being the RRSIG's `labels` rightmost labels.
+ * Covering the name alone is not enough: an NSEC `b.example → c.example` covers
+ * `a.b.example`, yet `b.example` exists, so `*.example` does not answer for `a.b.example`.
+ */
+export function nsecProvesNoCloserMatch(records: readonly Rr[], name: Name, rrsigLabels: number): DenialVerdict {
+  if (labelCount(name) <= rrsigLabels) return { kind: 'failed', why: 'not a wildcard expansion' };
+  const encloser = suffixName(name, rrsigLabels);
+  const proof = nsecs(records).some(
+    (n) => nsecCovers(n.owner, n.data.next, name) && nsecEncloser(n, name) === encloser,
+  );
+  return proof
     ? { kind: 'proven' }
-    : { kind: 'failed', why: `no NSEC proves that ${name} does not exist (wildcard answer)` };
+    : {
+        kind: 'failed',
+        why: `no NSEC proves that nothing closer than the wildcard ${wildcardAt(encloser)} matches ${name}`,
+      };
 }
 
 // --- NSEC3 ----------------------------------------------------------------------------------

@@ -207,13 +207,14 @@ export class Validator {
       const checked = this.verifyRrset(set, msg.answer, zone);
       if (!checked.ok) return { status: 'bogus', records: [], why: `${typeName(covered)} ${name}: ${checked.why}` };
       if (checked.rrsig.labels < labelCount(name)) {
-        // Wildcard expansion: the name itself must provably not exist (RFC 4035 §5.3.4).
+        // Wildcard expansion: no closer match may exist, i.e. the next closer name below the
+        // wildcard's closest encloser provably does not (RFC 4035 §5.3.4, RFC 5155 §8.8).
         const proof = await this.verifiedDenial(msg, zone);
         if (!proof.ok)
           return { status: 'bogus', records: [], why: `${label}: wildcard answer without proof: ${proof.why}` };
         const v = proof.nsec3
           ? nsec3ProvesNoCloserMatch(proof.records, name, checked.rrsig.labels)
-          : nsecProvesNoCloserMatch(proof.records, name);
+          : nsecProvesNoCloserMatch(proof.records, name, checked.rrsig.labels);
         const judged = judge(v, label);
         if (judged.status !== 'secure') return { ...judged, records: judged.status === 'insecure' ? rrset : [] };
       }
