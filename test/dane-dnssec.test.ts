@@ -3,6 +3,7 @@
  * key tags and DS digests, trust-anchor files, NSEC/NSEC3 denial. The signatures themselves
  * are exercised against zones signed by ldns in system-dane.test.ts.
  */
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,16 +13,32 @@ import {
   TrustAnchorError,
 } from '../lambdas/engine/dnssec/anchors.js';
 import { base32hex, dsDigest, keyTag, nsec3Hash } from '../lambdas/engine/dnssec/crypto.js';
-import { nsecCovers, nsecProvesNodata, nsecProvesNxdomain } from '../lambdas/engine/dnssec/proofs.js';
+import {
+  nsec3NameState,
+  nsec3ProvesNodata,
+  nsec3ProvesNoCloserMatch,
+  nsec3ProvesNxdomain,
+  nsecCovers,
+  nsecProvesNodata,
+  nsecProvesNoCloserMatch,
+  nsecProvesNxdomain,
+} from '../lambdas/engine/dnssec/proofs.js';
+import type { QueryFn } from '../lambdas/engine/dnssec/transport.js';
+import { Validator } from '../lambdas/engine/dnssec/validator.js';
 import {
   compareNames,
+  labelCount,
   nameToWire,
   normaliseName,
+  nsec3Of,
   parseMessage,
+  RCODE,
   readName,
+  rrsigOf,
   signedData,
   TYPE,
   WireError,
+  type Message,
   type Rr,
 } from '../lambdas/engine/dnssec/wire.js';
 
@@ -44,24 +61,53 @@ function dnskeyRdata(flags: number, algorithm: number, key: Buffer): Buffer {
   return Buffer.concat([head, key]);
 }
 
-function nsec(owner: string, next: string, types: readonly number[]): Rr {
+/** An NSEC/NSEC3 type bitmap (RFC 4034 §4.1.2). */
+function bitmap(types: readonly number[]): Buffer {
   const windows = new Map<number, number[]>();
   for (const t of types) {
     const w = windows.get(t >> 8) ?? new Array<number>(32).fill(0);
     w[(t & 0xff) >> 3] = (w[(t & 0xff) >> 3] ?? 0) | (0x80 >> (t & 7));
     windows.set(t >> 8, w);
   }
-  const bitmap = [...windows].flatMap(([w, bytes]) => {
-    const last = bytes.reduce((acc, b, i) => (b !== 0 ? i : acc), 0);
-    return [w, last + 1, ...bytes.slice(0, last + 1)];
-  });
+  return Buffer.from(
+    [...windows].flatMap(([w, bytes]) => {
+      const last = bytes.reduce((acc, b, i) => (b !== 0 ? i : acc), 0);
+      return [w, last + 1, ...bytes.slice(0, last + 1)];
+    }),
+  );
+}
+
+function nsec(owner: string, next: string, types: readonly number[]): Rr {
   return {
     name: owner,
     type: TYPE.NSEC,
     class: 1,
     ttl: 300,
-    rdata: Buffer.concat([nameToWire(next), Buffer.from(bitmap)]),
+    rdata: Buffer.concat([nameToWire(next), bitmap(types)]),
   };
+}
+
+/** NSEC3 RDATA: SHA-1, no salt, no extra iterations (RFC 9276), as the test zones use. */
+function nsec3Rdata(next: Buffer, types: readonly number[], flags = 0): Buffer {
+  return Buffer.concat([Buffer.from([1, flags, 0, 0, 0, next.length]), next, bitmap(types)]);
+}
+
+/**
+ * The whole NSEC3 chain of a zone whose names (apex, empty non-terminals with no types,
+ * wildcards) and their types are given: owners `<hash>.<zone>` in hash order, each pointing
+ * at the next, the last at the first.
+ */
+function nsec3Chain(zone: string, names: Readonly<Record<string, readonly number[]>>, flags = 0): Rr[] {
+  const hashed = Object.entries(names)
+    .map(([name, types]) => ({ hash: nsec3Hash(name, Buffer.alloc(0), 0), types }))
+    .sort((a, b) => Buffer.compare(a.hash, b.hash));
+  return hashed.map((h, i) => ({
+    name: `${base32hex(h.hash)}.${zone}`,
+    type: TYPE.NSEC3,
+    class: 1,
+    ttl: 300,
+    rdata: nsec3Rdata(hashed[(i + 1) % hashed.length]!.hash, h.types, flags),
+  }));
 }
 
 describe('names', () => {
@@ -291,5 +337,235 @@ describe('NSEC denial (RFC 4035 §5.4)', () => {
     // _tcp.mx.example exists only because _25._tcp.mx.example does.
     const ent = nsec('mx.example', '_25._tcp.mx.example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC]);
     expect(nsecProvesNodata([ent], '_tcp.mx.example', TYPE.DS)).toEqual({ kind: 'proven' });
+  });
+});
+
+describe('wildcard answers with NSEC (RFC 4035 §3.1.3.4, §5.3.4, §5.4)', () => {
+  // example: apex, *.example (A), sib.example (A), z.example (A), in canonical order;
+  // mail.example exists only by the wildcard.
+  const apex = nsec('example', '*.example', [TYPE.SOA, TYPE.NS, TYPE.RRSIG, TYPE.NSEC, TYPE.DNSKEY]);
+  const wild = nsec('*.example', 'sib.example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC]);
+  const sib = nsec('sib.example', 'z.example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC]);
+  const z = nsec('z.example', 'example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC]);
+
+  it('proves NODATA from a wildcard: an NSEC covers the name, the NSEC at *.<closest encloser> lacks the type', () => {
+    // *.example -> sib.example covers mail.example and is itself the wildcard's NSEC.
+    expect(nsecProvesNodata([wild], 'mail.example', TYPE.AAAA)).toEqual({ kind: 'proven' });
+    expect(nsecProvesNodata([wild], 'mail.example', TYPE.DS)).toEqual({ kind: 'proven' });
+    // Several labels below the wildcard: z.example -> example (the end of the zone) covers x.zz.example.
+    expect(nsecProvesNodata([z, wild], 'x.zz.example', TYPE.TLSA)).toEqual({ kind: 'proven' });
+  });
+
+  it('refuses a wildcard NODATA whose wildcard has the type or a CNAME, or is not at the closest encloser', () => {
+    expect(nsecProvesNodata([wild], 'mail.example', TYPE.A)).toMatchObject({
+      kind: 'failed',
+      why: 'the NSEC at *.example lists the type asked for',
+    });
+    const cname = nsec('*.example', 'sib.example', [TYPE.CNAME, TYPE.RRSIG, TYPE.NSEC]);
+    expect(nsecProvesNodata([cname], 'mail.example', TYPE.AAAA).kind).toBe('failed');
+    // sib.example -> z.example covers x.sib.example, whose closest encloser is sib.example: *.example does not apply.
+    expect(nsecProvesNodata([sib, wild], 'x.sib.example', TYPE.AAAA)).toMatchObject({
+      kind: 'failed',
+      why: 'no NSEC matches x.sib.example or the wildcard *.sib.example',
+    });
+    // A covering NSEC without the wildcard's.
+    expect(nsecProvesNodata([apex, sib], 'tt.example', TYPE.AAAA).kind).toBe('failed');
+    // The wildcard's NSEC without one covering the name.
+    const far = nsec('*.example', 'a.example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC]);
+    expect(nsecProvesNodata([far], 'mail.example', TYPE.AAAA).kind).toBe('failed');
+  });
+
+  it('accepts a wildcard expansion only with the next closer name denied', () => {
+    // *.example (RRSIG labels 1) answering mail.example: *.example -> sib.example covers it.
+    expect(nsecProvesNoCloserMatch([wild], 'mail.example', 1)).toEqual({ kind: 'proven' });
+    expect(nsecProvesNoCloserMatch([wild], 'a.mail.example', 1)).toEqual({ kind: 'proven' });
+    expect(nsecProvesNoCloserMatch([wild], 'mail.example', 2).kind).toBe('failed');
+  });
+
+  it('refuses a *.example RRset replayed for a.sib.example while sib.example exists', () => {
+    // sib.example -> z.example covers a.sib.example but not sib.example: the closest encloser is sib.example.
+    expect(nsecCovers('sib.example', 'z.example', 'a.sib.example')).toBe(true);
+    expect(nsecProvesNoCloserMatch([sib], 'a.sib.example', 1)).toEqual({
+      kind: 'failed',
+      why: 'no NSEC proves that nothing closer than the wildcard *.example matches a.sib.example',
+    });
+    // sib.example an empty non-terminal (c.sib.example exists): *.example -> c.sib.example covers sib.example
+    // and a.sib.example, but its next name shows sib.example exists.
+    const ent = nsec('*.example', 'c.sib.example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC]);
+    expect(nsecProvesNoCloserMatch([ent], 'a.sib.example', 1).kind).toBe('failed');
+  });
+});
+
+describe('wildcard answers with NSEC3 (RFC 5155 §8.7, §8.8)', () => {
+  const zone = nsec3Chain('example', {
+    example: [TYPE.SOA, TYPE.NS, TYPE.RRSIG, TYPE.DNSKEY, 51 /* NSEC3PARAM */],
+    '*.example': [TYPE.A, TYPE.RRSIG],
+    'b.example': [TYPE.A, TYPE.RRSIG],
+    '_tcp.b.example': [],
+    '*._tcp.b.example': [TYPE.TLSA, TYPE.RRSIG],
+  });
+
+  it('proves NODATA from a wildcard: closest encloser, next closer covered, the wildcard without the type', () => {
+    expect(nsec3ProvesNodata(zone, 'mail.example', TYPE.AAAA)).toEqual({ kind: 'proven' });
+    expect(nsec3ProvesNodata(zone, 'mail.example', TYPE.DS)).toEqual({ kind: 'proven' });
+    expect(nsec3ProvesNodata(zone, '_25._tcp.mail.example', TYPE.TLSA)).toEqual({ kind: 'proven' });
+    expect(nsec3ProvesNodata(zone, '_25._tcp.b.example', TYPE.DS)).toEqual({ kind: 'proven' });
+    expect(nsec3NameState(zone, 'mail.example')).toEqual({ kind: 'unknown' });
+  });
+
+  it('refuses a wildcard NODATA for the wildcard type, a CNAME wildcard, or without the wildcard', () => {
+    expect(nsec3ProvesNodata(zone, 'mail.example', TYPE.A)).toMatchObject({
+      kind: 'failed',
+      why: 'the NSEC3 for *.example lists the type asked for',
+    });
+    const cname = nsec3Chain('example', { example: [TYPE.SOA], '*.example': [TYPE.CNAME, TYPE.RRSIG] });
+    expect(nsec3ProvesNodata(cname, 'mail.example', TYPE.AAAA).kind).toBe('failed');
+    // x.b.example: closest encloser b.example, and *.b.example does not exist.
+    expect(nsec3ProvesNodata(zone, 'x.b.example', TYPE.AAAA)).toMatchObject({
+      kind: 'failed',
+      why: 'no NSEC3 matches x.b.example or the wildcard *.b.example',
+    });
+    // An opt-out span over the next closer name: an unsigned delegation may be there.
+    const optOut = nsec3Chain('example', { example: [TYPE.SOA], '*.example': [TYPE.A, TYPE.RRSIG] }, 1);
+    expect(nsec3ProvesNodata(optOut, 'mail.example', TYPE.AAAA)).toEqual({ kind: 'opt-out' });
+  });
+
+  it('refuses a *.example RRset replayed for a.b.example while b.example exists', () => {
+    expect(nsec3ProvesNoCloserMatch(zone, 'mail.example', 1)).toEqual({ kind: 'proven' });
+    expect(nsec3ProvesNoCloserMatch(zone, 'a.b.example', 1).kind).toBe('failed');
+    expect(nsec3ProvesNoCloserMatch(zone, 'a.b.example', 2).kind).toBe('failed');
+  });
+});
+
+describe('malformed NSEC3 RDATA (RFC 5155 §3.2)', () => {
+  const hash = Buffer.alloc(20, 0x11);
+  const good = nsec3Rdata(hash, [TYPE.A]);
+
+  it('parses a well-formed record and throws WireError when a length runs past the end', () => {
+    expect(nsec3Of(good)).toMatchObject({ hashAlgorithm: 1, iterations: 0, nextHashed: hash });
+    // Salt length 200 in a 30-octet record: the hash length would be read past the end.
+    const saltPastEnd = Buffer.from(good);
+    saltPastEnd[4] = 200;
+    expect(() => nsec3Of(saltPastEnd)).toThrow(WireError);
+    const saltToEnd = Buffer.from([1, 0, 0, 0, 3, 0xaa, 0xbb, 0xcc]);
+    expect(() => nsec3Of(saltToEnd)).toThrow(WireError);
+    expect(() => nsec3Of(Buffer.from([1, 0, 0, 0, 0, 0]))).toThrow(WireError);
+    expect(() => nsec3Of(Buffer.from([1, 0, 0, 0, 0, 21, ...hash]))).toThrow(WireError);
+    expect(() => nsec3Of(Buffer.from([1, 0, 0, 0, 0]))).toThrow(WireError);
+  });
+
+  it('a malformed record proves nothing: it neither covers every name nor makes the proof throw', () => {
+    // The apex's NSEC3, its next hash one above its own: it covers no other name.
+    const apexHash = nsec3Hash('example', Buffer.alloc(0), 0);
+    const after = Buffer.from(apexHash);
+    after[19] = (after[19]! + 1) & 0xff;
+    const apex: Rr[] = [
+      {
+        name: `${base32hex(apexHash)}.example`,
+        type: TYPE.NSEC3,
+        class: 1,
+        ttl: 300,
+        rdata: nsec3Rdata(after, [TYPE.SOA]),
+      },
+    ];
+    expect(nsec3ProvesNxdomain(apex, 'mail.example').kind).toBe('failed');
+    // Owner below every hash, salt length past the end: parsed leniently its next hash was empty,
+    // and an empty next hash "covers" every name above the owner.
+    const rdata = Buffer.from([1, 0, 0, 0, 40, ...bitmap([TYPE.A])]);
+    const covering: Rr = { name: `${'0'.repeat(32)}.example`, type: TYPE.NSEC3, class: 1, ttl: 300, rdata };
+    expect(nsec3ProvesNxdomain([...apex, covering], 'mail.example').kind).toBe('failed');
+    expect(nsec3ProvesNodata([...apex, covering], 'mail.example', TYPE.A).kind).toBe('failed');
+    const tooShort: Rr = { ...covering, rdata: Buffer.from([1, 0, 0, 0, 0, 20, 1, 2]) };
+    expect(() => nsec3ProvesNodata([...apex, tooShort], 'mail.example', TYPE.A)).not.toThrow();
+    expect(nsec3ProvesNodata([tooShort], 'mail.example', TYPE.A)).toEqual({ kind: 'failed', why: 'no NSEC3 records' });
+    expect(nsec3NameState([tooShort], 'mail.example')).toEqual({ kind: 'unknown' });
+  });
+});
+
+/**
+ * A signed zone held in memory (Ed25519, one key as KSK and ZSK) and a query function that
+ * answers from a table: for what an attacker can do with genuinely signed records.
+ */
+function fakeSignedZone(origin: string) {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x as string, 'base64url');
+  const keyRdata = dnskeyRdata(257, 15, raw);
+  const tag = keyTag(keyRdata);
+  const now = Math.floor(Date.now() / 1000);
+  const rr = (name: string, type: number, rdata: Buffer): Rr => ({ name, type, class: 1, ttl: 300, rdata });
+  const rrsig = (rrset: readonly Rr[], labels = labelCount(rrset[0]!.name), key: KeyObject = privateKey): Rr => {
+    const head = Buffer.alloc(18);
+    head.writeUInt16BE(rrset[0]!.type, 0);
+    head[2] = 15;
+    head[3] = labels;
+    head.writeUInt32BE(300, 4);
+    head.writeUInt32BE(now + 86400, 8);
+    head.writeUInt32BE(now - 86400, 12);
+    head.writeUInt16BE(tag, 16);
+    const unsigned = Buffer.concat([head, nameToWire(origin)]);
+    const signature = sign(null, signedData(rrsigOf(unsigned), rrset), key);
+    return rr(rrset[0]!.name, TYPE.RRSIG, Buffer.concat([unsigned, signature]));
+  };
+  const signedSet = (rrset: readonly Rr[], labels?: number): Rr[] => [...rrset, rrsig(rrset, labels)];
+  const dnskey = rr(origin, TYPE.DNSKEY, keyRdata);
+  return {
+    anchor: `${origin}. IN DNSKEY 257 3 15 ${raw.toString('base64')}`,
+    rr,
+    signedSet,
+    answers: new Map<string, Message>([[`${TYPE.DNSKEY}|${origin}`, message({ answer: signedSet([dnskey]) })]]),
+  };
+}
+
+function message(m: Partial<Message>): Message {
+  return { id: 0, rcode: RCODE.NOERROR, flags: { tc: false, ad: false, aa: true }, answer: [], authority: [], ...m };
+}
+
+function validatorFor(zone: ReturnType<typeof fakeSignedZone>, fallback: Message): Validator {
+  const query: QueryFn = (name, type) => Promise.resolve(zone.answers.get(`${type}|${name}`) ?? fallback);
+  return new Validator({
+    query,
+    anchors: parseTrustAnchors(zone.anchor),
+    now: () => Math.floor(Date.now() / 1000),
+    remainingMs: () => 10_000,
+  });
+}
+
+describe('the validator with genuinely signed records used against it', () => {
+  it('refuses a *.example A RRset replayed for a.sib.example, sib.example existing (bogus, not secure)', async () => {
+    const z = fakeSignedZone('example');
+    const wildNsec = z.signedSet([nsec('*.example', 'sib.example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC])]);
+    const sibNsec = z.signedSet([nsec('sib.example', 'z.example', [TYPE.A, TYPE.RRSIG, TYPE.NSEC])]);
+    // The A RRset of *.example, expanded as a.sib.example: its RRSIG (labels 1) still verifies.
+    const forged = z.signedSet([z.rr('a.sib.example', TYPE.A, Buffer.from([192, 0, 2, 1]))], 1);
+    z.answers.set(`${TYPE.DS}|sib.example`, message({ authority: sibNsec }));
+    // sib.example -> z.example denies a.sib.example and *.sib.example: a genuine NXDOMAIN proof.
+    z.answers.set(`${TYPE.DS}|a.sib.example`, message({ rcode: RCODE.NXDOMAIN, authority: sibNsec }));
+    z.answers.set(`${TYPE.A}|a.sib.example`, message({ answer: forged, authority: sibNsec }));
+    const v = validatorFor(z, message({}));
+    const replayed = await v.lookup('a.sib.example', TYPE.A);
+    expect(replayed.status).toBe('bogus');
+    expect(replayed.records).toEqual([]);
+    // The genuine expansion, with the NSEC that denies mail.example, is secure.
+    z.answers.set(`${TYPE.DS}|mail.example`, message({ authority: wildNsec }));
+    z.answers.set(
+      `${TYPE.A}|mail.example`,
+      message({
+        answer: z.signedSet([z.rr('mail.example', TYPE.A, Buffer.from([192, 0, 2, 1]))], 1),
+        authority: wildNsec,
+      }),
+    );
+    expect((await validatorFor(z, message({})).lookup('mail.example', TYPE.A)).status).toBe('secure');
+  });
+
+  it('a signed but malformed NSEC3 is no proof: bogus, and the lookup does not throw', async () => {
+    const z = fakeSignedZone('example');
+    const owner = `${base32hex(nsec3Hash('mx.example', Buffer.alloc(0), 0))}.example`;
+    // The next hashed owner name runs past the end of the RDATA; salt length past the end.
+    for (const rdata of [Buffer.from([1, 0, 0, 0, 0, 20, 1, 2, 3]), Buffer.from([1, 0, 0, 0, 60, 1, 2])]) {
+      const bad = z.signedSet([z.rr(owner, TYPE.NSEC3, rdata)]);
+      const v = validatorFor(z, message({ authority: bad }));
+      const answer = await v.lookup('mx.example', TYPE.AAAA);
+      expect(answer.status).toBe('bogus');
+    }
   });
 });

@@ -45,8 +45,18 @@ interface Nsec {
   readonly data: NsecRdata;
 }
 
+/** The NSEC records among `records`; a malformed one proves nothing and is left out. */
 function nsecs(records: readonly Rr[]): Nsec[] {
-  return records.filter((r) => r.type === TYPE.NSEC).map((r) => ({ owner: r.name, data: nsecOf(r.rdata) }));
+  const out: Nsec[] = [];
+  for (const r of records) {
+    if (r.type !== TYPE.NSEC) continue;
+    try {
+      out.push({ owner: r.name, data: nsecOf(r.rdata) });
+    } catch {
+      // Malformed RDATA: no proof of anything.
+    }
+  }
+  return out;
 }
 
 /** owner < name < next in canonical order; the last NSEC of a zone wraps to the apex. */
@@ -56,11 +66,40 @@ export function nsecCovers(owner: Name, next: Name, name: Name): boolean {
 }
 
 function commonAncestor(a: Name, b: Name): Name {
-  const la = a.split('.').reverse();
-  const lb = b.split('.').reverse();
-  const out: string[] = [];
-  for (let i = 0; i < Math.min(la.length, lb.length) && la[i] === lb[i]; i += 1) out.push(la[i] as string);
-  return out.reverse().join('.');
+  const max = Math.min(labelCount(a), labelCount(b));
+  let count = 0;
+  while (count < max && suffixName(a, count + 1) === suffixName(b, count + 1)) count += 1;
+  return suffixName(a, count);
+}
+
+/**
+ * The closest encloser of `name` that an NSEC covering it proves: the longest ancestor the
+ * name shares with the NSEC's owner or next name (RFC 4035 §5.4). Everything between it
+ * and `name` is covered too; when it is `name` itself, `name` is an empty non-terminal.
+ */
+function nsecEncloser(n: Nsec, name: Name): Name {
+  const a = commonAncestor(name, n.owner);
+  const b = commonAncestor(name, n.data.next);
+  return labelCount(a) >= labelCount(b) ? a : b;
+}
+
+function wildcardAt(encloser: Name): Name {
+  return encloser === '' ? '*' : `*.${encloser}`;
+}
+
+/**
+ * Checks a type bitmap at `name` (or at the wildcard that would answer for it) for NODATA
+ * of `type`, as RFC 4035 §5.4 / RFC 5155 §8.5-8.7 and resolvers do.
+ */
+function typesDenyData(types: ReadonlySet<number>, type: number, what: string, wildcard: boolean): DenialVerdict {
+  if (types.has(type)) return { kind: 'failed', why: `${what} lists the type asked for` };
+  if (types.has(TYPE.CNAME)) return { kind: 'failed', why: `${what} lists a CNAME` };
+  if (wildcard) {
+    // A wildcard is never a zone apex nor a delegation (RFC 4592 §4.2): such a record is no proof.
+    if (types.has(TYPE.SOA)) return { kind: 'failed', why: `${what} lists an SOA` };
+    if (type !== TYPE.DS && types.has(TYPE.NS)) return { kind: 'failed', why: `${what} is a delegation` };
+  }
+  return { kind: 'proven' };
 }
 
 /** What the NSEC records say about `name` itself. */
@@ -80,33 +119,58 @@ export function nsecProvesNxdomain(records: readonly Rr[], name: Name): DenialVe
   const list = nsecs(records);
   const cover = list.find((n) => nsecCovers(n.owner, n.data.next, name));
   if (cover === undefined) return { kind: 'failed', why: `no NSEC covers ${name}` };
-  const a = commonAncestor(name, cover.owner);
-  const b = commonAncestor(name, cover.data.next);
-  const encloser = a.length >= b.length ? a : b;
-  const wildcard = encloser === '' ? '*' : `*.${encloser}`;
+  const wildcard = wildcardAt(nsecEncloser(cover, name));
   if (!list.some((n) => nsecCovers(n.owner, n.data.next, wildcard))) {
     return { kind: 'failed', why: `no NSEC denies the wildcard ${wildcard}` };
   }
   return { kind: 'proven' };
 }
 
-/** NODATA: an NSEC at the name without the type (nor CNAME), or the name is an empty non-terminal. */
+/**
+ * NODATA: an NSEC at the name without the type (nor CNAME), or the name is an empty
+ * non-terminal, or the answer came from a wildcard (RFC 4035 §3.1.3.4, §5.4): an NSEC
+ * covers the name, proving it does not exist and what its closest encloser is, and the NSEC
+ * at `*.<closest encloser>` lacks the type (and CNAME).
+ */
 export function nsecProvesNodata(records: readonly Rr[], name: Name, type: number): DenialVerdict {
   const state = nsecNameState(records, name);
   if (state.kind === 'empty-non-terminal') return { kind: 'proven' };
-  if (state.kind === 'exists') {
-    if (state.types.has(type)) return { kind: 'failed', why: `the NSEC at ${name} lists the type asked for` };
-    if (state.types.has(TYPE.CNAME)) return { kind: 'failed', why: `the NSEC at ${name} lists a CNAME` };
-    return { kind: 'proven' };
+  if (state.kind === 'exists') return typesDenyData(state.types, type, `the NSEC at ${name}`, false);
+  const list = nsecs(records);
+  let why = `no NSEC matches ${name} nor proves it does not exist`;
+  for (const cover of list.filter((n) => nsecCovers(n.owner, n.data.next, name))) {
+    const wildcard = wildcardAt(nsecEncloser(cover, name));
+    const at = list.find((n) => n.owner === wildcard);
+    if (at === undefined) {
+      why = `no NSEC matches ${name} or the wildcard ${wildcard}`;
+      continue;
+    }
+    const v = typesDenyData(at.data.types, type, `the NSEC at ${wildcard}`, true);
+    if (v.kind === 'proven') return v;
+    why = v.kind === 'failed' ? v.why : why;
   }
-  return { kind: 'failed', why: `no NSEC matches ${name}` };
+  return { kind: 'failed', why };
 }
 
-/** A wildcard expansion is valid only if the name itself provably does not exist (RFC 4035 §5.3.4). */
-export function nsecProvesNoCloserMatch(records: readonly Rr[], name: Name): DenialVerdict {
-  return nsecs(records).some((n) => nsecCovers(n.owner, n.data.next, name))
+/**
+ * A wildcard expansion (RRSIG labels below the owner's) is valid only if no closer match
+ * exists (RFC 4035 §5.3.4): an NSEC must cover the name with `*.<closest encloser>` as the
+ * source of synthesis, the closest encloser being the RRSIG's `labels` rightmost labels.
+ * Covering the name alone is not enough: an NSEC `b.example → c.example` covers
+ * `a.b.example`, yet `b.example` exists, so `*.example` does not answer for `a.b.example`.
+ */
+export function nsecProvesNoCloserMatch(records: readonly Rr[], name: Name, rrsigLabels: number): DenialVerdict {
+  if (labelCount(name) <= rrsigLabels) return { kind: 'failed', why: 'not a wildcard expansion' };
+  const encloser = suffixName(name, rrsigLabels);
+  const proof = nsecs(records).some(
+    (n) => nsecCovers(n.owner, n.data.next, name) && nsecEncloser(n, name) === encloser,
+  );
+  return proof
     ? { kind: 'proven' }
-    : { kind: 'failed', why: `no NSEC proves that ${name} does not exist (wildcard answer)` };
+    : {
+        kind: 'failed',
+        why: `no NSEC proves that nothing closer than the wildcard ${wildcardAt(encloser)} matches ${name}`,
+      };
 }
 
 // --- NSEC3 ----------------------------------------------------------------------------------
@@ -119,17 +183,32 @@ interface Nsec3 {
   readonly next: string;
 }
 
+/** SHA-1, the one NSEC3 hash algorithm defined (RFC 5155 §11): 20 octets, 32 base32hex digits. */
+const NSEC3_SHA1 = 1;
+const NSEC3_SHA1_LENGTH = 20;
+
+/**
+ * The usable NSEC3 records among `records`. A malformed one (RDATA that does not parse, a
+ * next hash of the wrong length, an owner label that is no hash) proves nothing and is left
+ * out, as are unknown hash algorithms and flags (RFC 5155 §8.1).
+ */
 function nsec3s(records: readonly Rr[]): Nsec3[] {
-  return (
-    records
-      .filter((r) => r.type === TYPE.NSEC3)
-      .map((r) => {
-        const data = nsec3Of(r.rdata);
-        return { hash: r.name.split('.')[0] ?? '', zone: parentName(r.name), data, next: base32hex(data.nextHashed) };
-      })
-      // RFC 5155 §8.1: only hash algorithm 1 (SHA-1) is defined; ignore records with unknown flags.
-      .filter((n) => n.data.hashAlgorithm === 1 && (n.data.flags & 0xfe) === 0)
-  );
+  const out: Nsec3[] = [];
+  for (const r of records) {
+    if (r.type !== TYPE.NSEC3) continue;
+    let data: Nsec3Rdata;
+    try {
+      data = nsec3Of(r.rdata);
+    } catch {
+      continue;
+    }
+    if (data.hashAlgorithm !== NSEC3_SHA1 || (data.flags & 0xfe) !== 0) continue;
+    if (data.nextHashed.length !== NSEC3_SHA1_LENGTH) continue;
+    const hash = r.name.split('.')[0] ?? '';
+    if (!/^[0-9a-v]{32}$/.test(hash)) continue;
+    out.push({ hash, zone: parentName(r.name), data, next: base32hex(data.nextHashed) });
+  }
+  return out;
 }
 
 /** Base32hex in lower case sorts like the hash octets, so strings compare as hashes. */
@@ -222,21 +301,30 @@ export function nsec3ProvesNxdomain(records: readonly Rr[], name: Name): DenialV
   return ce.nextCloser.data.flags & 1 ? { kind: 'opt-out' } : { kind: 'proven' };
 }
 
+/**
+ * NODATA (RFC 5155 §8.5-8.7): an NSEC3 matching the name without the type (nor CNAME); or,
+ * for an answer from a wildcard, the closest-encloser proof (an NSEC3 matching the closest
+ * encloser, one covering the next closer name) and an NSEC3 matching `*.<closest encloser>`
+ * without the type (nor CNAME); or, for DS only, the next closer name in an opt-out span.
+ */
 export function nsec3ProvesNodata(records: readonly Rr[], name: Name, type: number): DenialVerdict {
   const set = Nsec3Set.of(records);
   if (!(set instanceof Nsec3Set)) return set;
   const m = set.matching(name);
-  if (m !== undefined) {
-    if (m.data.types.has(type)) return { kind: 'failed', why: `the NSEC3 for ${name} lists the type asked for` };
-    if (m.data.types.has(TYPE.CNAME)) return { kind: 'failed', why: `the NSEC3 for ${name} lists a CNAME` };
-    return { kind: 'proven' };
+  if (m !== undefined) return typesDenyData(m.data.types, type, `the NSEC3 for ${name}`, false);
+  const ce = set.closestEncloser(name);
+  if ('why' in ce) return { kind: 'failed', why: `no NSEC3 matches ${name}, and ${ce.why}` };
+  const optOut = (ce.nextCloser.data.flags & 1) !== 0;
+  const wildcard = wildcardAt(ce.encloser);
+  const w = set.matching(wildcard);
+  if (w !== undefined) {
+    const v = typesDenyData(w.data.types, type, `the NSEC3 for ${wildcard}`, true);
+    // RFC 5155 §9.2: with the next closer name in an opt-out span, an unsigned delegation may hide there.
+    return v.kind === 'proven' && optOut ? { kind: 'opt-out' } : v;
   }
   // RFC 5155 §8.6: DS NODATA with no matching NSEC3 is fine under an opt-out span.
-  if (type === TYPE.DS) {
-    const ce = set.closestEncloser(name);
-    if (!('why' in ce) && ce.nextCloser.data.flags & 1) return { kind: 'opt-out' };
-  }
-  return { kind: 'failed', why: `no NSEC3 matches ${name}` };
+  if (type === TYPE.DS && optOut) return { kind: 'opt-out' };
+  return { kind: 'failed', why: `no NSEC3 matches ${name} or the wildcard ${wildcard}` };
 }
 
 /** Wildcard answer (RFC 5155 §8.8): the next closer name of the expansion is covered. */

@@ -207,13 +207,14 @@ export class Validator {
       const checked = this.verifyRrset(set, msg.answer, zone);
       if (!checked.ok) return { status: 'bogus', records: [], why: `${typeName(covered)} ${name}: ${checked.why}` };
       if (checked.rrsig.labels < labelCount(name)) {
-        // Wildcard expansion: the name itself must provably not exist (RFC 4035 §5.3.4).
+        // Wildcard expansion: no closer match may exist, i.e. the next closer name below the
+        // wildcard's closest encloser provably does not (RFC 4035 §5.3.4, RFC 5155 §8.8).
         const proof = await this.verifiedDenial(msg, zone);
         if (!proof.ok)
           return { status: 'bogus', records: [], why: `${label}: wildcard answer without proof: ${proof.why}` };
         const v = proof.nsec3
           ? nsec3ProvesNoCloserMatch(proof.records, name, checked.rrsig.labels)
-          : nsecProvesNoCloserMatch(proof.records, name);
+          : nsecProvesNoCloserMatch(proof.records, name, checked.rrsig.labels);
         const judged = judge(v, label);
         if (judged.status !== 'secure') return { ...judged, records: judged.status === 'insecure' ? rrset : [] };
       }
@@ -310,6 +311,9 @@ export class Validator {
     if (v.kind === 'too-costly')
       return { status: 'insecure', zone: parent.zone, why: `${label}: NSEC3 iterations too high (RFC 9276)` };
     if (v.kind === 'failed') return { status: 'bogus', zone: parent.zone, why: `${label}: ${v.why}` };
+    // Only an NSEC/NSEC3 at the name itself can show a delegation. A NODATA proven without
+    // one came from a wildcard (RFC 4035 §3.1.3.4, RFC 5155 §8.7): the name exists only by
+    // synthesis, is no zone cut, and the walk stays in this zone.
     const state: NameState = proof.nsec3 ? nsec3NameState(proof.records, child) : nsecNameState(proof.records, child);
     if (state.kind === 'exists' && state.types.has(TYPE.NS) && !state.types.has(TYPE.SOA)) {
       return {

@@ -419,12 +419,20 @@ export interface Nsec3Rdata {
   readonly types: ReadonlySet<number>;
 }
 
+/**
+ * NSEC3 RDATA (RFC 5155 §3.2): algorithm, flags, iterations, salt length and salt, hash
+ * length (1 to 255) and the next hashed owner name, then the type bitmap. Throws WireError
+ * when a length field points past the end or the hash is empty: such a record must prove
+ * nothing (an empty next hash would "cover" every name).
+ */
 export function nsec3Of(rdata: Buffer): Nsec3Rdata {
-  if (rdata.length < 5) throw new WireError('NSEC3 RDATA too short');
+  if (rdata.length < 6) throw new WireError('NSEC3 RDATA too short');
   const saltLength = rdata[4] as number;
   const hashAt = 5 + saltLength;
+  if (hashAt >= rdata.length) throw new WireError('NSEC3 salt runs past the end of the RDATA');
   const hashLength = rdata[hashAt] as number;
-  if (hashAt + 1 + hashLength > rdata.length) throw new WireError('NSEC3 RDATA too short');
+  if (hashLength === 0) throw new WireError('NSEC3 next hashed owner name is empty');
+  if (hashAt + 1 + hashLength > rdata.length) throw new WireError('NSEC3 next hashed owner name runs past the end');
   return {
     hashAlgorithm: rdata[0] as number,
     flags: rdata[1] as number,
