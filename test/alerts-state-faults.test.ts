@@ -172,6 +172,39 @@ describe('state faults', () => {
     ]);
   });
 
+  it('a rotation that breaks the target pages at once with the change; with change notices off, after the hold', async () => {
+    const withCert = (status: Status, i: number, sha256: string): AlertableResult => ({
+      ...relay(status, T0 + i * 5 * MIN),
+      tls: {
+        certificate: {
+          subject: 'CN=relay',
+          issuer: 'CN=CA',
+          notAfter: '2027-01-01T00:00:00.000Z',
+          fingerprintSha256: sha256,
+        },
+      },
+    });
+    const runs = async (overrides: Partial<ProcessAlertsDeps>) => {
+      for (const [i, status, sha] of [
+        [0, 'ok', 'AA'],
+        [1, 'ok', 'AA'],
+        [2, 'critical', 'BB'],
+        [3, 'critical', 'BB'],
+        [4, 'critical', 'BB'],
+      ] as const) {
+        await processAlerts([withCert(status, i, sha)], deps(T0 + i * 5 * MIN, overrides));
+      }
+    };
+    await runs({});
+    expect(sent).toEqual(['raised@00:10']);
+    // Another target state: a fresh table.
+    table = `faults-${++tables}`;
+    await db.createTable(table);
+    sent = [];
+    await runs({ notifyChanges: false });
+    expect(sent).toEqual(['raised@00:15']);
+  });
+
   it('a publish that fails is taken back out of the state, so the next run sends it', async () => {
     await run('critical', 0);
     const failing = await run('critical', 1, { notify: async () => false });

@@ -243,7 +243,9 @@ export class ProbeState {
               ...(stored.state.announced === undefined ? {} : { announced: stored.state.announced }),
             };
       const observation = observe(result, runTime(result, deps.clock));
-      const decision = decide(observation, previous, policy, { explained: changes.length > 0 });
+      // A change announces its status at once, in one message with it (unless change notices are off).
+      const explained = changes.length > 0 && deps.notifyChanges !== false;
+      const decision = decide(observation, previous, policy, { explained });
       const transition: AlertTransition | undefined = !policy.enabled
         ? undefined
         : decision.send
