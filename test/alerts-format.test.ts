@@ -35,6 +35,41 @@ function envelope(message: ReturnType<typeof formatAlert>): Record<string, strin
 }
 
 describe('formatAlert: subject', () => {
+  it('names the change behind the status, and keeps it when the subject is clipped', () => {
+    const change = (code: 'CERT_ROTATED' | 'CERT_ISSUER_CHANGED') => ({
+      code,
+      severity: 'info' as const,
+      message: 'm',
+      hint: 'h',
+      before: {},
+      after: {},
+    });
+    const rotated = authFailed({ changes: [change('CERT_ROTATED'), change('CERT_ISSUER_CHANGED')] });
+    expect(formatAlert(rotated, RAISED, OPTIONS).subject).toBe(
+      '[CRITICAL] smtp relay-eu (smtp.example.com:587): AUTH_FAILED after CERT_ROTATED',
+    );
+    expect(formatAlert(rotated, { kind: 'reminder', previousStatus: 'critical' }, OPTIONS).subject).toBe(
+      '[STILL CRITICAL] smtp relay-eu (smtp.example.com:587): AUTH_FAILED with CERT_ROTATED',
+    );
+    const long = authFailed({
+      name: 'Corporate mail',
+      target: 'example-corp.co.uk',
+      check: 'mta-sts',
+      findings: [
+        finding('DANE_TLSA_MISMATCH', 'x'),
+        finding('MTASTS_MX_CERT_INVALID', 'y'),
+        finding('MTASTS_MX_UNREACHABLE', 'z'),
+      ],
+      changes: [change('CERT_ROTATED')],
+    });
+    const subject = formatAlert(long, RAISED, OPTIONS).subject;
+    expect(subject.length).toBeLessThanOrEqual(99);
+    expect(subject.startsWith('[CRITICAL] mta-sts Corporate mail (example-corp.co.uk): DANE_TLSA_MISMATCH, ')).toBe(
+      true,
+    );
+    expect(subject.endsWith('... after CERT_ROTATED')).toBe(true);
+  });
+
   it('names severity, check, name, target and the critical codes', () => {
     const message = formatAlert(authFailed(), RAISED, OPTIONS);
     expect(message.subject).toBe('[CRITICAL] smtp relay-eu (smtp.example.com:587): AUTH_FAILED');

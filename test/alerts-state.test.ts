@@ -119,14 +119,19 @@ describe('decide', () => {
     expect(sent(run(['ok', 'ok', ['ok', 0, 'changed'], 'ok']))).toEqual([]);
   });
 
-  it('dates an explained failure from the first run of its streak, under a larger hold count', () => {
+  it('dates a failure from its first failing run, explained or held', () => {
     const TLSA = codesFingerprint(['DANE_TLSA_MISMATCH']);
-    const decisions = run(['ok', ['critical', TLSA], ['critical', TLSA, 'changed'], ['critical', TLSA]], {
+    // Hold 4: a pending warning (a single TLSA record), then the rotation that breaks DANE.
+    const explained = run(['ok', ['warning', 0], ['critical', TLSA, 'changed'], ['critical', TLSA]], {
       ...POLICY,
       holdCount: 4,
     });
-    expect(sent(decisions)).toEqual(['2:raised:ok']);
-    expect(decisions[2]!.transition!.failingSince).toBe(T0 + 5 * MIN);
+    expect(sent(explained)).toEqual(['2:raised:ok']);
+    expect(explained[2]!.transition!.failingSince).toBe(T0 + 5 * MIN);
+    // ok, warning, critical, critical: raised at the hold, failing since the warning run.
+    const held = run(['ok', 'warning', ['critical', TLSA], ['critical', TLSA]]);
+    expect(sent(held)).toEqual(['3:raised:ok']);
+    expect(held[3]!.transition!.failingSince).toBe(T0 + 5 * MIN);
   });
 
   it('pages for a new target that is critical from its first runs', () => {

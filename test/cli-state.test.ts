@@ -90,14 +90,15 @@ describe('mailprobe run --state', () => {
       tlsRpt: ['v=TLSRPTv1; rua=mailto:tls@good.test'],
       // The MX leaf, so a rotation of the MX certificate is a change too.
       mxCerts: {
-        'mx.good.test': [
-          {
+        'mx.good.test': {
+          '127.0.0.1': {
             sha256: expect.any(String),
             subject: expect.any(String),
             issuer: expect.any(String),
             notAfter: expect.any(String),
+            seen: [expect.any(String)],
           },
-        ],
+        },
       },
     });
 

@@ -183,12 +183,17 @@ describe('parseFacts', () => {
 
 describe('MX certificates and the TLSA verdict', () => {
   const leaf = (sha256: string, issuer = 'CN=Test Intermediate') => ({ ...cert(sha256, issuer), subject: 'CN=mx1' });
-  const stored = (sha256: string, issuer = 'CN=Test Intermediate') => ({
+  const stored = (sha256: string, seen: string[] = [sha256], issuer = 'CN=Test Intermediate') => ({
     sha256,
     subject: 'CN=mx1',
     issuer,
     notAfter: '2027-02-01T00:00:00.000Z',
+    seen,
   });
+  const observed = (sha256: string) => {
+    const { seen: _seen, ...rest } = stored(sha256);
+    return rest;
+  };
   const probe = (address: string, sha256?: string, outcome = 'passed') => ({
     address,
     outcome,
@@ -204,64 +209,124 @@ describe('MX certificates and the TLSA verdict', () => {
       mx,
       ...(dane === undefined ? {} : { dane }),
     }) as unknown as BaseResult;
-  const daneHost = (host: string, verdict: string, endpoint: Record<string, unknown>) => ({
-    host,
+  const host = (name: string, ...probes: ReturnType<typeof probe>[]) => ({
+    host: name,
+    addresses: probes.map((p) => p.address),
+    probes,
+  });
+  /** A DANE host report: each endpoint [address, leaf fingerprint, extra]. */
+  const daneHost = (name: string, verdict: string, endpoints: [string, string, Record<string, unknown>][]) => ({
+    host: name,
     verdict,
-    tlsa: { name: `_25._tcp.${host}`, records: [] },
-    endpoints: [{ address: '192.0.2.1', starttls: true, chain: [leaf('CC')], ...endpoint }],
+    tlsa: { name: `_25._tcp.${name}`, records: [] },
+    endpoints: endpoints.map(([address, sha, extra]) => ({ address, starttls: true, chain: [leaf(sha)], ...extra })),
     findings: verdict === 'invalid' ? [finding('DANE_TLSA_MISMATCH', 'no match')] : [],
   });
+  /** Two runs of a result, through the store's merge: the changes the second one brings. */
+  const across = (first: BaseResult, second: BaseResult) => changesOf(mergeFacts(undefined, factsOf(first)), second);
 
-  it('takes the leaves of every MX host whose probed addresses all showed one, and none of a partial host', () => {
+  it('takes the leaf of every address of every MX host; an address without one is null', () => {
     const facts = factsOf(
       mtaSts([
-        {
-          host: 'MX1.example.com.',
-          probes: [probe('192.0.2.1', 'BB'), probe('192.0.2.2', 'AA'), probe('2001:db8::1', undefined, 'not-probed')],
-        },
-        // One address timed out: its leaves are unknown this run, not "changed".
-        { host: 'mx2.example.com', probes: [probe('192.0.2.3', 'DD'), probe('192.0.2.4', undefined, 'failed')] },
-        { host: 'mx3.example.com', probes: [probe('192.0.2.5', 'EE'), probe('192.0.2.6', 'EE')] },
+        host(
+          'MX1.example.com.',
+          probe('192.0.2.1', 'BB'),
+          probe('192.0.2.2', 'AA'),
+          probe('2001:db8::1', undefined, 'not-probed'),
+        ),
+        host('mx2.example.com', probe('192.0.2.3', 'DD'), probe('192.0.2.4', undefined, 'failed')),
       ]),
     );
     expect(facts.mxCerts).toEqual({
-      'mx1.example.com': [stored('AA'), stored('BB')],
-      'mx3.example.com': [stored('EE')],
+      'mx1.example.com': { '192.0.2.1': observed('BB'), '192.0.2.2': observed('AA'), '2001:db8::1': null },
+      'mx2.example.com': { '192.0.2.3': observed('DD'), '192.0.2.4': null },
     });
-    // Without the mta-sts probes (MX probing off), the DANE endpoints give them; so does a dane result.
-    const fromDane = factsOf(
-      mtaSts([{ host: 'mx1.example.com', probes: [] }], {
-        verdict: 'valid',
-        mx: [daneHost('mx1.example.com', 'valid', {})],
-      }),
-    );
-    expect(fromDane.mxCerts).toEqual({ 'mx1.example.com': [stored('CC')] });
-    const dane = { ...base, check: 'dane', target: 'example.com', mx: [daneHost('mx1.example.com', 'valid', {})] };
-    expect(factsOf(dane as unknown as BaseResult).mxCerts).toEqual({ 'mx1.example.com': [stored('CC')] });
+    // A dane result: its endpoints, and its MX hosts so that hosts that left are forgotten.
+    const dane = {
+      ...base,
+      check: 'dane',
+      target: 'example.com',
+      mx: [daneHost('mx1.example.com', 'valid', [['192.0.2.1', 'CC', {}]])],
+    };
+    expect(factsOf(dane as unknown as BaseResult)).toMatchObject({
+      mx: ['mx1.example.com'],
+      mxCerts: { 'mx1.example.com': { '192.0.2.1': expect.objectContaining({ sha256: 'CC' }) } },
+    });
   });
 
-  it('keeps the leaves of a host not seen this run, and forgets the hosts that are no longer MX hosts', () => {
-    const previous: Facts = { mx: ['a', 'b'], mxCerts: { a: [stored('AA')], b: [stored('BB')] } };
-    expect(mergeFacts(previous, { mx: ['a', 'b'], mxCerts: { a: [stored('A2')] } }).mxCerts).toEqual({
-      a: [stored('A2')],
-      b: [stored('BB')],
+  it('compares address by address: one that timed out or never answers hides nothing on the others', () => {
+    const first = mtaSts([host('mx1.example.com', probe('192.0.2.1', 'AA'), probe('192.0.2.2', 'BB'))]);
+    // .2 ran out of time this run; .1 rotated.
+    const second = mtaSts([
+      host('mx1.example.com', probe('192.0.2.1', 'CC'), probe('192.0.2.2', undefined, 'not-probed')),
+    ]);
+    const out = across(first, second);
+    expect(out.map((c) => c.code)).toEqual(['CERT_ROTATED']);
+    expect(out[0]!.message).toMatch(/^MX mx1\.example\.com: certificate rotated \(192\.0\.2\.1\)\. Was "CN=mx1"/);
+    // The address not seen keeps its leaf; one gone from DNS is forgotten.
+    const kept = mergeFacts(mergeFacts(undefined, factsOf(first)), factsOf(second));
+    expect(Object.keys(kept.mxCerts!['mx1.example.com']!)).toEqual(['192.0.2.1', '192.0.2.2']);
+    const moved = mergeFacts(kept, factsOf(mtaSts([host('mx1.example.com', probe('192.0.2.9', 'CC'))])));
+    expect(Object.keys(moved.mxCerts!['mx1.example.com']!)).toEqual(['192.0.2.9']);
+  });
+
+  it('a load-balanced pool showing two certificates by turns reports each once, not a rotation per run', () => {
+    let facts = mergeFacts(undefined, factsOf(mtaSts([host('mx1.example.com', probe('192.0.2.1', 'AA'))])));
+    const reported: string[] = [];
+    for (const sha of ['BB', 'AA', 'BB', 'AA', 'CC', 'AA']) {
+      const result = mtaSts([host('mx1.example.com', probe('192.0.2.1', sha))]);
+      reported.push(...changesOf(facts, result).map((c) => `${c.code}:${sha}`));
+      facts = mergeFacts(facts, factsOf(result));
+    }
+    expect(reported).toEqual(['CERT_ROTATED:BB', 'CERT_ROTATED:CC']);
+    // The same for an smtp target's leaf.
+    const smtp = (sha: string) =>
+      ({ ...base, check: 'smtp', target: 'h:25', tls: { certificate: leaf(sha) } }) as BaseResult;
+    let single = mergeFacts(undefined, factsOf(smtp('AA')));
+    const once: string[] = [];
+    for (const sha of ['BB', 'AA', 'BB']) {
+      once.push(...changesOf(single, smtp(sha)).map((c) => `${c.code}:${sha}`));
+      single = mergeFacts(single, factsOf(smtp(sha)));
+    }
+    expect(once).toEqual(['CERT_ROTATED:BB']);
+  });
+
+  it('forgets the hosts that are no longer MX hosts, keeps a host not seen this run, and prefers this run at the cap', () => {
+    const previous: Facts = {
+      mx: ['a', 'b'],
+      mxCerts: { a: { '192.0.2.1': stored('AA') }, b: { '192.0.2.2': stored('BB') } },
+    };
+    expect(
+      mergeFacts(previous, { mx: ['a', 'b'], mxCerts: { a: { '192.0.2.1': stored('A2', ['A2']) } } }).mxCerts,
+    ).toEqual({
+      a: { '192.0.2.1': stored('A2', ['A2', 'AA']) },
+      b: { '192.0.2.2': stored('BB') },
     });
-    expect(mergeFacts(previous, { mx: ['a'], mxCerts: { a: [stored('AA')] } }).mxCerts).toEqual({ a: [stored('AA')] });
-    // An MX lookup that failed this run (no mx fact) keeps the previous set, and with it b.
+    expect(mergeFacts(previous, { mx: ['a'], mxCerts: { a: { '192.0.2.1': stored('AA') } } }).mxCerts).toEqual({
+      a: { '192.0.2.1': stored('AA') },
+    });
     expect(mergeFacts(previous, {}).mxCerts).toEqual(previous.mxCerts);
+    const many = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`old${i}`, { '192.0.2.1': stored('AA') }]));
+    const merged = mergeFacts({ mxCerts: many }, { mxCerts: { fresh: { '192.0.2.1': stored('FF') } } });
+    expect(Object.keys(merged.mxCerts!)).toHaveLength(16);
+    expect(merged.mxCerts!['fresh']).toBeDefined();
   });
 
   it('a rotation whose key the TLSA records do not name: one critical CERT_ROTATED, "TLSA not updated", with the record to publish', () => {
-    const before = factsOf(mtaSts([{ host: 'mx1.example.com', probes: [probe('192.0.2.1', 'AA')] }]));
-    const result = mtaSts([{ host: 'mx1.example.com', probes: [probe('192.0.2.1', 'CC')] }], {
+    const first = mtaSts([host('mx1.example.com', probe('192.0.2.1', 'AA'))]);
+    const second = mtaSts([host('mx1.example.com', probe('192.0.2.1', 'CC'))], {
       verdict: 'invalid',
       mx: [
-        daneHost('mx1.example.com', 'invalid', { mismatch: ['3 1 1 aa…: no match'], currentKeyRecord: '3 1 1 cc11' }),
+        daneHost('mx1.example.com', 'invalid', [
+          ['192.0.2.1', 'CC', { mismatch: ['no match'], currentKeyRecord: '3 1 1 cc11' }],
+        ]),
       ],
     });
-    const out = changesOf(before, result);
+    const out = across(first, second);
     expect(out.map((c) => [c.code, c.severity])).toEqual([['CERT_ROTATED', 'critical']]);
-    expect(out[0]!.message).toMatch(/^MX mx1\.example\.com: certificate rotated, TLSA not updated\. Was "CN=mx1"/);
+    expect(out[0]!.message).toMatch(
+      /^MX mx1\.example\.com: certificate rotated, TLSA not updated \(192\.0\.2\.1\)\. Was "CN=mx1"/,
+    );
     expect(out[0]!.message).toContain('No usable TLSA record at _25._tcp.mx1.example.com matches the new certificate');
     expect(out[0]!.message).toContain('Publish `_25._tcp.mx1.example.com. IN TLSA 3 1 1 cc11`');
     expect(out[0]!.after).toMatchObject({
@@ -271,33 +336,51 @@ describe('MX certificates and the TLSA verdict', () => {
     });
   });
 
-  it('a rotation to a pre-published key: CERT_ROTATED at its own severity, "TLSA updated"; no DANE: the plain wording', () => {
-    const before = factsOf(mtaSts([{ host: 'mx1.example.com', probes: [probe('192.0.2.1', 'AA')] }]));
-    const updated = changesOf(
-      before,
-      mtaSts([{ host: 'mx1.example.com', probes: [probe('192.0.2.1', 'CC')] }], {
+  it('judges the new certificate only: another address that already mismatched does not make a good rotation critical', () => {
+    const first = mtaSts([host('mx1.example.com', probe('192.0.2.1', 'AA'), probe('192.0.2.2', 'OLD'))]);
+    const second = mtaSts([host('mx1.example.com', probe('192.0.2.1', 'NEW'), probe('192.0.2.2', 'OLD'))], {
+      verdict: 'invalid',
+      mx: [
+        daneHost('mx1.example.com', 'invalid', [
+          ['192.0.2.1', 'NEW', { matched: { record: '3 1 1 new1', depth: 0, subject: 'CN=mx1' } }],
+          ['192.0.2.2', 'OLD', { mismatch: ['no match'], currentKeyRecord: '3 1 1 old1' }],
+        ]),
+      ],
+    });
+    const out = across(first, second);
+    expect(out.map((c) => [c.code, c.severity])).toEqual([['CERT_ROTATED', 'info']]);
+    expect(out[0]!.message).toContain('certificate rotated, TLSA updated (192.0.2.1)');
+    expect(out[0]!.message).not.toContain('old1');
+  });
+
+  it('a rotation to a pre-published key is info, "TLSA updated"; an invalid verdict for other reasons is not critical; no DANE: plain', () => {
+    const first = mtaSts([host('mx1.example.com', probe('192.0.2.1', 'AA'))]);
+    const updated = across(
+      first,
+      mtaSts([host('mx1.example.com', probe('192.0.2.1', 'CC'))], {
         verdict: 'valid',
-        mx: [daneHost('mx1.example.com', 'valid', { matched: { record: '3 1 1 cc11', depth: 0, subject: 'CN=mx1' } })],
+        mx: [
+          daneHost('mx1.example.com', 'valid', [['192.0.2.1', 'CC', { matched: { record: '3 1 1 cc11', depth: 0 } }]]),
+        ],
       }),
     );
     expect(updated.map((c) => [c.code, c.severity])).toEqual([['CERT_ROTATED', 'info']]);
-    expect(updated[0]!.message).toMatch(/^MX mx1\.example\.com: certificate rotated, TLSA updated\./);
     expect(updated[0]!.message).toContain('authenticate the new certificate (3 1 1 cc11)');
-    const plain = changesOf(
-      before,
-      mtaSts([{ host: 'mx1.example.com', probes: [probe('192.0.2.1', 'CC', 'failed')] }]),
+    // The verdict is invalid because of something else (no STARTTLS elsewhere): said, not escalated.
+    const other = across(
+      first,
+      mtaSts([host('mx1.example.com', probe('192.0.2.1', 'CC'))], {
+        verdict: 'invalid',
+        mx: [{ ...daneHost('mx1.example.com', 'invalid', []), findings: [finding('DANE_STARTTLS_MISSING', 'x')] }],
+      }),
     );
-    expect(plain.map((c) => c.code)).toEqual(['CERT_ROTATED']);
-    expect(plain[0]!.message).toMatch(/^MX mx1\.example\.com: certificate rotated\. Was "CN=mx1"/);
-    // The same leaves again, in another order of addresses: nothing.
-    const two = factsOf(
-      mtaSts([{ host: 'mx1.example.com', probes: [probe('192.0.2.1', 'AA'), probe('192.0.2.2', 'BB')] }]),
-    );
-    const swapped = mtaSts([{ host: 'mx1.example.com', probes: [probe('192.0.2.2', 'BB'), probe('192.0.2.1', 'AA')] }]);
-    expect(changesOf(two, swapped)).toEqual([]);
+    expect(other.map((c) => [c.code, c.severity])).toEqual([['CERT_ROTATED', 'info']]);
+    expect(other[0]!.message).toContain('The DANE verdict for MX mx1.example.com is invalid (DANE_STARTTLS_MISSING)');
+    const plain = across(first, mtaSts([host('mx1.example.com', probe('192.0.2.1', 'CC', 'failed'))]));
+    expect(plain[0]!.message).toMatch(/^MX mx1\.example\.com: certificate rotated \(192\.0\.2\.1\)\. Was "CN=mx1"/);
   });
 
-  it('an smtp target with dane: true words its own rotation with its TLSA verdict', () => {
+  it('an smtp target with dane: true words its own rotation with the TLSA verdict for its leaf', () => {
     const smtp = (sha256: string, dane?: unknown) =>
       ({
         ...base,
@@ -306,26 +389,38 @@ describe('MX certificates and the TLSA verdict', () => {
         tls: { certificate: leaf(sha256) },
         ...(dane ? { dane } : {}),
       }) as unknown as BaseResult;
-    const out = changesOf(
-      factsOf(smtp('AA')),
-      smtp('CC', daneHost('mx1.example.com', 'invalid', { mismatch: ['no match'], currentKeyRecord: '3 1 1 cc11' })),
+    const out = across(
+      smtp('AA'),
+      smtp(
+        'CC',
+        daneHost('mx1.example.com', 'invalid', [
+          ['192.0.2.1', 'CC', { mismatch: ['no match'], currentKeyRecord: '3 1 1 cc11' }],
+        ]),
+      ),
     );
     expect(out.map((c) => [c.code, c.severity])).toEqual([['CERT_ROTATED', 'critical']]);
     expect(out[0]!.message).toMatch(/^The leaf certificate changed, TLSA not updated: was "CN=mx1"/);
     expect(out[0]!.message).toContain('defer all mail to mx1.example.com');
   });
 
-  it('stores and reads back MX leaves, and refuses a wrong shape', () => {
-    const facts: Facts = { mx: ['a'], mxCerts: { a: [stored('AA'), stored('BB', 'CN=Other')] } };
+  it('stores and reads back MX leaves, reads items written before them, and refuses a wrong shape', () => {
+    const facts: Facts = {
+      mx: ['a'],
+      mxCerts: { a: { '192.0.2.1': stored('AA'), '192.0.2.2': stored('BB', ['BB', 'AA'], 'CN=Other') } },
+    };
     expect(parseFacts(JSON.parse(JSON.stringify(facts)))).toEqual(facts);
-    expect(parseFacts({ mxCerts: { a: 'AA' } })).toBeUndefined();
-    expect(parseFacts({ mxCerts: { a: [{ sha256: 'AA' }] } })).toBeUndefined();
+    expect(parseFacts({ mx: ['a'], cert: { sha256: 'A', subject: 's', issuer: 'i', notAfter: 'n' } })).toEqual({
+      mx: ['a'],
+      cert: { sha256: 'A', subject: 's', issuer: 'i', notAfter: 'n' },
+    });
+    expect(parseFacts({ mxCerts: { a: [stored('AA')] } })).toBeUndefined();
+    expect(parseFacts({ mxCerts: { a: { '192.0.2.1': { sha256: 'AA' } } } })).toBeUndefined();
   });
 
   it('reports an MX issuer change next to the rotation', () => {
     const out = changesBetween(
-      { mxCerts: { a: [stored('AA', 'CN=CA 1')] } },
-      { mxCerts: { a: [stored('BB', 'CN=CA 2')] } },
+      { mxCerts: { a: { '192.0.2.1': stored('AA', ['AA'], 'CN=CA 1') } } },
+      { mxCerts: { a: { '192.0.2.1': stored('BB', ['BB'], 'CN=CA 2') } } },
     );
     expect(out.map((c) => c.code)).toEqual(['CERT_ROTATED', 'CERT_ISSUER_CHANGED']);
     expect(out[1]!.message).toBe('MX a: the certificate issuer changed from "CN=CA 1" to "CN=CA 2".');

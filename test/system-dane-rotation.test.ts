@@ -249,14 +249,18 @@ describe.skipIf(requirements.skip)(
       expect(stale.findings.map((f) => f.code)).toContain('DANE_TLSA_MISMATCH');
       expect(stale.changes?.map((c) => [c.code, c.severity])).toEqual([['CERT_ROTATED', 'critical']]);
       const newKey = `3 1 1 ${spki(after[mxOf(STALE)]!.x509)}`;
-      expect(stale.changes?.[0]?.message).toContain(`MX ${mxOf(STALE)}: certificate rotated, TLSA not updated.`);
+      expect(stale.changes?.[0]?.message).toContain(
+        `MX ${mxOf(STALE)}: certificate rotated, TLSA not updated (127.0.0.1).`,
+      );
       expect(stale.changes?.[0]?.after).toMatchObject({
         host: mxOf(STALE),
         tlsa: { verdict: 'invalid', updated: false, publish: newKey },
       });
       expect(updated.status).toBe('ok');
       expect(updated.changes?.map((c) => [c.code, c.severity])).toEqual([['CERT_ROTATED', 'info']]);
-      expect(updated.changes?.[0]?.message).toContain(`MX ${mxOf(UPDATED)}: certificate rotated, TLSA updated.`);
+      expect(updated.changes?.[0]?.message).toContain(
+        `MX ${mxOf(UPDATED)}: certificate rotated, TLSA updated (127.0.0.1).`,
+      );
 
       // One message per domain: the page for stale (with the change in it), the notice for updated.
       const messages = published();

@@ -142,10 +142,17 @@ function subjectOf(result: AlertableResult, transition: AlertTransition): string
     transition.kind === 'resolved'
       ? `ok again (was ${transition.previousStatus})`
       : headlineCodes(result.findings, result.status).join(', ');
-  // A status alert that carries the change behind it names that too ("DANE_TLSA_MISMATCH after CERT_ROTATED").
-  const changed = [...new Set(changesOf(result).map((c) => c.code))].join(', ');
-  const tail = (what === '' ? '' : `: ${what}`) + (changed === '' ? '' : ` after ${changed}`);
-  return clip(ascii(`[${head}] ${result.check} ${label(result)}${tail}`), SNS_MAX_SUBJECT_CHARS);
+  // A status alert that carries the change behind it names that too ("DANE_TLSA_MISMATCH after
+  // CERT_ROTATED"), and keeps it when the subject is clipped: the codes give way first.
+  const codes = new Set(changesOf(result).map((c) => c.code));
+  if (codes.has('CERT_ROTATED')) codes.delete('CERT_ISSUER_CHANGED');
+  const changed =
+    codes.size === 0 ? '' : ` ${transition.kind === 'reminder' ? 'with' : 'after'} ${[...codes].join(', ')}`;
+  const start = ascii(`[${head}] ${result.check} ${label(result)}`);
+  const room = SNS_MAX_SUBJECT_CHARS - start.length - changed.length;
+  if (what === '') return clip(start + changed, SNS_MAX_SUBJECT_CHARS);
+  if (changed === '' || room < 8) return clip(ascii(`${start}: ${what}`), SNS_MAX_SUBJECT_CHARS);
+  return `${start}${clip(ascii(`: ${what}`), room)}${ascii(changed)}`;
 }
 
 export function formatDuration(ms: number): string {

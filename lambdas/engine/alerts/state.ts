@@ -90,11 +90,10 @@ function same(a: { status: Status; codes: number }, b: { status: Status; codes: 
   return a.status === b.status && (a.status !== 'critical' || a.codes === b.codes);
 }
 
-/** When the latest streak of runs with the current status began (the runs are oldest first). */
+/** When the latest streak of failing runs (warning or critical) began; the runs are oldest first. */
 function firstOfStreak(recent: readonly Observation[]): number {
-  const current = recent[recent.length - 1]!;
-  let first = current.at;
-  for (let i = recent.length - 1; i >= 0 && recent[i]!.status === current.status; i--) first = recent[i]!.at;
+  let first = recent[recent.length - 1]!.at;
+  for (let i = recent.length - 1; i >= 0 && recent[i]!.status !== 'ok'; i--) first = recent[i]!.at;
   return first;
 }
 
@@ -124,16 +123,20 @@ export function decide(
 ): Decision {
   const hold = Math.max(1, Math.floor(policy.holdCount));
   const recent = [...(previous?.recent ?? []), current].slice(-hold);
-  const held = options.explained === true || (recent.length === hold && recent.every((o) => same(o, current)));
   const announced = previous?.announced;
   // A target never seen before counts as ok, so one that fails from its first runs still pages.
   const baseline: AnnouncedState = announced ?? { status: 'ok', codes: 0 };
+  const held = options.explained === true || (recent.length === hold && recent.every((o) => same(o, current)));
   const unsentState: AlertHistory = { recent, ...(announced === undefined ? {} : { announced }) };
 
   if (held && !same(baseline, current)) {
     // A failure starts at its first run; escalation or new codes do not restart it.
     const failingSince =
-      current.status === 'ok' ? undefined : baseline.status !== 'ok' ? baseline.failingSince : firstOfStreak(recent);
+      current.status === 'ok'
+        ? undefined
+        : baseline.status !== 'ok'
+          ? baseline.failingSince
+          : firstOfStreak([...(previous?.recent ?? []), current]);
     // A recovery message tells how long the failure lasted.
     const reported = current.status === 'ok' ? baseline.failingSince : failingSince;
     const transition: AlertTransition = {

@@ -1,11 +1,18 @@
 /**
  * Certificates as facts between runs, and their rotation as a change: the leaf of an smtp or
- * tls target, and the leaves each MX host of a domain presents (mta-sts and dane results).
+ * tls target, and the leaf each address of each MX host of a domain presents (mta-sts and
+ * dane results).
  *
- * A rotation on a DANE-protected host is worded with the host's TLSA verdict from the same
- * run, so "rotated, TLSA not updated" is one change (critical, with the record to publish),
- * not a CERT_ROTATED notice followed by a DANE_TLSA_MISMATCH page: RFC 7672 senders defer
- * mail from the moment the new key is served, and the on-call engineer needs both halves at once.
+ * A rotation on a DANE-protected host is worded with the host's TLSA verdict for the new
+ * certificate from the same run, so "rotated, TLSA not updated" is one change (critical, with
+ * the record to publish), not a CERT_ROTATED notice followed by a DANE_TLSA_MISMATCH page:
+ * RFC 7672 senders defer mail from the moment the new key is served.
+ *
+ * Leaves are compared address by address, and only where both runs saw one: an address that
+ * timed out, or a node left in DNS that never answers, hides nothing on the others. Each
+ * address (and each smtp/tls target) remembers the last few fingerprints it showed, so a
+ * load-balanced pool whose nodes present different certificates reports each certificate
+ * once, not a rotation on every run.
  */
 import { FINDINGS, type FindingCode, type Severity } from '../findings.js';
 import type { Change } from '../result.js';
@@ -15,25 +22,36 @@ export interface CertFacts {
   readonly subject: string;
   readonly issuer: string;
   readonly notAfter: string;
+  /** Fingerprints shown recently, newest first (this one included); a fingerprint in it is no rotation. */
+  readonly seen?: readonly string[];
 }
 
-/** The leaves one MX host presented on the addresses probed, unique by fingerprint, sorted. */
-export type MxCertFacts = Readonly<Record<string, readonly CertFacts[]>>;
+/**
+ * The leaves of each MX host by address. In this run's facts an address the run resolved but
+ * saw no certificate on is `null`: it exists, and keeps the leaf of an earlier run.
+ */
+export type MxCertFacts = Readonly<Record<string, Readonly<Record<string, CertFacts | null>>>>;
 
-/** What a host's DANE verdict says about the certificate it presents now. */
+/** What a host's DANE verdict says about the certificates it presented, address by address. */
 export interface TlsaView {
   /** `valid`, `invalid`, `not-deployed` or `unknown` (DaneStatus). */
   readonly verdict: string;
   /** `_25._tcp.<base domain>`. */
   readonly at: string;
-  /** The record that authenticates the certificate (valid). */
-  readonly matched?: string;
-  /** No usable record matches the certificate presented: the TLSA RRset was not updated. */
-  readonly stale: boolean;
-  /** The 3 1 1 record of the key presented, for the fix. */
-  readonly publish?: string;
+  readonly endpoints: readonly TlsaEndpointView[];
   /** The codes behind an invalid or unknown verdict. */
   readonly codes: readonly string[];
+}
+
+export interface TlsaEndpointView {
+  /** The fingerprint of the leaf the DANE probe saw. */
+  readonly leaf: string;
+  /** The record that authenticated it. */
+  readonly matched?: string;
+  /** No usable record matched it. */
+  readonly mismatch: boolean;
+  /** The 3 1 1 record of its key, for the fix. */
+  readonly publish?: string;
 }
 
 /** TLSA views by MX host (lower-case, no root dot); SELF for the host of an smtp target. */
@@ -42,75 +60,79 @@ export const SELF = '';
 
 /** Small by construction; capped so a hostile DNS answer cannot grow the stored item. */
 const MAX_HOSTS = 16;
-const MAX_CERTS_PER_HOST = 4;
-const MAX_STRING = 512;
+const MAX_ADDRESSES = 8;
+const MAX_SEEN = 4;
+const MAX_TEXT = 256;
+const MAX_FINGERPRINT = 128;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v.slice(0, MAX_STRING) : undefined);
+const text = (v: unknown, max = MAX_TEXT): string | undefined => (typeof v === 'string' ? v.slice(0, max) : undefined);
 const hostKey = (v: unknown): string | undefined =>
   typeof v === 'string' && v.length > 0 && v.length <= 255 ? v.toLowerCase().replace(/\.$/, '') : undefined;
+const addressKey = (v: unknown): string | undefined =>
+  typeof v === 'string' && v.length > 0 && v.length <= 64 ? v.toLowerCase() : undefined;
 
 /** A certificate as the results carry it (CertificateInfo) or as it was stored. */
 export function certFacts(cert: unknown): CertFacts | undefined {
   if (!isRecord(cert)) return undefined;
-  const sha256 = str(cert['fingerprintSha256'] ?? cert['sha256']);
-  const subject = str(cert['subject']);
-  const issuer = str(cert['issuer']);
-  const notAfter = str(cert['notAfter']);
+  const sha256 = text(cert['fingerprintSha256'] ?? cert['sha256'], MAX_FINGERPRINT);
+  const subject = text(cert['subject']);
+  const issuer = text(cert['issuer']);
+  const notAfter = text(cert['notAfter']);
   if (sha256 === undefined || subject === undefined || issuer === undefined || notAfter === undefined) return undefined;
-  return { sha256, subject, issuer, notAfter };
+  const seen = Array.isArray(cert['seen'])
+    ? cert['seen'].map((s) => text(s, MAX_FINGERPRINT)).filter((s): s is string => s !== undefined)
+    : undefined;
+  return { sha256, subject, issuer, notAfter, ...(seen !== undefined && seen.length > 0 ? { seen } : {}) };
 }
 
-function certSet(certs: readonly CertFacts[]): CertFacts[] {
-  const unique = new Map(certs.map((c) => [c.sha256, c]));
-  return [...unique.values()].sort((a, b) => a.sha256.localeCompare(b.sha256)).slice(0, MAX_CERTS_PER_HOST);
+const seenOf = (c: CertFacts): readonly string[] => c.seen ?? [c.sha256];
+
+/** The leaf to keep: this run's, remembering the fingerprints shown before it. */
+export function carryCert(previous: CertFacts | undefined, current: CertFacts): CertFacts {
+  const seen = [...new Set([current.sha256, ...(previous === undefined ? [] : seenOf(previous))])].slice(0, MAX_SEEN);
+  const { seen: _ignored, ...rest } = current;
+  return { ...rest, seen };
 }
 
-/**
- * The leaves of one host, or undefined when not every address it was probed on showed one:
- * a partial view (an address timed out) must not read as a rotation, nor hide one.
- */
-function hostLeaves(report: Record<string, unknown>): CertFacts[] | undefined {
-  const leaves: CertFacts[] = [];
-  // mta-sts: `probes`, one per address; addresses not probed (no IPv6, blocked) say nothing.
-  if (Array.isArray(report['probes'])) {
-    const probed = report['probes'].filter(
-      (p) => isRecord(p) && p['outcome'] !== 'not-probed' && p['outcome'] !== 'blocked',
-    ) as Record<string, unknown>[];
-    for (const p of probed) {
-      const leaf = certFacts(isRecord(p['tls']) ? p['tls']['certificate'] : undefined);
-      if (leaf === undefined) return undefined;
-      leaves.push(leaf);
-    }
-  } else if (Array.isArray(report['endpoints'])) {
-    // dane: `endpoints`, one per address connected to, with the chain leaf first.
-    for (const e of report['endpoints']) {
-      const chain = isRecord(e) ? e['chain'] : undefined;
-      const leaf = certFacts(Array.isArray(chain) ? chain[0] : undefined);
-      if (leaf === undefined) return undefined;
-      leaves.push(leaf);
-    }
+/** A rotation: another leaf than last time, and none this target showed recently. */
+export function rotated(previous: CertFacts, current: CertFacts): boolean {
+  return previous.sha256 !== current.sha256 && !seenOf(previous).includes(current.sha256);
+}
+
+/** The leaves of one host's addresses: mta-sts `probes`, or dane `endpoints` (chain leaf first). */
+function hostLeaves(report: Record<string, unknown>, check: unknown): Record<string, CertFacts | null> | undefined {
+  const list = check === 'dane' ? report['endpoints'] : report['probes'];
+  if (!Array.isArray(list)) return undefined;
+  const out: Record<string, CertFacts | null> = {};
+  for (const entry of list.slice(0, MAX_ADDRESSES)) {
+    if (!isRecord(entry)) continue;
+    const address = addressKey(entry['address']);
+    if (address === undefined) continue;
+    const chain = entry['chain'];
+    const leaf =
+      check === 'dane'
+        ? certFacts(Array.isArray(chain) ? chain[0] : undefined)
+        : certFacts(isRecord(entry['tls']) ? entry['tls']['certificate'] : undefined);
+    out[address] = leaf ?? null;
   }
-  return leaves.length === 0 ? undefined : certSet(leaves);
+  return Object.keys(out).length === 0 ? undefined : out;
 }
 
 /**
- * The MX leaves an mta-sts or dane result observed. The mta-sts check's own probes come
- * first; the DANE endpoints fill in hosts it did not probe.
+ * The MX leaves an mta-sts result (its own MX probes) or a dane result (its endpoints)
+ * observed, by host and address. One source per check: the DANE probe sends the TLSA base
+ * domain as SNI, the mta-sts probe the MX name, and a server may answer them differently.
  */
 export function mxCertFactsOf(result: Record<string, unknown>): MxCertFacts | undefined {
-  const out = new Map<string, CertFacts[]>();
-  const dane = isRecord(result['dane']) ? result['dane'] : undefined;
-  const sources = [result['mx'], dane?.['mx']];
-  for (const list of sources) {
-    if (!Array.isArray(list)) continue;
-    for (const report of list) {
-      if (!isRecord(report)) continue;
-      const host = hostKey(report['host']);
-      if (host === undefined || out.has(host) || out.size >= MAX_HOSTS) continue;
-      const leaves = hostLeaves(report);
-      if (leaves !== undefined) out.set(host, leaves);
-    }
+  const out = new Map<string, Record<string, CertFacts | null>>();
+  const list = result['mx'];
+  for (const report of Array.isArray(list) ? list : []) {
+    if (!isRecord(report)) continue;
+    const host = hostKey(report['host']);
+    if (host === undefined || out.has(host) || out.size >= MAX_HOSTS) continue;
+    const leaves = hostLeaves(report, result['check']);
+    if (leaves !== undefined) out.set(host, leaves);
   }
   return out.size === 0 ? undefined : Object.fromEntries([...out].sort(([a], [b]) => a.localeCompare(b)));
 }
@@ -118,53 +140,71 @@ export function mxCertFactsOf(result: Record<string, unknown>): MxCertFacts | un
 /** Stored MX leaves, or undefined when they are not in the expected shape. */
 export function parseMxCertFacts(value: unknown): MxCertFacts | undefined {
   if (!isRecord(value)) return undefined;
-  const out: Record<string, CertFacts[]> = {};
-  for (const [host, list] of Object.entries(value)) {
-    if (!Array.isArray(list)) return undefined;
-    const certs = list.map(certFacts);
-    if (certs.some((c) => c === undefined)) return undefined;
-    out[host] = certs as CertFacts[];
+  const out: Record<string, Record<string, CertFacts>> = {};
+  for (const [host, addresses] of Object.entries(value)) {
+    if (!isRecord(addresses)) return undefined;
+    const leaves: Record<string, CertFacts> = {};
+    for (const [address, cert] of Object.entries(addresses)) {
+      const leaf = certFacts(cert);
+      if (leaf === undefined) return undefined;
+      leaves[address] = leaf;
+    }
+    out[host] = leaves;
   }
   return out;
 }
 
 /**
- * The MX leaves to keep: this run's over the last run's, host by host (a host not probed this
- * run keeps its last leaves), without the hosts that are no longer MX hosts.
+ * The MX leaves to keep. A host this run saw: its addresses as resolved now, each with this
+ * run's leaf or, where it saw none, the last one. A host it did not see keeps its leaves while
+ * it is still an MX host. This run's hosts come first when the cap is reached.
  */
 export function mergeMxCerts(
   previous: MxCertFacts | undefined,
   current: MxCertFacts | undefined,
   mxHosts: readonly string[] | undefined,
 ): MxCertFacts | undefined {
-  if (previous === undefined) return current;
-  const merged = Object.entries({ ...previous, ...current }).filter(
-    ([host]) => mxHosts === undefined || mxHosts.includes(host) || current?.[host] !== undefined,
-  );
-  return merged.length === 0 ? undefined : Object.fromEntries(merged.slice(0, MAX_HOSTS));
+  const out: [string, Record<string, CertFacts>][] = [];
+  for (const [host, addresses] of Object.entries(current ?? {})) {
+    const before = previous?.[host] ?? {};
+    const leaves: Record<string, CertFacts> = {};
+    for (const [address, leaf] of Object.entries(addresses)) {
+      const was = before[address] ?? undefined;
+      if (leaf !== null) leaves[address] = carryCert(was, leaf);
+      else if (was !== undefined) leaves[address] = was;
+    }
+    if (Object.keys(leaves).length > 0) out.push([host, leaves]);
+  }
+  for (const [host, addresses] of Object.entries(previous ?? {})) {
+    if (current?.[host] !== undefined || (mxHosts !== undefined && !mxHosts.includes(host))) continue;
+    const leaves = Object.fromEntries(Object.entries(addresses).filter((e): e is [string, CertFacts] => e[1] !== null));
+    if (Object.keys(leaves).length > 0) out.push([host, leaves]);
+  }
+  return out.length === 0 ? undefined : Object.fromEntries(out.slice(0, MAX_HOSTS));
 }
 
 function tlsaView(report: Record<string, unknown>): TlsaView | undefined {
-  const verdict = str(report['verdict']);
+  const verdict = text(report['verdict']);
   if (verdict === undefined || verdict === 'not-deployed') return undefined;
   const tlsa = isRecord(report['tlsa']) ? report['tlsa'] : {};
-  const at = str(tlsa['name']) ?? `_25._tcp.${str(report['host']) ?? ''}`;
-  const endpoints = (Array.isArray(report['endpoints']) ? report['endpoints'] : []).filter(isRecord);
-  const matched = endpoints
-    .map((e) => (isRecord(e['matched']) ? str(e['matched']['record']) : undefined))
-    .find(Boolean);
-  const stale = endpoints.some((e) => Array.isArray(e['mismatch']));
-  const publish = endpoints.map((e) => str(e['currentKeyRecord'])).find(Boolean);
+  const at = text(tlsa['name']) ?? `_25._tcp.${text(report['host']) ?? ''}`;
+  const endpoints: TlsaEndpointView[] = [];
+  for (const e of Array.isArray(report['endpoints']) ? report['endpoints'] : []) {
+    if (!isRecord(e) || !Array.isArray(e['chain'])) continue;
+    const leaf = certFacts(e['chain'][0])?.sha256;
+    if (leaf === undefined) continue;
+    const matched = isRecord(e['matched']) ? text(e['matched']['record'], 1024) : undefined;
+    const publish = text(e['currentKeyRecord'], 1024);
+    endpoints.push({
+      leaf,
+      mismatch: Array.isArray(e['mismatch']),
+      ...(matched !== undefined ? { matched } : {}),
+      ...(publish !== undefined ? { publish } : {}),
+    });
+  }
   const findings = Array.isArray(report['findings']) ? report['findings'].filter(isRecord) : [];
-  const codes = [...new Set(findings.map((f) => str(f['code'])).filter((c): c is string => c !== undefined))];
-  return {
-    verdict,
-    at,
-    stale,
-    codes: codes.filter((c) => c !== 'DANE_NO_ROLLOVER' || verdict !== 'valid'),
-    ...(matched !== undefined ? { matched } : {}),
-    ...(publish !== undefined ? { publish } : {}),
-  };
+  const codes = [...new Set(findings.map((f) => text(f['code'])).filter((c): c is string => c !== undefined))];
+  return { verdict, at, endpoints, codes: codes.filter((c) => c !== 'DANE_NO_ROLLOVER' || verdict !== 'valid') };
 }
 
 /** The TLSA verdicts a result carries: per MX host (mta-sts, dane), or for the smtp target's host. */
@@ -201,56 +241,61 @@ const short = (record: string) => (record.length > 24 ? `${record.slice(0, 24)}â
 const describe = (c: CertFacts) => `"${c.subject}" from "${c.issuer}", not after ${c.notAfter}, SHA-256 ${c.sha256}`;
 const describeAll = (certs: readonly CertFacts[]) => certs.map(describe).join(' and ');
 const view = (c: CertFacts) => ({ subject: c.subject, issuer: c.issuer, notAfter: c.notAfter, sha256: c.sha256 });
+const unique = (certs: readonly CertFacts[]) => [...new Map(certs.map((c) => [c.sha256, c])).values()];
 
-/** The TLSA half of a rotation: what DANE senders make of the new certificate. */
-function tlsaSentence(v: TlsaView | undefined, who: string): { head: string; tail: string; critical: boolean } {
-  if (v === undefined) return { head: '', tail: '', critical: false };
-  if (v.verdict === 'valid') {
-    return {
-      head: ', TLSA updated',
-      tail: ` The TLSA records at ${v.at} authenticate the new certificate (${short(v.matched ?? 'a usable record')}): DANE senders keep delivering.`,
-      critical: false,
-    };
-  }
-  if (v.verdict === 'invalid' && v.stale) {
+interface TlsaJudgement {
+  /** Added to the head: ", TLSA updated" or ", TLSA not updated". */
+  readonly head: string;
+  readonly tail: string;
+  readonly stale: boolean;
+  readonly after: Record<string, unknown>;
+}
+
+/**
+ * The TLSA half of a rotation: what the DANE verdict says of the new certificates (the
+ * endpoints that presented them), not of other addresses of the host.
+ */
+function judgeTlsa(v: TlsaView | undefined, fresh: readonly string[], who: string): TlsaJudgement | undefined {
+  if (v === undefined) return undefined;
+  const relevant = v.endpoints.filter((e) => fresh.includes(e.leaf));
+  const base = { verdict: v.verdict, at: v.at };
+  if (relevant.length > 0 && relevant.some((e) => e.mismatch)) {
+    const publish = relevant.find((e) => e.mismatch && e.publish !== undefined)?.publish;
     const fix =
-      v.publish === undefined ? '' : ` Publish \`${v.at}. IN TLSA ${v.publish}\` (and a record for the next key).`;
+      publish === undefined ? '' : ` Publish \`${v.at}. IN TLSA ${publish}\` (and a record for the next key).`;
     return {
       head: ', TLSA not updated',
       tail: ` No usable TLSA record at ${v.at} matches the new certificate, so senders that validate DANE defer all mail to ${who} (DANE_TLSA_MISMATCH).${fix}`,
-      critical: true,
+      stale: true,
+      after: { ...base, updated: false, ...(publish !== undefined ? { publish } : {}) },
+    };
+  }
+  const matched = relevant.find((e) => e.matched !== undefined)?.matched;
+  if (matched !== undefined) {
+    return {
+      head: ', TLSA updated',
+      tail: ` The TLSA records at ${v.at} authenticate the new certificate (${short(matched)}): DANE senders keep delivering.`,
+      stale: false,
+      after: { ...base, updated: true, matched },
     };
   }
   const codes = v.codes.length > 0 ? ` (${v.codes.join(', ')})` : '';
-  return v.verdict === 'invalid'
-    ? { head: '', tail: ` The DANE verdict for ${who} is invalid${codes}.`, critical: true }
-    : { head: '', tail: ` The DANE state of ${who} could not be established${codes}.`, critical: false };
+  const state =
+    v.verdict === 'invalid' ? 'is invalid' : v.verdict === 'valid' ? 'is valid' : 'could not be established';
+  return { head: '', tail: ` The DANE verdict for ${who} ${state}${codes}.`, stale: false, after: base };
 }
-
-const tlsaAfter = (v: TlsaView | undefined) =>
-  v === undefined
-    ? {}
-    : {
-        tlsa: {
-          verdict: v.verdict,
-          at: v.at,
-          ...(v.matched !== undefined ? { matched: v.matched } : {}),
-          ...(v.stale ? { updated: false } : v.verdict === 'valid' ? { updated: true } : {}),
-          ...(v.publish !== undefined && v.stale ? { publish: v.publish } : {}),
-        },
-      };
 
 /** CERT_ROTATED (with the TLSA verdict) and CERT_ISSUER_CHANGED for one leaf. */
 export function leafChanges(was: CertFacts, now: CertFacts, tlsa: TlsaView | undefined): Change[] {
-  if (was.sha256 === now.sha256) return [];
-  const t = tlsaSentence(tlsa, tlsa === undefined ? '' : tlsa.at.replace(/^_25\._tcp\./, ''));
+  if (!rotated(was, now)) return [];
+  const t = judgeTlsa(tlsa, [now.sha256], tlsa === undefined ? '' : tlsa.at.replace(/^_25\._tcp\./, ''));
   const out = [
     change(
       'CERT_ROTATED',
-      `The leaf certificate changed${t.head}: was ${describe(was)}; now ${describe(now)}.${t.tail}`,
+      `The leaf certificate changed${t?.head ?? ''}: was ${describe(was)}; now ${describe(now)}.${t?.tail ?? ''}`,
       view(was),
-      { ...view(now), ...tlsaAfter(tlsa) },
-      t.critical ? 'critical' : undefined,
+      { ...view(now), ...(t === undefined ? {} : { tlsa: t.after }) },
+      t?.stale === true ? 'critical' : undefined,
     ),
   ];
   if (was.issuer !== now.issuer) {
@@ -266,7 +311,10 @@ export function leafChanges(was: CertFacts, now: CertFacts, tlsa: TlsaView | und
   return out;
 }
 
-/** CERT_ROTATED (with the host's TLSA verdict) and CERT_ISSUER_CHANGED for every MX host seen in both runs. */
+/**
+ * CERT_ROTATED (with the host's TLSA verdict for the new leaves) and CERT_ISSUER_CHANGED for
+ * every MX host with an address that showed a leaf in both runs and a new one now.
+ */
 export function mxCertChanges(
   previous: MxCertFacts | undefined,
   current: MxCertFacts | undefined,
@@ -274,31 +322,45 @@ export function mxCertChanges(
 ): Change[] {
   if (previous === undefined || current === undefined) return [];
   const out: Change[] = [];
-  for (const [host, now] of Object.entries(current)) {
-    const was = previous[host];
-    if (was === undefined) continue; // a new MX host: MX_SET_CHANGED says so
-    const same = was.length === now.length && was.every((c, i) => c.sha256 === now[i]?.sha256);
-    if (same) continue;
-    const tlsa = views.get(host);
-    const t = tlsaSentence(tlsa, `MX ${host}`);
+  for (const [host, addresses] of Object.entries(current)) {
+    const before = previous[host];
+    if (before === undefined) continue; // a new MX host: MX_SET_CHANGED says so
+    const pairs = Object.entries(addresses).flatMap(([address, now]) => {
+      const was = before[address];
+      return now !== null && was != null && rotated(was, now) ? [{ address, was, now }] : [];
+    });
+    if (pairs.length === 0) continue;
+    const was = unique(pairs.map((p) => p.was));
+    const now = unique(pairs.map((p) => p.now));
+    const t = judgeTlsa(
+      views.get(host),
+      now.map((c) => c.sha256),
+      `MX ${host}`,
+    );
+    const where = pairs.map((p) => p.address).join(', ');
     out.push(
       change(
         'CERT_ROTATED',
-        `MX ${host}: certificate rotated${t.head}. Was ${describeAll(was)}; now ${describeAll(now)}.${t.tail}`,
-        { host, certificates: was.map(view) },
-        { host, certificates: now.map(view), ...tlsaAfter(tlsa) },
-        t.critical ? 'critical' : undefined,
+        `MX ${host}: certificate rotated${t?.head ?? ''} (${where}). Was ${describeAll(was)}; now ${describeAll(now)}.${t?.tail ?? ''}`,
+        { host, addresses: pairs.map((p) => p.address), certificates: was.map(view) },
+        {
+          host,
+          addresses: pairs.map((p) => p.address),
+          certificates: now.map(view),
+          ...(t === undefined ? {} : { tlsa: t.after }),
+        },
+        t?.stale === true ? 'critical' : undefined,
       ),
     );
     const issuers = (l: readonly CertFacts[]) => [...new Set(l.map((c) => c.issuer))].sort();
-    const [before, after] = [issuers(was), issuers(now)];
-    if (before.join('\n') !== after.join('\n')) {
+    const [from, to] = [issuers(was), issuers(now)];
+    if (from.join('\n') !== to.join('\n')) {
       out.push(
         change(
           'CERT_ISSUER_CHANGED',
-          `MX ${host}: the certificate issuer changed from ${before.map((i) => `"${i}"`).join(', ')} to ${after.map((i) => `"${i}"`).join(', ')}.`,
-          { host, issuers: before },
-          { host, issuers: after },
+          `MX ${host}: the certificate issuer changed from ${from.map((i) => `"${i}"`).join(', ')} to ${to.map((i) => `"${i}"`).join(', ')}.`,
+          { host, issuers: from },
+          { host, issuers: to },
         ),
       );
     }

@@ -8,6 +8,7 @@
 import { FINDINGS, type FindingCode } from '../findings.js';
 import type { BaseResult, Change } from '../result.js';
 import {
+  carryCert,
   certFacts,
   leafChanges,
   mergeMxCerts,
@@ -105,8 +106,11 @@ export function factsOf(input: BaseResult): Facts {
       };
     }
     case 'dane': {
+      // The MX hosts are known when the MX RRset was judged (a failed or insecure lookup lists none).
+      const hosts = Array.isArray(result['mx']) ? result['mx'].map((m) => (isRecord(m) ? m['host'] : undefined)) : [];
+      const mx = hosts.length > 0 ? names(hosts) : undefined;
       const mxCerts = mxCertFactsOf(result);
-      return mxCerts === undefined ? {} : { mxCerts };
+      return { ...(mx === undefined ? {} : { mx }), ...(mxCerts === undefined ? {} : { mxCerts }) };
     }
     case 'smtp': {
       const cert = certFacts(isRecord(result['tls']) ? result['tls']['certificate'] : undefined);
@@ -134,8 +138,9 @@ export function factsOf(input: BaseResult): Facts {
 export function mergeFacts(previous: Facts | undefined, current: Facts): Facts {
   const merged: Facts = { ...previous, ...current };
   const mxCerts = mergeMxCerts(previous?.mxCerts, current.mxCerts, merged.mx);
-  const { mxCerts: _dropped, ...rest } = merged;
-  return mxCerts === undefined ? rest : { ...rest, mxCerts };
+  const cert = current.cert === undefined ? previous?.cert : carryCert(previous?.cert, current.cert);
+  const { mxCerts: _m, cert: _c, ...rest } = merged;
+  return { ...rest, ...(cert === undefined ? {} : { cert }), ...(mxCerts === undefined ? {} : { mxCerts }) };
 }
 
 /** Facts read back from storage, or undefined when they are not in the expected shape. */
