@@ -45,6 +45,21 @@ function relay(status: Status, at: number): AlertableResult {
   };
 }
 
+/** The relay's run `i` (5 minutes apart), presenting the leaf `sha256`. */
+function withCert(status: Status, i: number, sha256: string): AlertableResult {
+  return {
+    ...relay(status, T0 + i * 5 * MIN),
+    tls: {
+      certificate: {
+        subject: 'CN=relay',
+        issuer: 'CN=CA',
+        notAfter: '2027-01-01T00:00:00.000Z',
+        fingerprintSha256: sha256,
+      },
+    },
+  };
+}
+
 function deps(at: number, overrides: Partial<ProcessAlertsDeps> = {}): ProcessAlertsDeps {
   return {
     store: new DynamoStateStore({
@@ -147,17 +162,6 @@ describe('state faults', () => {
 
   it('a status alert and a change in the same run: one message that lists the change', async () => {
     const messages: string[] = [];
-    const withCert = (status: Status, i: number, sha256: string): AlertableResult => ({
-      ...relay(status, T0 + i * 5 * MIN),
-      tls: {
-        certificate: {
-          subject: 'CN=relay',
-          issuer: 'CN=CA',
-          notAfter: '2027-01-01T00:00:00.000Z',
-          fingerprintSha256: sha256,
-        },
-      },
-    });
     const capture: Partial<ProcessAlertsDeps> = {
       notify: async (message, about) => {
         messages.push(`${about.kind}|${message.subject}|${message.text.includes('Changed since the last run (1):')}`);
@@ -173,17 +177,6 @@ describe('state faults', () => {
   });
 
   it('a rotation that breaks the target pages at once with the change; with change notices off, after the hold', async () => {
-    const withCert = (status: Status, i: number, sha256: string): AlertableResult => ({
-      ...relay(status, T0 + i * 5 * MIN),
-      tls: {
-        certificate: {
-          subject: 'CN=relay',
-          issuer: 'CN=CA',
-          notAfter: '2027-01-01T00:00:00.000Z',
-          fingerprintSha256: sha256,
-        },
-      },
-    });
     const runs = async (overrides: Partial<ProcessAlertsDeps>) => {
       for (const [i, status, sha] of [
         [0, 'ok', 'AA'],

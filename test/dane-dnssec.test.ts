@@ -4,8 +4,8 @@
  * are exercised against zones signed by ldns in system-dane.test.ts.
  */
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
+import { edeOption, servfailWith } from './support/dns-messages.js';
 import {
   closestAnchorZone,
   IANA_ROOT_ANCHORS,
@@ -144,29 +144,9 @@ describe('names', () => {
   });
 
   it('reads Extended DNS Errors (RFC 8914) from the OPT record: printable, capped, malformed options ignored', () => {
-    const ede = (code: number, text: string | Buffer) => ({
-      code: 15,
-      data: Buffer.concat([Buffer.from([code >> 8, code & 0xff]), Buffer.isBuffer(text) ? text : Buffer.from(text)]),
-    });
+    const ede = edeOption;
     const message = (options: { code: number; data: Buffer }[]) =>
-      dnsPacket.encode({
-        type: 'response',
-        id: 1,
-        flags: 0x8182,
-        questions: [{ type: 'TLSA', name: '_25._tcp.mx.example.test' }],
-        additionals: [
-          {
-            type: 'OPT',
-            name: '.',
-            udpPayloadSize: 1232,
-            flags: 0x8000,
-            extendedRcode: 0,
-            ednsVersion: 0,
-            flag_do: true,
-            options: options as never,
-          },
-        ],
-      });
+      servfailWith('_25._tcp.mx.example.test', 'TLSA', options);
     const parsed = parseMessage(
       message([
         { code: 10, data: Buffer.alloc(8) }, // a cookie first

@@ -4,7 +4,6 @@
  * no answer is DANE_DNS_ERROR, never "no DANE".
  */
 import { createHash, type X509Certificate } from 'node:crypto';
-import dnsPacket from 'dns-packet';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { daneForHost, daneVerdict } from '../lambdas/engine/dane/check.js';
 import {
@@ -20,6 +19,7 @@ import { QueryError, type QueryFn } from '../lambdas/engine/dnssec/transport.js'
 import { Validator } from '../lambdas/engine/dnssec/validator.js';
 import { parseMessage, TYPE, typeName } from '../lambdas/engine/dnssec/wire.js';
 import { createContext } from '../lambdas/engine/options.js';
+import { edeOption, servfailWith } from './support/dns-messages.js';
 import { createTestPki, daysFromNow, issueCertificate, type Issued, type TestPki } from './support/pki.js';
 
 const MX = 'mx.example.test';
@@ -175,28 +175,7 @@ describe('DANE verdict when DNS fails', () => {
     const servfail =
       (code: number, text: string): QueryFn =>
       (name, type) =>
-        Promise.resolve(
-          parseMessage(
-            dnsPacket.encode({
-              type: 'response',
-              id: 0,
-              flags: 0x8182,
-              questions: [{ type: typeName(type) as never, name: name || '.' }],
-              additionals: [
-                {
-                  type: 'OPT',
-                  name: '.',
-                  udpPayloadSize: 1232,
-                  flags: 0x8000,
-                  extendedRcode: 0,
-                  ednsVersion: 0,
-                  flag_do: true,
-                  options: [{ code: 15, data: Buffer.concat([Buffer.from([0, code]), Buffer.from(text)]) }] as never,
-                },
-              ],
-            }),
-          ),
-        );
+        Promise.resolve(parseMessage(servfailWith(name, typeName(type), [edeOption(code, text)])));
     const bogus = await daneVerdict('example.test', ctx, new Deadline(5_000), {
       query: servfail(7, 'signature expired at 20261130000000'),
     });

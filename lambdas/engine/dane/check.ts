@@ -16,7 +16,7 @@ import type { DaneCheckSpec } from '../checks.js';
 import { Deadline } from '../deadline.js';
 import { finding, statusOf, type Finding } from '../findings.js';
 import { isIP } from 'node:net';
-import { hostHasIpv6 } from '../mtasts/mx.js';
+import { hostHasIpv6, UNREACHABLE } from '../mtasts/mx.js';
 import { isPrivateAddress } from '../net/address.js';
 import type { ProbeContext } from '../options.js';
 import { baseResult, type BaseResult, type CertificateInfo } from '../result.js';
@@ -33,20 +33,7 @@ import { describeTlsa, matchChain, recordFor, USAGE, type TlsaRecordInfo } from 
  * its DANE state is unknown rather than failed. Everything else (STARTTLS missing or refused,
  * a failed handshake) fails delivery for a DANE sender.
  */
-const UNREACHED: ReadonlySet<string> = new Set([
-  'DNS_NXDOMAIN',
-  'DNS_ERROR',
-  'ADDRESS_BLOCKED',
-  'CONNECT_REFUSED',
-  'CONNECT_RESET',
-  'CONNECT_TIMEOUT',
-  'GREETING_TIMEOUT',
-  'GREETING_REJECTED',
-  'EHLO_REJECTED',
-  'PROTOCOL_VIOLATION',
-  'DEADLINE_EXCEEDED',
-  'PROBE_INTERNAL_ERROR',
-]);
+const UNREACHED: ReadonlySet<string> = new Set([...UNREACHABLE, 'ADDRESS_BLOCKED']);
 
 /** MX hosts probed at once. */
 export const DANE_MX_CONCURRENCY = 4;

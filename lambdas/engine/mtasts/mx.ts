@@ -100,7 +100,7 @@ export async function discoverMx(domain: string, ctx: ProbeContext): Promise<MxD
 }
 
 // SMTP findings that mean "no SMTP session at all" versus "no acceptable TLS" versus "bad certificate".
-const UNREACHABLE = new Set<string>([
+export const UNREACHABLE: ReadonlySet<string> = new Set<string>([
   'DNS_NXDOMAIN',
   'DNS_ERROR',
   'CONNECT_REFUSED',
