@@ -228,6 +228,17 @@ describe('DANE verdict when DNS fails', () => {
     expect(host.tlsa?.records.map((r) => [r.usable, r.unusable])).toEqual([[false, 'malformed RDATA (2 bytes)']]);
   });
 
+  it('a defect inside the validator leaves the state unknown instead of escaping', async () => {
+    // Not a DNS answer at all (a transport that returned garbage): every step that reads it fails.
+    const query: QueryFn = () => Promise.resolve({ rcode: 0, answer: null } as never);
+    const validator = new Validator({ query, anchors, now: () => Date.now() / 1000, remainingMs: () => 5_000 });
+    const answer = await validator.lookup('example.test', TYPE.MX);
+    expect(answer).toMatchObject({ status: 'indeterminate', answered: false });
+    expect(answer.why).toContain('internal error');
+    const verdict = await daneVerdict('example.test', ctx, new Deadline(5_000), { query });
+    expect(verdict.findings.map((f) => f.code)).toEqual(['DANE_DNS_ERROR']);
+  });
+
   it('an unreachable server is DANE_DNS_ERROR too', async () => {
     const verdict = await daneVerdict('example.test', ctx, new Deadline(5_000), {
       query: () => Promise.reject(new QueryError('NETWORK', 'connect ECONNREFUSED')),

@@ -113,6 +113,25 @@ export class Validator {
 
   /** The validated answer for (name, type), following CNAMEs. Never throws. */
   async lookup(rawName: string, type: number): Promise<ValidatedAnswer> {
+    try {
+      return await this.lookupChain(rawName, type);
+    } catch (err) {
+      // A defect here (a parser that missed a malformed record) leaves the state unknown; it never escapes.
+      const why = `${typeName(type)} ${rawName}: internal error: ${err instanceof Error ? err.message : String(err)}`;
+      return {
+        status: 'indeterminate',
+        name: rawName,
+        type,
+        owner: rawName,
+        records: [],
+        answered: false,
+        cnames: [],
+        why,
+      };
+    }
+  }
+
+  private async lookupChain(rawName: string, type: number): Promise<ValidatedAnswer> {
     const name = normaliseName(rawName);
     const cnames: Name[] = [];
     let current = name;
