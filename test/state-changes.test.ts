@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { finding } from '../lambdas/engine/findings.js';
 import type { BaseResult } from '../lambdas/engine/result.js';
+import { MAX_ADDRESSES, MAX_HOSTS, MAX_SEEN } from '../lambdas/engine/state/cert-facts.js';
 import {
   changesBetween,
   changesOf,
@@ -306,10 +307,46 @@ describe('MX certificates and the TLSA verdict', () => {
       a: { '192.0.2.1': stored('AA') },
     });
     expect(mergeFacts(previous, {}).mxCerts).toEqual(previous.mxCerts);
-    const many = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`old${i}`, { '192.0.2.1': stored('AA') }]));
+    const many = Object.fromEntries(
+      Array.from({ length: MAX_HOSTS }, (_, i) => [`old${i}`, { '192.0.2.1': stored('AA') }]),
+    );
     const merged = mergeFacts({ mxCerts: many }, { mxCerts: { fresh: { '192.0.2.1': stored('FF') } } });
-    expect(Object.keys(merged.mxCerts!)).toHaveLength(16);
+    expect(Object.keys(merged.mxCerts!)).toHaveLength(MAX_HOSTS);
     expect(merged.mxCerts!['fresh']).toBeDefined();
+  });
+
+  it('at every cap, with hostile names and certificates, the stored MX leaves stay under 32 KiB', () => {
+    const long = 'x'.repeat(5_000);
+    const hostile = (i: number) => ({
+      ...cert(`${'F'.repeat(200)}${i}`),
+      subject: `CN=${long}`,
+      issuer: `CN=${long}é`,
+    });
+    const reports = Array.from({ length: MAX_HOSTS + 10 }, (_, h) =>
+      host(
+        `mx${h}.${'d'.repeat(200)}.example`,
+        ...Array.from({ length: MAX_ADDRESSES + 4 }, (_, a) => ({
+          address: `2001:db8:ffff:ffff:ffff:ffff:${h.toString(16)}:${a.toString(16)}`,
+          outcome: 'passed',
+          findings: [],
+          tls: { certificate: hostile(h * 100 + a) },
+        })),
+      ),
+    );
+    // Enough runs with new leaves each time to fill every address's list of recent fingerprints.
+    let facts: Facts | undefined;
+    for (let run = 0; run <= MAX_SEEN; run++) {
+      const result = mtaSts(
+        reports.map((r) => ({
+          ...r,
+          probes: r.probes.map((p, i) => ({ ...p, tls: { certificate: hostile(run * 10_000 + i) } })),
+        })),
+      );
+      facts = mergeFacts(facts, factsOf(result));
+    }
+    const json = JSON.stringify(facts!.mxCerts);
+    expect(Object.keys(facts!.mxCerts!)).toHaveLength(MAX_HOSTS);
+    expect(Buffer.byteLength(json)).toBeLessThan(32 * 1024);
   });
 
   it('a rotation whose key the TLSA records do not name: one critical CERT_ROTATED, "TLSA not updated", with the record to publish', () => {

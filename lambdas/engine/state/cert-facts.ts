@@ -58,12 +58,17 @@ export interface TlsaEndpointView {
 export type TlsaViews = ReadonlyMap<string, TlsaView>;
 export const SELF = '';
 
-/** Small by construction; capped so a hostile DNS answer cannot grow the stored item. */
-const MAX_HOSTS = 16;
-const MAX_ADDRESSES = 8;
-const MAX_SEEN = 4;
-const MAX_TEXT = 256;
-const MAX_FINGERPRINT = 128;
+/**
+ * Small by construction; capped so that hostile names and certificates cannot grow the stored
+ * item: at the caps the MX leaves take under 32 KiB of JSON, half the store's 64 KiB per item
+ * (state/dynamodb.ts MAX_DOC_BYTES), where a larger item would stop the target's state.
+ */
+export const MAX_HOSTS = 8;
+export const MAX_ADDRESSES = 4;
+export const MAX_SEEN = 4;
+export const MAX_TEXT = 160;
+/** `AA:BB:…`, 95 characters for SHA-256. */
+const MAX_FINGERPRINT = 96;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const text = (v: unknown, max = MAX_TEXT): string | undefined => (typeof v === 'string' ? v.slice(0, max) : undefined);
