@@ -427,6 +427,15 @@ export function finding(code: FindingCode, message: string, overrides: FindingOv
   };
 }
 
+/** STARTTLS_EXTRA_DATA (RFC 3207 §6: a command injection window), as the smtp and tls checks both report it. */
+export function starttlsExtraData(bytes: number): Finding {
+  return finding(
+    'STARTTLS_EXTRA_DATA',
+    `the server sent ${bytes} bytes after its 220 reply to STARTTLS; they were discarded`,
+    { stage: 'starttls' },
+  );
+}
+
 const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 
 /** The status of a result: the worst severity among its findings (info counts as ok). */

@@ -7,7 +7,7 @@ import type { Credentials, SmtpCheckSpec } from '../checks.js';
 import { effectiveTlsMode, targetOf } from '../checks.js';
 import { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
-import { finding, FINDINGS, PORT_25_HINT, type Finding } from '../findings.js';
+import { finding, FINDINGS, PORT_25_HINT, starttlsExtraData, type Finding } from '../findings.js';
 import { credentialSecrets, maskResultText } from '../mask.js';
 import type { ProbeContext } from '../options.js';
 import { baseResult, isBelowTls12, type BaseResult, type TlsSessionInfo } from '../result.js';
@@ -137,15 +137,7 @@ export async function runSmtpCheck(
       const { extraBytes } = await startTls(conn, capabilities, baseTls, deadline, () => enter('tls'));
       // RFC 3207 §4.2: forget everything learnt before TLS.
       capabilities = undefined;
-      if (extraBytes > 0) {
-        findings.push(
-          finding(
-            'STARTTLS_EXTRA_DATA',
-            `the server sent ${extraBytes} bytes after its 220 reply to STARTTLS; they were discarded`,
-            { stage: 'starttls' },
-          ),
-        );
-      }
+      if (extraBytes > 0) findings.push(starttlsExtraData(extraBytes));
       ({ tlsInfo, verified } = inspect(conn, servername, ctx, options, findings));
       enter('ehlo-tls');
       capabilities = (await ehlo(conn, ehloName, 'ehlo-tls', deadline)).capabilities;

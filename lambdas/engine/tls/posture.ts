@@ -15,7 +15,7 @@ import { effectiveTlsMode } from '../checks.js';
 import { Deadline } from '../deadline.js';
 import { isProbeError } from '../errors.js';
 import type { Finding, FindingCode } from '../findings.js';
-import { finding, PORT_25_HINT } from '../findings.js';
+import { finding, PORT_25_HINT, starttlsExtraData } from '../findings.js';
 import type { ProbeContext } from '../options.js';
 import { isServerTlsRefusal } from '../net/socket-errors.js';
 import { baseResult, isBelowTls12, type BaseResult, type CertificateInfo, type TlsSessionInfo } from '../result.js';
@@ -235,15 +235,7 @@ export async function runTlsCheck(
 
   // RFC 3207 §6, as the smtp check reports it on the same port.
   const extraBytes = Math.max(0, ...[main, dhe, ...versions].map((o) => (o?.kind === 'ok' ? o.extraBytes : 0)));
-  if (extraBytes > 0) {
-    findings.push(
-      finding(
-        'STARTTLS_EXTRA_DATA',
-        `the server sent ${extraBytes} bytes after its 220 reply to STARTTLS; they were discarded`,
-        { stage: 'starttls' },
-      ),
-    );
-  }
+  if (extraBytes > 0) findings.push(starttlsExtraData(extraBytes));
 
   const negotiated = session?.tls.protocol;
   // A default handshake (offering up to 1.3) that landed below 1.2 proves 1.2 and 1.3 are not
