@@ -11,7 +11,16 @@
  * tls ≥ 50× faster than testssl.sh. Tools that are not installed are skipped (apt-get
  * install swaks testssl.sh: bench-only, CI does not need them).
  */
-import { ensureBuiltCli, MAILPROBE, median, round, startLocalPostfix, timeCommand, which } from './tools.js';
+import {
+  ensureBuiltCli,
+  MAILPROBE,
+  median,
+  round,
+  startLocalPostfix,
+  swaksTlsArgs,
+  timeCommand,
+  which,
+} from './tools.js';
 
 const RUNS = Number(process.env.BENCH_CLI_RUNS ?? 7);
 const TESTSSL_RUNS = Number(process.env.BENCH_TESTSSL_RUNS ?? 1);
@@ -56,17 +65,7 @@ export async function run(): Promise<void> {
       local.caFile,
     ]);
     if (which('swaks') !== undefined) {
-      figures.swaksMs = await medianMs(RUNS, 'swaks', [
-        '--server',
-        target,
-        '--tls',
-        '--tls-verify',
-        '--tls-ca-path',
-        local.caFile,
-        '--quit-after',
-        'EHLO',
-        '-4',
-      ]);
+      figures.swaksMs = await medianMs(RUNS, 'swaks', swaksTlsArgs(target, local.caFile, 'EHLO'));
     }
     if (which('openssl') !== undefined) {
       figures.opensslMs = await medianMs(

@@ -23,7 +23,16 @@ import { runSmtpCheck } from '../lambdas/engine/smtp/check.js';
 import { createTestPki } from '../test/support/pki.js';
 import { startSmtpServer } from '../test/support/smtp-servers.js';
 import { countFlights, roundTripsWaited, startDelayLine, type DelayLine } from './delay-line.js';
-import { ensureBuiltCli, MAILPROBE, median, round, startLocalPostfix, timeCommand, which } from './tools.js';
+import {
+  ensureBuiltCli,
+  MAILPROBE,
+  median,
+  round,
+  startLocalPostfix,
+  swaksTlsArgs,
+  timeCommand,
+  which,
+} from './tools.js';
 
 const ONE_WAY_MS = Number(process.env.BENCH_ONE_WAY_MS ?? 50);
 const RUNS = Number(process.env.BENCH_RTT_RUNS ?? 5);
@@ -149,17 +158,9 @@ export async function run(): Promise<void> {
     if (which('swaks') !== undefined) {
       results.push(
         await measure(
-          commandClient('swaks --tls --quit-after EHLO', 'swaks', (port) => [
-            '--server',
-            `127.0.0.1:${port}`,
-            '--tls',
-            '--tls-verify',
-            '--tls-ca-path',
-            local.caFile,
-            '--quit-after',
-            'EHLO',
-            '-4',
-          ]),
+          commandClient('swaks --tls --quit-after EHLO', 'swaks', (port) =>
+            swaksTlsArgs(`127.0.0.1:${port}`, local.caFile, 'EHLO'),
+          ),
           local.postfix.port,
           line,
         ),
@@ -191,23 +192,16 @@ export async function run(): Promise<void> {
       writeFileSync(ca, pki.caPem);
       results.push(
         await measure(
-          commandClient('swaks --tls --auth PLAIN --quit-after AUTH', 'swaks', (port) => [
-            '--server',
-            `127.0.0.1:${port}`,
-            '--tls',
-            '--tls-verify',
-            '--tls-ca-path',
-            ca,
-            '--auth',
-            'PLAIN',
-            '--auth-user',
-            'probe',
-            '--auth-password',
-            'secret',
-            '--quit-after',
-            'AUTH',
-            '-4',
-          ]),
+          commandClient('swaks --tls --auth PLAIN --quit-after AUTH', 'swaks', (port) =>
+            swaksTlsArgs(`127.0.0.1:${port}`, ca, 'AUTH', [
+              '--auth',
+              'PLAIN',
+              '--auth-user',
+              'probe',
+              '--auth-password',
+              'secret',
+            ]),
+          ),
           auth.port,
           authLine,
         ),

@@ -83,6 +83,11 @@ export function ensureBuiltCli(): void {
   }
 }
 
+/** swaks over STARTTLS with a verified certificate (`ca`: a PEM file), ending after `quitAfter`, IPv4. */
+export function swaksTlsArgs(server: string, ca: string, quitAfter: string, extra: readonly string[] = []): string[] {
+  return ['--server', server, '--tls', '--tls-verify', '--tls-ca-path', ca, ...extra, '--quit-after', quitAfter, '-4'];
+}
+
 export interface LocalPostfix {
   readonly postfix: PostfixInstance;
   /** PEM file of the test CA that issued the server certificate. */
