@@ -25,7 +25,7 @@ import { createContext } from '../lambdas/engine/options.js';
 import { runSmtp } from '../lambdas/engine/run/smtp.js';
 import { daneVerdict } from '../lambdas/engine/dane/check.js';
 import { Deadline } from '../lambdas/engine/deadline.js';
-import { createQuery, dnsServerAddress, EDNS_UDP_SIZE, type QueryFn } from '../lambdas/engine/dnssec/transport.js';
+import { createQuery, dnsServerAddresses, EDNS_UDP_SIZE, type QueryFn } from '../lambdas/engine/dnssec/transport.js';
 import { typeName } from '../lambdas/engine/dnssec/wire.js';
 import { exchangeUdp, startUnbound, type UnboundInstance } from './system/unbound.js';
 
@@ -475,7 +475,7 @@ describe.skipIf(requirements.skip)(
 
     it('asks one DS per label below the anchor and each question once (the cost README states)', async () => {
       const asked: string[] = [];
-      const real = createQuery(dnsServerAddress(unbound!.server));
+      const real = createQuery(dnsServerAddresses(unbound!.server));
       const query: QueryFn = (name, type, timeoutMs) => {
         asked.push(`${typeName(type)} ${name}`);
         return real(name, type, timeoutMs);

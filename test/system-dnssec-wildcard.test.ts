@@ -19,7 +19,7 @@ import { buildZone, startNsd, type NsdInstance, type SignedZone } from './system
 import { systemRequirements } from './system/requirements.js';
 import { startUnbound, type UnboundInstance } from './system/unbound.js';
 import { parseTrustAnchors } from '../lambdas/engine/dnssec/anchors.js';
-import { createQuery, dnsServerAddress, type QueryFn } from '../lambdas/engine/dnssec/transport.js';
+import { createQuery, dnsServerAddresses, type QueryFn } from '../lambdas/engine/dnssec/transport.js';
 import { Validator, type ValidatedAnswer } from '../lambdas/engine/dnssec/validator.js';
 import { TYPE, typeName } from '../lambdas/engine/dnssec/wire.js';
 
@@ -143,7 +143,7 @@ describe.skipIf(requirements.skip)(
       scratch.remove();
     });
 
-    const validator = (query: QueryFn = createQuery(dnsServerAddress(unbound!.server))): Validator =>
+    const validator = (query: QueryFn = createQuery(dnsServerAddresses(unbound!.server))): Validator =>
       new Validator({
         query,
         anchors: parseTrustAnchors(anchors.join('\n')),
@@ -190,7 +190,7 @@ describe.skipIf(requirements.skip)(
 
       it(`${kind}: the DS walk asks each label once, wildcard-only names included, and stays in the zone`, async () => {
         const asked: string[] = [];
-        const real = createQuery(dnsServerAddress(unbound!.server));
+        const real = createQuery(dnsServerAddresses(unbound!.server));
         const query: QueryFn = (name, type, timeoutMs) => {
           asked.push(`${typeName(type)} ${name}`);
           return real(name, type, timeoutMs);

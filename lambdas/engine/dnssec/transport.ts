@@ -32,11 +32,6 @@ export class QueryError extends Error {
   }
 }
 
-/** `IP`, `IP:PORT` or `[v6]:PORT`; undefined: the system's first name server (as c-ares reads resolv.conf). */
-export function dnsServerAddress(server: string | undefined): DnsServerAddress {
-  return dnsServerAddresses(server)[0] as DnsServerAddress;
-}
-
 /**
  * The servers to ask: the configured one, or every name server of the system in resolv.conf
  * order (as c-ares uses them), so one dead resolver of two does not make every DANE verdict
