@@ -48,6 +48,19 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The flags that point a run at the loopback DNS, HTTPS and SMTP servers of this file. */
+const loopback = (): string[] => [
+  '--dns-server',
+  dns.server,
+  '--ca-file',
+  caFile,
+  '--allow-private',
+  '--policy-port',
+  String(web.port),
+  '--mx-port',
+  String(mx.port),
+];
+
 describe('mailprobe run --state', () => {
   it('reports MTASTS_POLICY_CHANGED_SAME_ID on the run after the policy was edited under the same id, and only then', async () => {
     web.respond(policy(POLICY_V1));
@@ -57,22 +70,7 @@ describe('mailprobe run --state', () => {
       'domains:\n  - domain: good.test\n    name: good\nalerting:\n  notifications:\n    holdCount: 1\n',
     );
     const state = join(dir, 's.json');
-    const argv = [
-      'run',
-      '--config',
-      config,
-      '--state',
-      state,
-      '--dns-server',
-      dns.server,
-      '--ca-file',
-      caFile,
-      '--allow-private',
-      '--policy-port',
-      String(web.port),
-      '--mx-port',
-      String(mx.port),
-    ];
+    const argv = ['run', '--config', config, '--state', state, ...loopback()];
 
     const first = await cli(argv);
     expect(first.stderr).toBe('');
@@ -122,22 +120,7 @@ describe('mailprobe run --state', () => {
   it('shows the change in --json as { code, before, after }', async () => {
     web.respond(policy(POLICY_V1));
     const state = join(dir, 'json.json');
-    const argv = [
-      'mta-sts',
-      'good.test',
-      '--state',
-      state,
-      '--dns-server',
-      dns.server,
-      '--ca-file',
-      caFile,
-      '--allow-private',
-      '--policy-port',
-      String(web.port),
-      '--mx-port',
-      String(mx.port),
-      '--json',
-    ];
+    const argv = ['mta-sts', 'good.test', '--state', state, ...loopback(), '--json'];
     await cli(argv);
     web.respond(policy(POLICY_V1.replace('enforce', 'testing')));
     const run = await cli(argv);
