@@ -3,7 +3,9 @@
 # (SMTP + STARTTLS), nginx (the MTA-STS policy over HTTPS), dnsmasq (DNS), the openssl
 # command (a second, independent TLS server), and for DANE: NSD (authoritative DNS serving
 # zones signed at test time), Unbound (a validating resolver) and ldnsutils (ldns-keygen,
-# ldns-signzone). The tests start private instances of them on
+# ldns-signzone); for mail flow and sender authentication: Dovecot (IMAP over TLS into a
+# Maildir), OpenDKIM (an independent DKIM signer) and spf-tools-perl (spfquery, an independent
+# SPF implementation to compare lookup counts with). The tests start private instances of them on
 # 127.0.0.1 high ports; nothing here may leave a system-wide daemon running.
 #
 # Idempotent and non-interactive: when every binary is already present it does nothing,
@@ -21,6 +23,10 @@ declare -A BINARY_OF=(
   [nsd]=/usr/sbin/nsd
   [unbound]=/usr/sbin/unbound
   [ldnsutils]=/usr/bin/ldns-signzone
+  [dovecot-imapd]=/usr/sbin/dovecot
+  [opendkim]=/usr/sbin/opendkim
+  [opendkim-tools]=/usr/sbin/opendkim-genkey
+  [spf-tools-perl]=/usr/bin/spfquery
 )
 
 missing=()
@@ -28,7 +34,7 @@ for pkg in "${!BINARY_OF[@]}"; do
   [[ -x "${BINARY_OF[$pkg]}" ]] || missing+=("$pkg")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
-  echo "install-system-deps: postfix, nginx, dnsmasq, openssl, nsd, unbound and ldnsutils already installed"
+  echo "install-system-deps: every system test dependency is already installed"
   exit 0
 fi
 
@@ -72,7 +78,7 @@ echo "install-system-deps: installing ${missing[*]}"
 
 # Belt and braces for systems where policy-rc.d is not honoured (systemd units enabled by
 # deb-systemd-helper): stop and disable the packaged services if they run.
-for service in postfix nginx nsd unbound; do
+for service in postfix nginx nsd unbound dovecot opendkim; do
   if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
     "${SUDO[@]}" systemctl disable --now "$service" >/dev/null 2>&1 || true
   elif command -v service >/dev/null; then
