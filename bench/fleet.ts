@@ -16,8 +16,8 @@ import { planConfig } from '../lib/config/plan.js';
 import { estimateCost } from '../lib/cost/model.js';
 import { fleetConfig } from '../lib/cost/sample-configs.js';
 import { MailProbeStack } from '../lib/mail-probe-stack.js';
-import { createTestPki } from '../test/support/pki.js';
-import { startSmtpServer } from '../test/support/smtp-servers.js';
+import { createTestPki } from '../testkit/pki.js';
+import { startSmtpServer } from '../testkit/smtp-servers.js';
 
 const SIZES = (process.env.BENCH_FLEET_SIZES ?? '10,100,1000,10000').split(',').map(Number);
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;

@@ -20,8 +20,8 @@ import { performance } from 'node:perf_hooks';
 import type { SmtpCheckSpec } from '../lambdas/engine/checks.js';
 import { createContext } from '../lambdas/engine/options.js';
 import { runSmtpCheck } from '../lambdas/engine/smtp/check.js';
-import { createTestPki } from '../test/support/pki.js';
-import { startSmtpServer } from '../test/support/smtp-servers.js';
+import { createTestPki } from '../testkit/pki.js';
+import { startSmtpServer } from '../testkit/smtp-servers.js';
 import { countFlights, roundTripsWaited, startDelayLine, type DelayLine } from './delay-line.js';
 import {
   ensureBuiltCli,

@@ -11,8 +11,8 @@ import { performance } from 'node:perf_hooks';
 import type { SmtpCheckSpec } from '../lambdas/engine/checks.js';
 import { createContext } from '../lambdas/engine/options.js';
 import { runSmtpCheck } from '../lambdas/engine/smtp/check.js';
-import { createTestPki } from '../test/support/pki.js';
-import { startScriptedSmtp, startSmtpServer } from '../test/support/smtp-servers.js';
+import { createTestPki } from '../testkit/pki.js';
+import { startScriptedSmtp, startSmtpServer } from '../testkit/smtp-servers.js';
 import { countFlights, startDelayLine } from './delay-line.js';
 
 const PROBES_SEQUENTIAL = Number(process.env.BENCH_PROBES_SEQ ?? 200);

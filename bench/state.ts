@@ -10,7 +10,7 @@ import { finding } from '../lambdas/engine/findings.js';
 import type { BaseResult } from '../lambdas/engine/result.js';
 import { openState } from '../lambdas/engine/alerts/publish.js';
 import { DynamoStateStore } from '../lambdas/engine/state/dynamodb.js';
-import { startDynalite } from '../test/support/dynalite.js';
+import { startDynalite } from '../testkit/dynalite.js';
 
 const TARGETS = Number(process.env.BENCH_STATE_TARGETS ?? 1000);
 const RUNS = 3;

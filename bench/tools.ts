@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { createTestPki } from '../test/support/pki.js';
-import { startPostfix, type PostfixInstance } from '../test/system/postfix.js';
+import { createTestPki } from '../testkit/pki.js';
+import { startPostfix, type PostfixInstance } from '../testkit/system/postfix.js';
 
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
 /** The launcher users run; it runs dist/cli/mailprobe.mjs when the build is current. */

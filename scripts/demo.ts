@@ -9,9 +9,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { main } from '../bin/cli/main.js';
-import { startDnsServer } from '../test/support/dns-server.js';
-import { createTestPki, dhParamsPem } from '../test/support/pki.js';
-import { startSmtpServer } from '../test/support/smtp-servers.js';
+import { startDnsServer } from '../testkit/dns-server.js';
+import { createTestPki, dhParamsPem } from '../testkit/pki.js';
+import { startSmtpServer } from '../testkit/smtp-servers.js';
 
 // The weak-DH relay is weak on purpose: Node's SecurityWarning about it is not news here.
 process.removeAllListeners('warning');

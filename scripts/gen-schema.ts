@@ -2,7 +2,7 @@
  * Writes schema/mailprobe.config.schema.json from the zod schema, so editors complete
  * and check the config file with the very rules `cdk deploy` and `mailprobe run` apply.
  * `npx tsx scripts/gen-schema.ts` rewrites it; `--check` exits 1 when it is stale
- * (test/config-schema.test.ts runs the same comparison).
+ * (test/lib/config/load.test.ts runs the same comparison).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the third-party servers the system tests (test/system-*.test.ts) probe: Postfix
+# Installs the third-party servers the system tests (test/**/system*.test.ts) probe: Postfix
 # (SMTP + STARTTLS), nginx (the MTA-STS policy over HTTPS), dnsmasq (DNS), the openssl
 # command (a second, independent TLS server), and for DANE: NSD (authoritative DNS serving
 # zones signed at test time), Unbound (a validating resolver) and ldnsutils (ldns-keygen,

@@ -1,6 +1,6 @@
 /**
  * The README's cost table, generated from the cost model so the two cannot drift:
- * `npx tsx scripts/cost-doc.ts --write` rewrites it; test/readme-cost.test.ts fails when
+ * `npx tsx scripts/cost-doc.ts --write` rewrites it; test/lib/cost/model.test.ts fails when
  * it is stale.
  */
 import type { MetricsMode } from '../../lambdas/engine/metrics/definitions.js';

@@ -2,7 +2,7 @@
  * Renders the README's example alerts from a realistic result: an SMTP relay on loopback
  * whose certificate expired ten days ago, so the probe withheld the credentials.
  * `npx tsx lambdas/engine/alerts/example.ts [--write]` prints them (or writes them into
- * docs/alerting.md); test/alerts-example.test.ts checks that the file shows exactly them.
+ * docs/alerting.md); test/engine/alerts/example.test.ts checks that the file shows exactly them.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,7 @@ export const EXAMPLE_LINKS: AlertLinks = {
 };
 
 // The shapes below are those of the smtp check (lambdas/engine/smtp/check.ts) run against
-// test/support's smtp-server with the test PKI's expired leaf; test/alerts-example.test.ts
+// testkit's smtp-server with the test PKI's expired leaf; test/engine/alerts/example.test.ts
 // also formats such a live result.
 const expiredCertificate = {
   subject: 'CN=localhost',

@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../bin/cli/main.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mailprobe-cost-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.on('data', (c: Buffer) => (stdout += c.toString()));
+  err.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await main(argv, { stdout: out, stderr: err, stdin: new PassThrough(), env: {} });
+  return { code, stdout, stderr };
+}
+
+const ONE = 'targets:\n  - name: relay\n    host: smtp.example.com\n    port: 587\n';
+
+describe('mailprobe cost', () => {
+  it('--json: one SMTP endpoint (smtp 5 min, tls 6 h) at ≤ $1.00 by default', async () => {
+    const r = await cli(['cost', '--config', file('one.yaml', ONE), '--json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as {
+      totalUsd: number;
+      fixedUsd: number;
+      targets: { name: string; usd: number }[];
+    };
+    expect(doc.targets.map((t) => t.name)).toEqual(['relay']);
+    expect(doc.targets[0]!.usd).toBeGreaterThan(0.5);
+    expect(doc.targets[0]!.usd).toBeLessThanOrEqual(1);
+    expect(doc.totalUsd).toBeCloseTo(doc.fixedUsd + doc.targets[0]!.usd, 5);
+  });
+
+  it('--json: ≤ $0.05 with metrics: aggregate', async () => {
+    const r = await cli(['cost', '--config', file('agg.yaml', `metrics: aggregate\n${ONE}`), '--json']);
+    const doc = JSON.parse(r.stdout) as { targets: { name: string; usd: number }[] };
+    expect(doc.targets[0]!.usd).toBeLessThanOrEqual(0.05);
+  });
+
+  it('prints the itemised estimate with the prices date and the assumptions', async () => {
+    const r = await cli(['cost', '--config', file('one.yaml', ONE)]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('us-east-1 prices checked 2026-12-01');
+    expect(r.stdout).toMatch(/relay \(smtp\+tls\)\s+\$0\.87/);
+    expect(r.stdout).toMatch(/dashboard\s+\$3\.00/);
+    expect(r.stdout).toContain('Assumptions:');
+  });
+
+  it('a config error is one line and exit 2', async () => {
+    const bad = file(
+      'bad.yaml',
+      'targets:\n  - name: relay/a\n    host: a.example\n    port: 587\n  - name: relay_a\n    host: b.example\n    port: 587\n',
+    );
+    const r = await cli(['cost', '--config', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('differ only in characters that CloudFormation IDs cannot hold');
+  });
+});
+
+describe('mailprobe plan', () => {
+  it('prints shards, invocations per hour and expected run time per check kind', async () => {
+    const targets = Array.from({ length: 300 }, (_, i) => `  - { name: r${i}, host: r${i}.example.com, port: 587 }`);
+    const r = await cli(['plan', '--config', file('many.yaml', `targets:\n${targets.join('\n')}\n`)]);
+    expect(r.code).toBe(0);
+    // 300 smtp checks, fleet alarms (auto: 1,200 per-target alarms would be too many), 200 per shard.
+    expect(r.stdout).toMatch(/^smtp\s+2\s+300\s+24\s+16\s+512\s+13 s\s+195 s$/m);
+    expect(r.stdout).toMatch(/^tls\s+3\s+300\s+0\.5\s+8\s+1024/m);
+    expect(r.stdout).toContain('alarms: fleet');
+  });
+});
+
+describe('cdk synth (bin/app.ts)', () => {
+  it('prints a config error as one line and exits 2, no stack trace', async () => {
+    const { execFile } = await import('node:child_process');
+    const bad = file(
+      'app-bad.yaml',
+      'targets:\n  - name: relay/a\n    host: a.example\n    port: 587\n  - name: relay_a\n    host: b.example\n    port: 587\n',
+    );
+    const tsx = new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url).pathname;
+    const app = new URL('../../bin/app.ts', import.meta.url).pathname;
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [tsx, app],
+        {
+          timeout: 120_000,
+          env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ config: bad }), CDK_OUTDIR: join(dir, 'cdk.out') },
+        },
+        (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
+      );
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'mailprobe: the configuration cannot be deployed as is: targets[1]: the name "relay_a" and "relay/a" (targets[0]) differ only in characters that CloudFormation IDs cannot hold; rename one of them',
+    ]);
+  }, 120_000);
+});

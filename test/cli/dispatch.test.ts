@@ -1,0 +1,56 @@
+/**
+ * The CLI's lazy dispatch (bin/cli/main.ts): every command has a loader and a --help,
+ * --version reads the package's own version, and the user's mistakes are one line, exit 2.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { COMMAND_OPTIONS } from '../../bin/cli/args.js';
+import { COMMANDS, USER_ERRORS } from '../../bin/cli/main.js';
+import { packageVersion } from '../../bin/cli/version.js';
+import { cli } from '../../testkit/cli-in-process.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const commands = Object.keys(COMMAND_OPTIONS) as (keyof typeof COMMAND_OPTIONS)[];
+
+describe('mailprobe --version', () => {
+  it('prints the package version and the Node version', async () => {
+    for (const flag of ['--version', '-V']) {
+      const run = await cli([flag]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe(`mailprobe ${pkg.version} (node ${process.version})\n`);
+    }
+    expect(packageVersion()).toBe(pkg.version);
+  });
+
+  it('says unknown rather than guessing when no package.json named mailprobe is above', () => {
+    expect(packageVersion(new URL('file:///'))).toBe('unknown');
+  });
+});
+
+describe('every command', () => {
+  it.each(commands)('%s has a loader that resolves to a runner and a --help of its own', async (command) => {
+    const runner = await COMMANDS[command]();
+    expect(typeof runner).toBe('function');
+    const help = await cli([command, '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout.startsWith(`mailprobe ${command}`)).toBe(true);
+    expect(help.stdout).toContain('Exit status: 0 nothing critical');
+  });
+
+  it('has a loader for exactly the commands args.ts parses', () => {
+    expect(Object.keys(COMMANDS).sort()).toEqual([...commands].sort());
+  });
+});
+
+describe('user errors', () => {
+  it('are one line on stderr and exit 2, matched by name without loading their modules', async () => {
+    const unknown = await cli(['frobnicate']);
+    expect(unknown).toMatchObject({ code: 2, stdout: '' });
+    expect(unknown.stderr).toMatch(/^mailprobe: unknown command "frobnicate": expected one of smtp, tls, /);
+    expect(unknown.stderr.trimEnd().split('\n')).toHaveLength(1);
+    const preset = await cli(['ses', 'xx-nowhere-9']);
+    expect(preset.code).toBe(2);
+    expect(preset.stderr).toMatch(/^mailprobe: .*xx-nowhere-9/);
+    expect([...USER_ERRORS].sort()).toEqual(['ConfigError', 'PlanError', 'SesPresetError', 'UsageError']);
+  });
+});

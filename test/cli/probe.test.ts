@@ -1,0 +1,262 @@
+/**
+ * The CLI contract (DESIGN.md §4): arguments, exit status 0/1/2, --json, the human table.
+ * Most cases call main() in-process; one spawns bin/mailprobe.mjs as a user would.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../bin/cli/main.js';
+import { startDnsServer, type DnsTestServer } from '../../testkit/dns-server.js';
+import { createTestPki, type TestPki } from '../../testkit/pki.js';
+import { startSmtpServer, type RunningSmtp } from '../../testkit/smtp-servers.js';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(argv: string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const out = new PassThrough();
+  const err = new PassThrough();
+  out.on('data', (c: Buffer) => (stdout += c.toString()));
+  err.on('data', (c: Buffer) => (stderr += c.toString()));
+  const stdin = new PassThrough();
+  stdin.end(options.stdin ?? '');
+  const code = await main(argv, { stdout: out, stderr: err, stdin, env: options.env ?? {} });
+  return { code, stdout, stderr };
+}
+
+let pki: TestPki;
+let dir: string;
+let caFile: string;
+let good: RunningSmtp;
+let expired: RunningSmtp;
+
+beforeAll(async () => {
+  pki = await createTestPki();
+  dir = mkdtempSync(join(tmpdir(), 'mailprobe-cli-'));
+  caFile = join(dir, 'ca.pem');
+  writeFileSync(caFile, pki.caPem);
+  good = await startSmtpServer({ credentials: pki.credentials(), user: { username: 'u', password: 'p4ss-word' } });
+  expired = await startSmtpServer({ credentials: pki.credentials(await pki.expired()) });
+});
+
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await good.close();
+  await expired.close();
+});
+
+describe('usage errors exit 2 with a message that says what to fix', () => {
+  it.each([
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['smtp'], /expected exactly one HOST\[:PORT\]/],
+    [['smtp', 'mx.example.com:99999'], /port must be 1–65535, got "99999"/],
+    [['smtp', 'mx.example.com:587a'], /port must be 1–65535, got "587a"/],
+    [['smtp', 'mx.example.com', '--user', 'u'], /--user and --password-env go together/],
+    [['smtp', 'mx.example.com', '--password', 'x'], /Unknown option '--password'/],
+    [['smtp', 'mx.example.com', '--tls', 'maybe'], /--tls: expected auto\|starttls\|implicit\|none, got "maybe"/],
+    [['smtp', 'mx.example.com', '--timeout', 'soon'], /--timeout: expected a whole number/],
+    [['smtp', 'mx.example.com', '--warn-days', '10', '--critical-days', '20'], /must not exceed --warn-days/],
+    [['smtp', 'mx.example.com', '--ca-file', '/nonexistent/ca.pem'], /--ca-file \/nonexistent\/ca.pem/],
+    [['smtp', 'mx.example.com', '--dns-server', 'dns.example.com'], /--dns-server: invalid DNS server/],
+    [['smtp', 'mx.example.com', '--auth-secret', 'my-secret'], /expected a Secrets Manager secret ARN/],
+    [['smtp', 'mx.example.com', '--mail-from', 'a@example.com'], /--mail-from and --rcpt-to go together/],
+    [['tls', 'mx.example.com', '--tls', 'none'], /--tls: expected auto\|starttls\|implicit, got "none"/],
+    [['mta-sts'], /expected one or more DOMAINs/],
+    [['ses', 'xx-nowhere-1'], /xx-nowhere-1/],
+    [['ses-smtp-password'], /--region is required/],
+    [['run', '--config', '/nonexistent/mailprobe.yaml'], /nonexistent/],
+  ])('%j', async (argv, message) => {
+    const run = await cli(argv);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stdout).toBe('');
+  });
+
+  it('prints help with exit 0', async () => {
+    const run = await cli(['--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('mailprobe smtp HOST[:PORT]');
+    const sub = await cli(['smtp', '--help']);
+    expect(sub.code).toBe(0);
+    expect(sub.stdout).toContain('--password-env VAR');
+  });
+});
+
+describe('checks from the command line', () => {
+  it('smtp --json: the result contract, exit 0 when nothing is critical', async () => {
+    const run = await cli(
+      [
+        'smtp',
+        `127.0.0.1:${good.port}`,
+        '--json',
+        '--ca-file',
+        caFile,
+        '--user',
+        'u',
+        '--password-env',
+        'RELAY_PASSWORD',
+      ],
+      { env: { RELAY_PASSWORD: 'p4ss-word' } },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const doc = JSON.parse(run.stdout) as { version: number; results: Record<string, unknown>[] };
+    expect(doc.version).toBe(1);
+    expect(doc.results).toHaveLength(1);
+    expect(doc.results[0]).toMatchObject({
+      check: 'smtp',
+      target: `127.0.0.1:${good.port}`,
+      status: 'ok',
+      findings: [],
+      tlsMode: 'starttls',
+      auth: { outcome: 'accepted', mechanism: 'PLAIN' },
+    });
+    expect(run.stdout).not.toContain('p4ss-word');
+    expect(good.authAttempts.at(-1)).toEqual({ username: 'u', password: 'p4ss-word' });
+  });
+
+  it('an expired certificate: exit 1, a table line and the finding with its hint', async () => {
+    const run = await cli(['smtp', `127.0.0.1:${expired.port}`, '--ca-file', caFile]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^STATUS\s+CHECK\s+TARGET/m);
+    expect(run.stdout).toMatch(new RegExp(`^CRIT\\s+smtp\\s+127\\.0\\.0\\.1:${expired.port}`, 'm'));
+    expect(run.stdout).toMatch(/CRITICAL CERT_EXPIRED/);
+    expect(run.stdout).toMatch(/what to do: A certificate in the chain has expired/);
+    // No colour codes when stdout is not a terminal.
+    expect(run.stdout).not.toContain('\x1b[');
+  });
+
+  it('tls --json reports the DH size and protocol versions', async () => {
+    const run = await cli(['tls', `127.0.0.1:${good.port}`, '--json', '--ca-file', caFile, '--tls', 'starttls']);
+    const doc = JSON.parse(run.stdout) as { results: Record<string, unknown>[] };
+    expect(doc.results[0]).toMatchObject({ check: 'tls', target: `127.0.0.1:${good.port}` });
+    expect(doc.results[0]?.protocols).toMatchObject({ 'TLSv1.2': true, 'TLSv1.3': true });
+    expect(typeof (doc.results[0]?.dh as { bits: number }).bits).toBe('number');
+  });
+
+  describe('ses REGION offline', () => {
+    let dns: DnsTestServer;
+    beforeAll(async () => {
+      dns = await startDnsServer({});
+    });
+    afterAll(async () => dns.close());
+
+    it('lists the five endpoints with the right TLS modes and reports DNS codes, not a crash', async () => {
+      const run = await cli(['ses', 'us-east-1', '--json', '--dns-server', `127.0.0.1:${dns.port}`]);
+      expect(run.code).toBe(1);
+      const doc = JSON.parse(run.stdout) as {
+        results: { target: string; tlsMode: string; findings: { code: string }[] }[];
+      };
+      expect(doc.results.map((r) => [r.target, r.tlsMode])).toEqual([
+        ['email-smtp.us-east-1.amazonaws.com:25', 'starttls'],
+        ['email-smtp.us-east-1.amazonaws.com:587', 'starttls'],
+        ['email-smtp.us-east-1.amazonaws.com:2587', 'starttls'],
+        ['email-smtp.us-east-1.amazonaws.com:465', 'implicit'],
+        ['email-smtp.us-east-1.amazonaws.com:2465', 'implicit'],
+      ]);
+      for (const r of doc.results) expect(r.findings.map((f) => f.code)).toEqual(['DNS_NXDOMAIN']);
+    });
+  });
+
+  it('ses-smtp-password reads the key from stdin or an environment variable, never an argument', async () => {
+    const key = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+    const fromStdin = await cli(['ses-smtp-password', '--region', 'eu-west-1'], { stdin: `${key}\n` });
+    const fromEnv = await cli(['ses-smtp-password', '--region', 'eu-west-1', '--key-env', 'K'], { env: { K: key } });
+    expect(fromStdin.code).toBe(0);
+    expect(fromStdin.stdout).toMatch(/^[A-Za-z0-9+/]{44}\n$/);
+    expect(fromEnv.stdout).toBe(fromStdin.stdout);
+    const otherRegion = await cli(['ses-smtp-password', '--region', 'us-east-1'], { stdin: key });
+    expect(otherRegion.stdout).not.toBe(fromStdin.stdout);
+  });
+});
+
+describe('run --config', () => {
+  function writeConfig(): string {
+    const path = join(dir, 'mailprobe.config.yaml');
+    writeFileSync(
+      path,
+      [
+        'targets:',
+        '  - name: relay-good',
+        '    host: 127.0.0.1',
+        `    port: ${good.port}`,
+        '    tls: starttls',
+        '    checks: [smtp]',
+        '  - name: relay-expired',
+        '    host: 127.0.0.1',
+        `    port: ${expired.port}`,
+        '    tls: starttls',
+        '    checks: [smtp]',
+        '',
+      ].join('\n'),
+    );
+    return path;
+  }
+
+  it('runs the planned checks and filters with --only', async () => {
+    const config = writeConfig();
+    const all = await cli(['run', '--config', config, '--ca-file', caFile, '--json']);
+    expect(all.code).toBe(1);
+    const doc = JSON.parse(all.stdout) as { results: { name: string; status: string }[] };
+    expect(doc.results.map((r) => [r.name, r.status]).sort()).toEqual([
+      ['relay-expired', 'critical'],
+      ['relay-good', 'ok'],
+    ]);
+    const only = await cli(['run', '--config', config, '--ca-file', caFile, '--json', '--only', 'relay-good']);
+    expect(only.code).toBe(0);
+    expect((JSON.parse(only.stdout) as { results: unknown[] }).results).toHaveLength(1);
+    const unknown = await cli(['run', '--config', config, '--only', 'relay-typo']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/--only relay-typo: no target of that name/);
+  });
+
+  it('--explain-alerts prints the alert a failing target would send', async () => {
+    const run = await cli(['run', '--config', writeConfig(), '--ca-file', caFile, '--explain-alerts']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/=== Alert for smtp relay-expired/);
+    expect(run.stdout).toMatch(/Subject: \[CRITICAL\] smtp relay-expired .*CERT_EXPIRED/);
+    expect(run.stdout).not.toMatch(/=== Alert for smtp relay-good/);
+  });
+
+  it('rejects an invalid config with the path of the mistake', async () => {
+    const path = join(dir, 'bad.yaml');
+    writeFileSync(path, 'targets:\n  - host: smtp.example.com\n    port: 587a\n');
+    const run = await cli(['run', '--config', path]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/targets\[0\]\.port/);
+  });
+});
+
+describe('bin/mailprobe.mjs', () => {
+  it('runs from the repository as `npx mailprobe` would', async () => {
+    const bin = new URL('../../bin/mailprobe.mjs', import.meta.url).pathname;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [bin, 'smtp', `127.0.0.1:${good.port}`, '--json', '--ca-file', caFile],
+      { timeout: 60_000 },
+    );
+    const doc = JSON.parse(stdout) as { results: { status: string }[] };
+    expect(doc.results[0]?.status).toBe('ok');
+  });
+
+  it('exits 1 when a result is critical', async () => {
+    const bin = new URL('../../bin/mailprobe.mjs', import.meta.url).pathname;
+    const failure = await promisify(execFile)(
+      process.execPath,
+      [bin, 'smtp', `127.0.0.1:${expired.port}`, '--ca-file', caFile],
+      {
+        timeout: 60_000,
+      },
+    ).catch((err: { code: number; stdout: string }) => err);
+    expect((failure as { code: number }).code).toBe(1);
+  });
+});

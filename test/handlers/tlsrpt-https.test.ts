@@ -1,0 +1,311 @@
+/**
+ * The HTTPS rua receiver, driven by real HTTP requests: a loopback server plays API
+ * Gateway's part (HTTP API payload 2.0 event, binary bodies base64, its 10 MB payload
+ * limit) and hands each request to the handler. S3, CloudWatch and SNS are mocked at the
+ * SDK boundary (testkit/fixtures/tlsrpt/fake-aws.ts).
+ */
+import { GetMetricDataCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createHttpsHandler, type HttpApiEvent } from '../../lambdas/handlers/tlsrpt-https.js';
+import { fakeAws } from '../../testkit/fixtures/tlsrpt/fake-aws.js';
+
+const fixture = (name: string): Buffer =>
+  readFileSync(new URL(`../../testkit/fixtures/tlsrpt/${name}`, import.meta.url));
+/** API Gateway HTTP API's maximum payload (its quota page): larger requests never reach the function. */
+const API_GATEWAY_MAX_PAYLOAD = 10 * 1024 * 1024;
+const NOW = Date.parse('2026-11-30T06:00:00Z');
+
+const aws = fakeAws();
+const logs: string[] = [];
+const handler = createHttpsHandler({
+  s3: aws.s3,
+  cloudwatch: aws.cloudwatch,
+  sns: aws.sns,
+  now: () => NOW,
+  writeLine: (line) => logs.push(line),
+  backoff: { maxAttempts: 2, sleep: async () => {} },
+  env: {
+    TLSRPT_BUCKET: 'reports-bucket',
+    TLSRPT_DOMAINS: JSON.stringify([
+      { domain: 'example.com', name: 'example', mtaSts: true },
+      { domain: 'company-y.example', name: 'company-y.example', mtaSts: false },
+    ]),
+    METRIC_NAMESPACE: 'MailProbe',
+    ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:alerts',
+  },
+});
+
+let server: Server;
+let url: string;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > API_GATEWAY_MAX_PAYLOAD) {
+        refused = true;
+        res.writeHead(413, { 'content-type': 'application/json' }).end('{"message":"Request Entity Too Large"}');
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (refused) return;
+      const body = Buffer.concat(chunks);
+      const event: HttpApiEvent = {
+        requestContext: { http: { method: req.method ?? 'GET' }, requestId: 'req-1' },
+        headers: Object.fromEntries(
+          Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]),
+        ),
+        // HTTP APIs base64-encode bodies that are not text (gzip), and may do so for any body.
+        body: body.toString('base64'),
+        isBase64Encoded: true,
+      };
+      void handler(event).then((out) => res.writeHead(out.statusCode, out.headers).end(out.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/tlsrpt`;
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+beforeEach(() => {
+  aws.reset();
+  logs.length = 0;
+});
+
+async function post(body: Uint8Array | string, contentType: string, method = 'POST') {
+  const res = await fetch(url, {
+    method,
+    headers: { 'content-type': contentType },
+    ...(method === 'POST' ? { body } : {}),
+    signal: AbortSignal.timeout(20_000),
+  });
+  const text = await res.text();
+  return { status: res.status, json: JSON.parse(text) as Record<string, unknown>, text };
+}
+
+describe('accepted reports', () => {
+  it('application/tlsrpt+gzip: 201, the raw bytes stored once under a conditional put, metrics per domain', async () => {
+    const body = fixture('google-ok.json.gz');
+    const res = await post(body, 'application/tlsrpt+gzip');
+    expect(res.status).toBe(201);
+    expect(res.json).toEqual({ status: 'accepted', reportId: '2026-11-29T00:00:00Z_example.com' });
+
+    const puts = aws.s3Mock.commandCalls(PutObjectCommand);
+    expect(puts).toHaveLength(1);
+    const input = puts[0]!.args[0].input;
+    expect(input).toMatchObject({
+      Bucket: 'reports-bucket',
+      IfNoneMatch: '*',
+      ContentType: 'application/tlsrpt+gzip',
+      Metadata: { source: 'https', organization: 'Google Inc.' },
+    });
+    expect(input.Key).toMatch(/^reports\/example\.com\/[0-9a-f]{64}$/);
+    expect(Buffer.from(input.Body as Uint8Array).equals(body)).toBe(true);
+
+    const metrics = aws.cwMock.commandCalls(PutMetricDataCommand);
+    expect(metrics).toHaveLength(1);
+    expect(metrics[0]!.args[0].input).toEqual({
+      Namespace: 'MailProbe',
+      MetricData: [
+        expect.objectContaining({
+          MetricName: 'TlsRptSuccessfulSessions',
+          Value: 1873,
+          Unit: 'Count',
+          Timestamp: new Date(NOW),
+          Dimensions: [
+            { Name: 'Check', Value: 'tlsrpt' },
+            { Name: 'Target', Value: 'example' },
+          ],
+        }),
+        expect.objectContaining({ MetricName: 'TlsRptFailedSessions', Value: 0 }),
+      ],
+    });
+    // No failed session: no message.
+    expect(aws.snsMock.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+
+  it('application/tlsrpt+json with failures: one SNS message that reads at 3 a.m., with the mta-sts verdict', async () => {
+    aws.cwMock.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        // Success 0 = the mta-sts check was critical at its last run (most recent first).
+        { Id: 's0', Timestamps: [new Date('2026-11-30T05:00:00Z'), new Date('2026-11-30T04:00:00Z')], Values: [0, 1] },
+      ],
+    });
+    const res = await post(fixture('microsoft-failures.json'), 'application/tlsrpt+json; charset=utf-8');
+    expect(res.status).toBe(201);
+    const publishes = aws.snsMock.commandCalls(PublishCommand);
+    expect(publishes).toHaveLength(1);
+    const input = publishes[0]!.args[0].input;
+    expect(input.TopicArn).toBe('arn:aws:sns:eu-west-1:123456789012:alerts');
+    expect(input.Subject).toBe('[CRITICAL] TLS-RPT example.com: 1,234 failed sessions (Microsoft Corporation)');
+    expect(input.MessageAttributes).toEqual({
+      check: { DataType: 'String', StringValue: 'tlsrpt' },
+      severity: { DataType: 'String', StringValue: 'critical' },
+      target: { DataType: 'String', StringValue: 'example.com' },
+    });
+    const text = (JSON.parse(input.Message!) as { email: string }).email;
+    const lines = text.split('\n');
+    expect(lines[0]).toBe(
+      'Microsoft Corporation reported 1,234 failed sessions to mx1.example.com (certificate-expired and 1 other type) between 2026-11-29 00:00 and 2026-11-29 23:59 UTC.',
+    );
+    expect(text).toContain(
+      'example.com (sts, mode enforce, mx mx1.example.com, mx2.example.com): 9,120 successful, 1,234 failed (11.9 %).',
+    );
+    expect(text).toContain('these messages were NOT delivered');
+    expect(text).toContain(
+      '    1,230  certificate-expired to mx1.example.com (192.0.2.25)\n        4  sts-webpki-invalid to mx2.example.com\n',
+    );
+    expect(text).toContain('Sending MTAs: 40.107.22.101, 40.107.22.102');
+    expect(text).toContain('  certificate-expired: The MX certificate has expired.');
+    expect(text).toContain('  sts-webpki-invalid: The MTA-STS policy host’s HTTPS certificate did not validate.');
+    expect(text).toContain('  example.com: critical (last run 2026-11-30 05:00 UTC)');
+    expect(text).toMatch(/raw report: s3:\/\/reports-bucket\/reports\/example\.com\/[0-9a-f]{64}\.$/m);
+    // The verdict query reads the mta-sts check's metrics under the domain's name.
+    const query = aws.cwMock.commandCalls(GetMetricDataCommand)[0]!.args[0].input;
+    // Over the whole namespace, so the AlarmGroup dimension of alarm mode `fleet` does not hide it.
+    expect(query.MetricDataQueries?.[0]).toMatchObject({
+      Expression: `SELECT MIN(Success) FROM "MailProbe" WHERE "Check" = 'mta-sts' AND "Target" = 'example'`,
+      Period: 60,
+    });
+    expect(query.MetricDataQueries?.[0]?.MetricStat).toBeUndefined();
+  });
+
+  it('testing mode is a warning, and a domain mailprobe does not probe says so instead of inventing a verdict', async () => {
+    const res = await post(fixture('rfc8460-example.json'), 'application/tlsrpt+json');
+    expect(res.status).toBe(201);
+    const input = aws.snsMock.commandCalls(PublishCommand)[0]!.args[0].input;
+    expect(input.MessageAttributes?.severity?.StringValue).toBe('warning');
+    const text = (JSON.parse(input.Message!) as { default: string }).default;
+    expect(text).toContain('testing mode, the sender delivered anyway');
+    expect(text).toContain('  company-y.example: unknown (the domain is not an mta-sts target of the config)');
+    expect(aws.cwMock.commandCalls(GetMetricDataCommand)).toHaveLength(0);
+  });
+
+  it('the same report twice is stored and counted once (201, then 200)', async () => {
+    const body = fixture('google-ok.json.gz');
+    expect((await post(body, 'application/tlsrpt+gzip')).status).toBe(201);
+    const again = await post(fixture('google-ok.json'), 'application/tlsrpt+json');
+    expect(again.status).toBe(200);
+    expect(again.json).toEqual({ status: 'duplicate', reportId: '2026-11-29T00:00:00Z_example.com' });
+    expect(aws.objects.size).toBe(1);
+    expect(aws.cwMock.commandCalls(PutMetricDataCommand)).toHaveLength(1);
+    expect(logs.some((l) => l.includes('already received; not counted again'))).toBe(true);
+  });
+
+  it('metrics that cannot be published go out as EMF log lines; the report is still accepted', async () => {
+    aws.cwMock
+      .on(PutMetricDataCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }));
+    const res = await post(fixture('google-ok.json.gz'), 'application/tlsrpt+gzip');
+    expect(res.status).toBe(201);
+    const emf = logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => '_aws' in l);
+    expect(emf).toMatchObject({
+      Check: 'tlsrpt',
+      Target: 'example',
+      TlsRptSuccessfulSessions: 1873,
+      TlsRptFailedSessions: 0,
+    });
+  });
+});
+
+describe('refused requests', () => {
+  it('a gzip bomb stops at the cap: 413, nothing stored', async () => {
+    const bomb = gzipSync(Buffer.alloc(100 * 1024 * 1024));
+    const res = await post(bomb, 'application/tlsrpt+gzip');
+    expect(res.status).toBe(413);
+    expect(res.json).toEqual({ error: 'TLSRPT_REPORT_TOO_LARGE', message: 'inflates to more than 5242880 bytes' });
+    expect(aws.s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it('a 10 MB body: 413 before decoding', async () => {
+    const res = await post(Buffer.alloc(10_000_000, 0x20), 'application/tlsrpt+json');
+    expect(res.status).toBe(413);
+    expect(res.json).toEqual({
+      error: 'TLSRPT_REPORT_TOO_LARGE',
+      message: 'the body is 10000000 bytes, over the 5242880-byte cap',
+    });
+  });
+
+  it('a 2 MB gzip body: 413 (compressed cap 1 MiB)', async () => {
+    const res = await post(
+      Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(2_000_000)]),
+      'application/tlsrpt+gzip',
+    );
+    expect(res.status).toBe(413);
+    expect(res.json.error).toBe('TLSRPT_REPORT_TOO_LARGE');
+  });
+
+  it.each([['application/json'], ['text/plain'], ['application/gzip'], ['']])('Content-Type %j: 415', async (type) => {
+    const res = await post(fixture('google-ok.json'), type);
+    expect(res.status).toBe(415);
+    expect(res.json.error).toBe('TLSRPT_CONTENT_TYPE');
+  });
+
+  it('invalid JSON: 400 TLSRPT_REPORT_NOT_JSON', async () => {
+    const res = await post('{"organization-name": "x",', 'application/tlsrpt+json');
+    expect(res.status).toBe(400);
+    expect(res.json.error).toBe('TLSRPT_REPORT_NOT_JSON');
+  });
+
+  it('JSON that is not a report: 400 naming the field', async () => {
+    const res = await post(
+      gzipSync(JSON.stringify({ 'organization-name': 'x', 'report-id': 'y', 'date-range': {} })),
+      'application/tlsrpt+gzip',
+    );
+    expect(res.status).toBe(400);
+    expect(res.json).toEqual({
+      error: 'TLSRPT_REPORT_INVALID',
+      message: 'date-range.start-datetime: expected an RFC 3339 date-time, got nothing',
+    });
+  });
+
+  it('a report for a domain not in the config: 403, not stored, not counted', async () => {
+    const report = JSON.parse(fixture('google-ok.json').toString()) as {
+      policies: { policy: Record<string, string> }[];
+    };
+    report.policies[0]!.policy['policy-domain'] = 'stranger.example';
+    const res = await post(JSON.stringify(report), 'application/tlsrpt+json');
+    expect(res.status).toBe(403);
+    expect(res.json).toEqual({
+      error: 'TLSRPT_DOMAIN_UNKNOWN',
+      message: 'policy domain stranger.example not configured on this receiver',
+    });
+    expect(aws.s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
+    expect(aws.cwMock.commandCalls(PutMetricDataCommand)).toHaveLength(0);
+  });
+
+  it('GET: 405 with Allow: POST', async () => {
+    const res = await fetch(url, { signal: AbortSignal.timeout(20_000) });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+  });
+
+  it('S3 failing: 500 without internals in the answer; the stack goes to the log only', async () => {
+    aws.s3Mock.on(PutObjectCommand).rejects(
+      Object.assign(new Error('Access Denied by bucket policy xyz'), {
+        name: 'AccessDenied',
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
+    const res = await post(fixture('google-ok.json'), 'application/tlsrpt+json');
+    expect(res.status).toBe(500);
+    expect(res.json).toEqual({ error: 'INTERNAL', message: 'the report was not stored; please retry later' });
+    expect(res.text).not.toMatch(/at |AccessDenied|bucket/);
+    const line = JSON.parse(logs.find((l) => l.includes('tlsrpt receiver failed'))!) as Record<string, string>;
+    expect(line.error).toBe('AccessDenied');
+    expect(line.stack).toContain('Access Denied by bucket policy xyz');
+  });
+});
