@@ -1,11 +1,14 @@
 /**
  * Running many checks: at most `concurrency` in flight, results in the specs' order, and
  * never a throw — a check that fails in an unexpected way still yields a result
- * (PROBE_INTERNAL_ERROR), so one broken target cannot stop or delay the others.
+ * (PROBE_INTERNAL_ERROR), so one broken target cannot stop or delay the others. Every
+ * result passes through `boundResult` here, the one door results leave the engine by, so
+ * what a hostile server sends cannot make a log line or an alert outgrow its limits.
  */
 import type { CheckSpec } from '../checks.js';
 import { finding } from '../findings.js';
 import type { ProbeContext } from '../options.js';
+import { boundResult } from '../result-bounds.js';
 import { baseResult, type BaseResult } from '../result.js';
 
 export const DEFAULT_CONCURRENCY = 16;
@@ -47,7 +50,7 @@ async function guarded<S extends CheckSpec, R extends BaseResult>(
 ): Promise<R | BaseResult> {
   const startedMs = ctx.clock.now();
   try {
-    return await runOne(spec);
+    return boundResult(await runOne(spec));
   } catch (err) {
     const findings = [
       finding('PROBE_INTERNAL_ERROR', `the ${spec.check} check failed unexpectedly: ${describeError(err)}`),
