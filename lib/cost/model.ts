@@ -19,6 +19,7 @@ import {
 import type { CheckKind } from '../../lambdas/engine/result.js';
 import { nameOf, periodSecondsOf, type Plan } from '../config/plan.js';
 import { HOURS_PER_MONTH, PRICES, PRICES_CHECKED, PRICES_REGION } from './prices.js';
+import { applyVolumeTiers } from './tiers.js';
 
 /** Wall time of one check, its share of an invocation (bench/fleet.ts measures the CPU part; the rest is network). */
 export const CHECK_SECONDS: Readonly<Record<CheckKind, number>> = {
@@ -60,6 +61,7 @@ export const ASSUMPTIONS: readonly string[] = [
     .join(', ')} bytes; logs are kept one month`,
   `the state table takes ${STATE_READS_PER_RUN} read and ${STATE_WRITES_PER_RUN} write request unit per check run`,
   'change notifications (SNS) and the KMS requests they make are rare (status changes only) and not counted',
+  "custom metrics and Lambda compute follow AWS's volume tiers over the whole deployment (metrics: $0.30 to 10,000, $0.10 to 250,000, $0.05 to 1 M, $0.02 beyond); a target's line shows its share at the deployment's average price",
   'GetMetricData for viewing the dashboard depends on how often it is opened and is not counted',
 ];
 
@@ -224,7 +226,7 @@ export function estimateCost(plan: Plan, options: { existingTopic?: boolean } = 
   const fixedItems = [...fixed.entries()].map(([item, usd]) => ({ item, usd: round(usd) }));
   const fixedUsd = round([...fixed.values()].reduce((a, b) => a + b, 0));
   const variable = [...totals.values()].reduce((a, b) => a + b, 0);
-  return {
+  return applyVolumeTiers({
     region: PRICES_REGION,
     pricesChecked: PRICES_CHECKED,
     metricsMode: plan.metricsMode,
@@ -235,5 +237,5 @@ export function estimateCost(plan: Plan, options: { existingTopic?: boolean } = 
     items: [...totals.entries()].map(([item, usd]) => ({ item, usd: round(usd) })),
     fixedItems,
     assumptions: ASSUMPTIONS,
-  };
+  });
 }

@@ -49,3 +49,58 @@ export function tierFactor(units: number, tiers: readonly Tier[]): number {
   if (units <= 0 || first === 0) return 1;
   return tieredCost(units, tiers) / (units * first);
 }
+
+/** The cost items that AWS tiers, by their name in the estimate, and the tiers they follow. */
+const TIERED_ITEMS: readonly { readonly match: (item: string) => boolean; readonly tiers: readonly Tier[] }[] = [
+  { match: (item) => item.includes('custom metrics'), tiers: CUSTOM_METRIC_TIERS },
+  { match: (item) => item === 'Lambda compute', tiers: LAMBDA_ARM_GB_SECOND_TIERS },
+];
+
+interface Item {
+  readonly item: string;
+  readonly usd: number;
+}
+interface Estimate {
+  readonly totalUsd: number;
+  readonly fixedUsd: number;
+  readonly targets: readonly { readonly usd: number; readonly items: readonly Item[] }[];
+  readonly items: readonly Item[];
+  readonly fixedItems: readonly Item[];
+}
+
+const round = (usd: number) => Math.round(usd * 1e6) / 1e6;
+const sum = (items: readonly Item[]) => items.reduce((n, i) => n + i.usd, 0);
+
+/**
+ * Reprices a first-tier estimate at the deployment's real volume: each tiered charge (in
+ * the targets, the totals and the fixed items) is scaled by its tier factor, so a target's
+ * lines still add up to its total and the totals to the deployment's.
+ */
+export function applyVolumeTiers<E extends Estimate>(estimate: E): E {
+  const factors = TIERED_ITEMS.map(({ match, tiers }) => {
+    const firstTierUsd = sum([...estimate.items, ...estimate.fixedItems].filter((i) => match(i.item)));
+    const first = tiers[0]?.price ?? 1;
+    return { match, factor: tierFactor(firstTierUsd / first, tiers) };
+  });
+  // Inside every first tier the estimate is already exact.
+  if (factors.every((f) => f.factor === 1)) return estimate;
+  const reprice = (items: readonly Item[]): Item[] =>
+    items.map((i) => {
+      const f = factors.find((x) => x.match(i.item))?.factor ?? 1;
+      return f === 1 ? i : { item: i.item, usd: round(i.usd * f) };
+    });
+  const items = reprice(estimate.items);
+  const fixedItems = reprice(estimate.fixedItems);
+  const fixedUsd = round(sum(fixedItems));
+  return {
+    ...estimate,
+    targets: estimate.targets.map((t) => {
+      const repriced = reprice(t.items);
+      return { ...t, items: repriced, usd: round(sum(repriced)) };
+    }),
+    items,
+    fixedItems,
+    fixedUsd,
+    totalUsd: round(sum(items) + fixedUsd),
+  };
+}

@@ -24,3 +24,24 @@ describe('volume tiers', () => {
     expect(tierFactor(5e6, CUSTOM_METRIC_TIERS)).toBeLessThan(0.1);
   });
 });
+
+describe('the cost model at fleet scale', () => {
+  it('prices 10,000 endpoints with the tiers: the metrics line falls by the tier factor, and the sums still add up', async () => {
+    const { estimateCost } = await import('../../../lib/cost/model.js');
+    const { planConfig } = await import('../../../lib/config/plan.js');
+    const { fleetConfig } = await import('../../../lib/cost/sample-configs.js');
+    const small = estimateCost(planConfig(fleetConfig(100, { metrics: 'detailed' })));
+    const large = estimateCost(planConfig(fleetConfig(10_000, { metrics: 'detailed' })));
+    const metricsUsd = (e: typeof large) => e.items.find((i) => i.item === 'custom metrics')?.usd ?? 0;
+    // 100 endpoints stay in the first tier: $0.30 a metric, as before.
+    const perEndpoint = (e: typeof large, n: number) => metricsUsd(e) / n;
+    expect(perEndpoint(large, 10_000)).toBeLessThan(perEndpoint(small, 100) * 0.7);
+    const addsUp = (e: typeof large) =>
+      e.items.reduce((n, i) => n + i.usd, 0) + e.fixedItems.reduce((n, i) => n + i.usd, 0);
+    expect(addsUp(large)).toBeCloseTo(large.totalUsd, 3);
+    expect(large.targets.reduce((n, t) => n + t.usd, 0)).toBeCloseTo(
+      large.items.reduce((n, i) => n + i.usd, 0),
+      1,
+    );
+  });
+});
