@@ -66,8 +66,14 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-/** Keys that identify a result (metric dimensions, alert keys, codes): masking never rewrites them. */
+/**
+ * Keys that identify a result (metric dimensions, alert keys, codes), and `hint`, which is
+ * mailprobe's own advice from the catalogue and never holds text from outside: masking
+ * never rewrites them. (A password "mypassword-1" must not turn the hint's "user name and
+ * password" into "user name and ********".)
+ */
 const STRUCTURAL_KEYS: ReadonlySet<string> = new Set([
+  'hint',
   'check',
   'target',
   'name',
