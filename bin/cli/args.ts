@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { TlsMode } from '../../lambdas/engine/result.js';
 import { isTlsPolicy, TLS_POLICIES, type TlsPolicy } from '../../lambdas/engine/tls/policy.js';
+import { fileErrorReason } from '../../lib/fs-errors.js';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -168,7 +169,7 @@ export function readCaFiles(paths: readonly string[]): string[] {
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
-      throw new UsageError(`--ca-file ${path}: ${(err as Error).message}`);
+      throw new UsageError(`--ca-file ${path}: cannot read it: ${fileErrorReason(err)}`);
     }
     if (!text.includes('-----BEGIN CERTIFICATE-----')) {
       throw new UsageError(`--ca-file ${path}: no PEM certificate ("-----BEGIN CERTIFICATE-----") found`);

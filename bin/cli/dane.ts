@@ -4,6 +4,7 @@
  * so `mta-sts` results carry the same DANE verdict.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { fileErrorReason } from '../../lib/fs-errors.js';
 import type { CheckSpec } from '../../lambdas/engine/checks.js';
 import {
   MAX_ANCHOR_FILE_BYTES,
@@ -27,7 +28,7 @@ export function readTrustAnchors(paths: readonly string[]): TrustAnchor[] | unde
       text = readFileSync(path, 'utf8');
     } catch (err) {
       if (err instanceof UsageError) throw err;
-      throw new UsageError(`--trust-anchor ${path}: ${(err as Error).message}`);
+      throw new UsageError(`--trust-anchor ${path}: cannot read it: ${fileErrorReason(err)}`);
     }
     try {
       return parseTrustAnchors(text);

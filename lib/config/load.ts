@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
+import { fileErrorReason } from '../fs-errors.js';
 import { ConfigSchema, type MailProbeConfig } from './schema.js';
 
 export class ConfigError extends Error {
@@ -80,15 +81,76 @@ function flattenIssues(issues: readonly z.core.$ZodIssue[], base: readonly Prope
     }
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        out.push(
-          `${formatPath([...path, key])}: unknown key (check the spelling; see schema/mailprobe.config.schema.json)`,
-        );
+        const near = closestKey(key, knownKeysAt(path));
+        const advice = near === undefined ? 'check the spelling' : `did you mean "${near}"?`;
+        out.push(`${formatPath([...path, key])}: unknown key (${advice}; see schema/mailprobe.config.schema.json)`);
       }
       continue;
     }
     out.push(`${formatPath(path)}: ${issue.message}`);
   }
   return out;
+}
+
+type JsonSchemaNode = {
+  readonly properties?: Record<string, JsonSchemaNode>;
+  readonly items?: JsonSchemaNode;
+  readonly anyOf?: readonly JsonSchemaNode[];
+  readonly oneOf?: readonly JsonSchemaNode[];
+};
+
+let configJsonSchema: JsonSchemaNode | undefined;
+
+/** The keys the schema allows at `path` (every branch of a union), to suggest from. */
+function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  configJsonSchema ??= z.toJSONSchema(ConfigSchema, { io: 'input' }) as JsonSchemaNode;
+  let nodes: JsonSchemaNode[] = [configJsonSchema];
+  const expand = (list: JsonSchemaNode[]): JsonSchemaNode[] =>
+    list.flatMap((n) => [n, ...expand([...(n.anyOf ?? []), ...(n.oneOf ?? [])])]);
+  for (const key of path) {
+    nodes = expand(nodes).flatMap((n) => {
+      if (typeof key === 'number') return n.items ? [n.items] : [];
+      const next = n.properties?.[String(key)];
+      return next ? [next] : [];
+    });
+  }
+  return [...new Set(expand(nodes).flatMap((n) => Object.keys(n.properties ?? {})))];
+}
+
+/** Optimal string alignment distance (Damerau–Levenshtein with adjacent swaps), case-insensitive. */
+function editDistance(a: string, b: string): number {
+  const s = a.toLowerCase();
+  const t = b.toLowerCase();
+  const d = Array.from({ length: s.length + 1 }, (_, i) => [i, ...Array<number>(t.length).fill(0)]);
+  for (let j = 1; j <= t.length; j += 1) d[0]![j] = j;
+  for (let i = 1; i <= s.length; i += 1) {
+    for (let j = 1; j <= t.length; j += 1) {
+      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1])
+        best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[s.length]![t.length]!;
+}
+
+/**
+ * The known key the user most likely meant: a near spelling ("timout"), or a key that
+ * starts with what was typed ("timeout" → "timeoutMs", the unit suffix forgotten).
+ */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  const prefixed = known.filter((k) => k.toLowerCase().startsWith(lower) || lower.startsWith(k.toLowerCase()));
+  if (prefixed.length === 1) return prefixed[0];
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(key, candidate);
+    if (distance <= Math.max(1, Math.floor(key.length / 3)) && (best === undefined || distance < best.distance)) {
+      best = { key: candidate, distance };
+    }
+  }
+  return best?.key ?? prefixed[0];
 }
 
 export function validateConfig(raw: unknown, source = 'config'): MailProbeConfig {
@@ -102,7 +164,14 @@ export function validateConfig(raw: unknown, source = 'config'): MailProbeConfig
     }
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(source, [...new Set(problems)]);
-  return result.data;
+  const config = result.data;
+  // A config that checks nothing would deploy a stack that pages nobody about anything.
+  if ((config.targets?.length ?? 0) === 0 && (config.domains?.length ?? 0) === 0 && config.tlsRpt === undefined) {
+    throw new ConfigError(source, [
+      '(root): the config checks nothing: add at least one entry to `targets` (SMTP endpoints or SES presets) or `domains` (see mailprobe.config.example.yaml)',
+    ]);
+  }
+  return config;
 }
 
 export type ConfigFormat = 'json' | 'yaml';
@@ -129,7 +198,7 @@ export function loadConfig(path: string): MailProbeConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(path, [`cannot read the file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`], err);
+    throw new ConfigError(path, [`cannot read the file: ${fileErrorReason(err)}`], err);
   }
   return parseConfigText(text, ext === '.json' ? 'json' : 'yaml', path);
 }

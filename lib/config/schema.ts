@@ -63,6 +63,13 @@ const HostSchema = z
   .string({ error: (iss) => `expected a host name or IP address, got ${show(iss.input)}` })
   .min(1, { error: 'expected a host name or IP address, got ""' })
   .max(253)
+  // "[::1]" is how an address is written next to a port (and what the CLI accepts); here the
+  // port has its own key, so say what to write instead of only that "[" is not allowed.
+  .refine((host) => !/^\[[^\]]*\]$/.test(host), {
+    error: (iss) =>
+      `write an IPv6 address without brackets (${show(String(iss.input).slice(1, -1))}); the port goes in \`port\``,
+    abort: true,
+  })
   .regex(/^[A-Za-z0-9.:_-]+$/, {
     error: (iss) => `expected a host name or IP address (letters, digits, ".", "-", ":"), got ${show(iss.input)}`,
   });

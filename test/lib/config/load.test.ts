@@ -59,7 +59,7 @@ describe('config validation', () => {
 
   it('rejects unknown keys so that a typo is not silently ignored', () => {
     expect(problemsOf({ targets: [{ host: 'a.example', prot: 25, port: 25 }] })).toEqual([
-      'targets[0].prot: unknown key (check the spelling; see schema/mailprobe.config.schema.json)',
+      'targets[0].prot: unknown key (did you mean "port"?; see schema/mailprobe.config.schema.json)',
     ]);
   });
 
@@ -121,7 +121,9 @@ describe('config validation', () => {
     expect(loadConfig(join(dir, 'c.json')).domains).toEqual(['example.com']);
     expect(loadConfig(join(dir, 'c.yml')).domains).toEqual(['example.org']);
     expect(() => loadConfig(join(dir, 'c.toml'))).toThrowError(/expected a \.json, \.yaml or \.yml file, got "\.toml"/);
-    expect(() => loadConfig(join(dir, 'missing.json'))).toThrowError(/cannot read the file: ENOENT/);
+    expect(() => loadConfig(join(dir, 'missing.json'))).toThrowError(
+      /cannot read the file: there is no such file \(check the path/,
+    );
   });
 
   it('accepts the commented example config', () => {
@@ -143,5 +145,34 @@ describe('JSON Schema', () => {
     const smtpTarget = schema.properties.targets.items.anyOf[0];
     expect(smtpTarget.properties.port).toMatchObject({ type: 'integer', minimum: 1, maximum: 65535 });
     expect(smtpTarget.required).toEqual(['host', 'port']);
+  });
+});
+
+describe('config mistakes a new user makes (issue 24)', () => {
+  it('suggests the key that was meant: timeoutMs for timeout, a near spelling for a typo', () => {
+    expect(() =>
+      validateConfig({ targets: [{ name: 'r', host: 'relay.example.com', port: 587, timeout: 5000 }] }),
+    ).toThrowError(/targets\[0\]\.timeout: unknown key \(did you mean "timeoutMs"\?/);
+    expect(() => validateConfig({ targets: [{ name: 'r', host: 'relay.example.com', prot: 587 }] })).toThrowError(
+      /targets\[0\]\.prot: unknown key \(did you mean "port"\?/,
+    );
+    expect(() => validateConfig({ domains: [{ domain: 'example.com' }], alertng: {} })).toThrowError(
+      /alertng: unknown key \(did you mean "alerting"\?/,
+    );
+    expect(() => validateConfig({ domains: [{ domain: 'example.com' }], zzzzzz: 1 })).toThrowError(
+      /zzzzzz: unknown key \(check the spelling/,
+    );
+  });
+
+  it('refuses a config that checks nothing, and says what to add', () => {
+    expect(() => validateConfig({})).toThrowError(/checks nothing: add at least one entry to `targets`/);
+    expect(() => validateConfig({ targets: [], domains: [] })).toThrowError(/checks nothing/);
+  });
+
+  it('says to drop the brackets of an IPv6 host', () => {
+    expect(() => validateConfig({ targets: [{ name: 'v6', host: '[::1]', port: 25 }] })).toThrowError(
+      /targets\[0\]\.host: write an IPv6 address without brackets \("::1"\); the port goes in `port`/,
+    );
+    expect(validateConfig({ targets: [{ name: 'v6', host: '::1', port: 25 }] }).targets).toHaveLength(1);
   });
 });
