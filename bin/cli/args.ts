@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import type { TlsMode } from '../../lambdas/engine/result.js';
 import { isTlsPolicy, TLS_POLICIES, type TlsPolicy } from '../../lambdas/engine/tls/policy.js';
 import { fileErrorReason } from '../../lib/fs-errors.js';
+import { closestName } from '../../lib/suggest.js';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -93,8 +94,28 @@ export function parseCommandLine(argv: readonly string[]): Parsed | 'help' {
     });
     return { command, positionals, values: values as Parsed['values'] };
   } catch (err) {
-    throw new UsageError(`${(err as Error).message} (see mailprobe ${command} --help)`);
+    throw new UsageError(`${describeParseError(err, command)} (see mailprobe ${command} --help)`);
   }
+}
+
+/**
+ * Node's parseArgs text ("Unknown option '--x'. To specify a positional argument starting
+ * with a '-', place it at the end of the command after '--', as in '-- \"--x\"") in a
+ * sentence, with the option the user most likely meant.
+ */
+function describeParseError(err: unknown, command: Command): string {
+  const code = (err as { code?: string }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  const option = /option '(-{1,2}[\w-]+)/i.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) {
+    const known = Object.keys({ ...COMMON_OPTIONS, ...COMMAND_OPTIONS[command] });
+    const near = closestName(option.replace(/^-+/, ''), known);
+    return `unknown option ${option}${near === undefined ? '' : `; did you mean --${near}?`}`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option !== undefined) {
+    return /argument missing/i.test(message) ? `option ${option} needs a value` : `option ${option} takes no value`;
+  }
+  return message;
 }
 
 /** A whole number in range, or a UsageError naming the option and the value received. */

@@ -7,6 +7,7 @@ import { extname } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { fileErrorReason } from '../fs-errors.js';
+import { closestName } from '../suggest.js';
 import { ConfigSchema, type MailProbeConfig } from './schema.js';
 
 export class ConfigError extends Error {
@@ -81,7 +82,7 @@ function flattenIssues(issues: readonly z.core.$ZodIssue[], base: readonly Prope
     }
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        const near = closestKey(key, knownKeysAt(path));
+        const near = closestName(key, knownKeysAt(path));
         const advice = near === undefined ? 'check the spelling' : `did you mean "${near}"?`;
         out.push(`${formatPath([...path, key])}: unknown key (${advice}; see schema/mailprobe.config.schema.json)`);
       }
@@ -115,42 +116,6 @@ function knownKeysAt(path: readonly PropertyKey[]): string[] {
     });
   }
   return [...new Set(expand(nodes).flatMap((n) => Object.keys(n.properties ?? {})))];
-}
-
-/** Optimal string alignment distance (Damerau–Levenshtein with adjacent swaps), case-insensitive. */
-function editDistance(a: string, b: string): number {
-  const s = a.toLowerCase();
-  const t = b.toLowerCase();
-  const d = Array.from({ length: s.length + 1 }, (_, i) => [i, ...Array<number>(t.length).fill(0)]);
-  for (let j = 1; j <= t.length; j += 1) d[0]![j] = j;
-  for (let i = 1; i <= s.length; i += 1) {
-    for (let j = 1; j <= t.length; j += 1) {
-      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
-      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1])
-        best = Math.min(best, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = best;
-    }
-  }
-  return d[s.length]![t.length]!;
-}
-
-/**
- * The known key the user most likely meant: a near spelling ("timout"), or a key that
- * starts with what was typed ("timeout" → "timeoutMs", the unit suffix forgotten).
- */
-export function closestKey(key: string, known: readonly string[]): string | undefined {
-  const lower = key.toLowerCase();
-  const prefixed = known.filter((k) => k.toLowerCase().startsWith(lower) || lower.startsWith(k.toLowerCase()));
-  if (prefixed.length === 1) return prefixed[0];
-  let best: { key: string; distance: number } | undefined;
-  for (const candidate of known) {
-    const distance = editDistance(key, candidate);
-    if (distance <= Math.max(1, Math.floor(key.length / 3)) && (best === undefined || distance < best.distance)) {
-      best = { key: candidate, distance };
-    }
-  }
-  return best?.key ?? prefixed[0];
 }
 
 export function validateConfig(raw: unknown, source = 'config'): MailProbeConfig {

@@ -138,6 +138,6 @@ describe('mailprobe tlsrpt', () => {
     expect(none.stderr).toBe('mailprobe: tlsrpt: expected one or more FILEs (.json, .json.gz, .eml)\n');
     const bad = await cli(['tlsrpt', '--frobnicate', f('google-ok.json')]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/^mailprobe: Unknown option '--frobnicate'.*\n$/);
+    expect(bad.stderr).toMatch(/^mailprobe: unknown option --frobnicate \(see mailprobe tlsrpt --help\)\n$/);
   });
 });
