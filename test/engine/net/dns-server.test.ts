@@ -76,7 +76,8 @@ describe('dnsServer in the config', () => {
     ['[2001:db8::53]:5353', { host: '2001:db8::53', port: 5353 }],
     ['[::1]:53', { host: '::1', port: 53 }],
   ])('accepts %s', (dnsServer, address) => {
-    expect(validateConfig({ dnsServer }).dnsServer).toBe(dnsServer);
+    // A config must check something (issue 24): one domain beside the resolver.
+    expect(validateConfig({ dnsServer, domains: ['example.com'] }).dnsServer).toBe(dnsServer);
     expect(parseDnsServer(dnsServer)).toEqual(address);
   });
 
