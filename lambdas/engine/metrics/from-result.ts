@@ -54,16 +54,16 @@ export function earliestCertDays(result: unknown): number | undefined {
 }
 
 /**
- * The DHE group size of a tls result: `dh.bits` (or `dh.size`); 0 when the server
- * offers no DHE suite at all (`dh.supported === false`), which is good, not weak.
+ * The DHE group size of a tls result: `dh.bits` (or `dh.size`). A server that offers no
+ * DHE suite at all (`bits: 0`, `supported: false`) publishes nothing: that is good, not
+ * weak, and a 0 would sort first under the dashboard's MIN(DhKeyBits) and push the
+ * 1024-bit endpoints the widget exists for off its top ten.
  */
 export function dhKeyBits(result: unknown): number | undefined {
   if (!isRecord(result) || !isRecord(result['dh'])) return undefined;
   const dh = result['dh'];
   const bits = finite(dh['bits']) ?? finite(dh['size']);
-  if (bits !== undefined) return bits;
-  if (dh['supported'] === false || dh['offered'] === false) return 0;
-  return undefined;
+  return bits !== undefined && bits > 0 ? bits : undefined;
 }
 
 /** SES quota use: `quota.usedPercent`, or computed from `sentLast24Hours` / `max24HourSend`. */

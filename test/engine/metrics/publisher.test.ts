@@ -56,10 +56,12 @@ describe('datumsFromResult', () => {
     ]);
   });
 
-  it('reports 0 DH bits when the server offers no DHE suite, and Success 0 when critical', () => {
-    const result = { ...base, status: 'critical' as const, dh: { supported: false } };
-    const byMetric = Object.fromEntries(datumsFromResult(result).map((d) => [d.metric, d.value]));
-    expect(byMetric).toEqual({ Success: 0, Duration: 812, FindingCount: 2, DhKeyBits: 0 });
+  it('publishes no DhKeyBits when the server offers no DHE suite (issue 24), and Success 0 when critical', () => {
+    for (const dh of [{ supported: false }, { bits: 0 }]) {
+      const result = { ...base, status: 'critical' as const, dh };
+      const byMetric = Object.fromEntries(datumsFromResult(result).map((d) => [d.metric, d.value]));
+      expect(byMetric).toEqual({ Success: 0, Duration: 812, FindingCount: 2 });
+    }
   });
 
   it('takes the earliest certificate across the policy host and every MX of an mta-sts result', () => {
