@@ -11,11 +11,11 @@ import { withCostTable } from '../../../lib/cost/table.js';
  * 6 h = 121.67 runs, mta-sts hourly = 730 runs.
  *   Lambda smtp: 8,760 × (1 s / 16) × 0.5 GB × $0.0000133334 = $0.0036500
  *   Lambda tls:  121.67 × (2 s / 8) × 1 GB × $0.0000133334   = $0.0004056
- *   logs smtp: 8,760 × 2,000 B = 17.52 MB × $0.53/GB = $0.0092856; tls: 486.7 kB → $0.0002579
+ *   logs smtp: 8,760 × 3,000 B = 26.28 MB × $0.53/GB = $0.0139284; tls: 121.67 × 2,700 B = 328.5 kB → $0.0001741
  *   state table: 8,881.67 runs × (1 × $0.125 + 1 × $0.625) / 10^6 = $0.0066613
- *   → per endpoint, without metrics and alarms: $0.0202604
+ *   → per endpoint, without metrics and alarms: $0.0248194
  */
-const COMPUTE_LOGS_STATE = 0.00365 + 0.0004056 + 0.0092856 + 0.0002579 + 0.0066613;
+const COMPUTE_LOGS_STATE = 0.00365 + 0.0004056 + 0.0139284 + 0.0001741 + 0.0066613;
 
 describe('cost model', () => {
   it.each([
@@ -72,7 +72,7 @@ describe('cost model', () => {
   it('prices an MTA-STS domain without a VPC: Success and CertDaysToExpiry with their alarms', () => {
     const t = estimateCost(planConfig(domainConfig())).targets[0]!;
     const runs = 730;
-    const rest = ((runs * 2) / 8) * 0.5 * PRICES.lambdaArmGbSecond + ((runs * 4000) / 1e9) * 0.53 + (runs / 1e6) * 0.75;
+    const rest = ((runs * 2) / 8) * 0.5 * PRICES.lambdaArmGbSecond + ((runs * 12_000) / 1e9) * 0.53 + (runs / 1e6) * 0.75;
     expect(t.usd).toBeCloseTo(0.6 + 0.2 + (runs * 2 * 0.01) / 1e6 + rest, 6);
   });
 
