@@ -36,6 +36,8 @@ export function formatCost(c: CostEstimate, path: string): string {
 export async function costCommand(parsed: Parsed, io: Io): Promise<number> {
   const path = stringOption(parsed.values, 'config') ?? 'mailprobe.config.yaml';
   const estimate = estimateCost(planConfig(loadConfig(path)));
-  io.stdout.write(parsed.values.json === true ? `${JSON.stringify(estimate, null, 2)}\n` : formatCost(estimate, path));
+  // `version` as in every --json document of the CLI, so scripts can tell formats apart.
+  const json = () => `${JSON.stringify({ version: 1, ...estimate }, null, 2)}\n`;
+  io.stdout.write(parsed.values.json === true ? json() : formatCost(estimate, path));
   return 0;
 }

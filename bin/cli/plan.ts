@@ -13,7 +13,7 @@ export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
   const plan = planConfig(loadConfig(path));
   const s = summarizePlan(plan);
   if (parsed.values.json === true) {
-    io.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ version: 1, ...s }, null, 2)}\n`);
     return 0;
   }
   const rows = [

@@ -32,10 +32,12 @@ describe('mailprobe cost', () => {
     const r = await cli(['cost', '--config', file('one.yaml', ONE), '--json']);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as {
+      version: number;
       totalUsd: number;
       fixedUsd: number;
       targets: { name: string; usd: number }[];
     };
+    expect(doc.version).toBe(1);
     expect(doc.targets.map((t) => t.name)).toEqual(['relay']);
     expect(doc.targets[0]!.usd).toBeGreaterThan(0.5);
     expect(doc.targets[0]!.usd).toBeLessThanOrEqual(1);
@@ -78,6 +80,12 @@ describe('mailprobe plan', () => {
     expect(r.stdout).toMatch(/^smtp\s+2\s+300\s+24\s+16\s+512\s+13 s\s+195 s$/m);
     expect(r.stdout).toMatch(/^tls\s+3\s+300\s+0\.5\s+8\s+1024/m);
     expect(r.stdout).toContain('alarms: fleet');
+  });
+
+  it('--json carries the document version, as every --json output does', async () => {
+    const r = await cli(['plan', '--config', file('one.yaml', ONE), '--json']);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { version: number }).version).toBe(1);
   });
 });
 
