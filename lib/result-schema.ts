@@ -57,9 +57,25 @@ export const ResultSchema = z
   })
   .describe('One result of one check (one JSON log line in the Lambda, one entry of the CLI’s --json).');
 
-export const ResultDocumentSchema = z
+const ResultsDocument = z
   .object({
     version: z.literal(1),
     results: z.array(ResultSchema),
   })
+  .describe('The results of a run (exit status 0, or 1 when any result is critical).');
+
+const ErrorDocument = z
+  .object({
+    version: z.literal(1),
+    error: z.looseObject({
+      type: z.string().describe('UsageError, ConfigError, PlanError, …'),
+      message: z.string().describe('What to fix, in one line (the same line goes to stderr).'),
+      problems: z.array(z.string()).optional().describe('Every problem of a config file, one line each.'),
+      exitCode: z.literal(2),
+    }),
+  })
+  .describe('A usage or configuration error (exit status 2).');
+
+export const ResultDocumentSchema = z
+  .union([ResultsDocument, ErrorDocument])
   .describe('What `mailprobe … --json` prints.');

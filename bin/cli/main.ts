@@ -45,6 +45,20 @@ export const COMMANDS: Record<Command, () => Promise<CommandRunner>> = {
  */
 export const USER_ERRORS: ReadonlySet<string> = new Set(['UsageError', 'ConfigError', 'PlanError', 'SesPresetError']);
 
+/** `{"version": 1, "error": {…}}`: what --json prints for a usage or configuration error (exit 2). */
+export function usageErrorDocument(err: Error): { version: 1; error: Record<string, unknown> } {
+  const problems = (err as { problems?: unknown }).problems;
+  return {
+    version: 1,
+    error: {
+      type: err.name,
+      message: err.message.split('\n')[0],
+      ...(Array.isArray(problems) ? { problems } : {}),
+      exitCode: 2,
+    },
+  };
+}
+
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   try {
     if (argv[0] === '--version' || argv[0] === '-V') {
@@ -66,6 +80,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   } catch (err) {
     if (err instanceof Error && USER_ERRORS.has(err.name)) {
       io.stderr.write(`mailprobe: ${err.message}\n`);
+      // A script that asked for JSON gets JSON on stdout even for its own mistake.
+      if (argv.includes('--json')) io.stdout.write(`${JSON.stringify(usageErrorDocument(err))}\n`);
       return 2;
     }
     throw err;

@@ -40,9 +40,23 @@ describe('the result schema', () => {
         const out = await cli([check, `127.0.0.1:${server.port}`, '--tls', 'starttls', '--ca-file', caFile, '--json']);
         const parsed = ResultDocumentSchema.safeParse(JSON.parse(out.stdout));
         expect(parsed.error?.issues ?? []).toEqual([]);
-        expect(parsed.data?.results[0]?.check).toBe(check);
+        expect(parsed.data && 'results' in parsed.data ? parsed.data.results[0]?.check : undefined).toBe(check);
       }
     }
+  });
+
+  it('accepts what --json prints for a usage error and a config error (exit 2)', async () => {
+    const usage = await cli(['smtp', '--json']);
+    expect(usage.code).toBe(2);
+    const doc = ResultDocumentSchema.parse(JSON.parse(usage.stdout));
+    expect(doc).toMatchObject({ version: 1, error: { type: 'UsageError', exitCode: 2 } });
+    expect(usage.stderr).toMatch(/^mailprobe: /);
+    const config = join(mkdtempSync(join(tmpdir(), 'mailprobe-schema-')), 'bad.yaml');
+    writeFileSync(config, 'targets:\n  - name: r\n    host: relay.example.com\n    port: 99999\n');
+    const bad = await cli(['run', '--config', config, '--json']);
+    expect(bad.code).toBe(2);
+    const problems = ResultDocumentSchema.parse(JSON.parse(bad.stdout));
+    expect(problems).toMatchObject({ error: { type: 'ConfigError', problems: [expect.stringMatching(/port/)] } });
   });
 
   it('refuses a result with an unknown finding code or a missing status', () => {
