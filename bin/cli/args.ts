@@ -14,8 +14,15 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export const COMMON_OPTIONS = {
+/** Every command takes these. */
+export const GENERAL_OPTIONS = {
   json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The commands that run checks take these too; `cost`, `plan`, `tlsrpt` and `ses-smtp-password` do not. */
+export const COMMON_OPTIONS = {
+  ...GENERAL_OPTIONS,
   timeout: { type: 'string' },
   'dns-server': { type: 'string' },
   'ca-file': { type: 'string', multiple: true },
@@ -25,7 +32,6 @@ export const COMMON_OPTIONS = {
   'min-dh-bits': { type: 'string' },
   concurrency: { type: 'string' },
   state: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const COMMAND_OPTIONS = {
@@ -69,6 +75,19 @@ export const COMMAND_OPTIONS = {
 
 export type Command = keyof typeof COMMAND_OPTIONS;
 
+/** Commands that run no check: probe options (`--timeout`, `--ca-file`, …) mean nothing to them. */
+export const NON_PROBE_COMMANDS: ReadonlySet<Command> = new Set<Command>([
+  'ses-smtp-password',
+  'cost',
+  'plan',
+  'tlsrpt',
+]);
+
+/** The options a command accepts: its own, plus the general or the common probe options. */
+export function optionsOf(command: Command) {
+  return { ...(NON_PROBE_COMMANDS.has(command) ? GENERAL_OPTIONS : COMMON_OPTIONS), ...COMMAND_OPTIONS[command] };
+}
+
 export function isCommand(value: string | undefined): value is Command {
   return value !== undefined && Object.prototype.hasOwnProperty.call(COMMAND_OPTIONS, value);
 }
@@ -88,7 +107,7 @@ export function parseCommandLine(argv: readonly string[]): Parsed | 'help' {
   try {
     const { values, positionals } = parseArgs({
       args: [...rest],
-      options: { ...COMMON_OPTIONS, ...COMMAND_OPTIONS[command] },
+      options: optionsOf(command),
       allowPositionals: true,
       strict: true,
     });
@@ -108,7 +127,7 @@ function describeParseError(err: unknown, command: Command): string {
   const message = err instanceof Error ? err.message : String(err);
   const option = /option '(-{1,2}[\w-]+)/i.exec(message)?.[1];
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) {
-    const known = Object.keys({ ...COMMON_OPTIONS, ...COMMAND_OPTIONS[command] });
+    const known = Object.keys(optionsOf(command));
     const near = closestName(option.replace(/^-+/, ''), known);
     return `unknown option ${option}${near === undefined ? '' : `; did you mean --${near}?`}`;
   }

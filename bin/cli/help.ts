@@ -1,4 +1,4 @@
-import type { Command } from './args.js';
+import { NON_PROBE_COMMANDS, type Command } from './args.js';
 
 const COMMON = `Common options:
   --json                 print {"version": 1, "results": [...]} instead of the table
@@ -88,16 +88,19 @@ const DETAILS: Record<Command, string> = {
   Prints the SES SMTP password derived from an IAM secret access key (AWS's documented
   algorithm), to compare with the password you stored. The key is read from standard
   input, or from environment variable VAR; never pass it as an argument.
+  Exit status: 0 printed, 2 usage error.
 `,
   plan: `mailprobe plan [--config FILE]
   Prints what a deployment of the config holds: per check kind the shards, checks,
   invocations per hour, concurrency, memory and the expected duration of one run; the
   alarm and metric modes; the alarms, dashboard widgets and resources per stack.
+  Exit status: 0 printed, 2 usage or configuration error (one line saying what to change).
 `,
   cost: `mailprobe cost [--config FILE] [--json]
   The monthly AWS cost of a deployment of the config (us-east-1 list prices), itemised:
   custom metrics, alarms, Lambda, Scheduler, logs, DynamoDB, KMS, dashboard, with the
-  assumptions. --json prints {totalUsd, fixedUsd, targets: [{name, usd}], ...}.
+  assumptions. --json prints {version, totalUsd, fixedUsd, targets: [{name, usd}], ...}.
+  Exit status: 0 printed, 2 usage or configuration error.
 `,
   tlsrpt: `mailprobe tlsrpt FILE...
   Reads RFC 8460 TLS-RPT aggregate reports (.json, .json.gz, or a whole .eml message as
@@ -108,6 +111,11 @@ const DETAILS: Record<Command, string> = {
 `,
 };
 
+const GENERAL = `Options:
+  --json                 machine-readable output (a usage error prints {"version": 1, "error": …})
+  -h, --help             this text
+`;
+
 export function commandHelp(command: Command): string {
-  return `${DETAILS[command]}\n${COMMON}`;
+  return `${DETAILS[command]}\n${NON_PROBE_COMMANDS.has(command) ? GENERAL : COMMON}`;
 }

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { COMMAND_OPTIONS } from '../../bin/cli/args.js';
+import { COMMAND_OPTIONS, NON_PROBE_COMMANDS } from '../../bin/cli/args.js';
 import { COMMANDS, USER_ERRORS } from '../../bin/cli/main.js';
 import { packageVersion } from '../../bin/cli/version.js';
 import { cli } from '../../testkit/cli-in-process.js';
@@ -27,6 +27,14 @@ describe('mailprobe --version', () => {
   });
 });
 
+describe('options a command does not take', () => {
+  it('cost --timeout is a usage error, not silently accepted (issue 24)', async () => {
+    const run = await cli(['cost', '--timeout', '0']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^mailprobe: unknown option --timeout \(see mailprobe cost --help\)\n$/);
+  });
+});
+
 describe('every command', () => {
   it.each(commands)('%s has a loader that resolves to a runner and a --help of its own', async (command) => {
     const runner = await COMMANDS[command]();
@@ -34,7 +42,10 @@ describe('every command', () => {
     const help = await cli([command, '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout.startsWith(`mailprobe ${command}`)).toBe(true);
-    expect(help.stdout).toContain('Exit status: 0 nothing critical');
+    expect(help.stdout).toContain('Exit status: 0 ');
+    // Probe options are listed for the commands that run checks only (issue 24).
+    expect(help.stdout.includes('--timeout MS')).toBe(!NON_PROBE_COMMANDS.has(command));
+    if (!NON_PROBE_COMMANDS.has(command)) expect(help.stdout).toContain('Exit status: 0 nothing critical');
   });
 
   it('has a loader for exactly the commands args.ts parses', () => {
