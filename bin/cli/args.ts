@@ -32,6 +32,9 @@ export const COMMON_OPTIONS = {
   'min-dh-bits': { type: 'string' },
   concurrency: { type: 'string' },
   state: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  quiet: { type: 'boolean', short: 'q' },
+  severity: { type: 'string' },
 } as const;
 
 export const COMMAND_OPTIONS = {
@@ -111,7 +114,10 @@ export function parseCommandLine(argv: readonly string[]): Parsed | 'help' {
       allowPositionals: true,
       strict: true,
     });
-    return { command, positionals, values: values as Parsed['values'] };
+    // Checked before any probe runs, so a typo costs no run.
+    const checked = values as Parsed['values'];
+    parseSeverity(typeof checked['severity'] === 'string' ? checked['severity'] : undefined);
+    return { command, positionals, values: checked };
   } catch (err) {
     throw new UsageError(`${describeParseError(err, command)} (see mailprobe ${command} --help)`);
   }
@@ -135,6 +141,15 @@ function describeParseError(err: unknown, command: Command): string {
     return /argument missing/i.test(message) ? `option ${option} needs a value` : `option ${option} takes no value`;
   }
   return message;
+}
+
+/** `--severity`: the least severe finding the table shows. */
+export function parseSeverity(value: string | undefined): 'warning' | 'critical' | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'warning' && value !== 'critical') {
+    throw new UsageError(`--severity: expected warning|critical, got "${value}"`);
+  }
+  return value;
 }
 
 /** A whole number in range, or a UsageError naming the option and the value received. */

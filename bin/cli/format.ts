@@ -2,12 +2,20 @@
  * Output for people: one line per result, then each finding with its hint. Colour only
  * on a terminal (and never with NO_COLOR). `--json` bypasses all of this.
  */
-import type { Finding, Status } from '../../lambdas/engine/findings.js';
+import type { Finding, Severity, Status } from '../../lambdas/engine/findings.js';
 import type { CheckResult } from '../../lambdas/engine/run.js';
 
 export interface FormatOptions {
   readonly color: boolean;
+  /** `--severity`: show only findings (and results) at or above it. @default 'info' (everything) */
+  readonly minSeverity?: Severity;
+  /** `--quiet`: no header, no ok rows, no summary line: only what needs attention. @default false */
+  readonly quiet?: boolean;
 }
+
+const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
+const atLeast = (severity: Severity, min: Severity | undefined): boolean =>
+  SEVERITY_RANK[severity] >= SEVERITY_RANK[min ?? 'info'];
 
 const COLORS = { ok: '\x1b[32m', warning: '\x1b[33m', critical: '\x1b[31m', dim: '\x1b[2m', reset: '\x1b[0m' };
 
@@ -54,7 +62,13 @@ function pad(text: string, width: number): string {
   return text.length >= width ? text : text + ' '.repeat(width - text.length);
 }
 
-export function formatResults(results: readonly CheckResult[], options: FormatOptions): string {
+export function formatResults(all: readonly CheckResult[], options: FormatOptions): string {
+  // The filters shape what a person reads; the exit status and --json/--output still see everything.
+  const shownStatus = (r: CheckResult) =>
+    r.status === 'ok' ? !options.quiet && options.minSeverity === undefined : atLeast(r.status, options.minSeverity);
+  const results = all.filter(shownStatus);
+  const shownFindings = (r: CheckResult) =>
+    r.findings.filter((f) => atLeast(f.severity, options.minSeverity) && !(options.quiet && f.severity === 'info'));
   const rows = results.map((r) => ({
     status: STATUS_LABEL[r.status],
     statusKey: r.status,
@@ -72,22 +86,23 @@ export function formatResults(results: readonly CheckResult[], options: FormatOp
     time: Math.max(4, ...rows.map((r) => r.time.length)),
   };
   const lines: string[] = [];
-  lines.push(
-    paint(
-      [
-        pad('STATUS', widths.status),
-        pad('CHECK', widths.check),
-        pad('TARGET', widths.target),
-        pad('NAME', widths.name),
-        pad('TIME', widths.time),
-        'DETAILS',
-      ]
-        .join('  ')
-        .trimEnd(),
-      'dim',
-      options,
-    ),
-  );
+  if (!options.quiet)
+    lines.push(
+      paint(
+        [
+          pad('STATUS', widths.status),
+          pad('CHECK', widths.check),
+          pad('TARGET', widths.target),
+          pad('NAME', widths.name),
+          pad('TIME', widths.time),
+          'DETAILS',
+        ]
+          .join('  ')
+          .trimEnd(),
+        'dim',
+        options,
+      ),
+    );
   for (const row of rows) {
     lines.push(
       [
@@ -102,11 +117,10 @@ export function formatResults(results: readonly CheckResult[], options: FormatOp
         .trimEnd(),
     );
   }
-  const withFindings = results.filter((r) => r.findings.length > 0);
-  for (const result of withFindings) {
+  for (const result of results.filter((r) => shownFindings(r).length > 0)) {
     lines.push('');
     lines.push(`${result.check} ${result.target}${result.name ? ` (${result.name})` : ''}:`);
-    for (const f of result.findings) lines.push(...formatFinding(f, options));
+    for (const f of shownFindings(result)) lines.push(...formatFinding(f, options));
   }
   for (const result of results.filter((r) => (r.changes ?? []).length > 0)) {
     lines.push('');
@@ -119,12 +133,11 @@ export function formatResults(results: readonly CheckResult[], options: FormatOp
       lines.push(`      what to do: ${c.hint}`);
     }
   }
-  const critical = results.filter((r) => r.status === 'critical').length;
-  const warning = results.filter((r) => r.status === 'warning').length;
+  if (options.quiet) return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+  const critical = all.filter((r) => r.status === 'critical').length;
+  const warning = all.filter((r) => r.status === 'warning').length;
   lines.push('');
-  lines.push(
-    `${results.length} checks: ${results.length - critical - warning} ok, ${warning} warning, ${critical} critical`,
-  );
+  lines.push(`${all.length} checks: ${all.length - critical - warning} ok, ${warning} warning, ${critical} critical`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -12,6 +12,10 @@ const COMMON = `Common options:
   --concurrency N        checks in flight at once (default 16)
   --state FILE           keep state in FILE (JSON): show what changed since the last run and
                          the notifications the probe function would send
+  -o, --output FILE      also write the --json document to FILE (the terminal keeps the table)
+  -q, --quiet            print only what needs attention: no header, no ok rows, no summary
+  --severity LEVEL       show only findings at or above LEVEL: warning or critical
+                         (the exit status and --json/--output still cover everything)
 Exit status: 0 nothing critical, 1 something critical, 2 usage or configuration error.
 `;
 

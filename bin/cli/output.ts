@@ -1,7 +1,9 @@
 /** Prints a command's results (table or `--json`) and turns them into the exit status (DESIGN.md §4). */
 import type { CheckResult } from '../../lambdas/engine/run.js';
 import type { ShardEvent } from '../../lambdas/handlers/event.js';
-import { stringOption, type Parsed } from './args.js';
+import { writeFileSync } from 'node:fs';
+import { fileErrorReason } from '../../lib/fs-errors.js';
+import { parseSeverity, stringOption, UsageError, type Parsed } from './args.js';
 import { formatResults, jsonDocument } from './format.js';
 import type { Io } from './main.js';
 
@@ -40,7 +42,24 @@ export async function printResults(
     state && (await state.module.applyState(state.store, ran, shards ? state.module.policiesOf(shards) : undefined));
   const results = applied?.results ?? ran;
   const json = parsed.values.json === true;
-  io.stdout.write(json ? jsonDocument(results) : formatResults(results, { color: useColor(io) }));
+  const output = stringOption(parsed.values, 'output');
+  if (output !== undefined) {
+    // The whole document goes to the file (as testssl.sh's --jsonfile), whatever the terminal shows.
+    try {
+      writeFileSync(output, jsonDocument(results));
+    } catch (err) {
+      throw new UsageError(`--output ${output}: cannot write it: ${fileErrorReason(err)}`);
+    }
+  }
+  const human = () =>
+    formatResults(results, {
+      color: useColor(io),
+      quiet: parsed.values.quiet === true,
+      ...(parsed.values.severity === undefined
+        ? {}
+        : { minSeverity: parseSeverity(stringOption(parsed.values, 'severity')) }),
+    });
+  io.stdout.write(json ? jsonDocument(results) : human());
   if (state && applied && !json) io.stdout.write(state.module.formatNotices(state.store.path, applied.notices));
   if (parsed.values['explain-alerts'] === true) {
     // The SNS message each failing target would send on its first failure (issue: alerts say what broke).

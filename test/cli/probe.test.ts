@@ -3,7 +3,7 @@
  * Most cases call main() in-process; one spawns bin/mailprobe.mjs as a user would.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -145,6 +145,58 @@ describe('checks from the command line', () => {
     expect(run.stdout).toMatch(/what to do: A certificate in the chain has expired/);
     // No colour codes when stdout is not a terminal.
     expect(run.stdout).not.toContain('\x1b[');
+  });
+
+  it('--output FILE writes the whole JSON document while the terminal shows the table (issue 24)', async () => {
+    const file = join(dir, 'out.json');
+    const run = await cli([
+      'smtp',
+      `127.0.0.1:${expired.port}`,
+      '--tls',
+      'starttls',
+      '--ca-file',
+      caFile,
+      '--output',
+      file,
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^STATUS\s+CHECK/);
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as {
+      version: number;
+      results: { findings: { code: string }[] }[];
+    };
+    expect(doc.version).toBe(1);
+    expect(doc.results[0]!.findings.map((f) => f.code)).toContain('CERT_EXPIRED');
+    const unwritable = await cli([
+      'smtp',
+      `127.0.0.1:${good.port}`,
+      '--ca-file',
+      caFile,
+      '--tls',
+      'starttls',
+      '--output',
+      join(dir, 'missing', 'x.json'),
+    ]);
+    expect(unwritable.code).toBe(2);
+    expect(unwritable.stderr).toMatch(/--output .*: cannot write it: there is no such file/);
+  });
+
+  it('--quiet prints only what needs attention; --severity critical hides warnings (exit status unchanged)', async () => {
+    const args = (port: number) => ['smtp', `127.0.0.1:${port}`, '--tls', 'starttls', '--ca-file', caFile];
+    const quietOk = await cli([...args(good.port), '--quiet']);
+    expect(quietOk.code).toBe(0);
+    expect(quietOk.stdout).toBe('');
+    const quietBad = await cli([...args(expired.port), '-q']);
+    expect(quietBad.code).toBe(1);
+    expect(quietBad.stdout).not.toMatch(/STATUS|checks:/);
+    expect(quietBad.stdout).toContain('CRITICAL CERT_EXPIRED');
+    const critical = await cli([...args(expired.port), '--severity', 'critical']);
+    expect(critical.stdout).toContain('CRITICAL CERT_EXPIRED');
+    expect(critical.stdout).not.toMatch(/^\s+(WARNING|INFO) /m);
+    expect(critical.stdout).toMatch(/1 checks: 0 ok, 0 warning, 1 critical/);
+    const bad = await cli([...args(good.port), '--severity', 'loud']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--severity: expected warning\|critical, got "loud"/);
   });
 
   it('tls --json reports the DH size and protocol versions', async () => {
