@@ -56,11 +56,16 @@ export const COMMAND_OPTIONS = {
     'tls-policy': { type: 'string' },
   },
   'mta-sts': {
+    'domains-file': { type: 'string', multiple: true },
     'policy-port': { type: 'string' },
     'mx-port': { type: 'string' },
     'trust-anchor': { type: 'string', multiple: true },
   },
-  dane: { 'trust-anchor': { type: 'string', multiple: true }, 'mx-port': { type: 'string' } },
+  dane: {
+    'domains-file': { type: 'string', multiple: true },
+    'trust-anchor': { type: 'string', multiple: true },
+    'mx-port': { type: 'string' },
+  },
   ses: { ports: { type: 'string' }, fips: { type: 'boolean' }, posture: { type: 'boolean' } },
   run: {
     config: { type: 'string', short: 'c' },
@@ -215,6 +220,45 @@ export function parsePorts(value: string | undefined): number[] | undefined {
       throw new UsageError(`--ports: expected a comma-separated list like 587,2587,465, got "${value}"`);
   }
   return ports.map(Number);
+}
+
+/** A domains file bigger than this is not an ad-hoc list (100,000 domains of 10 characters). */
+export const MAX_DOMAINS_FILE_BYTES = 1 << 20;
+
+/**
+ * The DOMAIN arguments plus every `--domains-file` (one domain per line; blank lines and
+ * `#` comments ignored), checked, lower-cased, without a trailing dot, each once.
+ */
+export function domainArguments(parsed: Parsed): string[] {
+  const files = (parsed.values['domains-file'] as string[] | undefined) ?? [];
+  const fromFiles = files.flatMap((path) => {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new UsageError(`--domains-file ${path}: cannot read it: ${fileErrorReason(err)}`);
+    }
+    if (Buffer.byteLength(text) > MAX_DOMAINS_FILE_BYTES) {
+      throw new UsageError(`--domains-file ${path}: larger than ${MAX_DOMAINS_FILE_BYTES} bytes; split it`);
+    }
+    return text
+      .split(/\r?\n/)
+      .map((line) => line.replace(/#.*$/, '').trim())
+      .filter((line) => line !== '');
+  });
+  const all = [...parsed.positionals, ...fromFiles];
+  if (all.length === 0)
+    throw new UsageError(`${parsed.command}: expected one or more DOMAINs (or --domains-file FILE)`);
+  return [
+    ...new Set(
+      all.map((d) => {
+        if (!/^[A-Za-z0-9._-]+\.?$/.test(d) || !d.includes('.')) {
+          throw new UsageError(`${parsed.command}: "${d}" is not a domain name`);
+        }
+        return d.replace(/\.$/, '').toLowerCase();
+      }),
+    ),
+  ];
 }
 
 /** Reads every --ca-file; each must hold at least one PEM certificate. */

@@ -14,7 +14,7 @@ import {
 } from '../../lambdas/engine/dnssec/anchors.js';
 import type { ProbeContext } from '../../lambdas/engine/options.js';
 import { runChecks, type CheckResult, type EngineDeps } from '../../lambdas/engine/run.js';
-import { intOption, stringOption, UsageError, type Parsed } from './args.js';
+import { domainArguments, intOption, stringOption, UsageError, type Parsed } from './args.js';
 
 /** Reads every --trust-anchor file (DS or DNSKEY records in presentation format). */
 export function readTrustAnchors(paths: readonly string[]): TrustAnchor[] | undefined {
@@ -58,10 +58,6 @@ export function daneDeps(values: Parsed['values']): Pick<EngineDeps, 'dane'> {
 }
 
 export async function daneCommand(parsed: Parsed, ctx: ProbeContext, concurrency: number): Promise<CheckResult[]> {
-  if (parsed.positionals.length === 0) throw new UsageError('dane: expected one or more DOMAINs');
-  const specs: CheckSpec[] = parsed.positionals.map((d) => {
-    if (!/^[A-Za-z0-9._-]+\.?$/.test(d) || !d.includes('.')) throw new UsageError(`dane: "${d}" is not a domain name`);
-    return { check: 'dane', domain: d.replace(/\.$/, '').toLowerCase() };
-  });
+  const specs: CheckSpec[] = domainArguments(parsed).map((domain) => ({ check: 'dane', domain }));
   return runChecks(specs, ctx, { concurrency, deps: daneDeps(parsed.values) });
 }

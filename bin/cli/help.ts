@@ -25,8 +25,8 @@ Usage:
   mailprobe smtp HOST[:PORT] [--tls auto|starttls|implicit|none] [--user U --password-env VAR | --auth-secret ARN]
                              [--ehlo NAME] [--mail-from A --rcpt-to B] [--tls-policy POLICY]
   mailprobe tls HOST[:PORT] [--tls auto|starttls|implicit] [--tls-policy POLICY]
-  mailprobe mta-sts DOMAIN... [--trust-anchor FILE]
-  mailprobe dane DOMAIN... [--trust-anchor FILE]
+  mailprobe mta-sts DOMAIN... [--domains-file FILE] [--trust-anchor FILE]
+  mailprobe dane DOMAIN... [--domains-file FILE] [--trust-anchor FILE]
   mailprobe ses REGION [--ports 25,587,2587,465,2465] [--fips] [--posture]
   mailprobe run [--config FILE] [--only NAME...] [--state FILE]
   mailprobe ses-smtp-password --region REGION [--key-env VAR]   (key on standard input otherwise)
@@ -62,6 +62,7 @@ const DETAILS: Record<Command, string> = {
   'mta-sts': `mailprobe mta-sts DOMAIN...
   RFC 8461 MTA-STS and RFC 8460 TLS-RPT: the _mta-sts TXT record, the HTTPS policy, MX
   coverage, STARTTLS and certificates of every MX on port 25, the _smtp._tls record.
+  --domains-file FILE  also the domains in FILE, one per line (# comments; repeatable)
   --policy-port N      fetch the policy from port N instead of 443 (testing against local servers)
   --mx-port N          probe the MX hosts on port N instead of 25 (testing against local servers)
   --trust-anchor FILE  DNSSEC trust anchors for the DANE verdict, as for dane
@@ -70,6 +71,7 @@ const DETAILS: Record<Command, string> = {
   RFC 7672 DANE for SMTP: the MX and TLSA records with DNSSEC validated by the probe from
   trust anchors, STARTTLS with SNI to every address of every MX host, the presented chain
   matched against DANE-TA(2) and DANE-EE(3) records. --dns-server is the resolver asked.
+  --domains-file FILE  also the domains in FILE, one per line (# comments; repeatable)
   --trust-anchor FILE  DS or DNSKEY records (zone-file format) to validate from, for any
                        zone, instead of the IANA root keys (repeatable)
   --mx-port N          probe the MX hosts on port N instead of 25 (testing against local servers)

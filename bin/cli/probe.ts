@@ -2,7 +2,7 @@
 import type { CheckSpec, SmtpCheckSpec, TlsCheckSpec } from '../../lambdas/engine/checks.js';
 import { DEFAULT_CONCURRENCY, runChecks, type CheckResult } from '../../lambdas/engine/run.js';
 import { expandSesPreset, expandSesTlsPreset } from '../../lambdas/engine/ses/presets.js';
-import { intOption, parsePorts, parseTlsMode, stringOption, UsageError, type Parsed } from './args.js';
+import { domainArguments, intOption, parsePorts, parseTlsMode, stringOption, UsageError, type Parsed } from './args.js';
 import type { Io } from './main.js';
 import { contextFrom, credentialSource, endpointOf, engineDeps, singleTarget, tlsPolicyOf } from './options.js';
 import { daneCommand } from './dane.js';
@@ -42,12 +42,7 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
       return runChecks([spec], contextFrom(values));
     }
     case 'mta-sts': {
-      if (parsed.positionals.length === 0) throw new UsageError('mta-sts: expected one or more DOMAINs');
-      const specs: CheckSpec[] = parsed.positionals.map((d) => {
-        if (!/^[A-Za-z0-9.-]+\.?$/.test(d) || !d.includes('.'))
-          throw new UsageError(`mta-sts: "${d}" is not a domain name`);
-        return { check: 'mta-sts', domain: d.replace(/\.$/, '').toLowerCase() };
-      });
+      const specs: CheckSpec[] = domainArguments(parsed).map((domain) => ({ check: 'mta-sts', domain }));
       return runChecks(specs, contextFrom(values), { concurrency, deps: engineDeps(values) });
     }
     case 'ses': {

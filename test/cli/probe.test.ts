@@ -82,7 +82,12 @@ describe('usage errors exit 2 with a message that says what to fix', () => {
     [['smtp', 'mx.example.com', '--auth-secret', 'my-secret'], /expected a Secrets Manager secret ARN/],
     [['smtp', 'mx.example.com', '--mail-from', 'a@example.com'], /--mail-from and --rcpt-to go together/],
     [['tls', 'mx.example.com', '--tls', 'none'], /--tls: expected auto\|starttls\|implicit, got "none"/],
-    [['mta-sts'], /expected one or more DOMAINs/],
+    [['mta-sts'], /expected one or more DOMAINs \(or --domains-file FILE\)/],
+    [['mta-sts', 'not_a_domain'], /mta-sts: "not_a_domain" is not a domain name/],
+    [
+      ['dane', '--domains-file', '/nonexistent/domains.txt'],
+      /--domains-file \/nonexistent\/domains.txt: cannot read it/,
+    ],
     [['ses', 'xx-nowhere-1'], /xx-nowhere-1/],
     [['ses-smtp-password'], /--region is required/],
     [['run', '--config', '/nonexistent/mailprobe.yaml'], /nonexistent/],
@@ -197,6 +202,23 @@ describe('checks from the command line', () => {
     const bad = await cli([...args(good.port), '--severity', 'loud']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--severity: expected warning\|critical, got "loud"/);
+  });
+
+  it('--domains-file reads an ad-hoc list (comments, blanks, duplicates) for mta-sts and dane', async () => {
+    const list = join(dir, 'domains.txt');
+    writeFileSync(list, '# customers\nExample.invalid.\n\nexample.invalid  # again\nother.invalid\n');
+    const run = await cli([
+      'mta-sts',
+      '--domains-file',
+      list,
+      '--json',
+      '--timeout',
+      '2000',
+      '--dns-server',
+      '127.0.0.1:9',
+    ]);
+    const doc = JSON.parse(run.stdout) as { results: { target: string }[] };
+    expect(doc.results.map((r) => r.target)).toEqual(['example.invalid', 'other.invalid']);
   });
 
   it('tls --json reports the DH size and protocol versions', async () => {
