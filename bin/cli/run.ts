@@ -9,6 +9,9 @@ import type { Io } from './main.js';
 import { contextFrom, engineDeps, thresholdsFrom } from './options.js';
 import { dnssecFromShard } from './dane.js';
 import { openState, printResults } from './output.js';
+import { Progress, type ProgressStream } from './progress.js';
+import type { CheckSpec } from '../../lambdas/engine/checks.js';
+import type { BaseResult } from '../../lambdas/engine/result.js';
 
 export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
   const state = await openState(parsed);
@@ -42,8 +45,14 @@ async function runConfig(parsed: Parsed, io: Io): Promise<{ results: CheckResult
     return resolver;
   };
   const results: CheckResult[] = [];
+  const selected = (shard: Plan['shards'][number]) =>
+    only.length > 0 ? shard.specs.filter((s) => only.includes(nameOf(s))) : shard.specs;
+  const total = plan.shards.reduce((n, shard) => n + selected(shard).length, 0);
+  // A live line on a terminal only; --json, pipes and files see exactly what they did before.
+  const progress = values.json === true ? undefined : Progress.for(io.stderr as ProgressStream, total);
+  let offset = 0;
   for (const shard of plan.shards) {
-    const specs = only.length > 0 ? shard.specs.filter((s) => only.includes(nameOf(s))) : shard.specs;
+    const specs = selected(shard);
     if (specs.length === 0) continue;
     const configServer = flagServer ? undefined : shard.dnsServer;
     const ctx: ProbeContext = {
@@ -58,12 +67,21 @@ async function runConfig(parsed: Parsed, io: Io): Promise<{ results: CheckResult
         ...base.dnssec,
       },
     };
+    const first = offset;
+    offset += specs.length;
     results.push(
       ...(await runChecks(specs, ctx, {
         concurrency: shard.concurrency,
         deps: { ...engineDeps(values), credentials: { env: io.env } },
+        ...(progress === undefined
+          ? {}
+          : {
+              onStart: (spec: CheckSpec, i: number) => progress.onStart(spec, first + i),
+              onResult: (result: BaseResult, i: number) => progress.onResult(result, first + i),
+            }),
       })),
     );
   }
+  progress?.finish();
   return { results, shards: plan.shards };
 }

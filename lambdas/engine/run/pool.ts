@@ -18,6 +18,8 @@ export interface PoolOptions {
   readonly concurrency?: number;
   /** Called as each result is ready, in completion order (e.g. to log it before the others finish). */
   readonly onResult?: (result: BaseResult, index: number) => void;
+  /** Called as each check starts (the CLI's progress line names the one running longest). */
+  readonly onStart?: (spec: CheckSpec, index: number) => void;
 }
 
 export async function runPool<S extends CheckSpec, R extends BaseResult>(
@@ -34,6 +36,7 @@ export async function runPool<S extends CheckSpec, R extends BaseResult>(
       const index = next++;
       const spec = specs[index];
       if (spec === undefined) return;
+      options.onStart?.(spec, index);
       const result = await guarded(spec, runOne, ctx);
       results[index] = result;
       options.onResult?.(result, index);
