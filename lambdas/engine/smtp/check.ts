@@ -126,7 +126,9 @@ export async function runSmtpCheck(
     }
 
     enter('greeting');
-    greeting = formatReply(await readGreeting(conn, deadline));
+    // On a plain connection a silent port may be an implicit-TLS one: ask it (RFC 8314 §3.3).
+    const peer = mode === 'implicit' ? undefined : { address, port: spec.port, servername };
+    greeting = formatReply(await readGreeting(conn, deadline, peer));
 
     enter('ehlo');
     capabilities = (await ehlo(conn, ehloName, 'ehlo', deadline)).capabilities;
