@@ -7,6 +7,7 @@
 const BENCHES: Record<string, () => Promise<() => Promise<void>>> = {
   'smtp-throughput': async () => (await import('./smtp-throughput.js')).run,
   'round-trips': async () => (await import('./round-trips.js')).run,
+  'packet-link': async () => (await import('./packet-link.js')).run,
   'cli-speed': async () => (await import('./cli-speed.js')).run,
   state: async () => (await import('./state.js')).benchState,
   fleet: async () => (await import('./fleet.js')).benchFleet,

@@ -23,6 +23,8 @@ export function which(command: string): string | undefined {
 
 export interface Timed {
   readonly ms: number;
+  /** Date.now() when the command exited: to compare with times the command printed. */
+  readonly exitedAt: number;
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
@@ -48,7 +50,7 @@ export function timeCommand(
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ ms: performance.now() - started, code, stdout, stderr });
+      resolve({ ms: performance.now() - started, exitedAt: Date.now(), code, stdout, stderr });
     });
     if (options.input !== undefined) {
       // openssl s_client reads its commands only once the handshake is done; send them late.

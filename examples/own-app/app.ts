@@ -1,7 +1,8 @@
 /**
  * A user's own CDK app: its own stack and SNS topic, and mailprobe's MailProbes with typed
- * props next to them. `npm install mailprobe aws-cdk-lib constructs`, then `npx cdk synth`:
- * the probe functions ship prebundled in the package, so synth needs neither esbuild nor Docker.
+ * props next to them. README.md says how to install it from a clone (`npm pack`, then
+ * `npm install` here) and synthesize it: the probe functions ship prebundled in the package,
+ * so synth needs neither esbuild nor Docker.
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as sns from 'aws-cdk-lib/aws-sns';

@@ -1,7 +1,9 @@
 /**
  * The proof that a user can `npm install` mailprobe: pack the repository (prepack runs the
- * build), install the tarball into an empty directory with the registry's dependencies,
- * type-check and synthesize examples/own-app against it, and run the installed CLI.
+ * build), then follow examples/own-app/README.md in a clone's layout: the tarball at the
+ * clone's root, `npm install` in examples/own-app exactly as its package.json is written
+ * (its `file:` dependency names the tarball), type-check and synthesize it, and run the
+ * installed CLI.
  *
  * The build happens in a copy of the sources (node_modules linked), never in this
  * worktree's dist/, which other tests' CLI runs may be reading at the same time. esbuild
@@ -10,7 +12,7 @@
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,7 +54,9 @@ interface CfnResource {
 describe('npm pack → npm install → cdk synth of examples/own-app', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'mailprobe-pack-'));
   const src = join(tmp, 'src');
-  const app = join(tmp, 'app');
+  /** A clone's layout without its node_modules: nothing can resolve from the repository's. */
+  const clone = join(tmp, 'clone');
+  const app = join(clone, 'examples/own-app');
   let tarball: string;
   let packed: { size: number; unpackedSize: number; entryCount: number; files: { path: string }[] };
   let template: { Resources: Record<string, CfnResource> };
@@ -68,7 +72,9 @@ describe('npm pack → npm install → cdk synth of examples/own-app', () => {
     mkdirSync(src);
     for (const entry of SOURCES) cpSync(join(REPO, entry), join(src, entry), { recursive: true });
     symlinkSync(join(REPO, 'node_modules'), join(src, 'node_modules'), 'dir');
-    const pack = await run('npm', ['pack', '--json', '--pack-destination', tmp], {
+    mkdirSync(clone);
+    // `npm pack` at a clone's root leaves the tarball there, where the example's `file:` points.
+    const pack = await run('npm', ['pack', '--json', '--pack-destination', clone], {
       cwd: src,
       timeout: STEP_TIMEOUT_MS,
       maxBuffer: 64 << 20,
@@ -78,14 +84,14 @@ describe('npm pack → npm install → cdk synth of examples/own-app', () => {
     const json = pack.stdout.slice(pack.stdout.indexOf('\n[') + 1);
     const [report] = JSON.parse(json) as (typeof packed & { filename: string })[];
     packed = report!;
-    tarball = join(tmp, report!.filename);
+    tarball = join(clone, report!.filename);
     console.log(
       `npm pack: ${(packed.size / 1024).toFixed(0)} KiB tarball, ${(packed.unpackedSize / 1024).toFixed(0)} KiB unpacked, ${packed.entryCount} files`,
     );
 
     cpSync(join(REPO, 'examples/own-app'), app, { recursive: true });
-    // A user's `npm install mailprobe`, with this tarball standing in for the registry's copy.
-    await run('npm', ['install', tarball, '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], {
+    // The README's `npm install`, with no arguments: the example's package.json as written.
+    await run('npm', ['install', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], {
       cwd: app,
       timeout: STEP_TIMEOUT_MS,
       env: cleanEnv(),
@@ -123,6 +129,13 @@ describe('npm pack → npm install → cdk synth of examples/own-app', () => {
         (p) => /^(test|bench|examples|node_modules)\//.test(p) || /(^|\/)[^/]+\.ts$/.test(p.replace(/\.d\.ts$/, '')),
       ),
     ).toEqual([]);
+  });
+
+  it('the example depends on the tarball `npm pack` writes, by a path that works from a clone', () => {
+    const example = JSON.parse(readFileSync(join(REPO, 'examples/own-app/package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    expect(example.dependencies['mailprobe']).toBe(`file:../../${basename(tarball)}`);
   });
 
   it('installs without the repository’s dev tools', () => {

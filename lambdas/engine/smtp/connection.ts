@@ -44,6 +44,8 @@ export class SmtpConnection {
   private secrets: readonly string[] = [];
   /** Bytes received since the last complete reply: tells a stall from a drip. */
   private partialBytes = 0;
+  /** Bytes received on this connection so far: a server that sent any is not silent. */
+  private receivedBytes = 0;
   private isTls = false;
   /** The TCP socket under a STARTTLS session, unref'd with it. */
   private plainSocket: net.Socket | undefined;
@@ -223,6 +225,17 @@ export class SmtpConnection {
     return this.socket as tls.TLSSocket;
   }
 
+  /** Whether the server has sent anything at all on this connection. */
+  get heardFrom(): boolean {
+    return this.receivedBytes > 0;
+  }
+
+  /** Ends the connection with `err`: a pending read rejects with it now, not at its timeout. */
+  abort(err: ProbeError): void {
+    this.fail(err);
+    this.close();
+  }
+
   close(): void {
     this.detach();
     this.socket.destroy();
@@ -243,6 +256,7 @@ export class SmtpConnection {
   }
 
   private receive(chunk: Buffer): void {
+    this.receivedBytes += chunk.length;
     let replies: SmtpReply[];
     try {
       replies = this.parser.push(chunk);

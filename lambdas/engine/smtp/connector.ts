@@ -22,9 +22,10 @@ export function starttlsConnector(target: StarttlsTarget, ctx: ProbeContext): Tl
   let addresses: Promise<string[]> | undefined;
   return async (options: tls.ConnectionOptions, deadline: Deadline, wire = {}): Promise<tls.TLSSocket> => {
     addresses ??= target.address ? Promise.resolve([target.address]) : resolveHost(target.host, ctx.resolver, deadline);
-    const { conn } = await connect(await addresses, target.port, deadline, undefined);
+    const { conn, address } = await connect(await addresses, target.port, deadline, undefined);
     try {
-      await readGreeting(conn, deadline);
+      // A silent port may be an implicit-TLS one: ask it rather than wait out the budget.
+      await readGreeting(conn, deadline, { address, port: target.port, servername: target.host.replace(/\.$/, '') });
       const { capabilities } = await ehlo(conn, target.ehloName ?? 'mailprobe.invalid', 'ehlo', deadline);
       const { extraBytes } = await startTls(
         conn,

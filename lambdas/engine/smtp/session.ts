@@ -14,6 +14,7 @@ import { DnsError, type Resolver } from '../net/resolver.js';
 import { authMechanisms, hasCapability, parseEhlo, type Capabilities } from './capabilities.js';
 import { SmtpConnection } from './connection.js';
 import { buildTestMessage, isSafeAddress } from './message.js';
+import { askForTls, WRONG_MODE_SILENCE_MS } from './wrong-mode.js';
 import { formatReply, replyText, type SmtpReply } from './reply.js';
 
 export type Stage =
@@ -99,13 +100,64 @@ export async function connect(
   throw new ProbeError('CONNECT_TIMEOUT', 'no address could be tried before the deadline', { stage: 'connect' });
 }
 
-/** Waits for the final `220 ` line of a (possibly multi-line) greeting. */
-export async function readGreeting(conn: SmtpConnection, deadline: Deadline): Promise<SmtpReply> {
-  const reply = await conn.read('greeting', deadline.budget(STAGE_TIMEOUT_MS.greeting), 'GREETING_TIMEOUT');
+/** Where a plain connection went, so a silent port can be asked whether it speaks TLS. */
+export interface GreetingPeer {
+  readonly address: string;
+  readonly port: number;
+  /** SNI for the question's ClientHello. */
+  readonly servername?: string;
+}
+
+/**
+ * Waits for the final `220 ` line of a (possibly multi-line) greeting. Given the `peer` of
+ * a plain connection, a port still silent after WRONG_MODE_SILENCE_MS is asked over a second
+ * connection whether it speaks TLS (wrong-mode.ts): a TLS answer ends the wait with
+ * TLS_WRONG_MODE; anything else leaves the greeting its whole budget.
+ */
+export async function readGreeting(conn: SmtpConnection, deadline: Deadline, peer?: GreetingPeer): Promise<SmtpReply> {
+  const budgetMs = deadline.budget(STAGE_TIMEOUT_MS.greeting);
+  const greeting = conn.read('greeting', budgetMs, 'GREETING_TIMEOUT');
+  const reply = peer === undefined ? await greeting : await greetingOrWrongMode(conn, greeting, budgetMs, peer);
   if (reply.code !== 220) {
     throw replyError('GREETING_REJECTED', 'greeting', reply, 'the server refused the session');
   }
   return reply;
+}
+
+async function greetingOrWrongMode(
+  conn: SmtpConnection,
+  greeting: Promise<SmtpReply>,
+  budgetMs: number,
+  peer: GreetingPeer,
+): Promise<SmtpReply> {
+  const stop = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const asked = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, WRONG_MODE_SILENCE_MS);
+  }).then(async () => {
+    // A greeting that has begun (even one byte of a drip) is plain SMTP: nothing to ask.
+    if (conn.heardFrom || stop.signal.aborted) return;
+    const started = Date.now();
+    const answer = await askForTls({ ...peer, timeoutMs: budgetMs - WRONG_MODE_SILENCE_MS, signal: stop.signal });
+    if (!answer.speaksTls || conn.heardFrom) return;
+    const silentMs = WRONG_MODE_SILENCE_MS + (Date.now() - started);
+    conn.abort(
+      new ProbeError(
+        'TLS_WRONG_MODE',
+        `no greeting within ${Math.round(silentMs)} ms, and the port answers a TLS ClientHello with ${answer.evidence}: ` +
+          'it speaks TLS from the first byte (RFC 8314 §3.3), so STARTTLS or plain SMTP cannot work here; use --tls implicit',
+        { stage: 'greeting' },
+      ),
+    );
+  });
+  // An error of the question is no evidence either way; the greeting's own outcome decides.
+  asked.catch(() => undefined);
+  try {
+    return await greeting;
+  } finally {
+    clearTimeout(timer);
+    stop.abort();
+  }
 }
 
 export async function command(

@@ -145,6 +145,26 @@ describe.skipIf(requirements.skip)(requirements.title('system: Postfix and opens
     expect(run.exitCode).toBe(1);
   });
 
+  // Issue #24 item 3: the port is silent (it waits for a ClientHello); asked over a second
+  // connection after WRONG_MODE_SILENCE_MS, it answers with a ServerHello.
+  it('smtp --tls starttls against Postfix in wrapper mode (465) is TLS_WRONG_MODE, not GREETING_TIMEOUT', async () => {
+    const run = await probe('smtp', implicitTls, '--tls', 'starttls');
+    const result = only(run.results);
+    expect(codesOf(result), implicitTls.log()).toEqual(['TLS_WRONG_MODE']);
+    expect(result.findings[0]?.stage).toBe('greeting');
+    expect(result.findings[0]?.message).toMatch(/answers a TLS ClientHello with a TLS handshake record/);
+    expect(run.exitCode).toBe(1);
+  });
+
+  // (Not against openssl s_server: it serves one connection at a time, so the question on
+  // the second connection waits behind the probe's own silent one and gets no answer.)
+  it('tls --tls starttls against Postfix in wrapper mode is TLS_WRONG_MODE, not GREETING_TIMEOUT', async () => {
+    const run = await probe('tls', implicitTls, '--tls', 'starttls');
+    const result = only(run.results);
+    expect(codesOf(result)).toContain('TLS_WRONG_MODE');
+    expect(codesOf(result)).not.toContain('GREETING_TIMEOUT');
+  });
+
   it('smtp test message: Postfix refusing to relay is RECIPIENT_REJECTED with its 554 reply', async () => {
     const run = await probe('smtp', good, '--mail-from', 'probe@sender.test', '--rcpt-to', 'user@elsewhere.test');
     const result = only(run.results);
