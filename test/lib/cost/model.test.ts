@@ -72,7 +72,8 @@ describe('cost model', () => {
   it('prices an MTA-STS domain without a VPC: Success and CertDaysToExpiry with their alarms', () => {
     const t = estimateCost(planConfig(domainConfig())).targets[0]!;
     const runs = 730;
-    const rest = ((runs * 2) / 8) * 0.5 * PRICES.lambdaArmGbSecond + ((runs * 12_000) / 1e9) * 0.53 + (runs / 1e6) * 0.75;
+    const rest =
+      ((runs * 2) / 8) * 0.5 * PRICES.lambdaArmGbSecond + ((runs * 12_000) / 1e9) * 0.53 + (runs / 1e6) * 0.75;
     expect(t.usd).toBeCloseTo(0.6 + 0.2 + (runs * 2 * 0.01) / 1e6 + rest, 6);
   });
 
