@@ -33,6 +33,8 @@ export const COMMON_OPTIONS = {
   concurrency: { type: 'string' },
   state: { type: 'string' },
   output: { type: 'string', short: 'o' },
+  ipv4: { type: 'boolean', short: '4' },
+  ipv6: { type: 'boolean', short: '6' },
   quiet: { type: 'boolean', short: 'q' },
   severity: { type: 'string' },
 } as const;
@@ -40,6 +42,8 @@ export const COMMON_OPTIONS = {
 export const COMMAND_OPTIONS = {
   smtp: {
     tls: { type: 'string' },
+    sni: { type: 'string' },
+    debug: { type: 'boolean' },
     user: { type: 'string' },
     'password-env': { type: 'string' },
     'auth-secret': { type: 'string' },
@@ -51,6 +55,7 @@ export const COMMAND_OPTIONS = {
   },
   tls: {
     tls: { type: 'string' },
+    sni: { type: 'string' },
     ehlo: { type: 'string' },
     name: { type: 'string' },
     'tls-policy': { type: 'string' },

@@ -14,6 +14,7 @@ const COMMON = `Common options:
                          the notifications the probe function would send
   -o, --output FILE      also write the --json document to FILE (the terminal keeps the table)
   -q, --quiet            print only what needs attention: no header, no ok rows, no summary
+  -4, -6                 connect over IPv4 only / IPv6 only
   --severity LEVEL       show only findings at or above LEVEL: warning or critical
                          (the exit status and --json/--output still cover everything)
 Exit status: 0 nothing critical, 1 something critical, 2 usage or configuration error.
@@ -50,6 +51,8 @@ const DETAILS: Record<Command, string> = {
   --name NAME          a name for the target in the output
   --tls-policy POLICY  how the sender using this relay acts on TLS problems, and so how they
                        are graded: preferred, required, preferred-verify, required-verify (default)
+  --sni NAME           TLS server name to send and check the certificate against (default HOST)
+  --debug              print the SMTP dialogue with timings on stderr (credentials masked)
   Credentials are only sent over TLS whose certificate verified (else AUTH_WITHHELD).
 `,
   tls: `mailprobe tls HOST[:PORT]   (port 25 unless given)
@@ -58,6 +61,7 @@ const DETAILS: Record<Command, string> = {
   --tls MODE           auto (default), starttls, implicit
   --ehlo NAME          the name sent with EHLO before STARTTLS
   --tls-policy POLICY  preferred, required, preferred-verify, required-verify (default)
+  --sni NAME           TLS server name to send and check the certificate against (default HOST)
 `,
   'mta-sts': `mailprobe mta-sts DOMAIN...
   RFC 8461 MTA-STS and RFC 8460 TLS-RPT: the _mta-sts TXT record, the HTTPS policy, MX

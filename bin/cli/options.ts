@@ -3,7 +3,7 @@
  * endpoint): shared by the probe commands and `run`.
  */
 import type { CredentialSource } from '../../lambdas/engine/checks.js';
-import { createResolver, dnsQueryTimeoutMs } from '../../lambdas/engine/net/resolver.js';
+import { createResolver, dnsQueryTimeoutMs, onlyFamily } from '../../lambdas/engine/net/resolver.js';
 import {
   createContext,
   DEFAULT_THRESHOLDS,
@@ -33,7 +33,10 @@ export function thresholdsFrom(values: Parsed['values'], base: Thresholds = DEFA
   return { warnDays, criticalDays, minDhBits: intOption(values, 'min-dh-bits', 0, 16384, base.minDhBits) };
 }
 
-export function contextFrom(values: Parsed['values']): ProbeContext {
+export function contextFrom(
+  values: Parsed['values'],
+  stderr: { write(text: string): unknown } = process.stderr,
+): ProbeContext {
   const dnsServer = stringOption(values, 'dns-server');
   const timeoutMs = intOption(values, 'timeout', 100, 600_000, DEFAULT_TIMEOUT_MS);
   let resolver;
@@ -44,6 +47,8 @@ export function contextFrom(values: Parsed['values']): ProbeContext {
   } catch (err) {
     throw new UsageError(`--dns-server: ${(err as Error).message}`);
   }
+  if (values.ipv4 === true && values.ipv6 === true) throw new UsageError('-4 and -6 exclude each other');
+  if (values.ipv4 === true || values.ipv6 === true) resolver = onlyFamily(resolver, values.ipv4 === true ? 4 : 6);
   const caFiles = (values['ca-file'] as string[] | undefined) ?? [];
   return createContext({
     resolver,
@@ -52,7 +57,17 @@ export function contextFrom(values: Parsed['values']): ProbeContext {
     thresholds: thresholdsFrom(values),
     timeoutMs,
     dnssec: dnssecSettings(values),
+    ...(values.debug === true ? { transcript: debugTranscript((line) => stderr.write(line)) } : {}),
   });
+}
+
+/** `--debug`: the SMTP dialogue on stderr with the milliseconds since the start, as swaks prints it. */
+export function debugTranscript(write: (line: string) => void) {
+  const start = performance.now();
+  const arrow = { C: ' -> ', S: '<-  ', '*': ' ** ' } as const;
+  return (direction: keyof typeof arrow, text: string): void => {
+    write(`[${String(Math.round(performance.now() - start)).padStart(5)} ms]${arrow[direction]}${text}\n`);
+  };
 }
 
 /** `--policy-port` / `--mx-port`: MTA-STS against local servers (production uses 443 and 25). */

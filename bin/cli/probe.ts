@@ -8,6 +8,14 @@ import { contextFrom, credentialSource, endpointOf, engineDeps, singleTarget, tl
 import { daneCommand } from './dane.js';
 import { openState, printResults } from './output.js';
 
+/** `--sni NAME`: the TLS server name, e.g. to check a name's certificate on one address of a pool. */
+function sniOf(values: Parsed['values']): { sni?: string } {
+  const sni = stringOption(values, 'sni');
+  if (sni === undefined) return {};
+  if (!/^[A-Za-z0-9.-]{1,253}$/.test(sni)) throw new UsageError(`--sni: expected a host name, got "${sni}"`);
+  return { sni: sni.replace(/\.$/, '') };
+}
+
 export async function probeCommand(parsed: Parsed, io: Io): Promise<number> {
   const state = await openState(parsed);
   return printResults(await execute(parsed, io), parsed, io, state);
@@ -29,8 +37,9 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
         ...tlsPolicyOf(values),
         ...(auth !== undefined ? { auth } : {}),
         ...(from !== undefined && to !== undefined ? { testMessage: { from, to } } : {}),
+        ...sniOf(values),
       };
-      return runChecks([spec], contextFrom(values), { deps: { credentials: { env: io.env } } });
+      return runChecks([spec], contextFrom(values, io.stderr), { deps: { credentials: { env: io.env } } });
     }
     case 'tls': {
       const spec: TlsCheckSpec = {
@@ -38,6 +47,7 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
         ...endpointOf(parsed),
         tls: parseTlsMode(stringOption(values, 'tls'), false) as TlsCheckSpec['tls'],
         ...tlsPolicyOf(values),
+        ...sniOf(values),
       };
       return runChecks([spec], contextFrom(values));
     }

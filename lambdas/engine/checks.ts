@@ -35,6 +35,8 @@ export interface SmtpCheckSpec {
   readonly dane?: boolean;
   /** How the sender using this target grades TLS failures (tls/policy.ts). @default 'required-verify' */
   readonly tlsPolicy?: TlsPolicy;
+  /** The name sent as SNI and checked against the certificate. @default the host */
+  readonly sni?: string;
   /** Overall deadline for this check; falls back to the context's. */
   readonly timeoutMs?: number;
 }
@@ -49,6 +51,8 @@ export interface TlsCheckSpec {
   readonly ehloName?: string;
   /** @default 'required-verify' */
   readonly tlsPolicy?: TlsPolicy;
+  /** The name sent as SNI and checked against the certificate. @default the host */
+  readonly sni?: string;
   readonly timeoutMs?: number;
 }
 
@@ -95,6 +99,14 @@ export const IMPLICIT_TLS_PORTS: ReadonlySet<number> = new Set([465, 2465]);
 export function effectiveTlsMode(mode: TlsMode | undefined, port: number): Exclude<TlsMode, 'auto'> {
   if (mode === undefined || mode === 'auto') return IMPLICIT_TLS_PORTS.has(port) ? 'implicit' : 'starttls';
   return mode;
+}
+
+/**
+ * The TLS server name of an smtp or tls check: `sni` when given (`--sni`, as with
+ * testssl.sh: probing an address for the certificate of a name), else the host.
+ */
+export function serverNameOf(spec: { readonly host: string; readonly sni?: string }): string {
+  return spec.sni ?? spec.host.replace(/\.$/, '');
 }
 
 export function targetOf(spec: CheckSpec): string {

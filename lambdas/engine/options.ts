@@ -38,7 +38,15 @@ export interface ProbeContext {
    * absent, mta-sts results carry no DANE verdict.
    */
   readonly dnssec?: { readonly server?: string; readonly anchors?: readonly TrustAnchor[] };
+  /**
+   * The CLI's `--debug`: every SMTP command and reply as it crosses the wire, and the
+   * connection events between them, secrets already masked. Never set in the Lambdas.
+   */
+  readonly transcript?: Transcript;
 }
+
+/** `C` the probe sent it, `S` the server did, `*` an event (connected, TLS up). */
+export type Transcript = (direction: 'C' | 'S' | '*', text: string) => void;
 
 export function createContext(overrides: Partial<ProbeContext> = {}): ProbeContext {
   return {
@@ -49,5 +57,6 @@ export function createContext(overrides: Partial<ProbeContext> = {}): ProbeConte
     thresholds: overrides.thresholds ?? DEFAULT_THRESHOLDS,
     timeoutMs: overrides.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     ...(overrides.dnssec !== undefined ? { dnssec: overrides.dnssec } : {}),
+    ...(overrides.transcript !== undefined ? { transcript: overrides.transcript } : {}),
   };
 }

@@ -221,6 +221,68 @@ describe('checks from the command line', () => {
     expect(doc.results.map((r) => r.target)).toEqual(['example.invalid', 'other.invalid']);
   });
 
+  it('--debug prints the SMTP dialogue with timings on stderr, credentials masked (issue 24)', async () => {
+    const run = await cli(
+      [
+        'smtp',
+        `127.0.0.1:${good.port}`,
+        '--tls',
+        'starttls',
+        '--ca-file',
+        caFile,
+        '--user',
+        'u',
+        '--password-env',
+        'PW',
+        '--debug',
+      ],
+      { env: { PW: 'p4ss-word' } },
+    );
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^\[\s*\d+ ms\] \*\* connected to 127\.0\.0\.1 port \d+$/m);
+    expect(run.stderr).toMatch(/^\[\s*\d+ ms\]<- {2}220[ -]/m);
+    expect(run.stderr).toMatch(/^\[\s*\d+ ms\] -> STARTTLS$/m);
+    expect(run.stderr).toMatch(/^\[\s*\d+ ms\] \*\* TLS up: TLSv1\.[23] /m);
+    expect(run.stderr).toMatch(/^\[\s*\d+ ms\] -> AUTH PLAIN \*{8}$/m);
+    expect(run.stderr).toMatch(/^\[\s*\d+ ms\]<- {2}235 /m);
+    const secretForms = ['p4ss-word', Buffer.from('\0u\0p4ss-word').toString('base64')];
+    for (const secret of secretForms) expect(run.stderr).not.toContain(secret);
+    expect(run.stdout).not.toContain('->');
+  });
+
+  it('--sni checks the certificate against that name; -4/-6 pick the address family (issue 24)', async () => {
+    const base = ['smtp', `127.0.0.1:${good.port}`, '--tls', 'starttls', '--ca-file', caFile, '--json'];
+    const codes = async (extra: string[]) =>
+      (
+        JSON.parse((await cli([...base, ...extra])).stdout) as { results: { findings: { code: string }[] }[] }
+      ).results[0]!.findings.map((f) => f.code);
+    expect(await codes(['--sni', 'localhost'])).not.toContain('CERT_NAME_MISMATCH');
+    expect(await codes(['--sni', 'mail.example.net'])).toContain('CERT_NAME_MISMATCH');
+    // A name with only an A record: -4 connects, -6 finds no address of its family.
+    const dns = await startDnsServer({ 'relay.test': { A: ['127.0.0.1'] } });
+    try {
+      const byName = ['smtp', `relay.test:${good.port}`, '--tls', 'starttls', '--ca-file', caFile, '--json'];
+      const named = async (extra: string[]) =>
+        (
+          JSON.parse(
+            (await cli([...byName, '--dns-server', `127.0.0.1:${dns.port}`, '--sni', 'localhost', ...extra])).stdout,
+          ) as {
+            results: { status: string; findings: { code: string; message: string }[] }[];
+          }
+        ).results[0]!;
+      expect((await named(['-4'])).status).toBe('ok');
+      const v6 = await named(['-6']);
+      expect(v6.status).toBe('critical');
+      expect(v6.findings[0]!.code).toMatch(/^DNS_/);
+      expect(v6.findings[0]!.message).toContain('relay.test has no address');
+    } finally {
+      await dns.close();
+    }
+    const both = await cli([...base, '-4', '-6']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('-4 and -6 exclude each other');
+  });
+
   it('tls --json reports the DH size and protocol versions', async () => {
     const run = await cli(['tls', `127.0.0.1:${good.port}`, '--json', '--ca-file', caFile, '--tls', 'starttls']);
     const doc = JSON.parse(run.stdout) as { results: Record<string, unknown>[] };

@@ -213,3 +213,20 @@ export class SystemResolver extends DnsResolver {
 export function createResolver(options: DnsResolverOptions = {}): Resolver {
   return options.server !== undefined ? new DnsResolver(options) : new SystemResolver(options);
 }
+
+/**
+ * The CLI's `-4` / `-6` (as curl and testssl.sh): every connection of the run uses only
+ * that address family. A host with no address of it is NODATA for it, so the check says
+ * "no IPv6 address" instead of silently testing the other family.
+ */
+export function onlyFamily(resolver: Resolver, family: 4 | 6): Resolver {
+  return {
+    mx: (domain, options) => resolver.mx(domain, options),
+    txt: (name, options) => resolver.txt(name, options),
+    async addresses(host, options) {
+      const found = (await resolver.addresses(host, options)).filter((address) => isIP(address) === family);
+      if (found.length === 0) throw new DnsError('NODATA', host.replace(/\.$/, ''), family === 4 ? 'A' : 'AAAA');
+      return found;
+    },
+  };
+}

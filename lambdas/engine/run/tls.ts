@@ -15,7 +15,12 @@ export async function runTls(spec: TlsCheckSpec, ctx: ProbeContext): Promise<Tls
     effectiveTlsMode(spec.tls, spec.port) === 'implicit'
       ? implicitTlsConnector(spec.host, spec.port, undefined, ctx.resolver)
       : starttlsConnector(
-          { host: spec.host, port: spec.port, ...(spec.ehloName ? { ehloName: spec.ehloName } : {}) },
+          {
+            host: spec.host,
+            port: spec.port,
+            ...(spec.ehloName ? { ehloName: spec.ehloName } : {}),
+            ...(spec.sni ? { sni: spec.sni } : {}),
+          },
           ctx,
         );
   const hintFor = isSesEndpoint(spec.host)

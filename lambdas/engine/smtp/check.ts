@@ -4,7 +4,7 @@
  */
 import type tls from 'node:tls';
 import type { Credentials, SmtpCheckSpec } from '../checks.js';
-import { effectiveTlsMode, targetOf } from '../checks.js';
+import { effectiveTlsMode, serverNameOf, targetOf } from '../checks.js';
 import { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
 import { finding, FINDINGS, PORT_25_HINT, starttlsExtraData, type Finding } from '../findings.js';
@@ -116,17 +116,17 @@ export async function runSmtpCheck(
   try {
     const addresses = options.address ? [options.address] : await resolveHost(spec.host, ctx.resolver, deadline);
     enter('connect');
-    const servername = spec.host.replace(/\.$/, '');
+    const servername = serverNameOf(spec);
     let baseTls: tls.ConnectionOptions;
     let opened: Awaited<ReturnType<typeof connect>>;
     if (mode === 'implicit') {
       baseTls = tlsClientOptions(ctx, servername);
-      opened = await connect(addresses, spec.port, deadline, baseTls);
+      opened = await connect(addresses, spec.port, deadline, baseTls, ctx.transcript);
     } else {
       // The secure context (the root store, 50–130 ms of CPU in a fresh process) is built
       // while the SYN and the greeting are on the wire, not before the connection starts:
       // on a real link the wait hides it (bench/packet-link.ts, bench/cli-speed.ts).
-      const connecting = connect(addresses, spec.port, deadline, undefined);
+      const connecting = connect(addresses, spec.port, deadline, undefined, ctx.transcript);
       try {
         baseTls = tlsClientOptions(ctx, servername);
       } catch (err) {

@@ -8,6 +8,7 @@ import type { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
 import type { FindingCode } from '../findings.js';
 import { redact } from '../mask.js';
+import type { Transcript } from '../options.js';
 import { isPlaintextError, oneLine, socketErrorCode, type SocketPhase } from '../net/socket-errors.js';
 import { attachWire, HANDSHAKE_CAPTURE_BYTES, WireTap } from '../tls/wire.js';
 import { printable, ReplyParser, type ReplyLimits, type SmtpReply } from './reply.js';
@@ -21,6 +22,8 @@ export interface ConnectOptions {
   /** Budget for the TCP (and, for implicit TLS, the TLS) handshake. */
   readonly connectTimeoutMs: number;
   readonly limits?: ReplyLimits;
+  /** `--debug`: the dialogue as it happens, secrets masked. */
+  readonly transcript?: Transcript;
 }
 
 interface Waiter {
@@ -50,9 +53,13 @@ export class SmtpConnection {
   /** The TCP socket under a STARTTLS session, unref'd with it. */
   private plainSocket: net.Socket | undefined;
 
-  private constructor(socket: net.Socket, limits?: ReplyLimits) {
+  private readonly transcript: Transcript | undefined;
+
+  private constructor(socket: net.Socket, options: ConnectOptions) {
     this.socket = socket;
-    this.parser = new ReplyParser(limits);
+    this.parser = new ReplyParser(options.limits);
+    this.transcript = options.transcript;
+    this.transcript?.('*', `connected to ${options.address} port ${options.port}`);
     this.attach();
   }
 
@@ -64,7 +71,7 @@ export class SmtpConnection {
       'tcp',
       options,
     );
-    return new SmtpConnection(socket, options.limits);
+    return new SmtpConnection(socket, options);
   }
 
   /** TLS from the first byte (ports 465/2465, RFC 8314 §3.3). */
@@ -75,8 +82,9 @@ export class SmtpConnection {
       'tls-first-byte',
       options,
     );
-    const conn = new SmtpConnection(socket, options.limits);
+    const conn = new SmtpConnection(socket, options);
     conn.isTls = true;
+    conn.traceTls();
     return conn;
   }
 
@@ -97,7 +105,14 @@ export class SmtpConnection {
         { responseCode: unsolicited.code },
       );
     }
+    // Masked as replies are: the AUTH PLAIN token or an AUTH LOGIN password never reaches the transcript.
+    this.transcript?.('C', this.secrets.length > 0 ? redact(line, this.secrets) : line);
     this.socket.write(`${line}\r\n`);
+  }
+
+  private traceTls(): void {
+    const socket = this.socket as tls.TLSSocket;
+    this.transcript?.('*', `TLS up: ${socket.getProtocol?.() ?? '?'} ${socket.getCipher?.()?.name ?? ''}`.trimEnd());
   }
 
   /**
@@ -178,6 +193,7 @@ export class SmtpConnection {
     this.isTls = true;
     this.failure = undefined;
     this.attach();
+    this.traceTls();
     return { extraBytes };
   }
 
@@ -274,6 +290,13 @@ export class SmtpConnection {
       return;
     }
     this.partialBytes = this.parser.pendingBytes;
+    if (this.transcript !== undefined) {
+      for (const reply of replies) {
+        reply.lines.forEach((l, i) =>
+          this.transcript?.('S', `${reply.code}${i < reply.lines.length - 1 ? '-' : ' '}${l}`),
+        );
+      }
+    }
     for (const reply of replies) {
       const waiter = this.waiter;
       if (waiter) {

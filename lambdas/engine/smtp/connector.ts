@@ -4,6 +4,7 @@
  * handshakes (DHE-only, one per protocol version) against SMTP endpoints.
  */
 import type tls from 'node:tls';
+import { serverNameOf } from '../checks.js';
 import type { Deadline } from '../deadline.js';
 import type { ProbeContext } from '../options.js';
 import { noteStarttlsExtraData, type TlsConnector } from '../tls/connect.js';
@@ -13,6 +14,8 @@ export interface StarttlsTarget {
   readonly host: string;
   readonly port: number;
   readonly ehloName?: string;
+  /** The TLS server name. @default the host */
+  readonly sni?: string;
   /** Connect here instead of resolving the host. */
   readonly address?: string;
 }
@@ -25,7 +28,7 @@ export function starttlsConnector(target: StarttlsTarget, ctx: ProbeContext): Tl
     const { conn, address } = await connect(await addresses, target.port, deadline, undefined);
     try {
       // A silent port may be an implicit-TLS one: ask it rather than wait out the budget.
-      await readGreeting(conn, deadline, { address, port: target.port, servername: target.host.replace(/\.$/, '') });
+      await readGreeting(conn, deadline, { address, port: target.port, servername: serverNameOf(target) });
       const { capabilities } = await ehlo(conn, target.ehloName ?? 'mailprobe.invalid', 'ehlo', deadline);
       const { extraBytes } = await startTls(
         conn,

@@ -12,6 +12,7 @@ import type { Credentials } from '../checks.js';
 import { credentialSecrets } from '../mask.js';
 import { DnsError, type Resolver } from '../net/resolver.js';
 import { authMechanisms, hasCapability, parseEhlo, type Capabilities } from './capabilities.js';
+import type { Transcript } from '../options.js';
 import { SmtpConnection } from './connection.js';
 import { buildTestMessage, isSafeAddress } from './message.js';
 import { askForTls, WRONG_MODE_SILENCE_MS } from './wrong-mode.js';
@@ -79,11 +80,18 @@ export async function connect(
   port: number,
   deadline: Deadline,
   implicitTls: tls.ConnectionOptions | undefined,
+  transcript?: Transcript,
 ): Promise<{ conn: SmtpConnection; address: string }> {
   let last: unknown;
   for (const address of addresses) {
     if (deadline.expired()) break;
-    const options = { address, port, deadline, connectTimeoutMs: STAGE_TIMEOUT_MS.connect };
+    const options = {
+      address,
+      port,
+      deadline,
+      connectTimeoutMs: STAGE_TIMEOUT_MS.connect,
+      ...(transcript === undefined ? {} : { transcript }),
+    };
     try {
       const conn = implicitTls
         ? await SmtpConnection.connectTls(options, implicitTls)

@@ -11,7 +11,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { TlsCheckSpec } from '../checks.js';
-import { effectiveTlsMode } from '../checks.js';
+import { effectiveTlsMode, serverNameOf } from '../checks.js';
 import { Deadline } from '../deadline.js';
 import { isProbeError } from '../errors.js';
 import type { Finding, FindingCode } from '../findings.js';
@@ -75,7 +75,7 @@ async function handshake<T>(
   wire: WireOptions = {},
 ): Promise<Outcome<T>> {
   try {
-    const socket = await connect(tlsClientOptions(ctx, spec.host, profile), deadline, wire);
+    const socket = await connect(tlsClientOptions(ctx, serverNameOf(spec), profile), deadline, wire);
     try {
       return { kind: 'ok', value: read(socket), extraBytes: starttlsExtraDataOf(socket) };
     } finally {
@@ -142,7 +142,7 @@ export async function runTlsCheck(
 
   const inspect = (socket: TLSSocket): InspectedSession =>
     inspectTlsSession(socket, {
-      servername: spec.host.replace(/\.$/, ''),
+      servername: serverNameOf(spec),
       identity: 'pkix',
       clock: ctx.clock,
       thresholds: ctx.thresholds,
