@@ -7,12 +7,15 @@
  * an empty NOERROR.
  */
 import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { createServer, type AddressInfo } from 'node:net';
 import { base32hex, keyTag, nsec3Hash } from '../lambdas/engine/dnssec/crypto.js';
 import type { QueryFn } from '../lambdas/engine/dnssec/transport.js';
 import {
   labelCount,
   nameToWire,
   RCODE,
+  readName,
   rrsigOf,
   signedData,
   TYPE,
@@ -170,5 +173,90 @@ export class SignedZone {
       return Promise.resolve(message({ authority: this.nsecAt(name, [TYPE.A, TYPE.RRSIG, TYPE.NSEC]) }));
     }
     return Promise.resolve(message({}));
+  };
+}
+
+/** A message on the wire: AA set, RD copied, no name compression, an OPT with DO (RFC 6891). */
+export function encodeAnswer(
+  queryId: number,
+  rd: boolean,
+  qname: string,
+  qtype: number,
+  m: Message,
+  maxBytes: number,
+): Buffer {
+  const head = Buffer.alloc(12);
+  head.writeUInt16BE(queryId, 0);
+  head.writeUInt16BE(0x8400 | (rd ? 0x0100 : 0) | (m.rcode & 0x0f), 2);
+  head.writeUInt16BE(1, 4);
+  const question = Buffer.concat([nameToWire(qname), Buffer.from([qtype >> 8, qtype & 0xff, 0, 1])]);
+  const record = (r: Rr): Buffer => {
+    const fixed = Buffer.alloc(10);
+    fixed.writeUInt16BE(r.type, 0);
+    fixed.writeUInt16BE(r.class, 2);
+    fixed.writeUInt32BE(r.ttl, 4);
+    fixed.writeUInt16BE(r.rdata.length, 8);
+    return Buffer.concat([nameToWire(r.name), fixed, r.rdata]);
+  };
+  const opt = Buffer.from([0, 0, 41, 0x10, 0x00, 0, 0, 0x80, 0, 0, 0]);
+  head.writeUInt16BE(m.answer.length, 6);
+  head.writeUInt16BE(m.authority.length, 8);
+  head.writeUInt16BE(1, 10);
+  const whole = Buffer.concat([head, question, ...m.answer.map(record), ...m.authority.map(record), opt]);
+  if (whole.length <= maxBytes) return whole;
+  // Too big for UDP: TC and nothing else, so the client asks again over TCP.
+  head.writeUInt16BE(0x8600 | (rd ? 0x0100 : 0), 2);
+  head.writeUInt16BE(0, 6);
+  head.writeUInt16BE(0, 8);
+  return Buffer.concat([head, question, opt]);
+}
+
+/**
+ * The zone as a hostile authoritative server on 127.0.0.1 (UDP and TCP, one port), serving
+ * exactly the crafted answers: for Unbound to judge as a stub zone, the reference verdict.
+ */
+export async function serveZone(zone: SignedZone): Promise<{ port: number; close: () => Promise<void> }> {
+  const answer = async (query: Buffer, maxBytes: number): Promise<Buffer | undefined> => {
+    try {
+      const { name, next } = readName(query, 12);
+      const qtype = query.readUInt16BE(next);
+      const m = await zone.query(name, qtype, 1000);
+      return encodeAnswer(query.readUInt16BE(0), (query[2]! & 0x01) !== 0, name, qtype, m, maxBytes);
+    } catch {
+      return undefined;
+    }
+  };
+  const tcp = createServer((socket) => {
+    let buffered = Buffer.alloc(0);
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
+        const query = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
+        buffered = buffered.subarray(2 + query.length);
+        void answer(query, 65_535).then((out) => {
+          if (out === undefined) return;
+          const len = Buffer.alloc(2);
+          len.writeUInt16BE(out.length, 0);
+          socket.write(Buffer.concat([len, out]));
+        });
+      }
+    });
+  });
+  await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+  const port = (tcp.address() as AddressInfo).port;
+  const udp = createSocket('udp4');
+  udp.on('message', (query, from) => {
+    void answer(query, 1232).then((out) => {
+      if (out !== undefined) udp.send(out, from.port, from.address);
+    });
+  });
+  await new Promise<void>((resolve) => udp.bind(port, '127.0.0.1', resolve));
+  return {
+    port,
+    close: async () => {
+      udp.close();
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    },
   };
 }

@@ -57,7 +57,7 @@ describe('DANE against a hostile zone', () => {
     const wildcardNsec = rr(
       '*.example',
       TYPE.NSEC,
-      Buffer.concat([nameToWire('z.example'), Buffer.from([0, 1, 0x40])]),
+      Buffer.concat([nameToWire('a.example'), Buffer.from([0, 1, 0x40])]),
     );
     const sig = z.rrsig([wildcardNsec], 1);
     z.answers.set(

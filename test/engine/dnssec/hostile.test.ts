@@ -240,7 +240,7 @@ describe('keys and proofs an attacker reuses', () => {
     const wildcardNsec = rr(
       '*.example',
       TYPE.NSEC,
-      Buffer.concat([nameToWire('z.example'), Buffer.from([0, 1, 0x40])]),
+      Buffer.concat([nameToWire('a.example'), Buffer.from([0, 1, 0x40])]),
     );
     const sig = z.rrsig([wildcardNsec], 1);
     const renamed = [
