@@ -204,6 +204,29 @@ describe('CNAME chains', () => {
     expect(over.answered).toBe(false);
   });
 
+  it(`a chain of ${MAX_CNAME_CHAIN} DNAME substitutions is followed, one more is a failed lookup`, async () => {
+    const dnameChain = (z: SignedZone, length: number): string => {
+      for (let i = 0; i < length; i += 1) {
+        const from = `x.d${i}.example`;
+        const to = `x.d${i + 1}.example`;
+        // A signed DNAME at d<i>.example and the unsigned CNAME it synthesizes (RFC 6672 §5.3.1).
+        const dname = z.signedSet([rr(`d${i}.example`, TYPE.DNAME, nameToWire(`d${i + 1}.example`))]);
+        z.answers.set(`${TYPE.A}|${from}`, message({ answer: [...dname, rr(from, TYPE.CNAME, nameToWire(to))] }));
+      }
+      const last = `x.d${length}.example`;
+      z.answers.set(`${TYPE.A}|${last}`, message({ answer: z.signedSet([A(last)]) }));
+      return 'x.d0.example';
+    };
+    const z = new SignedZone('example');
+    const atCap = await validatorFor(z).lookup(dnameChain(z, MAX_CNAME_CHAIN), TYPE.A);
+    expect(atCap.status).toBe('secure');
+    expect(atCap.cnames).toHaveLength(MAX_CNAME_CHAIN);
+    const z2 = new SignedZone('example');
+    const over = await validatorFor(z2).lookup(dnameChain(z2, MAX_CNAME_CHAIN + 1), TYPE.A);
+    expect(over.status).toBe('indeterminate');
+    expect(over.answered).toBe(false);
+  });
+
   it('a signed CNAME loop at a TLSA name is a failed lookup, never "no TLSA records" (issue #25 item 2)', async () => {
     const z = new SignedZone('example');
     const tlsa = '_25._tcp.mx.example';
