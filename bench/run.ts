@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<() => Promise<void>>> = {
   'cli-speed': async () => (await import('./cli-speed.js')).run,
   state: async () => (await import('./state.js')).benchState,
   fleet: async () => (await import('./fleet.js')).benchFleet,
+  'dnssec-hostile': async () => (await import('./dnssec-hostile.js')).run,
 };
 
 const wanted = process.argv.slice(2);

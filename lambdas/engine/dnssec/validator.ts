@@ -15,9 +15,8 @@
  *   resolver validated it anyway and refused it (SERVFAIL with a DNSSEC EDE, RFC 8914);
  * - indeterminate: no answer (timeout, other SERVFAIL, malformed), so nothing can be said.
  */
-import type { KeyObject } from 'node:crypto';
 import { closestAnchorZone, type TrustAnchor } from './anchors.js';
-import { DS_DIGESTS, dsDigest, keyTag, publicKeyOf, SUPPORTED_ALGORITHMS, verifySignature } from './crypto.js';
+import { DS_DIGESTS, SUPPORTED_ALGORITHMS } from './crypto.js';
 import {
   nsec3NameState,
   nsec3ProvesNodata,
@@ -27,9 +26,19 @@ import {
   nsecProvesNodata,
   nsecProvesNoCloserMatch,
   nsecProvesNxdomain,
+  MAX_NSEC3_ITERATIONS,
   type DenialVerdict,
   type NameState,
 } from './proofs.js';
+import {
+  matchesDs,
+  TOO_MUCH_WORK,
+  verifyRrset,
+  WorkBudget,
+  zoneKeysOf,
+  type RrsetCheck,
+  type ZoneKey,
+} from './sigcrypt.js';
 import { QueryError, type QueryFn } from './transport.js';
 import {
   cnameOf,
@@ -40,9 +49,8 @@ import {
   labelCount,
   nameLabels,
   normaliseName,
+  nsec3Of,
   RCODE,
-  rrsigOf,
-  signedData,
   suffixName,
   TYPE,
   typeName,
@@ -50,7 +58,6 @@ import {
   type Message,
   type Name,
   type Rr,
-  type RrsigRdata,
 } from './wire.js';
 
 export type SecurityStatus = 'secure' | 'insecure' | 'bogus' | 'indeterminate';
@@ -90,26 +97,26 @@ export interface ValidatorOptions {
 /** RFC 7672 §2.2.3 and resolvers' practice: longer CNAME chains are treated as failures. */
 export const MAX_CNAME_CHAIN = 8;
 
-interface ZoneKey {
-  readonly tag: number;
-  readonly algorithm: number;
-  readonly key: KeyObject;
-}
-
 type ZoneState =
   | { readonly status: 'secure'; readonly zone: Name; readonly keys: readonly ZoneKey[]; readonly via: string }
   | { readonly status: 'insecure' | 'bogus' | 'indeterminate'; readonly zone: Name; readonly why: string };
 
 type Fetched = { readonly msg: Message } | { readonly failure: string };
 
-const ZONE_KEY_FLAG = 0x0100;
-
 export class Validator {
   private readonly cache = new Map<string, Promise<Fetched>>();
   private readonly zones = new Map<Name, Promise<ZoneState>>();
   private queries = 0;
+  private readonly budget: WorkBudget;
 
-  constructor(private readonly options: ValidatorOptions) {}
+  constructor(private readonly options: ValidatorOptions) {
+    this.budget = new WorkBudget(options.remainingMs);
+  }
+
+  /** The work done so far (signature verifications, NSEC3 SHA-1 blocks): for tests and the bench. */
+  get work(): { readonly verifications: number; readonly nsec3HashBlocks: number } {
+    return { verifications: this.budget.verifications, nsec3HashBlocks: this.budget.hashBlocks };
+  }
 
   /** The validated answer for (name, type), following CNAMEs. Never throws. */
   async lookup(rawName: string, type: number): Promise<ValidatedAnswer> {
@@ -155,9 +162,12 @@ export class Validator {
       });
       if (step.cname === undefined || step.status === 'bogus') return done();
       if (cnames.length >= MAX_CNAME_CHAIN || cnames.includes(step.cname) || step.cname === name) {
+        // A loop or an endless chain is a failed lookup (Unbound: SERVFAIL), never "no such
+        // records": a DANE sender defers mail rather than sending without TLSA.
         return done({
           status: 'indeterminate',
           records: [],
+          answered: false,
           why: `CNAME chain from ${name} longer than ${MAX_CNAME_CHAIN} or looping`,
         });
       }
@@ -212,7 +222,7 @@ export class Validator {
     // for it when the substitution gives exactly its target (RFC 6672 §5.3.1, RFC 4035 §5.3).
     const dname = cname !== undefined && rrset.length === 0 ? dnameSynthesizing(msg.answer, name, cname) : undefined;
     if (dname !== undefined) {
-      const checked = this.verifyRrset(dname, msg.answer, zone);
+      const checked = this.verify(dname, msg.answer, zone);
       const owner = dname[0]!.name;
       if (!checked.ok) return { status: 'bogus', records: [], why: `DNAME ${owner}: ${checked.why}` };
       if (checked.rrsig.labels < labelCount(owner)) {
@@ -223,12 +233,12 @@ export class Validator {
     if (rrset.length > 0 || cnameRr !== undefined) {
       const set = rrset.length > 0 ? rrset : msg.answer.filter((r) => r.name === name && r.type === TYPE.CNAME);
       const covered = set[0]?.type as number;
-      const checked = this.verifyRrset(set, msg.answer, zone);
+      const checked = this.verify(set, msg.answer, zone);
       if (!checked.ok) return { status: 'bogus', records: [], why: `${typeName(covered)} ${name}: ${checked.why}` };
       if (checked.rrsig.labels < labelCount(name)) {
         // Wildcard expansion: no closer match may exist, i.e. the next closer name below the
         // wildcard's closest encloser provably does not (RFC 4035 §5.3.4, RFC 5155 §8.8).
-        const proof = await this.verifiedDenial(msg, zone);
+        const proof = await this.verifiedDenial(msg, zone, name);
         if (!proof.ok)
           return { status: 'bogus', records: [], why: `${label}: wildcard answer without proof: ${proof.why}` };
         const v = proof.nsec3
@@ -239,7 +249,7 @@ export class Validator {
       }
       return { status: 'secure', ...base, why: zone.via };
     }
-    const proof = await this.verifiedDenial(msg, zone);
+    const proof = await this.verifiedDenial(msg, zone, name);
     if (!proof.ok) return { status: 'bogus', records: [], why: `${label}: unsigned negative answer: ${proof.why}` };
     const verdict =
       negative === 'NXDOMAIN'
@@ -302,13 +312,13 @@ export class Validator {
     }
     const ds = msg.answer.filter((r) => r.name === child && r.type === TYPE.DS);
     if (ds.length > 0) {
-      const checked = this.verifyRrset(ds, msg.answer, parent);
+      const checked = this.verify(ds, msg.answer, parent);
       if (!checked.ok) return { status: 'bogus', zone: child, why: `${label}: ${checked.why}` };
       return this.childKeys(child, ds);
     }
     // A CNAME owner cannot be a delegation, and nothing exists below it.
     if (msg.answer.some((r) => r.name === child && r.type === TYPE.CNAME)) return 'stop';
-    const proof = await this.verifiedDenial(msg, parent);
+    const proof = await this.verifiedDenial(msg, parent, child);
     if (!proof.ok) return { status: 'bogus', zone: parent.zone, why: `${label}: unsigned denial: ${proof.why}` };
     if (msg.rcode === RCODE.NXDOMAIN) {
       const v = proof.nsec3 ? nsec3ProvesNxdomain(proof.records, child) : nsecProvesNxdomain(proof.records, child);
@@ -414,99 +424,79 @@ export class Validator {
           }
         : { status: 'bogus', zone, why: `${label}: no DNSKEY records` };
     }
-    const all: ZoneKey[] = [];
-    const entry: ZoneKey[] = [];
-    for (const rr of rrset) {
-      let k;
-      try {
-        k = dnskeyOf(rr.rdata);
-      } catch {
-        continue;
-      }
-      if (k.protocol !== 3 || (k.flags & ZONE_KEY_FLAG) === 0) continue;
-      const key = publicKeyOf(k);
-      if (key === undefined) continue;
-      const zk = { tag: keyTag(rr.rdata), algorithm: k.algorithm, key };
-      all.push(zk);
-      if (trusted(zone, rr.rdata)) entry.push(zk);
+    const { all, entry, revoked } = zoneKeysOf(zone, rrset, trusted);
+    if (entry.length === 0) {
+      const also = revoked > 0 ? ` (${revoked} revoked key${revoked === 1 ? '' : 's'} ignored, RFC 5011 §2.1)` : '';
+      return { status: 'bogus', zone, why: `${label}: no key matches the ${via}${also}` };
     }
-    if (entry.length === 0) return { status: 'bogus', zone, why: `${label}: no key matches the ${via}` };
-    const checked = this.verifyRrset(rrset, fetched.msg.answer, { zone, keys: entry });
+    const checked = this.verify(rrset, fetched.msg.answer, { zone, keys: entry });
     if (!checked.ok) return { status: 'bogus', zone, why: `${label}: ${checked.why} (keys matching the ${via})` };
     return { status: 'secure', zone, keys: all, via: `secure from the ${via}` };
   }
 
   /**
    * The NSEC or NSEC3 records of the authority section whose signatures verify with the
-   * zone's keys. NSEC3 is used when present (a zone has one or the other).
+   * zone's keys, to prove something about `name`. NSEC3 is used when present (a zone has one
+   * or the other).
    */
   private async verifiedDenial(
     msg: Message,
     zone: { zone: Name; keys: readonly ZoneKey[] },
+    name: Name,
   ): Promise<{ ok: true; nsec3: boolean; records: Rr[] } | { ok: false; why: string }> {
     const nsec3 = msg.authority.some((r) => r.type === TYPE.NSEC3);
     const type = nsec3 ? TYPE.NSEC3 : TYPE.NSEC;
-    const candidates = msg.authority.filter((r) => r.type === type);
-    if (candidates.length === 0) return { ok: false, why: 'no NSEC or NSEC3 records in the answer' };
-    const owners = [...new Set(candidates.map((r) => r.name))];
+    const byOwner = new Map<Name, Rr[]>();
+    for (const r of msg.authority) {
+      if (r.type !== type || !isSubdomain(r.name, zone.zone)) continue;
+      const set = byOwner.get(r.name);
+      if (set === undefined) byOwner.set(r.name, [r]);
+      else set.push(r);
+    }
+    if (byOwner.size === 0) return { ok: false, why: 'no NSEC or NSEC3 records in the answer' };
     const records: Rr[] = [];
-    for (const owner of owners) {
-      if (!isSubdomain(owner, zone.zone)) continue;
-      const set = candidates.filter((r) => r.name === owner);
-      const checked = this.verifyRrset(set, msg.authority, zone);
+    for (const [owner, set] of byOwner) {
+      const checked = this.verify(set, msg.authority, zone);
       if (!checked.ok) return { ok: false, why: `${typeName(type)} ${owner}: ${checked.why}` };
+      // An RRSIG with fewer labels than its owner signed a wildcard's records, expanded to this
+      // owner: a resolver can rename *.zone's NSEC to any name. Such an NSEC says nothing about
+      // the name it now bears (RFC 4035 §5.4, RFC 7129 §5.3): Unbound fails the proof too.
+      const ownLabels = labelCount(owner) - (owner.startsWith('*.') ? 1 : 0);
+      if (checked.rrsig.labels < ownLabels) {
+        return {
+          ok: false,
+          why: `${typeName(type)} ${owner} is a wildcard expansion (RRSIG labels ${checked.rrsig.labels} < ${ownLabels}) and proves nothing`,
+        };
+      }
       records.push(...set);
+    }
+    if (nsec3) {
+      // Charged before any hashing: every proof hashes the name, its enclosers down to the
+      // zone, the next closer name and the wildcard, with the first record's parameters; the
+      // delegation walk may ask two questions of one set.
+      let params;
+      try {
+        params = nsec3Of(records[0]!.rdata);
+      } catch {
+        return { ok: true, nsec3, records };
+      }
+      const names = 2 * (labelCount(name) - labelCount(zone.zone) + 3);
+      if (
+        params.iterations <= MAX_NSEC3_ITERATIONS &&
+        !this.budget.spendNsec3(names, params.iterations, params.salt.length)
+      ) {
+        return { ok: false, why: this.budget.exhausted ?? TOO_MUCH_WORK };
+      }
     }
     return { ok: true, nsec3, records };
   }
 
-  /** One RRSIG by one of `keys`, valid now, over the RRset (RFC 4035 §5.3). */
-  private verifyRrset(
+  private verify(
     rrset: readonly Rr[],
     section: readonly Rr[],
     zone: { zone: Name; keys: readonly ZoneKey[] },
-  ): { ok: true; rrsig: RrsigRdata } | { ok: false; why: string } {
-    const first = rrset[0] as Rr;
-    const sigs: RrsigRdata[] = [];
-    for (const r of section) {
-      if (r.type !== TYPE.RRSIG || r.name !== first.name) continue;
-      try {
-        const sig = rrsigOf(r.rdata);
-        if (sig.typeCovered === first.type) sigs.push(sig);
-      } catch {
-        // A malformed RRSIG is no signature.
-      }
-    }
-    if (sigs.length === 0) return { ok: false, why: 'no RRSIG (unsigned data in a signed zone)' };
-    const now = this.options.now();
-    const problems: string[] = [];
-    for (const sig of sigs) {
-      if (sig.signer !== zone.zone) {
-        problems.push(`signed by ${sig.signer || '.'}, expected ${zone.zone || '.'}`);
-        continue;
-      }
-      if (sig.labels > labelCount(first.name)) {
-        problems.push('RRSIG label count above the owner name');
-        continue;
-      }
-      if (now > sig.expiration) {
-        problems.push(`RRSIG expired ${new Date(sig.expiration * 1000).toISOString()}`);
-        continue;
-      }
-      if (now < sig.inception) {
-        problems.push(`RRSIG not valid before ${new Date(sig.inception * 1000).toISOString()}`);
-        continue;
-      }
-      const keys = zone.keys.filter((k) => k.tag === sig.keyTag && k.algorithm === sig.algorithm);
-      if (keys.length === 0) {
-        problems.push(`no trusted key with tag ${sig.keyTag} (algorithm ${sig.algorithm})`);
-        continue;
-      }
-      const data = signedData(sig, rrset);
-      if (keys.some((k) => verifySignature(sig.algorithm, k.key, data, sig.signature))) return { ok: true, rrsig: sig };
-      problems.push(`signature by key ${sig.keyTag} does not verify`);
-    }
-    return { ok: false, why: [...new Set(problems)].join('; ') };
+  ): RrsetCheck {
+    return verifyRrset(rrset, section, zone, this.options.now(), this.budget);
   }
 
   private fetch(name: Name, type: number): Promise<Fetched> {
@@ -535,22 +525,6 @@ export class Validator {
     }
     return { failure: 'TIMEOUT' };
   }
-}
-
-function matchesDs(
-  owner: Name,
-  dnskeyRdata: Buffer,
-  ds: { readonly keyTag: number; readonly algorithm: number; readonly digestType: number; readonly digest: Buffer },
-): boolean {
-  let key;
-  try {
-    key = dnskeyOf(dnskeyRdata);
-  } catch {
-    return false;
-  }
-  if (key.algorithm !== ds.algorithm || keyTag(dnskeyRdata) !== ds.keyTag) return false;
-  const digest = dsDigest(owner, dnskeyRdata, ds.digestType);
-  return digest !== undefined && digest.equals(ds.digest);
 }
 
 function judge(v: DenialVerdict, label: string): { status: SecurityStatus; why: string } {
