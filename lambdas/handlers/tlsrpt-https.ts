@@ -86,7 +86,7 @@ export function createHttpsHandler(deps: ReceiverDeps = {}) {
       const body = event.isBase64Encoded === true ? Buffer.from(encoded, 'base64') : Buffer.from(encoded, 'utf8');
       const report = decodeReport(body, format);
       ingest ??= ingestDepsFrom({ ...deps, writeLine });
-      const outcome = await ingestReport(report, body, format, 'https', ingest);
+      const outcome = await ingestReport(report, 'https', ingest);
       return respond(outcome.outcome === 'stored' ? 201 : 200, {
         status: outcome.outcome === 'stored' ? 'accepted' : 'duplicate',
         reportId: report.reportId,

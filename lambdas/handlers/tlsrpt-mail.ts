@@ -20,7 +20,16 @@ import { ingestDepsFrom, type ReceiverDeps } from './tlsrpt-common.js';
  */
 export interface S3NotificationEvent {
   readonly Records?: readonly {
-    readonly ses?: { readonly mail?: { readonly messageId?: string } };
+    readonly ses?: {
+      readonly mail?: { readonly messageId?: string };
+      /** SES's own verdicts on the message (receipt event), `PASS`, `FAIL`, `GRAY`, `PROCESSING_FAILED`. */
+      readonly receipt?: {
+        readonly spamVerdict?: { readonly status?: string };
+        readonly virusVerdict?: { readonly status?: string };
+        readonly spfVerdict?: { readonly status?: string };
+        readonly dkimVerdict?: { readonly status?: string };
+      };
+    };
     readonly s3?: {
       readonly bucket?: { readonly name?: string };
       readonly object?: { readonly key?: string; readonly size?: number };
@@ -57,6 +66,14 @@ export function createMailHandler(deps: ReceiverDeps = {}) {
         continue;
       }
       try {
+        // SES already judged the message: one it calls spam or infected is not read at all (issue 25).
+        const receipt = record.ses?.receipt;
+        if (receipt?.virusVerdict?.status === 'FAIL' || receipt?.spamVerdict?.status === 'FAIL') {
+          throw new ReportError(
+            'TLSRPT_MAIL_INVALID',
+            `SES judged the message ${receipt.virusVerdict?.status === 'FAIL' ? 'infected' : 'spam'}; not read`,
+          );
+        }
         if ((record.s3?.object?.size ?? 0) > DEFAULT_LIMITS.maxMessageBytes) {
           throw new ReportError(
             'TLSRPT_MAIL_INVALID',
@@ -71,7 +88,7 @@ export function createMailHandler(deps: ReceiverDeps = {}) {
             new ReportError('TLSRPT_MAIL_INVALID', `message is over the ${DEFAULT_LIMITS.maxMessageBytes}-byte cap`),
         );
         const mail = await parseReportMail(message);
-        const outcome = await ingestReport(mail.report, mail.raw, mail.format, 'mail', ingest);
+        const outcome = await ingestReport(mail.report, 'mail', ingest);
         outcomes.push({ object: key, ...outcome });
       } catch (err) {
         if (!isReportError(err)) throw err;
@@ -82,6 +99,14 @@ export function createMailHandler(deps: ReceiverDeps = {}) {
             object: key,
             code: err.code,
             error: err.message,
+            ...(record.ses?.receipt
+              ? {
+                  spf: record.ses.receipt.spfVerdict?.status,
+                  dkim: record.ses.receipt.dkimVerdict?.status,
+                  spam: record.ses.receipt.spamVerdict?.status,
+                  virus: record.ses.receipt.virusVerdict?.status,
+                }
+              : {}),
           }),
         );
         outcomes.push({ object: key, outcome: 'refused', code: err.code });

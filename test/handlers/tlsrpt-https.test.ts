@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHttpsHandler, type HttpApiEvent } from '../../lambdas/handlers/tlsrpt-https.js';
+import { parseReportText } from '../../lambdas/engine/tlsrpt/parse.js';
 import { fakeAws } from '../../testkit/fixtures/tlsrpt/fake-aws.js';
 
 const fixture = (name: string): Buffer =>
@@ -97,7 +98,7 @@ async function post(body: Uint8Array | string, contentType: string, method = 'PO
 }
 
 describe('accepted reports', () => {
-  it('application/tlsrpt+gzip: 201, the raw bytes stored once under a conditional put, metrics per domain', async () => {
+  it('application/tlsrpt+gzip: 201, the canonical report stored once under a conditional put, metrics per domain', async () => {
     const body = fixture('google-ok.json.gz');
     const res = await post(body, 'application/tlsrpt+gzip');
     expect(res.status).toBe(201);
@@ -109,11 +110,12 @@ describe('accepted reports', () => {
     expect(input).toMatchObject({
       Bucket: 'reports-bucket',
       IfNoneMatch: '*',
-      ContentType: 'application/tlsrpt+gzip',
+      ContentType: 'application/json',
       Metadata: { source: 'https', organization: 'Google Inc.' },
     });
     expect(input.Key).toMatch(/^reports\/example\.com\/[0-9a-f]{64}$/);
-    expect(Buffer.from(input.Body as Uint8Array).equals(body)).toBe(true);
+    // What was counted, re-serialised (issue 25): never the received bytes, which an attacker pads.
+    expect(input.Body).toBe(JSON.stringify(parseReportText(fixture('google-ok.json').toString())));
 
     const metrics = aws.cwMock.commandCalls(PutMetricDataCommand);
     expect(metrics).toHaveLength(1);
@@ -150,7 +152,7 @@ describe('accepted reports', () => {
     expect(publishes).toHaveLength(1);
     const input = publishes[0]!.args[0].input;
     expect(input.TopicArn).toBe('arn:aws:sns:eu-west-1:123456789012:alerts');
-    expect(input.Subject).toBe('[CRITICAL] TLS-RPT example.com: 1,234 failed sessions (Microsoft Corporation)');
+    expect(input.Subject).toBe('[CRITICAL] TLS-RPT example.com: 1,234 failed sessions (from "Microsoft Corporation")');
     expect(input.MessageAttributes).toEqual({
       check: { DataType: 'String', StringValue: 'tlsrpt' },
       severity: { DataType: 'String', StringValue: 'critical' },
@@ -159,7 +161,7 @@ describe('accepted reports', () => {
     const text = (JSON.parse(input.Message!) as { email: string }).email;
     const lines = text.split('\n');
     expect(lines[0]).toBe(
-      'Microsoft Corporation reported 1,234 failed sessions to mx1.example.com (certificate-expired and 1 other type) between 2026-11-29 00:00 and 2026-11-29 23:59 UTC.',
+      '"Microsoft Corporation" reported 1,234 failed sessions to mx1.example.com (certificate-expired and 1 other type) between 2026-11-29 00:00 and 2026-11-29 23:59 UTC.',
     );
     expect(text).toContain(
       'example.com (sts, mode enforce, mx mx1.example.com, mx2.example.com): 9,120 successful, 1,234 failed (11.9 %).',
@@ -172,7 +174,7 @@ describe('accepted reports', () => {
     expect(text).toContain('  certificate-expired: The MX certificate has expired.');
     expect(text).toContain('  sts-webpki-invalid: The MTA-STS policy host’s HTTPS certificate did not validate.');
     expect(text).toContain('  example.com: critical (last run 2026-11-30 05:00 UTC)');
-    expect(text).toMatch(/raw report: s3:\/\/reports-bucket\/reports\/example\.com\/[0-9a-f]{64}\.$/m);
+    expect(text).toMatch(/stored report: s3:\/\/reports-bucket\/reports\/example\.com\/[0-9a-f]{64}\.$/m);
     // The verdict query reads the mta-sts check's metrics under the domain's name.
     const query = aws.cwMock.commandCalls(GetMetricDataCommand)[0]!.args[0].input;
     // Over the whole namespace, so the AlarmGroup dimension of alarm mode `fleet` does not hide it.
@@ -203,6 +205,32 @@ describe('accepted reports', () => {
     expect(aws.objects.size).toBe(1);
     expect(aws.cwMock.commandCalls(PutMetricDataCommand)).toHaveLength(1);
     expect(logs.some((l) => l.includes('already received; not counted again'))).toBe(true);
+  });
+
+  it("a forged clean report under Google's predictable report-id does not suppress the real one (issue 25)", async () => {
+    const forged = fixture('google-ok.json');
+    const real = JSON.parse(forged.toString()) as { policies: { summary: Record<string, number> }[] };
+    real.policies[0]!.summary['total-failure-session-count'] = 5000;
+    expect((await post(forged, 'application/tlsrpt+json')).status).toBe(201);
+    const genuine = await post(JSON.stringify(real), 'application/tlsrpt+json');
+    expect(genuine.status).toBe(201);
+    expect(genuine.json).toEqual({ status: 'accepted', reportId: '2026-11-29T00:00:00Z_example.com' });
+    expect(aws.objects.size).toBe(2);
+    const failed = aws.cwMock
+      .commandCalls(PutMetricDataCommand)
+      .flatMap((c) => c.args[0].input.MetricData!)
+      .filter((d) => d.MetricName === 'TlsRptFailedSessions')
+      .map((d) => d.Value);
+    expect(failed).toContain(5000);
+  });
+
+  it('a whitespace-padded report is stored as the few bytes it means (issue 25)', async () => {
+    const padded = fixture('google-ok.json')
+      .toString()
+      .replace('{', `{${' '.repeat(500_000)}`);
+    expect((await post(padded, 'application/tlsrpt+json')).status).toBe(201);
+    const [stored] = [...aws.objects.values()];
+    expect(stored!.body.length).toBeLessThan(2_000);
   });
 
   it('metrics that cannot be published go out as EMF log lines; the report is still accepted', async () => {

@@ -63,7 +63,11 @@ describe('tlsrpt-mail handler', () => {
     });
     const key = (outcomes[0] as { key: string }).key;
     const stored = aws.objects.get(key)!;
-    expect(stored.contentType).toBe('application/tlsrpt+gzip');
+    // The canonical report as counted, not the received bytes (issue 25).
+    expect(stored.contentType).toBe('application/json');
+    expect((JSON.parse(Buffer.from(stored.body).toString()) as { reportId: string }).reportId).toBe(
+      '134088480000000000+example.com',
+    );
     expect(stored.metadata?.source).toBe('mail');
     const datums = aws.cwMock.commandCalls(PutMetricDataCommand)[0]!.args[0].input.MetricData!;
     expect(datums.map((d) => [d.MetricName, d.Value])).toEqual([
@@ -100,6 +104,34 @@ describe('tlsrpt-mail handler', () => {
     expect(outcome).toMatchObject({ outcome: 'duplicate' });
     expect(aws.cwMock.commandCalls(PutMetricDataCommand)).toHaveLength(1);
     expect(aws.snsMock.commandCalls(PublishCommand)).toHaveLength(1);
+  });
+
+  it('a report SES judged spam or infected is refused unread, whatever it claims (issue 25)', async () => {
+    const eml = fixture('microsoft-report.eml');
+    for (const [id, receipt] of [
+      ['msg-virus', { virusVerdict: { status: 'FAIL' }, spamVerdict: { status: 'PASS' } }],
+      ['msg-spam', { virusVerdict: { status: 'PASS' }, spamVerdict: { status: 'FAIL' } }],
+    ] as const) {
+      aws.objects.set(`incoming/${id}`, { body: eml });
+      const outcomes = await handler({ Records: [{ ses: { mail: { messageId: id }, receipt } }] });
+      expect(outcomes).toEqual([{ object: `incoming/${id}`, outcome: 'refused', code: 'TLSRPT_MAIL_INVALID' }]);
+    }
+    expect(aws.s3Mock.commandCalls(GetObjectCommand)).toHaveLength(0);
+    expect(aws.cwMock.commandCalls(PutMetricDataCommand)).toHaveLength(0);
+    expect(aws.snsMock.commandCalls(PublishCommand)).toHaveLength(0);
+    // A clean verdict is read as before.
+    aws.objects.set('incoming/msg-clean', { body: eml });
+    const [clean] = await handler({
+      Records: [
+        {
+          ses: {
+            mail: { messageId: 'msg-clean' },
+            receipt: { spamVerdict: { status: 'PASS' }, virusVerdict: { status: 'PASS' } },
+          },
+        },
+      ],
+    });
+    expect(clean).toMatchObject({ outcome: 'stored' });
   });
 
   it('spam and over-size messages are refused with their code, without throwing', async () => {

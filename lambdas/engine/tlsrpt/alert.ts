@@ -120,6 +120,28 @@ function ascii(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, '?');
 }
 
+/** Characters that could reorder, hide or break a line of the message: C0/C1 controls and bidi overrides/isolates. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+/** Longest piece of a sender's free text an alert quotes. */
+export const MAX_QUOTED_CHARS = 80;
+
+/**
+ * A report is unauthenticated text from whoever sent it (RFC 8460 by design): any of its
+ * strings in an alert is quoted, capped and stripped of control and bidi characters, so a
+ * forged `organization-name` cannot add lines, fake instructions ("run curl … | sudo sh") or
+ * reverse text on on-call's screen. Issue 25.
+ */
+export function quoted(text: string, max = MAX_QUOTED_CHARS): string {
+  const clean = text.replace(UNSAFE, ' ').replace(/\s+/g, ' ').trim().replaceAll('"', "'");
+  return `"${clean.length > max ? `${clean.slice(0, max - 1)}…` : clean}"`;
+}
+
+/** A host name, address or code shown as is when it looks like one; quoted otherwise. */
+function token(text: string): string {
+  return /^[A-Za-z0-9._:\-[\]/]{1,255}$/.test(text) ? text : quoted(text);
+}
+
 export function formatReportAlert(input: ReportAlertInput): ReportAlert {
   const { report } = input;
   const failing = report.policies.filter((p) => p.failedSessions > 0);
@@ -130,9 +152,9 @@ export function formatReportAlert(input: ReportAlertInput): ReportAlert {
   const domains = [...new Set(failing.map((p) => p.policyDomain))];
   const others = new Set(top.map((t) => t.resultType)).size - 1;
   const where = head
-    ? ` to ${head.mx} (${head.resultType}${others > 0 ? ` and ${others} other type${others > 1 ? 's' : ''}` : ''})`
+    ? ` to ${token(head.mx)} (${token(head.resultType)}${others > 0 ? ` and ${others} other type${others > 1 ? 's' : ''}` : ''})`
     : '';
-  const headline = `${report.organizationName} reported ${n(failed)} failed session${failed === 1 ? '' : 's'}${where} between ${when(report.dateRange.start)} and ${when(report.dateRange.end)} UTC.`;
+  const headline = `${quoted(report.organizationName)} reported ${n(failed)} failed session${failed === 1 ? '' : 's'}${where} between ${when(report.dateRange.start)} and ${when(report.dateRange.end)} UTC.`;
 
   const lines: string[] = [headline, ''];
   for (const p of failing) {
@@ -140,7 +162,7 @@ export function formatReportAlert(input: ReportAlertInput): ReportAlert {
     const share = total > 0 ? ((100 * p.failedSessions) / total).toFixed(1) : '100.0';
     const mode = p.policyType === 'sts' ? `, mode ${p.mode ?? 'unknown'}` : '';
     lines.push(
-      `${p.policyDomain} (${p.policyType}${mode}${p.mxHosts.length > 0 ? `, mx ${p.mxHosts.join(', ')}` : ''}): ${n(p.successfulSessions)} successful, ${n(p.failedSessions)} failed (${share} %).`,
+      `${p.policyDomain} (${token(p.policyType)}${mode}${p.mxHosts.length > 0 ? `, mx ${p.mxHosts.slice(0, MAX_IPS_SHOWN).map(token).join(', ')}` : ''}): ${n(p.successfulSessions)} successful, ${n(p.failedSessions)} failed (${share} %).`,
     );
     lines.push(
       isCritical(p)
@@ -152,9 +174,9 @@ export function formatReportAlert(input: ReportAlertInput): ReportAlert {
   }
   lines.push('', 'Top failures:');
   for (const t of top.slice(0, MAX_DETAILS_SHOWN)) {
-    const ips = t.ips.size > 0 ? ` (${[...t.ips].join(', ')})` : '';
-    const reason = t.reasons.size > 0 ? ` [${[...t.reasons].join(', ')}]` : '';
-    lines.push(`  ${n(t.count).padStart(7)}  ${t.resultType} to ${t.mx}${ips}${reason}`);
+    const ips = t.ips.size > 0 ? ` (${[...t.ips].slice(0, MAX_IPS_SHOWN).map(token).join(', ')})` : '';
+    const reason = t.reasons.size > 0 ? ` [${[...t.reasons].slice(0, MAX_IPS_SHOWN).map(token).join(', ')}]` : '';
+    lines.push(`  ${n(t.count).padStart(7)}  ${token(t.resultType)} to ${token(t.mx)}${ips}${reason}`);
   }
   if (top.length > MAX_DETAILS_SHOWN) lines.push(`  … and ${top.length - MAX_DETAILS_SHOWN} more`);
 
@@ -162,7 +184,7 @@ export function formatReportAlert(input: ReportAlertInput): ReportAlert {
   lines.push(
     '',
     senders.length > 0
-      ? `Sending MTAs: ${senders.slice(0, MAX_IPS_SHOWN).join(', ')}${senders.length > MAX_IPS_SHOWN ? ` and ${senders.length - MAX_IPS_SHOWN} more` : ''}`
+      ? `Sending MTAs: ${senders.slice(0, MAX_IPS_SHOWN).map(token).join(', ')}${senders.length > MAX_IPS_SHOWN ? ` and ${senders.length - MAX_IPS_SHOWN} more` : ''}`
       : 'Sending MTAs: not given by the sender.',
   );
 
@@ -173,7 +195,7 @@ export function formatReportAlert(input: ReportAlertInput): ReportAlert {
     const action = (RESULT_TYPE_ACTIONS[type] ?? UNKNOWN_ACTION)
       .replaceAll('DOMAIN', domains[0] ?? 'DOMAIN')
       .replaceAll('MX:25', `${/^[a-z0-9.-]+$/i.test(mx) ? mx : 'MX'}:25`);
-    lines.push(`  ${type}: ${action}`);
+    lines.push(`  ${token(type)}: ${action}`);
   }
 
   lines.push('', 'mailprobe’s own mta-sts check now:');
@@ -188,11 +210,12 @@ export function formatReportAlert(input: ReportAlertInput): ReportAlert {
 
   lines.push(
     '',
-    `Report ${report.reportId} from ${report.organizationName}${report.contactInfo ? ` (${report.contactInfo})` : ''}, received ${when(input.receivedAt.toISOString())} UTC${input.location ? `; raw report: ${input.location}` : ''}.`,
+    `Report ${quoted(report.reportId)} from ${quoted(report.organizationName)}${report.contactInfo ? ` (${quoted(report.contactInfo)})` : ''}, received ${when(input.receivedAt.toISOString())} UTC${input.location ? `; stored report: ${input.location}` : ''}.`,
   );
   const text = `${lines.join('\n')}\n`;
 
-  const subjectFull = `[${severity.toUpperCase()}] TLS-RPT ${domains.join(',')}: ${n(failed)} failed sessions (${report.organizationName})`;
+  // The sender's name last and quoted: whatever it claims, it cannot look like the subject's own words.
+  const subjectFull = `[${severity.toUpperCase()}] TLS-RPT ${domains.join(',')}: ${n(failed)} failed sessions (from ${quoted(report.organizationName, 40)})`;
   const subject = ascii(subjectFull).slice(0, SNS_MAX_SUBJECT_CHARS);
   const json = JSON.stringify({
     check: 'tlsrpt',

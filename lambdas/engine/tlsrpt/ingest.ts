@@ -9,7 +9,6 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { errorFacts, withRetries, type Backoff } from '../aws-retry.js';
 import { formatReportAlert } from './alert.js';
-import type { BodyFormat } from './decode.js';
 import { ReportError } from './errors.js';
 import { publishReportMetrics, reportDatums, type DomainTarget, type MetricsOutcome } from './metrics.js';
 import { totalFailed, totalSuccessful, type TlsRptReport } from './report.js';
@@ -54,14 +53,12 @@ export function checkDomains(report: TlsRptReport, targets: readonly DomainTarge
 
 export async function ingestReport(
   report: TlsRptReport,
-  raw: Uint8Array,
-  format: BodyFormat,
   source: 'https' | 'mail',
   deps: IngestDeps,
 ): Promise<IngestOutcome> {
   checkDomains(report, deps.targets);
   const receivedAt = new Date(deps.now());
-  const stored = await storeReport(report, raw, format, {
+  const stored = await storeReport(report, {
     client: deps.s3,
     bucket: deps.bucket,
     source,

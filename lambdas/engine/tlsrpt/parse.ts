@@ -22,6 +22,20 @@ const MAX_STRING = 2048;
 /** RFC 8460 reports hold a handful of policies and failure details; a cap bounds the work. */
 const MAX_POLICIES = 1000;
 const MAX_FAILURE_DETAILS = 10_000;
+/**
+ * A report is four levels deep (report → policies → failure-details → fields). Anything far
+ * deeper is an attack: 40 KB of `[[[[…` made building the error message overflow the stack
+ * (issue 25), so depth is counted on the text before JSON.parse builds anything.
+ */
+export const MAX_JSON_DEPTH = 32;
+/**
+ * More sessions than a receiving domain can see in a day is not a report but a way to
+ * drown the real failures in the failed-percentage alarm (9,007,199,254,740,991 successes
+ * made a day's failures read 5.6e-11 %). 10⁹ a day is far above any mail domain's volume.
+ */
+export const MAX_SESSIONS_PER_DAY = 1_000_000_000;
+/** Days of a date range that count toward the session bound (reports are daily; RFC 8460 §4.1). */
+const MAX_RANGE_DAYS = 31;
 
 function invalid(field: string, message: string): never {
   throw new ReportError('TLSRPT_REPORT_INVALID', `${field}: ${message}`, { field });
@@ -29,8 +43,34 @@ function invalid(field: string, message: string): never {
 
 function show(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    // A value too deep or too strange to print must not turn a refusal into a crash.
+    text = Array.isArray(value) ? '[…]' : typeof value === 'object' ? '{…}' : '(unprintable)';
+  }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Nesting depth of a JSON text, strings skipped; stops counting past `limit`. Linear, no recursion. */
+export function jsonDepth(text: string, limit = MAX_JSON_DEPTH): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i += 1;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth += 1;
+      if (depth > max) max = depth;
+      if (max > limit) return max;
+    } else if (c === 0x5d || c === 0x7d) depth -= 1;
+  }
+  return max;
 }
 
 function isObject(value: unknown): value is Json {
@@ -60,11 +100,12 @@ function optionalString(parent: Json, key: string, path: string): string | undef
   return value.trim();
 }
 
-function count(parent: Json, key: string, path: string): number {
+function count(parent: Json, key: string, path: string, max: number): number {
   const value = parent[key];
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     invalid(path, `expected a whole number ≥ 0, got ${show(value)}`);
   }
+  if (value > max) invalid(path, `${value} sessions is more than a report of its date range can hold (at most ${max})`);
   return value;
 }
 
@@ -121,11 +162,11 @@ export function stsModeOf(policyString: readonly string[]): StsMode | undefined 
   return undefined;
 }
 
-function parseFailureDetail(raw: unknown, path: string): FailureDetail {
+function parseFailureDetail(raw: unknown, path: string, maxSessions: number): FailureDetail {
   if (!isObject(raw)) invalid(path, `expected an object, got ${show(raw)}`);
   const detail: Record<string, string | number> = {
     resultType: requiredString(raw, 'result-type', `${path}.result-type`).toLowerCase(),
-    failedSessions: count(raw, 'failed-session-count', `${path}.failed-session-count`),
+    failedSessions: count(raw, 'failed-session-count', `${path}.failed-session-count`, maxSessions),
   };
   const optional: [string, string][] = [
     ['sending-mta-ip', 'sendingMtaIp'],
@@ -142,7 +183,7 @@ function parseFailureDetail(raw: unknown, path: string): FailureDetail {
   return detail as unknown as FailureDetail;
 }
 
-function parsePolicy(raw: unknown, path: string, quirks: string[]): PolicyReport {
+function parsePolicy(raw: unknown, path: string, quirks: string[], maxSessions: number): PolicyReport {
   if (!isObject(raw)) invalid(path, `expected an object, got ${show(raw)}`);
   const policy = object(raw, 'policy', `${path}.policy`);
   const policyType = requiredString(policy, 'policy-type', `${path}.policy.policy-type`).toLowerCase();
@@ -159,15 +200,21 @@ function parsePolicy(raw: unknown, path: string, quirks: string[]): PolicyReport
     summary,
     'total-successful-session-count',
     `${path}.summary.total-successful-session-count`,
+    maxSessions,
   );
-  const failedSessions = count(summary, 'total-failure-session-count', `${path}.summary.total-failure-session-count`);
+  const failedSessions = count(
+    summary,
+    'total-failure-session-count',
+    `${path}.summary.total-failure-session-count`,
+    maxSessions,
+  );
   const detailsRaw = raw['failure-details'];
   let failureDetails: FailureDetail[] = [];
   if (detailsRaw !== undefined && detailsRaw !== null) {
     if (!Array.isArray(detailsRaw)) invalid(`${path}.failure-details`, `expected an array, got ${show(detailsRaw)}`);
     if (detailsRaw.length > MAX_FAILURE_DETAILS)
       invalid(`${path}.failure-details`, `more than ${MAX_FAILURE_DETAILS} entries`);
-    failureDetails = detailsRaw.map((d, i) => parseFailureDetail(d, `${path}.failure-details[${i}]`));
+    failureDetails = detailsRaw.map((d, i) => parseFailureDetail(d, `${path}.failure-details[${i}]`, maxSessions));
   }
   const mode = policyType === 'sts' ? stsModeOf(policyString) : undefined;
   return {
@@ -204,7 +251,9 @@ export function parseReport(json: unknown): TlsRptReport {
   if (!Array.isArray(policiesRaw)) invalid('policies', `expected an array, got ${show(policiesRaw)}`);
   if (policiesRaw.length === 0) invalid('policies', 'expected at least one policy, got []');
   if (policiesRaw.length > MAX_POLICIES) invalid('policies', `more than ${MAX_POLICIES} entries`);
-  const policies = policiesRaw.map((p, i) => parsePolicy(p, `policies[${i}]`, quirks));
+  const days = Math.min(MAX_RANGE_DAYS, Math.max(1, Math.ceil((Date.parse(end) - Date.parse(start)) / 86_400_000)));
+  const maxSessions = MAX_SESSIONS_PER_DAY * days;
+  const policies = policiesRaw.map((p, i) => parsePolicy(p, `policies[${i}]`, quirks, maxSessions));
   return {
     organizationName,
     reportId,
@@ -217,6 +266,11 @@ export function parseReport(json: unknown): TlsRptReport {
 
 /** Text → report: JSON syntax errors become TLSRPT_REPORT_NOT_JSON. */
 export function parseReportText(text: string): TlsRptReport {
+  if (jsonDepth(text) > MAX_JSON_DEPTH) {
+    throw new ReportError('TLSRPT_REPORT_NOT_JSON', `nested deeper than ${MAX_JSON_DEPTH} levels: not a report`, {
+      field: '(root)',
+    });
+  }
   let json: unknown;
   try {
     json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);

@@ -1,23 +1,31 @@
 /**
- * Raw reports in S3, each stored once. The key is derived from what identifies a report
- * (RFC 8460 §4.4: `report-id` is unique per submitter, the `organization-name`), so the
- * same report sent twice, or once by HTTPS and once by mail, maps to the same key; an S3
- * conditional write (`If-None-Match: *`) lets only the first one in. S3 rather than a
- * DynamoDB table: the report is stored anyway, the check is strongly consistent, and it
- * adds no resource, no client and no cost.
+ * Reports in S3, each stored once, as the canonical JSON of the parsed report (what was
+ * counted), not the bytes received: a report padded with 4.6 MB of whitespace is stored as
+ * the few kilobytes it means (issue 25).
+ *
+ * The key is a hash of that content. Keying on `organization-name` + `report-id` let the
+ * first sender of an id win, and ids are predictable (Google's is `<day>T00:00:00Z_<domain>`):
+ * a forged clean report sent first made Google's real 5,000-failure report a "duplicate".
+ * By content, the same report sent twice, or once by HTTPS and once by mail, still maps to
+ * one key, and a forgery can no longer claim another report's place. An S3 conditional
+ * write (`If-None-Match: *`) lets only the first copy in.
  */
 import { createHash } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { withRetries, type Backoff } from '../aws-retry.js';
-import type { BodyFormat } from './decode.js';
 import type { TlsRptReport } from './report.js';
 
 export const REPORTS_PREFIX = 'reports/';
 /** Where SES writes incoming messages (the mailto: rua); the mail handler reads from here. */
 export const INCOMING_PREFIX = 'incoming/';
 
+/** The report as counted, serialised the same way whichever receiver parsed it. */
+export function canonicalReport(report: TlsRptReport): string {
+  return JSON.stringify(report);
+}
+
 export function reportKey(report: TlsRptReport): string {
-  const id = createHash('sha256').update(`${report.organizationName}\u0000${report.reportId}`).digest('hex');
+  const id = createHash('sha256').update(canonicalReport(report)).digest('hex');
   const domain = report.policies[0]?.policyDomain ?? 'unknown';
   return `${REPORTS_PREFIX}${domain}/${id}`;
 }
@@ -27,8 +35,6 @@ export type StoreOutcome =
 
 export async function storeReport(
   report: TlsRptReport,
-  raw: Uint8Array,
-  format: BodyFormat,
   deps: { client: Pick<S3Client, 'send'>; bucket: string; source: 'https' | 'mail' } & Backoff,
 ): Promise<StoreOutcome> {
   const key = reportKey(report);
@@ -39,9 +45,9 @@ export async function storeReport(
           new PutObjectCommand({
             Bucket: deps.bucket,
             Key: key,
-            Body: raw,
+            Body: canonicalReport(report),
             IfNoneMatch: '*',
-            ContentType: format === 'gzip' ? 'application/tlsrpt+gzip' : 'application/tlsrpt+json',
+            ContentType: 'application/json',
             // ASCII only in user metadata; the report itself holds the rest.
             Metadata: {
               source: deps.source,

