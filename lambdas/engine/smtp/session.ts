@@ -13,7 +13,7 @@ import { credentialSecrets } from '../mask.js';
 import { DnsError, type Resolver } from '../net/resolver.js';
 import { authMechanisms, hasCapability, parseEhlo, type Capabilities } from './capabilities.js';
 import { SmtpConnection } from './connection.js';
-import { buildTestMessage, isSafeAddress } from './message.js';
+import { buildTestMessage, isSafeAddress, type TestMessageInput } from './message.js';
 import { formatReply, replyText, type SmtpReply } from './reply.js';
 
 export type Stage =
@@ -243,6 +243,7 @@ export async function sendTestMessage(
   target: string,
   now: Date,
   deadline: Deadline,
+  extra: Pick<TestMessageInput, 'headers' | 'subject'> = {},
 ): Promise<MessageOutcome> {
   if (!isSafeAddress(from) || !isSafeAddress(to)) {
     throw new ProbeError('SENDER_REJECTED', 'the test message addresses contain characters not allowed in SMTP', {
@@ -257,7 +258,7 @@ export async function sendTestMessage(
   }
   const data = await command(conn, 'DATA', 'data', deadline);
   if (data.code !== 354) throw replyError('MESSAGE_REJECTED', 'data', data, 'DATA was refused');
-  const message = buildTestMessage({ from, to, target, date: now });
+  const message = buildTestMessage({ from, to, target, date: now, ...extra });
   conn.writeRaw(`${message.data}\r\n.\r\n`);
   const done = await conn.read('data', deadline.budget(STAGE_TIMEOUT_MS.data));
   if (done.code !== 250) {
