@@ -52,9 +52,18 @@ function clauseAfter(text: string, keyword: string): string | undefined {
   return m?.[1];
 }
 
-/** Strips `( … )` comments one level deep (nesting beyond that is kept as text). */
+/** Comment nesting removed; deeper than this is not a real MTA's field. */
+const MAX_COMMENT_DEPTH = 8;
+
+/** Strips `( … )` comments (RFC 5322 §3.2.2), innermost first, a bounded number of levels. */
 function withoutComments(text: string): string {
-  return text.replace(/\([^()]*\)/g, ' ');
+  let out = text;
+  for (let depth = 0; depth < MAX_COMMENT_DEPTH; depth += 1) {
+    const next = out.replace(/\([^()]*\)/g, ' ');
+    if (next === out) break;
+    out = next;
+  }
+  return out;
 }
 
 export function parseReceived(field: string): Hop {

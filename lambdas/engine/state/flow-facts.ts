@@ -12,12 +12,12 @@ import type { Change } from '../result.js';
 
 /** Unsettled sends kept; at one send per 15 minutes this is 12 hours, far past any maxSeconds. */
 export const MAX_PENDING = 48;
-/** SES arrivals kept until the next run settles them. */
-export const MAX_LOGGED_ARRIVALS = 48;
+/** SES arrivals kept until the next run settles them (a DynamoDB item holds 64 KB: state/dynamodb.ts). */
+export const MAX_LOGGED_ARRIVALS = 12;
 /** Latencies kept for the median. */
 export const MAX_LATENCIES = 20;
 /** Hops kept per arrival in the log (the chain of a normal message is under ten). */
-export const MAX_LOGGED_HOPS = 30;
+export const MAX_LOGGED_HOPS = 12;
 
 export interface PendingSend {
   readonly token: string;
