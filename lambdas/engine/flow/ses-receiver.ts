@@ -58,12 +58,11 @@ export async function receiveFlowMail(event: unknown, deps: ReceiverDeps): Promi
       receiverResults: arrival.receiverResults.slice(0, 1),
     } as unknown as LoggedArrival;
     await updateFlowLog(deps.store, arrival.flow, deps.now(), (log) => ({
-      log: log.arrivals.some((a) => a.token === arrival.token)
-        ? log
-        : { ...log, arrivals: [...log.arrivals, logged] },
+      log: log.arrivals.some((a) => a.token === arrival.token) ? log : { ...log, arrivals: [...log.arrivals, logged] },
       value: undefined,
     }));
-    if (arrival.truncated !== true) outcomes.push({ messageId: receipt.messageId, outcome: 'logged', flow: arrival.flow });
+    if (arrival.truncated !== true)
+      outcomes.push({ messageId: receipt.messageId, outcome: 'logged', flow: arrival.flow });
   }
   return outcomes;
 }

@@ -1,18 +1,22 @@
 /** The Received: parser against the forms real MTAs write, and against hostile chains. */
 import { describe, expect, it } from 'vitest';
 import { readHeaders, headerValues, MAX_FIELDS, MAX_HEADER_BYTES } from '../../../lambdas/engine/flow/headers.js';
-import {
-  MAX_HOPS,
-  parseReceived,
-  parseReceivedChain,
-  type Hop,
-} from '../../../lambdas/engine/flow/received.js';
+import { MAX_HOPS, parseReceived, parseReceivedChain, type Hop } from '../../../lambdas/engine/flow/received.js';
 
 const cases: [string, string, Partial<Hop>][] = [
   [
     'Postfix with TLS 1.3',
     'from mail.example.org (mail.example.org [192.0.2.10]) (using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256) (No client certificate requested) by mx.example.net (Postfix) with ESMTPS id 4QX1Z2abc for <probe@example.net>; Sat, 5 Dec 2026 14:00:01 +0000 (UTC)',
-    { from: 'mail.example.org', fromAddress: '192.0.2.10', by: 'mx.example.net', protocol: 'ESMTPS', transport: 'tls', tlsVersion: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', at: Date.parse('2026-12-05T14:00:01Z') },
+    {
+      from: 'mail.example.org',
+      fromAddress: '192.0.2.10',
+      by: 'mx.example.net',
+      protocol: 'ESMTPS',
+      transport: 'tls',
+      tlsVersion: 'TLSv1.3',
+      cipher: 'TLS_AES_256_GCM_SHA384',
+      at: Date.parse('2026-12-05T14:00:01Z'),
+    },
   ],
   [
     'Postfix without TLS',
@@ -27,7 +31,13 @@ const cases: [string, string, Partial<Hop>][] = [
   [
     'Exim 4.9x',
     'from mail.example.org ([192.0.2.12] helo=mail.example.org) by mx.example.net with esmtps  (TLS1.3) tls TLS_AES_256_GCM_SHA384 (Exim 4.96) (envelope-from <a@example.org>) id 1rAbCd-000123-45 for probe@example.net; Sat, 05 Dec 2026 14:00:02 +0000',
-    { fromAddress: '192.0.2.12', protocol: 'esmtps', transport: 'tls', tlsVersion: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' },
+    {
+      fromAddress: '192.0.2.12',
+      protocol: 'esmtps',
+      transport: 'tls',
+      tlsVersion: 'TLSv1.3',
+      cipher: 'TLS_AES_256_GCM_SHA384',
+    },
   ],
   [
     'Exim 4.8x with the old cipher form',
@@ -37,7 +47,13 @@ const cases: [string, string, Partial<Hop>][] = [
   [
     'Microsoft 365 with TLS',
     'from EUR05-AM6-obe.outbound.protection.outlook.com (mail-am6eur05on2070.outbound.protection.outlook.com [40.107.22.70]) by AM0PR02MB5678.eurprd02.prod.outlook.com (2603:10a6:208:2::12) with Microsoft SMTP Server (version=TLS1_2, cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id 15.20.7633.0; Sat, 5 Dec 2026 14:00:03 +0000',
-    { fromAddress: '40.107.22.70', protocol: 'Microsoft SMTP Server', transport: 'tls', tlsVersion: 'TLSv1.2', cipher: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384' },
+    {
+      fromAddress: '40.107.22.70',
+      protocol: 'Microsoft SMTP Server',
+      transport: 'tls',
+      tlsVersion: 'TLSv1.2',
+      cipher: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384',
+    },
   ],
   [
     'Microsoft 365 without TLS',
@@ -101,7 +117,10 @@ describe('parseReceivedChain', () => {
   });
 
   it('keeps the newest MAX_HOPS of a 500-hop chain and counts the rest', () => {
-    const fields = Array.from({ length: 500 }, (_, i) => `from h${i} ([192.0.2.1]) by h${i + 1} with ESMTPS id ${i}; Sat, 5 Dec 2026 14:00:00 +0000`);
+    const fields = Array.from(
+      { length: 500 },
+      (_, i) => `from h${i} ([192.0.2.1]) by h${i + 1} with ESMTPS id ${i}; Sat, 5 Dec 2026 14:00:00 +0000`,
+    );
     const chain = parseReceivedChain(fields);
     expect(chain.hops).toHaveLength(MAX_HOPS);
     expect(chain.dropped).toBe(400);
@@ -111,7 +130,11 @@ describe('parseReceivedChain', () => {
 
 describe('readHeaders', () => {
   it('unfolds fields and stops at the empty line', () => {
-    const section = readHeaders(Buffer.from('Received: from a\r\n by b with ESMTP id 1; date\r\nX-Mailprobe-Flow: mp1.x\r\n\r\nReceived: in the body\r\n'));
+    const section = readHeaders(
+      Buffer.from(
+        'Received: from a\r\n by b with ESMTP id 1; date\r\nX-Mailprobe-Flow: mp1.x\r\n\r\nReceived: in the body\r\n',
+      ),
+    );
     expect(headerValues(section, 'received')).toEqual(['from a by b with ESMTP id 1; date']);
     expect(headerValues(section, 'x-mailprobe-flow')).toEqual(['mp1.x']);
   });

@@ -49,7 +49,11 @@ function receiptEvent(messageId: string, verdicts: Record<string, string> = {}) 
             dkimVerdict: v('dkim'),
             dmarcVerdict: v('dmarc'),
             dmarcPolicy: 'reject',
-            action: { type: 'Lambda', functionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:flow', invocationType: 'Event' },
+            action: {
+              type: 'Lambda',
+              functionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:flow',
+              invocationType: 'Event',
+            },
           },
         },
       },
@@ -110,7 +114,11 @@ describe('SES receiving', () => {
     const arrival = log.arrivals[0] as unknown as Parameters<typeof arrivalFindings>[0];
     expect(arrival.arrivedAt).toBe(Date.parse('2026-12-05T14:00:09.500Z'));
     expect(arrival.verdicts).toEqual({ spf: 'pass', dkim: 'fail', dmarc: 'pass', spam: 'fail', virus: 'pass' });
-    expect(arrivalFindings(arrival).map((f) => f.code).sort()).toEqual(['FLOW_DKIM_FAIL', 'FLOW_HOP_CLEAR_TEXT', 'FLOW_SPAM']);
+    expect(
+      arrivalFindings(arrival)
+        .map((f) => f.code)
+        .sort(),
+    ).toEqual(['FLOW_DKIM_FAIL', 'FLOW_HOP_CLEAR_TEXT', 'FLOW_SPAM']);
   });
 
   it('ignores a message whose token was made with another key, and one without a token', async () => {
@@ -144,4 +152,3 @@ describe('SES receiving', () => {
     expect(() => assertSesReceivingRegion('eu-west-1')).not.toThrow();
   });
 });
-

@@ -14,7 +14,12 @@ describe('flow token', () => {
   it('verifies a token made with the same key and gives back flow, time and nonce', () => {
     const token = createToken(key, 'ses-eu → m365', 1_780_000_000_000, 'abcdef012345');
     const back = verifyToken(key, token.value);
-    expect(back).toEqual({ flow: 'ses-eu → m365', sentAt: 1_780_000_000_000, nonce: 'abcdef012345', value: token.value });
+    expect(back).toEqual({
+      flow: 'ses-eu → m365',
+      sentAt: 1_780_000_000_000,
+      nonce: 'abcdef012345',
+      value: token.value,
+    });
   });
 
   it('refuses a token made with another key', () => {
