@@ -21,11 +21,16 @@ export interface DovecotOptions {
   readonly password?: string;
 }
 
+/** Dovecot's auth socket for Postfix's SASL (`smtpd_sasl_type = dovecot`), under the scratch directory. */
+export const AUTH_SOCKET = 'auth-postfix';
+
 export interface DovecotInstance {
   readonly host: typeof LOOPBACK;
   readonly imapsPort: number;
   /** Maildir base (`<mailDir>/<user>/`), owned by `mail`: where Postfix's virtual agent delivers. */
   readonly mailDir: string;
+  /** Dovecot's SASL socket, for Postfix's submission AUTH. */
+  readonly authSocket: string;
   readonly user: string;
   readonly password: string;
   /** Stores `message` in `folder` as Dovecot delivers it. */
@@ -100,6 +105,11 @@ service imap-login {
     ssl = yes
   }
 }
+service auth {
+  unix_listener ${dir}/${AUTH_SOCKET} {
+    mode = 0666
+  }
+}
 service stats {
   unix_listener stats-writer {
     mode = 0666
@@ -130,6 +140,7 @@ service stats {
     host: LOOPBACK,
     imapsPort,
     mailDir: join(dir, 'mail'),
+    authSocket: join(dir, AUTH_SOCKET),
     user,
     password,
     save: (message, folder = 'INBOX') => void doveadm(['save', '-u', user, '-m', folder], message),
