@@ -18,6 +18,9 @@ export type CredentialSource =
 export interface TestMessage {
   readonly from: string;
   readonly to: string;
+  /** Extra header fields (a flow's token); fields with line breaks are dropped. */
+  readonly headers?: readonly (readonly [string, string])[];
+  readonly subject?: string;
 }
 
 export interface SmtpCheckSpec {
@@ -90,7 +93,52 @@ export interface DaneCheckSpec {
   readonly timeoutMs?: number;
 }
 
-export type CheckSpec = SmtpCheckSpec | TlsCheckSpec | MtaStsCheckSpec | SesAccountCheckSpec | DaneCheckSpec;
+/** The mailbox a flow's messages are looked for in, over IMAP (RFC 9051) with TLS. */
+export interface ImapReceiveSpec {
+  readonly host: string;
+  /** @default 993 (implicit TLS), 143 for starttls */
+  readonly port?: number;
+  /** `implicit` (993) or `starttls`; never clear text, as the login carries the password. @default 'implicit' */
+  readonly tls?: 'implicit' | 'starttls';
+  readonly auth: CredentialSource;
+  /** @default 'INBOX' */
+  readonly folder?: string;
+  /** The junk folder; absent: the one the server marks `\Junk` (RFC 6154), else none. */
+  readonly junkFolder?: string;
+}
+
+/** SES email receiving: the receipt rule stores the message, the receiver logs the arrival. */
+export interface SesReceiveSpec {
+  readonly region: string;
+}
+
+/** A message sent through a relay and looked for at the recipient: does mail arrive? */
+export interface FlowCheckSpec {
+  readonly check: 'flow';
+  /** The flow's name (1–64 characters): in the token, the state key and the metric dimension. */
+  readonly name: string;
+  /** The SMTP target the message is sent through: its host, port, TLS mode and credentials. */
+  readonly via: Omit<SmtpCheckSpec, 'check' | 'testMessage' | 'dane' | 'name' | 'timeoutMs'>;
+  readonly from: string;
+  readonly to: string;
+  readonly receive: { readonly imap: ImapReceiveSpec } | { readonly ses: SesReceiveSpec };
+  /** FLOW_DELAYED above this. @default 120 */
+  readonly warnSeconds?: number;
+  /** FLOW_NOT_DELIVERED when still missing after this. @default 600 */
+  readonly maxSeconds?: number;
+  /**
+   * How long this run waits for its own message before ending (the CLI waits; a scheduled
+   * run does not, its message is settled by the next run). @default 0
+   */
+  readonly waitSeconds?: number;
+  /** Overall deadline of the send and the mailbox look-up (not the waiting). */
+  readonly timeoutMs?: number;
+}
+
+export const FLOW_DEFAULTS = { warnSeconds: 120, maxSeconds: 600, schedule: 'rate(15 minutes)' } as const;
+
+export type CheckSpec =
+  SmtpCheckSpec | TlsCheckSpec | MtaStsCheckSpec | SesAccountCheckSpec | DaneCheckSpec | FlowCheckSpec;
 
 /** Implicit TLS ports (RFC 8314 §3.3 for 465; 2465 is SES's alternative). */
 export const IMPLICIT_TLS_PORTS: ReadonlySet<number> = new Set([465, 2465]);
@@ -119,5 +167,7 @@ export function targetOf(spec: CheckSpec): string {
       return spec.domain;
     case 'ses-account':
       return spec.region;
+    case 'flow':
+      return `${spec.from} -> ${spec.to}`;
   }
 }

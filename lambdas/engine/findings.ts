@@ -387,6 +387,59 @@ export const FINDINGS = {
     severity: 'warning',
     hint: 'Only one usable TLSA record is published, so the next certificate key rotation breaks delivery until DNS catches up. Publish two records: the current key and the next key (`3 1 1 <current>` + `3 1 1 <next>`, pre-generate the next key), or the leaf key plus the issuing CA (`3 1 1` + `2 1 1`), as RFC 7671 §8.1 describes.',
   },
+  // --- mail flow (a message sent through a relay, looked for at the recipient) ---
+  FLOW_NOT_DELIVERED: {
+    severity: 'critical',
+    hint: 'The flow’s test message did not arrive within maxSeconds although the relay accepted it. Look the message up by the relay’s queue id (in the send reply) in the relay’s and the next hops’ logs: it may be queued (deferred), bounced to the sender, or discarded by a filter.',
+  },
+  FLOW_DELAYED: {
+    severity: 'warning',
+    hint: 'The test message arrived, but later than warnSeconds. Check the relay’s queue (deferred mail, rate limits), greylisting at the recipient, and the hop in the Received chain that took longest.',
+  },
+  FLOW_SEND_FAILED: {
+    severity: 'critical',
+    hint: 'The flow could not hand its test message to the relay; the SMTP stage and reply say where. Fix that first (run `mailprobe smtp` against the same relay for the details).',
+  },
+  FLOW_HOP_CLEAR_TEXT: {
+    severity: 'critical',
+    hint: 'A hop in the message’s Received chain carried it without TLS. Enable STARTTLS (and ideally MTA-STS or DANE) on the server named in the hop, or find the relay that stopped offering it.',
+  },
+  FLOW_HOP_TLS_LEGACY: {
+    severity: 'warning',
+    hint: 'A hop in the message’s Received chain used a TLS version below 1.2 (RFC 8996). Enable TLS 1.2 or 1.3 on both servers of that hop.',
+  },
+  FLOW_SPF_FAIL: {
+    severity: 'critical',
+    hint: 'SPF did not pass for the envelope sender at the receiving hop: the sending relay’s address is not in the domain’s SPF record. Add the relay (e.g. `include:amazonses.com`) to the SPF record of the MAIL FROM domain.',
+  },
+  FLOW_DKIM_FAIL: {
+    severity: 'critical',
+    hint: 'No valid DKIM signature on the received message: it was not signed, the public key in DNS does not match the signing key (a DNS change?), or a hop altered the signed headers or body. Compare the selector’s DNS record with the signer’s key and check for footers or rewriting on the way.',
+  },
+  FLOW_DMARC_FAIL: {
+    severity: 'critical',
+    hint: 'DMARC failed: neither an SPF pass nor a DKIM pass is aligned with the From domain. Sign with a key of the From domain (or a custom MAIL FROM domain under it), so receivers with p=quarantine/reject do not drop the mail.',
+  },
+  FLOW_SPAM: {
+    severity: 'critical',
+    hint: 'The test message was delivered to the junk folder or got a spam verdict. Check the authentication results with it, the content and the sending IP’s reputation; real mail from this path likely lands in spam too.',
+  },
+  FLOW_RECEIVE_FAILED: {
+    severity: 'critical',
+    hint: 'The flow could not look at the receiving mailbox (IMAP login, TLS, folder, or the S3 object of SES receiving). Whether the message arrived is unknown; fix the mailbox access named in the message.',
+  },
+  FLOW_HOP_TLS_CHANGED: {
+    severity: 'critical',
+    hint: 'A hop that used TLS on the last run carried this message in clear text. Something changed on that server or its certificate; check its TLS configuration.',
+  },
+  FLOW_DKIM_CHANGED: {
+    severity: 'warning',
+    hint: 'The DKIM result of the flow’s message changed since the last run. A DNS change to the selector record or a new signer is the usual cause.',
+  },
+  FLOW_LATENCY_DOUBLED: {
+    severity: 'warning',
+    hint: 'Delivery took more than twice the flow’s recent median. Check the relay’s queue and the hops in the Received chain.',
+  },
 } as const satisfies Record<string, CodeSpec>;
 
 export type FindingCode = keyof typeof FINDINGS;

@@ -6,7 +6,7 @@ import { targetOf, type CheckSpec } from './checks.js';
 import type { Clock } from './deadline.js';
 import { statusOf, type Finding, type FindingCode, type Severity, type Status } from './findings.js';
 
-export type CheckKind = 'smtp' | 'tls' | 'mta-sts' | 'ses-account' | 'dane';
+export type CheckKind = 'smtp' | 'tls' | 'mta-sts' | 'ses-account' | 'dane' | 'flow';
 
 /** How TLS is reached on an SMTP port. `auto`: implicit on 465/2465, STARTTLS elsewhere. */
 export type TlsMode = 'auto' | 'starttls' | 'implicit' | 'none';

@@ -9,7 +9,9 @@ import { runDaneCheck, type DaneDeps, type DaneResult } from './dane/check.js';
 import type { MtaStsDeps, MtaStsResult } from './mtasts/check.js';
 import { runMtaStsCheck } from './mtasts/check.js';
 import type { ProbeContext } from './options.js';
-import type { BaseResult } from './result.js';
+import { finding } from './findings.js';
+import type { FlowDeps, FlowResult } from './flow/check.js';
+import { baseResult, type BaseResult } from './result.js';
 import { runPool, type PoolOptions } from './run/pool.js';
 import { runSmtp, type SmtpRunDeps } from './run/smtp.js';
 import { runTls } from './run/tls.js';
@@ -23,13 +25,16 @@ export { DEFAULT_CONCURRENCY } from './run/pool.js';
  * One result per check. A check that could not run at all (unreadable credentials, a bug)
  * yields only the base fields and its findings.
  */
-export type CheckResult = SmtpResult | TlsResult | MtaStsResult | SesAccountResult | DaneResult | BaseResult;
+export type CheckResult =
+  SmtpResult | TlsResult | MtaStsResult | SesAccountResult | DaneResult | FlowResult | BaseResult;
 
 export interface EngineDeps extends SmtpRunDeps {
   /** MTA-STS overrides (policy and MX ports) for testing against local servers. */
   readonly mtaSts?: MtaStsDeps;
   /** DANE overrides (MX port) for testing against local servers. */
   readonly dane?: DaneDeps;
+  /** The flow check's key and log store; without them a flow cannot run. */
+  readonly flow?: Omit<FlowDeps, keyof SmtpRunDeps>;
 }
 
 export interface RunOptions extends PoolOptions {
@@ -49,6 +54,15 @@ export function runCheck(spec: CheckSpec, ctx: ProbeContext, deps: EngineDeps = 
       return import('./ses/account.js').then(({ runSesAccountCheck }) => runSesAccountCheck(spec, ctx));
     case 'dane':
       return runDaneCheck(spec, ctx, deps.dane);
+    case 'flow': {
+      const flow = deps.flow;
+      if (flow === undefined) {
+        const missing = finding('PROBE_INTERNAL_ERROR', 'a flow needs its token key and a state store to log sends in');
+        return Promise.resolve(baseResult(spec, [missing], ctx.clock.now(), ctx.clock));
+      }
+      // Loaded on first use: imapflow and mailauth are of no use to the other checks.
+      return import('./flow/check.js').then(({ runFlowCheck }) => runFlowCheck(spec, ctx, { ...deps, ...flow }));
+    }
   }
 }
 

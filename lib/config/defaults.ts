@@ -11,6 +11,7 @@ export const DEFAULT_SCHEDULES: Readonly<Record<CheckKind, string>> = {
   tls: 'rate(6 hours)',
   'ses-account': 'rate(6 hours)',
   dane: 'rate(1 hour)',
+  flow: 'rate(15 minutes)',
 };
 export { DEFAULT_NAMESPACE } from '../../lambdas/engine/metrics/definitions.js';
 /** Port 25 is left out: AWS blocks it from Lambda unless the account's restriction is lifted. */
@@ -38,6 +39,8 @@ export const KIND_CAPACITY: Readonly<Record<CheckKind, KindCapacity>> = {
   'ses-account': { concurrency: 4, memoryMb: 256 },
   // Not scheduled on its own (the verdict is part of mta-sts); as mta-sts if it ever is.
   dane: { concurrency: 8, memoryMb: 512 },
+  // One SMTP session and one IMAP session per flow, mostly waiting on the network.
+  flow: { concurrency: 4, memoryMb: 512 },
 };
 
 /**

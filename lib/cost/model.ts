@@ -28,6 +28,7 @@ export const CHECK_SECONDS: Readonly<Record<CheckKind, number>> = {
   'mta-sts': 2.0,
   'ses-account': 1.0,
   dane: 2.0,
+  flow: 3.0,
 };
 /**
  * Size of one result log line (JSON, schema/mailprobe.result.schema.json), bytes, as measured
@@ -41,6 +42,7 @@ export const RESULT_LINE_BYTES: Readonly<Record<CheckKind, number>> = {
   'mta-sts': 12_000,
   'ses-account': 2000,
   dane: 2500,
+  flow: 3000,
 };
 /** Start-up and publishing time of one invocation, billed once per shard run. */
 export const INVOCATION_OVERHEAD_SECONDS = 0.5;

@@ -199,6 +199,10 @@ export async function runSmtpCheck(
           targetOf(spec),
           new Date(ctx.clock.now()),
           deadline,
+          {
+            ...(spec.testMessage.headers !== undefined ? { headers: spec.testMessage.headers } : {}),
+            ...(spec.testMessage.subject !== undefined ? { subject: spec.testMessage.subject } : {}),
+          },
         );
         message = { accepted: true, messageId: sent.messageId, reply: sent.reply };
       } catch (err) {

@@ -18,6 +18,10 @@ export interface TestMessageInput {
   readonly target: string;
   readonly date: Date;
   readonly messageId?: string;
+  /** Extra header fields (the flow's token), checked by isSafeHeader. */
+  readonly headers?: readonly (readonly [string, string])[];
+  /** @default `mailprobe test message for <target>` */
+  readonly subject?: string;
 }
 
 export function buildTestMessage(input: TestMessageInput): { messageId: string; data: string } {
@@ -25,13 +29,16 @@ export function buildTestMessage(input: TestMessageInput): { messageId: string; 
   const text = [
     `From: mailprobe <${input.from}>`,
     `To: <${input.to}>`,
-    `Subject: mailprobe test message for ${input.target}`,
+    `Subject: ${input.subject ?? `mailprobe test message for ${input.target}`}`,
     `Date: ${input.date.toUTCString().replace('GMT', '+0000')}`,
     `Message-ID: ${messageId}`,
     'MIME-Version: 1.0',
     'Content-Type: text/plain; charset=us-ascii',
     'Auto-Submitted: auto-generated',
     'X-Mailprobe: test',
+    ...(input.headers ?? [])
+      .filter(([name, value]) => isSafeHeader(name, value))
+      .map(([name, value]) => `${name}: ${value}`),
     '',
     `This is an automated test message sent by mailprobe to check ${input.target}.`,
     'It needs no action and can be deleted.',
@@ -44,4 +51,10 @@ export function buildTestMessage(input: TestMessageInput): { messageId: string; 
 export function isSafeAddress(address: string): boolean {
   // eslint-disable-next-line no-control-regex
   return address.length <= 254 && !/[\x00-\x20<>\x7f]/.test(address);
+}
+
+/** A header field that cannot end the header section or inject another field (RFC 5322 §2.2). */
+export function isSafeHeader(name: string, value: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return /^[!-9;-~]{1,76}$/.test(name) && value.length <= 900 && !/[\x00-\x1f\x7f]/.test(value);
 }

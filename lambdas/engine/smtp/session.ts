@@ -14,7 +14,7 @@ import { DnsError, type Resolver } from '../net/resolver.js';
 import { authMechanisms, hasCapability, parseEhlo, type Capabilities } from './capabilities.js';
 import type { Transcript } from '../options.js';
 import { SmtpConnection } from './connection.js';
-import { buildTestMessage, isSafeAddress } from './message.js';
+import { buildTestMessage, isSafeAddress, type TestMessageInput } from './message.js';
 import { askForTls, WRONG_MODE_SILENCE_MS } from './wrong-mode.js';
 import { formatReply, replyText, type SmtpReply } from './reply.js';
 
@@ -303,6 +303,7 @@ export async function sendTestMessage(
   target: string,
   now: Date,
   deadline: Deadline,
+  extra: Pick<TestMessageInput, 'headers' | 'subject'> = {},
 ): Promise<MessageOutcome> {
   if (!isSafeAddress(from) || !isSafeAddress(to)) {
     throw new ProbeError('SENDER_REJECTED', 'the test message addresses contain characters not allowed in SMTP', {
@@ -317,7 +318,7 @@ export async function sendTestMessage(
   }
   const data = await command(conn, 'DATA', 'data', deadline);
   if (data.code !== 354) throw replyError('MESSAGE_REJECTED', 'data', data, 'DATA was refused');
-  const message = buildTestMessage({ from, to, target, date: now });
+  const message = buildTestMessage({ from, to, target, date: now, ...extra });
   conn.writeRaw(`${message.data}\r\n.\r\n`);
   const done = await conn.read('data', deadline.budget(STAGE_TIMEOUT_MS.data));
   if (done.code !== 250) {

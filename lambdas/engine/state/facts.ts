@@ -21,6 +21,7 @@ import {
   type MxCertFacts,
   type TlsaViews,
 } from './cert-facts.js';
+import { flowChanges, flowFactsOf, parseFlowFacts, parseFlowLog, type FlowFacts, type FlowLog } from './flow-facts.js';
 
 export type { CertFacts, MxCertFacts } from './cert-facts.js';
 
@@ -49,6 +50,10 @@ export interface Facts {
   /** The leaf certificates of each MX host (mta-sts, dane), by host name. */
   readonly mxCerts?: MxCertFacts;
   readonly sesQuota?: QuotaFacts;
+  /** A flow's last arrival, for change detection (flow-facts.ts). */
+  readonly flow?: FlowFacts;
+  /** A flow's log of sends and arrivals, in its own item (flow-facts.ts). */
+  readonly flowLog?: FlowLog;
 }
 
 /** Facts are small by construction; cap what a hostile DNS answer could grow them to. */
@@ -129,6 +134,10 @@ export function factsOf(input: BaseResult): Facts {
         ? {}
         : { sesQuota: { max24HourSend, maxSendRate } };
     }
+    case 'flow': {
+      const flow = flowFactsOf(result);
+      return flow === undefined ? {} : { flow };
+    }
     default:
       return {};
   }
@@ -174,6 +183,16 @@ export function parseFacts(value: unknown): Facts | undefined {
     const q = value['sesQuota'];
     if (!isRecord(q) || num(q['max24HourSend']) === undefined || num(q['maxSendRate']) === undefined) return undefined;
     out['sesQuota'] = { max24HourSend: q['max24HourSend'], maxSendRate: q['maxSendRate'] };
+  }
+  if (value['flow'] !== undefined) {
+    const flow = parseFlowFacts(value['flow']);
+    if (flow === undefined) return undefined;
+    out['flow'] = flow;
+  }
+  if (value['flowLog'] !== undefined) {
+    const flowLog = parseFlowLog(value['flowLog']);
+    if (flowLog === undefined) return undefined;
+    out['flowLog'] = flowLog;
   }
   return out as Facts;
 }
@@ -289,6 +308,7 @@ export function changesBetween(previous: Facts | undefined, current: Facts, view
       ),
     );
   }
+  out.push(...flowChanges(previous.flow, current.flow));
   return out;
 }
 
