@@ -4,11 +4,18 @@
  * widgets, and the monthly cost per endpoint in each metric mode; then the CPU one smtp
  * check and one tls posture check cost (the capacity figures in lib/config/defaults.ts).
  */
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { App, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { createContext } from '../lambdas/engine/options.js';
+import {
+  clearShardCache,
+  loadShardEvent,
+  SHARD_ARTIFACT_FOLDER,
+  type ShardReference,
+} from '../lambdas/engine/shard/artifact.js';
 import { runSmtpCheck } from '../lambdas/engine/smtp/check.js';
 import { starttlsConnector } from '../lambdas/engine/smtp/connector.js';
 import { runTlsCheck } from '../lambdas/engine/tls/posture.js';
@@ -33,8 +40,10 @@ function synthFleet(endpoints: number) {
     env: { account: '123456789012', region: 'us-east-1' },
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  const template = app.synth().getStackByName(stack.stackName).template as {
-    Resources: Record<string, { Type: string }>;
+  const assembly = app.synth();
+  const template = assembly.getStackByName(stack.stackName).template as {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    Resources: Record<string, { Type: string; Properties?: any }>;
   };
   const t2 = performance.now();
   const resources = Object.values(template.Resources);
@@ -45,6 +54,7 @@ function synthFleet(endpoints: number) {
     ]),
   );
   return {
+    templateBytes: Buffer.byteLength(JSON.stringify(template)),
     endpoints,
     checks: plan.targets.length,
     alarmMode: plan.alarmMode,
@@ -55,7 +65,42 @@ function synthFleet(endpoints: number) {
     schedules: resources.filter((r) => r.Type === 'AWS::Scheduler::Schedule').length,
     widgets: stack.probes.dashboard.widgetCount,
     usdPerEndpointMonth: perEndpoint,
+    assembly: assembly.directory,
+    template,
   };
+}
+
+/**
+ * What a cold smtp function pays to find its shard: open, hash and parse the largest shard
+ * file of its layer (from the synthesized asset; the page cache is warm, as a layer's is not
+ * guaranteed to be, so this is the CPU part).
+ */
+async function coldShardRead(fleet: ReturnType<typeof synthFleet>) {
+  const resources = Object.values(fleet.template.Resources);
+  const layer = resources.find(
+    (r) => r.Type === 'AWS::Lambda::LayerVersion' && String(r.Properties.Description).startsWith('mailprobe smtp:'),
+  );
+  if (!layer) return undefined;
+  const dir = join(
+    fleet.assembly,
+    `asset.${String(layer.Properties.Content.S3Key).replace(/\.zip$/, '')}`,
+    SHARD_ARTIFACT_FOLDER,
+  );
+  const refs = resources
+    .filter((r) => r.Type === 'AWS::Scheduler::Schedule')
+    .map((r) => JSON.parse(r.Properties.Target.Input as string) as ShardReference)
+    .filter((r) => r.check === 'smtp')
+    .sort((a, b) => b.artifact.bytes - a.artifact.bytes);
+  const largest = refs[0]!;
+  const times: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    clearShardCache();
+    const t0 = performance.now();
+    await loadShardEvent(largest, { dir });
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return { shardBytes: largest.artifact.bytes, medianMs: round(times[10]!, 3), maxMs: round(times.at(-1)!, 3) };
 }
 
 /** Process CPU per check against a loopback server (an upper bound: the server's half is counted too). */
@@ -88,13 +133,25 @@ async function capacity() {
 export async function benchFleet(): Promise<void> {
   const rows = [];
   for (const n of SIZES) rows.push(synthFleet(n));
+  const shardRead = await coldShardRead(rows.at(-1)!);
   const cpu = await capacity();
-  console.log(JSON.stringify({ fleet: rows, capacityPerCheck: cpu }, null, 2));
+  console.log(
+    JSON.stringify(
+      { fleet: rows.map(({ template: _t, assembly: _a, ...r }) => r), shardRead, capacityPerCheck: cpu },
+      null,
+      2,
+    ),
+  );
   for (const r of rows) {
     console.log(
       `${String(r.endpoints).padStart(6)} endpoints (${r.checks} checks, ${r.alarmMode}): plan ${r.planSeconds} s, synth ${r.synthSeconds} s, ` +
-        `${r.resources} resources, ${r.alarms} alarms, ${r.schedules} schedules, ${r.widgets} widgets; ` +
+        `template ${r.templateBytes} bytes, ${r.resources} resources, ${r.alarms} alarms, ${r.schedules} schedules, ${r.widgets} widgets; ` +
         `$/endpoint-month default ${r.usdPerEndpointMonth.default}, detailed ${r.usdPerEndpointMonth.detailed}, aggregate ${r.usdPerEndpointMonth.aggregate}`,
+    );
+  }
+  if (shardRead) {
+    console.log(
+      `${rows.at(-1)!.endpoints} endpoints: a cold smtp function reads its largest shard (${shardRead.shardBytes} bytes) in ${shardRead.medianMs} ms (max ${shardRead.maxMs} ms of 20)`,
     );
   }
   console.log(

@@ -1,7 +1,9 @@
 /**
  * The CDK app: `npx cdk synth` / `npx cdk deploy`. The config path comes from the
- * context (`-c config=path`), else `mailprobe.config.yaml` when present, else the
- * commented example, so a fresh clone synthesizes offline with no setup.
+ * context (`-c config=path`), else `mailprobe.config.yaml` (or .yml, .json). Without
+ * either it stops as the CLI does (exit 2): falling back to the example would deploy
+ * probes of smtp.example.com and subscribe oncall@example.com (issue #24). The example
+ * synthesizes with `-c config=mailprobe.config.example.yaml`.
  */
 import { existsSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
@@ -10,13 +12,14 @@ import { ConfigError, loadConfig } from '../lib/config/load.js';
 import { PlanError, planConfig } from '../lib/config/plan.js';
 import { MailProbeStack } from '../lib/mail-probe-stack.js';
 import { DashboardLimitError } from '../lib/probe-dashboard.js';
+import { measureAssembly, templateLimitProblems } from '../lib/template-limits.js';
 
 const app = new App();
 const fromContext = app.node.tryGetContext('config') as string | undefined;
 const configPath =
   fromContext ??
   ['mailprobe.config.yaml', 'mailprobe.config.yml', 'mailprobe.config.json'].find((p) => existsSync(p)) ??
-  'mailprobe.config.example.yaml';
+  'mailprobe.config.yaml';
 
 try {
   const stackName = (app.node.tryGetContext('stackName') as string | undefined) ?? 'MailProbe';
@@ -29,7 +32,9 @@ try {
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   // Synthesize here rather than at exit, so that a limit CDK enforces is reported like a config error.
-  app.synth();
+  const problems = templateLimitProblems(measureAssembly(app.synth()));
+  // CloudFormation would refuse the template at deploy time; say so now, with the fix.
+  if (problems.length > 0) throw new PlanError(problems);
 } catch (err) {
   if (err instanceof ConfigError || err instanceof PlanError || err instanceof DashboardLimitError) {
     // A clear message and exit status 2 (a configuration error), not a stack trace.

@@ -1,9 +1,10 @@
 /**
  * One probe function per check kind (its own bundle, its own least-privilege role),
- * its log group, its dead-letter queue, and one EventBridge Scheduler schedule per
- * shard of the plan, with the shard as the invocation's input.
+ * its log group, its dead-letter queue, a layer of the plan's shards, and one EventBridge
+ * Scheduler schedule per shard, with a reference to its shard as the invocation's input.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
@@ -20,6 +21,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { CheckKind } from '../lambdas/engine/result.js';
 import { SES_ACCOUNT_IAM_ACTIONS } from '../lambdas/engine/ses/api-errors.js';
+import { SHARD_ARTIFACT_FOLDER, shardArtifact, type ShardReference } from '../lambdas/engine/shard/artifact.js';
 import type { ShardEvent } from '../lambdas/handlers/event.js';
 import { STATE_TABLE } from '../lambdas/engine/state/table.js';
 import { ENV } from '../lambdas/handlers/env.js';
@@ -83,6 +85,10 @@ export class ProbeFunction extends Construct {
   readonly function: nodejs.NodejsFunction;
   readonly logGroup: logs.LogGroup;
   readonly deadLetterQueue: sqs.Queue;
+  /** The shards' JSON files (lambdas/engine/shard/artifact.ts), mounted at /opt/mailprobe-shards. */
+  readonly shardLayer: lambda.LayerVersion;
+  /** What each schedule passes: the shard's reference, by shard ID. */
+  readonly references: ReadonlyMap<string, ShardReference>;
   readonly schedules: readonly scheduler.Schedule[];
   readonly check: CheckKind;
   readonly timeout: Duration;
@@ -113,6 +119,29 @@ export class ProbeFunction extends Construct {
       retentionPeriod: Duration.days(14),
     });
 
+    // The shards travel in a layer, not in the template (issue #20: 10,000 endpoints inlined
+    // made a 2 MB template, CloudFormation takes 1 MB): the template grows with shards, not targets.
+    const references = new Map<string, ShardReference>();
+    const staging = mkdtempSync(join(tmpdir(), 'mailprobe-shards-'));
+    try {
+      const folder = join(staging, SHARD_ARTIFACT_FOLDER);
+      mkdirSync(folder);
+      for (const shard of props.shards) {
+        const { body, reference } = shardArtifact(shard);
+        writeFileSync(join(folder, `${shard.shard}.json`), body);
+        references.set(shard.shard, reference);
+      }
+      // The asset is copied into the cloud assembly here, so the staging folder can go.
+      this.shardLayer = new lambda.LayerVersion(this, 'Shards', {
+        code: lambda.Code.fromAsset(staging),
+        compatibleArchitectures: [lambda.Architecture.ARM_64],
+        description: `mailprobe ${props.check}: ${props.shards.length} shard(s) of checks`,
+      });
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+    this.references = references;
+
     // Our own role instead of the AWS-managed basic execution policy: logs only to this log group.
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -132,6 +161,7 @@ export class ProbeFunction extends Construct {
       logGroup: this.logGroup,
       description: `mailprobe: ${props.check} checks`,
       deadLetterQueue: this.deadLetterQueue,
+      layers: [this.shardLayer],
       // The next scheduled run is the retry; Lambda's own async retries would double-count metrics.
       retryAttempts: 0,
       ...(props.reservedConcurrentExecutions !== undefined
@@ -250,7 +280,7 @@ export class ProbeFunction extends Construct {
           schedule: scheduler.ScheduleExpression.expression(shard.schedule),
           description: `mailprobe ${shard.shard}: ${shard.specs.length} ${shard.check} check(s), ${shard.schedule}`,
           target: new targets.LambdaInvoke(this.function, {
-            input: scheduler.ScheduleTargetInput.fromObject(shard),
+            input: scheduler.ScheduleTargetInput.fromObject(references.get(shard.shard)),
             role: schedulerRole,
             deadLetterQueue: this.deadLetterQueue,
             // A late probe is a wrong probe: drop deliveries older than one run instead of bunching them up.

@@ -26,6 +26,7 @@ import type { CheckResult } from '../engine/run.js';
 import type { PoolOptions } from '../engine/run/pool.js';
 import { DynamoStateStore } from '../engine/state/dynamodb.js';
 import { clearCredentialCache } from '../engine/secrets.js';
+import { loadShardEvent } from '../engine/shard/artifact.js';
 import { ENV } from './env.js';
 import { parseShardEvent, type ShardEvent } from './event.js';
 
@@ -114,7 +115,7 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
 
   return async function handler(event: unknown): Promise<ProbeSummary> {
     const env = deps.env ?? process.env;
-    const shard = parseShardEvent(event, kind);
+    const shard = parseShardEvent(await loadShardEvent(event), kind);
     const runStartedAt = new Date();
     const namespace = env[ENV.namespace] ?? DEFAULT_NAMESPACE;
     cloudwatch ??= new CloudWatchClient({ maxAttempts: 1, requestHandler: SDK_TIMEOUTS });

@@ -80,13 +80,17 @@ describe('mailprobe plan', () => {
     expect(r.stdout).toMatch(/^smtp\s+2\s+300\s+24\s+16\s+512\s+13 s\s+195 s$/m);
     expect(r.stdout).toMatch(/^tls\s+3\s+300\s+0\.5\s+8\s+1024/m);
     expect(r.stdout).toContain('alarms: fleet');
-  });
+    // The template measured as CDK uploads it (issue #20), next to its resources.
+    expect(r.stdout).toMatch(
+      /^stack MailProbe: template \d+ bytes \(limit 1000000\), \d+ resources \(limit 500\), \d+ outputs/m,
+    );
+  }, 120_000);
 
   it('--json carries the document version, as every --json output does', async () => {
     const r = await cli(['plan', '--config', file('one.yaml', ONE), '--json']);
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as { version: number }).version).toBe(1);
-  });
+  }, 120_000);
 });
 
 describe('cdk synth (bin/app.ts)', () => {

@@ -7,6 +7,7 @@ import { validateConfig } from '../../lib/config/load.js';
 import { planConfig, type Plan } from '../../lib/config/plan.js';
 import { MailProbeStack } from '../../lib/mail-probe-stack.js';
 import { MailProbes } from '../../lib/mail-probes.js';
+import { scheduledShards } from '../../testkit/shard-artifacts.js';
 
 const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:mailprobe/relay';
 
@@ -66,23 +67,29 @@ describe('MailProbeStack', () => {
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 4);
   });
 
-  it('schedules each shard with its rate and the shard as input', () => {
+  it('schedules each shard with its rate and a reference to the shard in its function layer as input', async () => {
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'rate(5 minutes)',
       State: 'ENABLED',
       Target: Match.objectLike({
-        Input: Match.serializedJson(
-          Match.objectLike({
-            version: 1,
-            shard: 'smtp-5m-1',
-            check: 'smtp',
-            specs: Match.arrayWith([Match.objectLike({ name: 'relay', auth: { secretArn: SECRET } })]),
-          }),
-        ),
+        Input: Match.serializedJson({
+          version: 1,
+          shard: 'smtp-5m-1',
+          check: 'smtp',
+          artifact: { sha256: Match.stringLikeRegexp('^[0-9a-f]{64}$'), bytes: Match.anyValue() },
+        }),
         RetryPolicy: { MaximumEventAgeInSeconds: 300, MaximumRetryAttempts: 2 },
         DeadLetterConfig: { Arn: Match.anyValue() },
       }),
     });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'mailprobe: smtp checks',
+      Layers: [Match.objectLike({ Ref: Match.anyValue() })],
+    });
+    const smtp = (await scheduledShards(stack, template)).find((s) => s.shard === 'smtp-5m-1')!;
+    expect(smtp.specs).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'relay', auth: { secretArn: SECRET } })]),
+    );
     const expressions = Object.values(template.findResources('AWS::Scheduler::Schedule')).map(
       (r) => (r as { Properties: { ScheduleExpression: string } }).Properties.ScheduleExpression,
     );
