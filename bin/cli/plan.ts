@@ -5,7 +5,7 @@
 import { loadConfig } from '../../lib/config/load.js';
 import { planConfig } from '../../lib/config/plan.js';
 import { summarizePlan } from '../../lib/config/summary.js';
-import { CFN_MAX_TEMPLATE_BYTES, synthSizes, templateLimitProblems } from '../../lib/template-limits.js';
+import type { StackSize } from '../../lib/template-limits.js';
 import { stringOption, type Parsed } from './args.js';
 import type { Io } from './main.js';
 
@@ -13,9 +13,14 @@ export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
   const path = stringOption(parsed.values, 'config') ?? 'mailprobe.config.yaml';
   const plan = planConfig(loadConfig(path));
   const s = summarizePlan(plan);
-  // Measured, not estimated: the template offline as cdk synth makes it (issue #20).
-  const stacks = synthSizes(plan);
-  const problems = templateLimitProblems(stacks);
+  // Measured, not estimated: the template offline as cdk synth makes it (issue #20). That needs
+  // aws-cdk-lib, an optional peer dependency: a CLI installed without it still plans, and says so.
+  const limits = await import('../../lib/template-limits.js').catch((err: unknown) => {
+    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    throw err;
+  });
+  const stacks: StackSize[] = limits?.synthSizes(plan) ?? [];
+  const problems = limits?.templateLimitProblems(stacks) ?? [];
   if (parsed.values.json === true) {
     io.stdout.write(`${JSON.stringify({ version: 1, ...s, stacks }, null, 2)}\n`);
     return problems.length > 0 ? 2 : 0;
@@ -43,10 +48,12 @@ export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
       `function timeout ${s.functionTimeoutSeconds} s; metrics: ${s.metricsMode}; alarms: ${s.alarmMode}`,
       `alarms: ${s.alarms.perTarget} per target, ${s.alarms.insights} Metrics Insights, ${s.alarms.other} reporting/per-kind/function`,
       `about ${s.estimatedResources} CloudFormation resources (limit 500 per stack)`,
-      ...stacks.map(
-        (t) =>
-          `stack ${t.stack}: template ${t.bytes} bytes (limit ${CFN_MAX_TEMPLATE_BYTES}), ${t.resources} resources (limit 500), ${t.outputs} outputs (limit 200)`,
-      ),
+      ...(limits === undefined
+        ? ['template sizes not measured: install aws-cdk-lib (npm install aws-cdk-lib constructs) to measure them']
+        : stacks.map(
+            (t) =>
+              `stack ${t.stack}: template ${t.bytes} bytes (limit ${limits.CFN_MAX_TEMPLATE_BYTES}), ${t.resources} resources (limit 500), ${t.outputs} outputs (limit 200)`,
+          )),
       '',
     ].join('\n'),
   );

@@ -24,7 +24,7 @@ describe('bin/app.ts without a config', () => {
     });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(
-      /^mailprobe: mailprobe\.config\.yaml: 1 problem\n {2}- cannot read the file: ENOENT\n$/,
+      /^mailprobe: mailprobe\.config\.yaml: 1 problem\n {2}- cannot read the file: there is no such file \(check the path; relative paths start from the current directory\)\n$/,
     );
     expect(result.stdout).toBe('');
   }, 120_000);
