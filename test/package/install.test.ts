@@ -16,6 +16,7 @@ import { basename, delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SHARD_ARTIFACT_FOLDER } from '../../lambdas/engine/shard/artifact.js';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -177,11 +178,22 @@ describe('npm pack → npm install → cdk synth of examples/own-app', () => {
       .map((f) => f.source)
       .filter((s) => s.packaging === 'zip')
       .map((s) => join(outdir, s.path));
-    expect(dirs).toHaveLength(4);
+    // Issue #20: besides the four handler bundles, each probe function has a layer of its
+    // shards (JSON files only), so the template holds references, not specs.
+    const layers = dirs.filter((dir) => readdirSync(dir).includes(SHARD_ARTIFACT_FOLDER));
+    const bundles = dirs.filter((dir) => !layers.includes(dir));
+    expect(bundles).toHaveLength(4);
+    expect(layers).toHaveLength(3);
+    for (const layer of layers) {
+      expect(readdirSync(layer)).toEqual([SHARD_ARTIFACT_FOLDER]);
+      const files = readdirSync(join(layer, SHARD_ARTIFACT_FOLDER));
+      expect(files.length).toBeGreaterThan(0);
+      for (const file of files) expect(file).toMatch(/\.json$/);
+    }
     const shipped = ['smtp', 'tls', 'mta-sts', 'tlsrpt-https'].map((check) =>
       readFileSync(join(app, 'node_modules/mailprobe/dist/bundles', check, 'index.mjs'), 'utf8'),
     );
-    for (const dir of dirs) {
+    for (const dir of bundles) {
       expect(readdirSync(dir)).toEqual(['index.mjs']);
       expect(shipped).toContain(readFileSync(join(dir, 'index.mjs'), 'utf8'));
     }
