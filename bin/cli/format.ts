@@ -149,7 +149,7 @@ function formatFinding(f: Finding, options: FormatOptions): string[] {
   ];
 }
 
-/** The `--json` document (DESIGN.md §3). */
+/** The `--json` document (schema/mailprobe.result.schema.json). */
 export function jsonDocument(results: readonly CheckResult[]): string {
   return `${JSON.stringify({ version: 1, results }, null, 2)}\n`;
 }

@@ -1,7 +1,7 @@
 /**
  * The engine as a library: `import { runChecks, createContext } from 'mailprobe/engine'`.
  * The same checks the probe functions and the CLI run, with the same result documents
- * (DESIGN.md §3). No CDK here: this entry point loads none of aws-cdk-lib.
+ * (schema/mailprobe.result.schema.json). No CDK here: this entry point loads none of aws-cdk-lib.
  *
  *     const results = await runChecks([{ check: 'smtp', host: 'smtp.example.com', port: 587, tls: 'starttls' }],
  *       createContext({ timeoutMs: 10_000 }));

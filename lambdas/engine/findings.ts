@@ -3,7 +3,7 @@
  * the hint an on-call engineer reads at 3 a.m.
  *
  * Codes are a public contract (alarms, dashboards, runbooks and tests key on them):
- * add new ones, never rename or remove one. See DESIGN.md §3.
+ * add new ones, never rename or remove one. See schema/mailprobe.result.schema.json.
  */
 
 import type { TlsPolicy } from './tls/policy.js';

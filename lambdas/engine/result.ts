@@ -1,5 +1,5 @@
 /**
- * The result contract (DESIGN.md §3): one result per check, printed by the CLI's --json
+ * The result contract (schema/mailprobe.result.schema.json): one result per check, printed by the CLI's --json
  * and logged by the Lambdas as one JSON line each. Fields are only ever added.
  */
 import { targetOf, type CheckSpec } from './checks.js';
@@ -25,7 +25,7 @@ export interface BaseResult {
   readonly changes?: readonly Change[];
 }
 
-/** One difference from the last run's facts (DESIGN.md §3); the code is in the findings catalogue. */
+/** One difference from the last run's facts (schema/mailprobe.result.schema.json); the code is in the findings catalogue. */
 export interface Change {
   readonly code: FindingCode;
   readonly severity: Severity;
@@ -102,7 +102,7 @@ export function worstFirst(findings: readonly Finding[]): Finding[] {
 }
 
 /**
- * The fields every result shares (DESIGN.md §3), built in one place so each check only adds
+ * The fields every result shares (schema/mailprobe.result.schema.json), built in one place so each check only adds
  * its details: status is the worst finding, findings are sorted worst first, the duration
  * runs from `startedMs` to now.
  */

@@ -1,6 +1,6 @@
 /**
  * The body every probe function shares: run the shard's checks, log one JSON line per
- * result (the DESIGN.md §3 contract, secrets masked, with what changed since the last run),
+ * result (the result contract, schema/mailprobe.result.schema.json, secrets masked, with what changed since the last run),
  * publish the §5 metrics, send change notifications, record the state in DynamoDB, and
  * return a summary. Each `lambdas/handlers/<kind>.ts` is a
  * one-line entry point so each function gets its own bundle.

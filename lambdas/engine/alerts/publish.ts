@@ -186,7 +186,7 @@ export class ProbeState {
   }
 
   /**
-   * The result with `changes` (DESIGN.md §3): what differs from the last run's facts. Left
+   * The result with `changes` (schema/mailprobe.result.schema.json): what differs from the last run's facts. Left
    * without the field when the state could not be read (nothing is known to compare with).
    */
   annotate<R extends BaseResult>(result: R): R {
