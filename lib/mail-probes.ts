@@ -17,7 +17,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { CheckKind } from '../lambdas/engine/result.js';
+import { DEPLOYED_KINDS, type CheckKind } from '../lambdas/engine/result.js';
 import { ENV } from '../lambdas/handlers/env.js';
 import { loadConfig, validateConfig } from './config/load.js';
 import { planConfig, type Plan } from './config/plan.js';
@@ -155,8 +155,7 @@ export class MailProbes extends Construct {
     const queryName = `${stack.stackName}/${DEFAULT_QUERY_NAME}`;
     const timeout = Duration.seconds(plan.functionTimeoutSeconds);
     const functions = new Map<CheckKind, ProbeFunction>();
-    const kinds: CheckKind[] = ['smtp', 'tls', 'mta-sts', 'ses-account'];
-    for (const kind of kinds) {
+    for (const kind of DEPLOYED_KINDS) {
       const shards = plan.shards.filter((s) => s.check === kind);
       if (shards.length === 0) continue;
       functions.set(

@@ -10,7 +10,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { KindMetricName, MetricsMode } from '../lambdas/engine/metrics/definitions.js';
-import type { CheckKind } from '../lambdas/engine/result.js';
+import { DEPLOYED_KINDS, type CheckKind } from '../lambdas/engine/result.js';
 import { DASHBOARD_MAX_BODY_BYTES, DASHBOARD_MAX_WIDGETS } from './config/defaults.js';
 import type { AlarmMode, PlannedTarget } from './config/plan.js';
 import { insightsExpression, insightsQuery, kindCountQuery } from './probe-metrics.js';
@@ -106,9 +106,7 @@ export class ProbeDashboard extends Construct {
       ),
     );
 
-    const kinds = (['smtp', 'tls', 'mta-sts', 'ses-account'] as const).filter((k) =>
-      props.targets.some((t) => t.check === k),
-    );
+    const kinds = DEPLOYED_KINDS.filter((k) => props.targets.some((t) => t.check === k));
     // Counts per kind: how many reported, and how many were ok / warning / critical when published.
     const countMetrics: KindMetricName[] = [
       'TargetsReporting',

@@ -11,7 +11,15 @@ import { z } from 'zod';
 import { FINDINGS, type FindingCode } from '../lambdas/engine/findings.js';
 import type { CheckKind } from '../lambdas/engine/result.js';
 
-const CHECKS = ['smtp', 'tls', 'mta-sts', 'ses-account', 'dane', 'flow'] as const satisfies readonly CheckKind[];
+const CHECKS = [
+  'smtp',
+  'tls',
+  'mta-sts',
+  'ses-account',
+  'dane',
+  'flow',
+  'sender-auth',
+] as const satisfies readonly CheckKind[];
 // Fails to compile when a kind is added to CheckKind and not here.
 type Missing = Exclude<CheckKind, (typeof CHECKS)[number]>;
 const everyKindListed: [Missing] extends [never] ? true : Missing = true;

@@ -61,6 +61,7 @@ export class DnsTestServer {
   private tcp?: Server;
   private readonly sockets = new Set<Socket>();
   private boundPort = 0;
+  private boundAddress = '127.0.0.1';
 
   constructor(zone: Zone = {}) {
     this.setZone(zone);
@@ -82,22 +83,25 @@ export class DnsTestServer {
 
   /** `127.0.0.1:PORT`, the form `--dns-server` and DnsResolver take. */
   get server(): string {
-    return `127.0.0.1:${this.boundPort}`;
+    return `${this.boundAddress}:${this.boundPort}`;
   }
 
-  /** Binds UDP on an ephemeral port and TCP on the same number (retrying if TCP's is taken). */
-  async start(): Promise<this> {
+  /**
+   * Binds UDP on an ephemeral port and TCP on the same number (retrying if TCP's is taken),
+   * or on `bind` when given (e.g. 127.0.53.53:53, for a client that cannot be told a port).
+   */
+  async start(bind?: { readonly address: string; readonly port: number }): Promise<this> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const udp = createSocket('udp4');
       await new Promise<void>((resolve, reject) => {
         udp.once('error', reject);
-        udp.bind(0, '127.0.0.1', () => resolve());
+        udp.bind(bind?.port ?? 0, bind?.address ?? '127.0.0.1', () => resolve());
       });
       const port = udp.address().port;
       const tcp = createServer((socket) => this.serveTcp(socket));
       const bound = await new Promise<boolean>((resolve) => {
         tcp.once('error', () => resolve(false));
-        tcp.listen(port, '127.0.0.1', () => resolve(true));
+        tcp.listen(port, bind?.address ?? '127.0.0.1', () => resolve(true));
       });
       if (!bound) {
         udp.close();
@@ -107,6 +111,7 @@ export class DnsTestServer {
       this.udp = udp;
       this.tcp = tcp;
       this.boundPort = port;
+      this.boundAddress = bind?.address ?? '127.0.0.1';
       return this;
     }
     throw new Error('could not bind UDP and TCP on the same loopback port');
@@ -220,6 +225,9 @@ function recordsOf(name: string, entry: RecordSet, type: RecordType): Answer[] {
 }
 
 /** Starts a server for the zone; call `close()` when done. */
-export async function startDnsServer(zone: Zone = {}): Promise<DnsTestServer> {
-  return new DnsTestServer(zone).start();
+export async function startDnsServer(
+  zone: Zone = {},
+  bind?: { readonly address: string; readonly port: number },
+): Promise<DnsTestServer> {
+  return new DnsTestServer(zone).start(bind);
 }

@@ -137,8 +137,26 @@ export interface FlowCheckSpec {
 
 export const FLOW_DEFAULTS = { warnSeconds: 120, maxSeconds: 600, schedule: 'rate(15 minutes)' } as const;
 
+/** Sender authentication for one domain: will mail from it be believed (SPF, DMARC, DKIM, MX)? */
+export interface SenderAuthCheckSpec {
+  readonly check: 'sender-auth';
+  readonly name?: string;
+  readonly domain: string;
+  /** DKIM selectors whose keys are checked at `<selector>._domainkey.<domain>`. */
+  readonly dkimSelectors?: readonly string[];
+  /** An SES domain identity: its DKIM selectors (the Easy DKIM tokens) are read from SES in this region at run time. */
+  readonly ses?: { readonly region: string };
+  readonly timeoutMs?: number;
+}
+
 export type CheckSpec =
-  SmtpCheckSpec | TlsCheckSpec | MtaStsCheckSpec | SesAccountCheckSpec | DaneCheckSpec | FlowCheckSpec;
+  | SmtpCheckSpec
+  | TlsCheckSpec
+  | MtaStsCheckSpec
+  | SesAccountCheckSpec
+  | DaneCheckSpec
+  | FlowCheckSpec
+  | SenderAuthCheckSpec;
 
 /** Implicit TLS ports (RFC 8314 §3.3 for 465; 2465 is SES's alternative). */
 export const IMPLICIT_TLS_PORTS: ReadonlySet<number> = new Set([465, 2465]);
@@ -164,6 +182,7 @@ export function targetOf(spec: CheckSpec): string {
       return `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}`;
     case 'mta-sts':
     case 'dane':
+    case 'sender-auth':
       return spec.domain;
     case 'ses-account':
       return spec.region;

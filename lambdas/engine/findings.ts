@@ -440,6 +440,91 @@ export const FINDINGS = {
     severity: 'warning',
     hint: 'Delivery took more than twice the flow’s recent median. Check the relay’s queue and the hops in the Received chain.',
   },
+  // --- sender authentication (SPF RFC 7208, DMARC RFC 7489, DKIM RFC 6376) ----
+  SPF_MISSING: {
+    severity: 'critical',
+    hint: 'The domain publishes no `v=spf1` TXT record, so Gmail and Yahoo (since February 2024) reject or spam-folder bulk mail from it. Publish one record listing every service that sends as this domain, ending in `-all` or `~all` (e.g. `v=spf1 include:amazonses.com -all`).',
+  },
+  SPF_MULTIPLE: {
+    severity: 'critical',
+    hint: 'More than one `v=spf1` record is published at the same name: receivers return permerror (RFC 7208 §4.5), which is the same as no SPF. Merge them into one record (one `v=spf1`, all includes, one `all`).',
+  },
+  SPF_INVALID: {
+    severity: 'critical',
+    hint: 'The SPF record (or a record it includes, see the include path in the message) has a syntax error, an include that has no SPF record, or an include loop: receivers return permerror (RFC 7208 §4.6, §5.2), which is the same as no SPF. Fix the term named in the message, or drop the include of a vendor you no longer use.',
+  },
+  SPF_TOO_MANY_LOOKUPS: {
+    severity: 'critical',
+    hint: 'Evaluating the SPF record needs more than 10 DNS-querying terms (include, a, mx, ptr, exists, redirect; RFC 7208 §4.6.4) or more than 2 void lookups over the whole include tree: receivers return permerror and treat the domain as having no SPF. Remove includes of services that do not send, replace `a`/`mx` terms with `ip4:`/`ip6:` ranges, or ask the vendor named in the include path for a flatter include.',
+  },
+  SPF_PERMISSIVE: {
+    severity: 'warning',
+    hint: 'The SPF record ends in `+all` or `?all`, has no `all` at all, or uses the deprecated `ptr` mechanism (RFC 7208 §5.5): anyone may send as this domain, or receivers skip the term. End the record with `-all` (or `~all` while rolling out) and replace `ptr` with `ip4:`/`ip6:`/`a`.',
+  },
+  DMARC_MISSING: {
+    severity: 'critical',
+    hint: 'No DMARC record at `_dmarc.<domain>` or at the organisational domain’s `_dmarc`: Gmail and Yahoo require one for bulk senders. Publish `_dmarc.<domain> TXT "v=DMARC1; p=none; rua=mailto:dmarc@<domain>"`, read the reports, then tighten to quarantine/reject.',
+  },
+  DMARC_INVALID: {
+    severity: 'critical',
+    hint: 'The DMARC record is not usable (RFC 7489 §6.3, §6.6.3): not starting with `v=DMARC1`, more than one record, or a bad `p`, `sp`, `pct`, `adkim`/`aspf` value. Receivers then ignore DMARC. Publish exactly one record with valid tags.',
+  },
+  DMARC_POLICY_NONE: {
+    severity: 'warning',
+    hint: 'The DMARC policy is `p=none`: receivers only report and deliver spoofed mail anyway. Once the aggregate reports show all legitimate mail aligned, raise it to `p=quarantine` and then `p=reject`.',
+  },
+  DMARC_REPORT_DEST_UNAUTHORIZED: {
+    severity: 'warning',
+    hint: 'A `rua`/`ruf` address is at another domain that has not authorised receiving this domain’s reports (RFC 7489 §7.1): receivers drop those reports. Ask the report receiver to publish `<domain>._report._dmarc.<their domain> TXT "v=DMARC1"`, or send reports to an address in your own domain.',
+  },
+  DKIM_KEY_MISSING: {
+    severity: 'critical',
+    hint: 'No DKIM key record at `<selector>._domainkey.<domain>`: mail signed with this selector fails DKIM and, without aligned SPF, DMARC. Republish the key (for SES: the three CNAMEs the SES console lists for the identity), or remove the selector from the config if it is retired on purpose.',
+  },
+  DKIM_KEY_INVALID: {
+    severity: 'critical',
+    hint: 'The DKIM key record cannot be parsed (RFC 6376 §3.6.1): bad tag syntax, an unknown key type, or a `p=` that is not a valid public key. Signatures with this selector fail; republish the record exactly as the signing service gives it (long keys are split into 255-byte strings, not into separate records).',
+  },
+  DKIM_KEY_REVOKED: {
+    severity: 'critical',
+    hint: 'The DKIM key record has an empty `p=`, which revokes the key (RFC 6376 §3.6.1): every signature with this selector fails. If the selector is still used to sign, publish its current key; otherwise stop signing with it.',
+  },
+  DKIM_KEY_WEAK: {
+    severity: 'warning',
+    hint: 'The DKIM RSA key is shorter than 2048 bits (below 1024 bits receivers ignore it, RFC 8301 §3.2). Generate a 2048-bit key under a new selector, publish it, switch the signer, then revoke the old selector.',
+  },
+  DKIM_TESTING: {
+    severity: 'warning',
+    hint: 'The DKIM key record has `t=y` (testing, RFC 6376 §3.6.1): receivers may treat signatures as unsigned mail. Remove `t=y` once signing works.',
+  },
+  MX_NULL_WITH_SPF: {
+    severity: 'warning',
+    hint: 'The domain publishes a null MX (RFC 7505: it receives no mail) but its SPF allows senders: bounces and replies to its mail are lost and some receivers reject senders whose domain cannot receive. Publish real MX records, or make SPF `v=spf1 -all` if the domain does not send.',
+  },
+  MX_NONE: {
+    severity: 'warning',
+    hint: 'The domain has no MX and no A/AAAA record, so it cannot receive mail (bounces, replies, DMARC reports) and receivers commonly reject mail from it. Publish MX records, or a null MX (`0 .`, RFC 7505) together with `v=spf1 -all` if it must not send either.',
+  },
+  SENDER_AUTH_DNS_ERROR: {
+    severity: 'critical',
+    hint: 'A DNS lookup for SPF, DMARC or DKIM failed temporarily (SERVFAIL, timeout) or ran out of the check’s deadline, so the record could not be judged. Receivers treat this as temperror and may defer mail; check the zone’s authoritative servers. It may clear by itself.',
+  },
+  SPF_CHANGED: {
+    severity: 'info',
+    hint: 'The resolved SPF records (the record and everything it includes) changed since the last run. Check the diff: an include added or removed by a vendor can push the record over the 10-lookup limit or drop a sending service.',
+  },
+  DMARC_POLICY_WEAKENED: {
+    severity: 'warning',
+    hint: 'The DMARC policy was weakened since the last run (reject → quarantine → none, or a lower `pct`): spoofed mail is now delivered. If not intended, restore the previous record (shown in the change).',
+  },
+  DKIM_KEY_ROTATED: {
+    severity: 'info',
+    hint: 'The DKIM key published under this selector changed since the last run. Expected after a key rotation; if nobody rotated it, check who changed the record.',
+  },
+  DKIM_KEY_REMOVED: {
+    severity: 'critical',
+    hint: 'A DKIM key seen in the last run is gone (record deleted or revoked): mail still signed with this selector now fails DKIM. Republish the key, or switch the signer to a selector that exists.',
+  },
 } as const satisfies Record<string, CodeSpec>;
 
 export type FindingCode = keyof typeof FINDINGS;

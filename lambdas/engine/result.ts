@@ -6,7 +6,21 @@ import { targetOf, type CheckSpec } from './checks.js';
 import type { Clock } from './deadline.js';
 import { statusOf, type Finding, type FindingCode, type Severity, type Status } from './findings.js';
 
-export type CheckKind = 'smtp' | 'tls' | 'mta-sts' | 'ses-account' | 'dane' | 'flow';
+export type CheckKind = 'smtp' | 'tls' | 'mta-sts' | 'ses-account' | 'dane' | 'flow' | 'sender-auth';
+
+/**
+ * The kinds a deployment schedules, each with its own function, metrics and alarms: the one
+ * list the plan, the construct, the dashboard and the metric definitions read. `dane` runs
+ * inside mta-sts; `flow` is CLI-only for now.
+ */
+export const DEPLOYED_KINDS = [
+  'smtp',
+  'tls',
+  'mta-sts',
+  'ses-account',
+  'sender-auth',
+] as const satisfies readonly CheckKind[];
+export type DeployedKind = (typeof DEPLOYED_KINDS)[number];
 
 /** How TLS is reached on an SMTP port. `auto`: implicit on 465/2465, STARTTLS elsewhere. */
 export type TlsMode = 'auto' | 'starttls' | 'implicit' | 'none';

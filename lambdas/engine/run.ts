@@ -15,6 +15,7 @@ import { baseResult, type BaseResult } from './result.js';
 import { runPool, type PoolOptions } from './run/pool.js';
 import { runSmtp, type SmtpRunDeps } from './run/smtp.js';
 import { runTls } from './run/tls.js';
+import { runSenderAuthCheck, type SenderAuthResult } from './sender-auth/check.js';
 import type { SesAccountResult } from './ses/account.js';
 import type { SmtpResult } from './smtp/check.js';
 import type { TlsResult } from './tls/posture.js';
@@ -26,7 +27,7 @@ export { DEFAULT_CONCURRENCY } from './run/pool.js';
  * yields only the base fields and its findings.
  */
 export type CheckResult =
-  SmtpResult | TlsResult | MtaStsResult | SesAccountResult | DaneResult | FlowResult | BaseResult;
+  SmtpResult | TlsResult | MtaStsResult | SesAccountResult | DaneResult | FlowResult | SenderAuthResult | BaseResult;
 
 export interface EngineDeps extends SmtpRunDeps {
   /** MTA-STS overrides (policy and MX ports) for testing against local servers. */
@@ -63,6 +64,8 @@ export function runCheck(spec: CheckSpec, ctx: ProbeContext, deps: EngineDeps = 
       // Loaded on first use: imapflow and mailauth are of no use to the other checks.
       return import('./flow/check.js').then(({ runFlowCheck }) => runFlowCheck(spec, ctx, { ...deps, ...flow }));
     }
+    case 'sender-auth':
+      return runSenderAuthCheck(spec, ctx);
   }
 }
 

@@ -12,6 +12,8 @@ export const DEFAULT_SCHEDULES: Readonly<Record<CheckKind, string>> = {
   'ses-account': 'rate(6 hours)',
   dane: 'rate(1 hour)',
   flow: 'rate(15 minutes)',
+  // DNS edits (an include pushed past 10 lookups, a deleted selector) are found within the hour.
+  'sender-auth': 'rate(1 hour)',
 };
 export { DEFAULT_NAMESPACE } from '../../lambdas/engine/metrics/definitions.js';
 /** Port 25 is left out: AWS blocks it from Lambda unless the account's restriction is lifted. */
@@ -41,6 +43,8 @@ export const KIND_CAPACITY: Readonly<Record<CheckKind, KindCapacity>> = {
   dane: { concurrency: 8, memoryMb: 512 },
   // One SMTP session and one IMAP session per flow, mostly waiting on the network.
   flow: { concurrency: 4, memoryMb: 512 },
+  // DNS only (an SPF tree is at most ~40 lookups); the CPU is the DKIM key parse.
+  'sender-auth': { concurrency: 16, memoryMb: 256 },
 };
 
 /**

@@ -15,7 +15,7 @@ import type { CheckSpec } from '../../lambdas/engine/checks.js';
 import { effectiveTlsMode, targetOf } from '../../lambdas/engine/checks.js';
 import type { MetricsMode, TargetMetricName } from '../../lambdas/engine/metrics/definitions.js';
 import { DEFAULT_TIMEOUT_MS } from '../../lambdas/engine/options.js';
-import type { CheckKind } from '../../lambdas/engine/result.js';
+import { DEPLOYED_KINDS, type CheckKind } from '../../lambdas/engine/result.js';
 import { DEFAULT_QUOTA_WARN_PERCENT } from '../../lambdas/engine/ses/account-eval.js';
 import type { ShardEvent } from '../../lambdas/handlers/event.js';
 import {
@@ -63,7 +63,8 @@ export { TIMEOUT_MARGIN_RATIO, TIMEOUT_MARGIN_FIXED_MS, MAX_SHARD_INPUT_BYTES } 
 export { nameOf } from './expand.js';
 export { PlanError, periodSecondsOf, workBudgetMs } from './shard.js';
 
-export const CHECK_KINDS: readonly CheckKind[] = ['smtp', 'tls', 'mta-sts', 'ses-account'];
+/** The deployed kinds (one list, in the engine: result.ts). */
+export const CHECK_KINDS: readonly CheckKind[] = DEPLOYED_KINDS;
 
 /** Metrics Insights alarms can evaluate N periods only when they fit the 3-hour window. */
 export function insightsCapable(periodSeconds: number): boolean {

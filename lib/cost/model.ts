@@ -29,6 +29,7 @@ export const CHECK_SECONDS: Readonly<Record<CheckKind, number>> = {
   'ses-account': 1.0,
   dane: 2.0,
   flow: 3.0,
+  'sender-auth': 1.0,
 };
 /**
  * Size of one result log line (JSON, schema/mailprobe.result.schema.json), bytes, as measured
@@ -43,6 +44,7 @@ export const RESULT_LINE_BYTES: Readonly<Record<CheckKind, number>> = {
   'ses-account': 2000,
   dane: 2500,
   flow: 3000,
+  'sender-auth': 4000,
 };
 /** Start-up and publishing time of one invocation, billed once per shard run. */
 export const INVOCATION_OVERHEAD_SECONDS = 0.5;

@@ -5,7 +5,7 @@
  *
  * Every custom metric (name × dimension values) is billed monthly, so the set is small.
  */
-import type { CheckKind } from '../result.js';
+import { DEPLOYED_KINDS, type CheckKind } from '../result.js';
 
 export const DEFAULT_NAMESPACE = 'MailProbe';
 
@@ -57,13 +57,13 @@ export const METRICS = {
   Success: {
     name: 'Success',
     unit: Unit.Count,
-    checks: ['smtp', 'tls', 'mta-sts', 'ses-account'],
+    checks: DEPLOYED_KINDS,
     description: '1 when the result is not critical, else 0.',
   },
   Duration: {
     name: 'Duration',
     unit: Unit.Milliseconds,
-    checks: ['smtp', 'tls', 'mta-sts', 'ses-account'],
+    checks: DEPLOYED_KINDS,
     description: 'How long the check took.',
   },
   CertDaysToExpiry: {
@@ -82,7 +82,7 @@ export const METRICS = {
   FindingCount: {
     name: 'FindingCount',
     unit: Unit.Count,
-    checks: ['smtp', 'tls', 'mta-sts', 'ses-account'],
+    checks: DEPLOYED_KINDS,
     description: 'Number of warning and critical findings.',
   },
   QuotaUsedPercent: {
@@ -94,25 +94,25 @@ export const METRICS = {
   TargetsReporting: {
     name: 'TargetsReporting',
     unit: Unit.Count,
-    checks: ['smtp', 'tls', 'mta-sts', 'ses-account'],
+    checks: DEPLOYED_KINDS,
     description: 'Per check kind and interval: results produced by one run of a shard (summed over the interval).',
   },
   TargetsOk: {
     name: 'TargetsOk',
     unit: Unit.Count,
-    checks: ['smtp', 'tls', 'mta-sts', 'ses-account'],
+    checks: DEPLOYED_KINDS,
     description: 'Per check kind and interval: results with status ok.',
   },
   TargetsWarning: {
     name: 'TargetsWarning',
     unit: Unit.Count,
-    checks: ['smtp', 'tls', 'mta-sts', 'ses-account'],
+    checks: DEPLOYED_KINDS,
     description: 'Per check kind and interval: results with status warning.',
   },
   TargetsCritical: {
     name: 'TargetsCritical',
     unit: Unit.Count,
-    checks: ['smtp', 'tls', 'mta-sts', 'ses-account'],
+    checks: DEPLOYED_KINDS,
     description: 'Per check kind and interval: results with status critical.',
   },
 } as const satisfies Record<string, MetricDefinition>;

@@ -53,7 +53,7 @@ export interface SesAccountDeps {
 /** One client per region, reused by a warm Lambda (connection reuse, credentials cached). */
 const clients = new Map<string, SESClient>();
 
-function sesClientFor(region: string): SESClient {
+export function sesClientFor(region: string): SESClient {
   let client = clients.get(region);
   if (client === undefined) {
     client = new SESClient({ region });

@@ -22,6 +22,13 @@ import {
   type TlsaViews,
 } from './cert-facts.js';
 import { flowChanges, flowFactsOf, parseFlowFacts, parseFlowLog, type FlowFacts, type FlowLog } from './flow-facts.js';
+import {
+  mergeSenderAuthFacts,
+  parseSenderAuthFacts,
+  senderAuthChanges,
+  senderAuthFactsOf,
+  type SenderAuthFacts,
+} from './sender-auth-facts.js';
 
 export type { CertFacts, MxCertFacts } from './cert-facts.js';
 
@@ -54,6 +61,8 @@ export interface Facts {
   readonly flow?: FlowFacts;
   /** A flow's log of sends and arrivals, in its own item (flow-facts.ts). */
   readonly flowLog?: FlowLog;
+  /** SPF records, DMARC policy and DKIM keys of a sender-auth domain (sender-auth-facts.ts). */
+  readonly senderAuth?: SenderAuthFacts;
 }
 
 /** Facts are small by construction; cap what a hostile DNS answer could grow them to. */
@@ -138,6 +147,10 @@ export function factsOf(input: BaseResult): Facts {
       const flow = flowFactsOf(result);
       return flow === undefined ? {} : { flow };
     }
+    case 'sender-auth': {
+      const senderAuth = senderAuthFactsOf(result);
+      return senderAuth === undefined ? {} : { senderAuth };
+    }
     default:
       return {};
   }
@@ -148,8 +161,14 @@ export function mergeFacts(previous: Facts | undefined, current: Facts): Facts {
   const merged: Facts = { ...previous, ...current };
   const mxCerts = mergeMxCerts(previous?.mxCerts, current.mxCerts, merged.mx);
   const cert = current.cert === undefined ? previous?.cert : carryCert(previous?.cert, current.cert);
-  const { mxCerts: _m, cert: _c, ...rest } = merged;
-  return { ...rest, ...(cert === undefined ? {} : { cert }), ...(mxCerts === undefined ? {} : { mxCerts }) };
+  const senderAuth = mergeSenderAuthFacts(previous?.senderAuth, current.senderAuth);
+  const { mxCerts: _m, cert: _c, senderAuth: _s, ...rest } = merged;
+  return {
+    ...rest,
+    ...(cert === undefined ? {} : { cert }),
+    ...(mxCerts === undefined ? {} : { mxCerts }),
+    ...(senderAuth === undefined ? {} : { senderAuth }),
+  };
 }
 
 /** Facts read back from storage, or undefined when they are not in the expected shape. */
@@ -188,6 +207,11 @@ export function parseFacts(value: unknown): Facts | undefined {
     const flow = parseFlowFacts(value['flow']);
     if (flow === undefined) return undefined;
     out['flow'] = flow;
+  }
+  if (value['senderAuth'] !== undefined) {
+    const senderAuth = parseSenderAuthFacts(value['senderAuth']);
+    if (senderAuth === undefined) return undefined;
+    out['senderAuth'] = senderAuth;
   }
   if (value['flowLog'] !== undefined) {
     const flowLog = parseFlowLog(value['flowLog']);
@@ -309,6 +333,7 @@ export function changesBetween(previous: Facts | undefined, current: Facts, view
     );
   }
   out.push(...flowChanges(previous.flow, current.flow));
+  out.push(...senderAuthChanges(previous.senderAuth, current.senderAuth));
   return out;
 }
 
