@@ -19,6 +19,8 @@ export const BINARIES = {
   unbound: '/usr/sbin/unbound',
   'ldns-keygen': '/usr/bin/ldns-keygen',
   'ldns-signzone': '/usr/bin/ldns-signzone',
+  /** spf-tools-perl: Mail::SPF's command line, the independent SPF implementation. */
+  spfquery: '/usr/bin/spfquery',
 } as const;
 
 export type Binary = keyof typeof BINARIES;

@@ -40,7 +40,7 @@ export function lookupTree(base: string, ten = false): Zone {
     [base]: { TXT: [`v=spf1 include:${n('a')} include:${n('b')} -all`], MX: [{ priority: 10, exchange: n('mx') }] },
     [n('a')]: { TXT: [`v=spf1 a:${n('h1')} mx:${base} include:${n('c')} -all`] },
     [n('c')]: { TXT: [`v=spf1 a:${n('h2')} a:${n('h3')} include:${n('d')} -all`] },
-    [n('d')]: { TXT: [ten ? `v=spf1 a:${n('h4')} -all` : `v=spf1 a:${n('h4')} exists:${n('h5')} -all`] },
+    [n('d')]: { TXT: [ten ? `v=spf1 a:${n('h4')} -all` : `v=spf1 a:${n('h4')} exists:%{i}.${n('h5')} -all`] },
     [n('b')]: { TXT: [`v=spf1 a:${n('h6')} -all`] },
     [n('mx')]: A,
     ...Object.fromEntries([1, 2, 3, 4, 5, 6].map((i) => [n(`h${i}`), A])),
