@@ -168,6 +168,7 @@ export class MailProbes extends Construct {
           memorySize: plan.capacity[kind].memoryMb,
           ...(kind === 'smtp' ? { secretArns: plan.secretArns } : {}),
           ...(kind === 'ses-account' ? { sesRegions: plan.sesRegions } : {}),
+          ...(kind === 'sender-auth' ? { sesRegions: senderAuthSesRegions(plan) } : {}),
           ...(props.notifyChanges === false ? {} : { alertTopic: topic.topic }),
           stateTable: this.stateTable,
           environment: { [ENV.dashboardName]: dashboardName, [ENV.queryName]: queryName },
@@ -266,4 +267,13 @@ function planOf(props: MailProbesProps, path: string): Plan {
     // A VPC given as a prop is where the probes run: `mx: auto` then probes the MX hosts.
     ...(props.vpc !== undefined ? { port25Reachable: true } : {}),
   });
+}
+
+/** The SES regions whose DKIM tokens the sender-auth function reads (identities with `senderAuth`). */
+function senderAuthSesRegions(plan: Plan): string[] {
+  const regions = new Set<string>();
+  for (const shard of plan.shards) {
+    for (const spec of shard.specs) if (spec.check === 'sender-auth' && spec.ses) regions.add(spec.ses.region);
+  }
+  return [...regions].sort();
 }

@@ -15,6 +15,7 @@
  *   classic alarm compares the results the probes reported with what the plan expects.
  * - `metrics: aggregate`: no per-target metrics, so per kind a "targets critical" alarm instead.
  */
+import type { CheckKind } from '../lambdas/engine/result.js';
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
@@ -112,7 +113,7 @@ export class ProbeAlarms extends Construct {
         alarmName: `${prefix}-${t.check}-${t.name}-Success`,
         alarmDescription:
           `mailprobe: ${who} failed (critical) in ${SUCCESS_DATAPOINTS_TO_ALARM} of the last ${SUCCESS_EVALUATION_PERIODS} runs, or stopped reporting. ` +
-          `Meaning: mail to or through this endpoint may be failing or travelling without verified TLS. ` +
+          `Meaning: ${meaningOf(t.check, false)} ` +
           `Action: read the probe's alert message or its log line for the findings and their hints${lookAt}; ` +
           `if there is no recent log line, the probe itself stopped: check the ${t.check} function's errors and its schedule.`,
         metric: metric('Success'),
@@ -206,7 +207,7 @@ export class ProbeAlarms extends Construct {
           alarmDescription:
             `mailprobe: one or more of ${scope} failed (critical) in ${SUCCESS_DATAPOINTS_TO_ALARM} of the last ${SUCCESS_EVALUATION_PERIODS} runs; ` +
             `the alarm's contributors (Target) name each failing target. ` +
-            `Meaning: mail to or through those endpoints may be failing or travelling without verified TLS. ` +
+            `Meaning: ${meaningOf(g.check, true)} ` +
             `Action: read the probes' alert messages or the log lines of the named targets for the findings and hints${lookAt}. ` +
             `A target that stops reporting is not a contributor: the TargetsReporting alarm of ${g.check} covers it.`,
           metric: insightsExpression(
@@ -344,4 +345,16 @@ export class ProbeAlarms extends Construct {
       }),
     );
   }
+}
+
+/** What a failing check means for mail, in the alarm's words. */
+function meaningOf(check: CheckKind, many: boolean): string {
+  if (check === 'sender-auth') {
+    return many
+      ? 'receivers may reject or spam-folder mail from those domains (SPF, DKIM or DMARC broken).'
+      : 'receivers may reject or spam-folder mail from this domain (SPF, DKIM or DMARC broken).';
+  }
+  return many
+    ? 'mail to or through those endpoints may be failing or travelling without verified TLS.'
+    : 'mail to or through this endpoint may be failing or travelling without verified TLS.';
 }

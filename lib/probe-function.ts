@@ -232,6 +232,17 @@ export class ProbeFunction extends Construct {
         }),
       );
     }
+    if (props.check === 'sender-auth' && props.sesRegions && props.sesRegions.length > 0) {
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadSesDkimTokens',
+          // The Easy DKIM selectors of SES identities (sender-auth/ses-selectors.ts), nothing else.
+          actions: ['ses:GetIdentityDkimAttributes'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:RequestedRegion': [...props.sesRegions] } },
+        }),
+      );
+    }
 
     if (props.alertTopic) {
       props.alertTopic.grantPublish(role);

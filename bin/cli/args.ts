@@ -71,6 +71,10 @@ export const COMMAND_OPTIONS = {
     'trust-anchor': { type: 'string', multiple: true },
     'mx-port': { type: 'string' },
   },
+  'sender-auth': {
+    'domains-file': { type: 'string', multiple: true },
+    'dkim-selector': { type: 'string', multiple: true },
+  },
   ses: { ports: { type: 'string' }, fips: { type: 'boolean' }, posture: { type: 'boolean' } },
   run: {
     config: { type: 'string', short: 'c' },

@@ -49,6 +49,7 @@ export function summarize(result: CheckResult): string {
   // DANE (dane results, and the dane field of mta-sts and smtp results).
   const dane = (result.check === 'dane' ? r : r.dane) as { verdict?: string } | undefined;
   if (typeof dane?.verdict === 'string') parts.push(`DANE ${dane.verdict}`);
+  if (result.check === 'sender-auth') parts.push(...senderAuthSummary(r));
   const auth = r.auth as { outcome?: string } | undefined;
   if (auth?.outcome) parts.push(`auth ${auth.outcome}`);
   const message = r.message as { accepted?: boolean } | undefined;
@@ -56,6 +57,23 @@ export function summarize(result: CheckResult): string {
   if (result.check === 'smtp' && typeof r.stage === 'string' && r.completed !== true)
     parts.push(`failed at ${r.stage}`);
   return parts.join(', ');
+}
+
+/** `SPF 4/10 lookups -all, DMARC reject, DKIM 2 keys`. */
+function senderAuthSummary(r: Record<string, unknown>): string[] {
+  const parts: string[] = [];
+  const spf = r.spf as { lookups?: number; endsInAll?: string; truncated?: boolean } | undefined;
+  if (typeof spf?.lookups === 'number') {
+    parts.push(`SPF ${spf.truncated ? '≥' : ''}${spf.lookups}/10 lookups${spf.endsInAll ? ` ${spf.endsInAll}` : ''}`);
+  }
+  const dmarc = r.dmarc as { policy?: { p?: string; pct?: number } } | undefined;
+  if (dmarc?.policy?.p) parts.push(`DMARC ${dmarc.policy.p}${dmarc.policy.pct !== 100 ? ` pct=${dmarc.policy.pct}` : ''}`);
+  const dkim = r.dkim as { present?: boolean; key?: { revoked?: boolean } }[] | undefined;
+  if (Array.isArray(dkim) && dkim.length > 0) {
+    const usable = dkim.filter((d) => d.present && d.key && !d.key.revoked).length;
+    parts.push(`DKIM ${usable}/${dkim.length} keys`);
+  }
+  return parts;
 }
 
 function pad(text: string, width: number): string {

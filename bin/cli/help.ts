@@ -20,7 +20,7 @@ const COMMON = `Common options:
 Exit status: 0 nothing critical, 1 something critical, 2 usage or configuration error.
 `;
 
-export const HELP = `mailprobe: probes for mail transport security (SMTP, TLS, MTA-STS, Amazon SES)
+export const HELP = `mailprobe: probes for mail transport security (SMTP, TLS, MTA-STS, DANE, Amazon SES) and sender authentication (SPF, DKIM, DMARC)
 
 Usage:
   mailprobe smtp HOST[:PORT] [--tls auto|starttls|implicit|none] [--user U --password-env VAR | --auth-secret ARN]
@@ -28,6 +28,7 @@ Usage:
   mailprobe tls HOST[:PORT] [--tls auto|starttls|implicit] [--tls-policy POLICY]
   mailprobe mta-sts DOMAIN... [--domains-file FILE] [--trust-anchor FILE]
   mailprobe dane DOMAIN... [--domains-file FILE] [--trust-anchor FILE]
+  mailprobe sender-auth DOMAIN... [--dkim-selector S]... [--domains-file FILE]
   mailprobe ses REGION [--ports 25,587,2587,465,2465] [--fips] [--posture]
   mailprobe run [--config FILE] [--only NAME...] [--state FILE]
   mailprobe ses-smtp-password --region REGION [--key-env VAR]   (key on standard input otherwise)
@@ -70,6 +71,15 @@ const DETAILS: Record<Command, string> = {
   --policy-port N      fetch the policy from port N instead of 443 (testing against local servers)
   --mx-port N          probe the MX hosts on port N instead of 25 (testing against local servers)
   --trust-anchor FILE  DNSSEC trust anchors for the DANE verdict, as for dane
+`,
+  'sender-auth': `mailprobe sender-auth DOMAIN... [--dkim-selector S]...
+  Will receivers believe mail from the domain? SPF (RFC 7208): one record, its syntax, the
+  DNS-querying terms over the whole include tree (at most 10) and void lookups (at most 2),
+  +all/?all/ptr; DMARC (RFC 7489) at _dmarc or the organisational domain, p/sp/pct and
+  report destinations that must authorise the domain; each selector's DKIM key (present,
+  not revoked, RSA size, t=y); MX or null MX. With --state, what changed since the last run.
+  --dkim-selector S    check the key at S._domainkey.DOMAIN (repeatable)
+  --domains-file FILE  also the domains in FILE, one per line (# comments; repeatable)
 `,
   dane: `mailprobe dane DOMAIN...
   RFC 7672 DANE for SMTP: the MX and TLSA records with DNSSEC validated by the probe from

@@ -30,6 +30,7 @@ export const COMMANDS: Record<Command, () => Promise<CommandRunner>> = {
   'mta-sts': async () => (await import('./probe.js')).probeCommand,
   ses: async () => (await import('./probe.js')).probeCommand,
   dane: async () => (await import('./probe.js')).probeCommand,
+  'sender-auth': async () => (await import('./probe.js')).probeCommand,
   run: async () => (await import('./run.js')).runCommand,
   'ses-smtp-password': async () => (await import('./ses-smtp-password.js')).sesSmtpPassword,
   cost: async () => (await import('./cost.js')).costCommand,

@@ -67,6 +67,20 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
     }
     case 'dane':
       return daneCommand(parsed, contextFrom(values), concurrency);
+    case 'sender-auth': {
+      const selectors = ((values['dkim-selector'] as string[] | undefined) ?? []).map((s) => {
+        if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/.test(s)) {
+          throw new UsageError(`--dkim-selector: expected a DNS label like "s1" or "google", got "${s}"`);
+        }
+        return s;
+      });
+      const specs: CheckSpec[] = domainArguments(parsed).map((domain) => ({
+        check: 'sender-auth',
+        domain,
+        ...(selectors.length > 0 ? { dkimSelectors: selectors } : {}),
+      }));
+      return runChecks(specs, contextFrom(values), { concurrency });
+    }
     default:
       throw new UsageError(`${parsed.command}: not a probe command`);
   }

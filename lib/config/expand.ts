@@ -2,7 +2,13 @@
  * Config → entries: every check the config asks for, with its schedule, thresholds and
  * notification settings, in config order. Pure; problems are collected, not thrown.
  */
-import type { CheckSpec, SesAccountCheckSpec, SmtpCheckSpec, TlsCheckSpec } from '../../lambdas/engine/checks.js';
+import type {
+  CheckSpec,
+  SenderAuthCheckSpec,
+  SesAccountCheckSpec,
+  SmtpCheckSpec,
+  TlsCheckSpec,
+} from '../../lambdas/engine/checks.js';
 import { targetOf } from '../../lambdas/engine/checks.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../../lambdas/engine/options.js';
 import {
@@ -52,6 +58,33 @@ export function expand(config: MailProbeConfig, problems: string[], port25Reacha
     ...Object.fromEntries(Object.entries(d.schedules ?? {}).filter(([, v]) => v)),
   };
   const entries: Entry[] = [];
+  /** One sender-auth check per domain, whether a domain entry or an SES identity asked for it. */
+  const senderAuth = new Map<string, { entry: Entry; selectors: Set<string>; ses?: string }>();
+  const addSenderAuth = (
+    domain: string,
+    options: { selectors?: readonly string[]; ses?: string; name?: string; schedule?: string },
+    base: Omit<Entry, 'spec' | 'schedule'>,
+  ): void => {
+    const key = domain.replace(/\.$/, '').toLowerCase();
+    const known = senderAuth.get(key);
+    if (known !== undefined) {
+      for (const s of options.selectors ?? []) known.selectors.add(s);
+      if (options.ses !== undefined) known.ses ??= options.ses;
+      return;
+    }
+    const spec: SenderAuthCheckSpec = {
+      check: 'sender-auth',
+      domain: key,
+      ...(options.name !== undefined ? { name: options.name } : {}),
+    };
+    const entry: Entry = { ...base, spec, schedule: options.schedule ?? schedules['sender-auth'] };
+    senderAuth.set(key, {
+      entry,
+      selectors: new Set(options.selectors ?? []),
+      ...(options.ses ? { ses: options.ses } : {}),
+    });
+    entries.push(entry);
+  };
 
   const smtpLike = (
     base: Omit<SmtpCheckSpec, 'check'>,
@@ -139,6 +172,18 @@ export function expand(config: MailProbeConfig, problems: string[], port25Reacha
           ...(timeoutMs !== undefined ? { timeoutMs } : {}),
         };
         entries.push({ spec, schedule: schedules['ses-account'], thresholds, where });
+        if (account.senderAuth === true) {
+          // Address identities are signed with their domain's Easy DKIM tokens.
+          const domains = new Set(
+            (account.identities ?? []).map((id) => id.slice(id.lastIndexOf('@') + 1).toLowerCase()),
+          );
+          if (domains.size === 0) {
+            problems.push(`${where}.ses.account.senderAuth: list the identities whose domains to check`);
+          }
+          for (const domain of domains) {
+            addSenderAuth(domain, { ses: t.ses.region }, { thresholds, where: `${where}.ses.account.senderAuth` });
+          }
+        }
       }
       return;
     }
@@ -163,6 +208,27 @@ export function expand(config: MailProbeConfig, problems: string[], port25Reacha
   (config.domains ?? []).forEach((entry, i) => {
     const e = typeof entry === 'string' ? { domain: entry } : entry;
     const timeoutMs = e.timeoutMs ?? d.timeoutMs;
+    const where = `domains[${i}]`;
+    const alerting = 'alerting' in e && e.alerting !== undefined ? { alerting: e.alerting } : {};
+    const sa = 'senderAuth' in e ? e.senderAuth : undefined;
+    if (sa !== undefined && sa !== false) {
+      const options = typeof sa === 'object' ? sa : {};
+      addSenderAuth(
+        e.domain,
+        {
+          ...(options.dkimSelectors ? { selectors: options.dkimSelectors } : {}),
+          ...(e.name !== undefined ? { name: e.name } : {}),
+          ...(options.schedule !== undefined ? { schedule: options.schedule } : {}),
+        },
+        { thresholds: mergeThresholds(d.thresholds, e.thresholds), where: `${where}.senderAuth`, ...alerting },
+      );
+    }
+    if ('mtaSts' in e && e.mtaSts === false) {
+      if (sa === undefined || sa === false) {
+        problems.push(`${where}: mtaSts is false and senderAuth is not set, so nothing is checked for ${e.domain}`);
+      }
+      return;
+    }
     const probeMx = probesMx(('mx' in e ? e.mx : undefined) ?? d.mx, port25Reachable || config.vpc !== undefined);
     entries.push({
       spec: {
@@ -175,9 +241,23 @@ export function expand(config: MailProbeConfig, problems: string[], port25Reacha
       },
       schedule: e.schedule ?? schedules['mta-sts'],
       thresholds: mergeThresholds(d.thresholds, e.thresholds),
-      where: `domains[${i}]`,
-      ...('alerting' in e && e.alerting !== undefined ? { alerting: e.alerting } : {}),
+      where,
+      ...alerting,
     });
   });
+  // The selectors and SES region are known once every entry is read; timeouts follow the defaults.
+  for (const { entry, selectors, ses } of senderAuth.values()) {
+    const spec = entry.spec as SenderAuthCheckSpec;
+    const index = entries.indexOf(entry);
+    entries[index] = {
+      ...entry,
+      spec: {
+        ...spec,
+        ...(selectors.size > 0 ? { dkimSelectors: [...selectors] } : {}),
+        ...(ses !== undefined ? { ses: { region: ses } } : {}),
+        ...(d.timeoutMs !== undefined ? { timeoutMs: d.timeoutMs } : {}),
+      },
+    };
+  }
   return entries;
 }

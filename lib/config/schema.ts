@@ -216,6 +216,12 @@ export const SesPresetSchema = z
           z.strictObject({
             identities: z.array(z.string().min(1)).optional(),
             quotaWarnPercent: intInRange(1, 100).optional(),
+            senderAuth: z
+              .boolean()
+              .optional()
+              .describe(
+                'Also run the sender-auth check for the domains of the identities, with their Easy DKIM selectors read from SES at run time. @default false',
+              ),
           }),
         ])
         .optional()
@@ -245,11 +251,42 @@ export const MxModeSchema = z
     'Probe the MX hosts on port 25: auto probes them only when the deployment runs in a VPC (AWS blocks port 25 from Lambda otherwise); the TXT records, the policy and TLS-RPT are always checked. @default "auto"',
   );
 
+/** A DKIM selector: one DNS label (RFC 6376 §3.1 allows dots; each part a label). */
+const SelectorSchema = z
+  .string({ error: (iss) => `expected a DKIM selector, got ${show(iss.input)}` })
+  .regex(
+    /^(?=.{1,200}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/,
+    {
+      error: (iss) => `expected a DKIM selector (DNS labels, e.g. "s1" or "google"), got ${show(iss.input)}`,
+    },
+  );
+
+export const SenderAuthSchema = z
+  .union([
+    z.boolean(),
+    z.strictObject({
+      dkimSelectors: z
+        .array(SelectorSchema)
+        .max(16)
+        .optional()
+        .describe('DKIM selectors whose keys are checked at <selector>._domainkey.<domain> (at most 16).'),
+      schedule: ScheduleSchema.optional(),
+    }),
+  ])
+  .describe(
+    'The sender-auth check (SPF include tree and lookup limits, DMARC, DKIM keys, MX) for this domain, with change detection. @default false',
+  );
+
 export const DomainEntrySchema = z.union([
   DomainSchema,
   z.strictObject({
     domain: DomainSchema,
     name: NameSchema.optional(),
+    mtaSts: z
+      .boolean()
+      .optional()
+      .describe('Check MTA-STS, TLS-RPT and DANE for this domain; false for a domain that only sends. @default true'),
+    senderAuth: SenderAuthSchema.optional(),
     mx: MxModeSchema.optional(),
     schedule: ScheduleSchema.optional(),
     thresholds: ThresholdsSchema.optional(),
@@ -400,9 +437,12 @@ export const ConfigSchema = z
             tls: ScheduleSchema.optional(),
             'mta-sts': ScheduleSchema.optional(),
             'ses-account': ScheduleSchema.optional(),
+            'sender-auth': ScheduleSchema.optional(),
           })
           .optional()
-          .describe('@default smtp "rate(5 minutes)", mta-sts "rate(1 hour)", tls and ses-account "rate(6 hours)"'),
+          .describe(
+            '@default smtp "rate(5 minutes)", mta-sts and sender-auth "rate(1 hour)", tls and ses-account "rate(6 hours)"',
+          ),
         thresholds: ThresholdsSchema.optional(),
         timeoutMs: TimeoutSchema.optional().describe('Deadline of one check. @default 15000'),
         concurrency: intInRange(1, 64)
