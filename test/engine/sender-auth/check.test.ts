@@ -193,7 +193,7 @@ describe('SES identities: the selectors are the Easy DKIM tokens, read from SES'
     const ses = mockClient(SESClient);
     ses.on(GetIdentityDkimAttributesCommand, { Identities: ['good.example'] }).resolves({
       DkimAttributes: {
-        'good.example': { DkimEnabled: true, DkimVerificationStatus: 'Success', DkimTokens: ['s1', 'missingtoken'] },
+        'good.example': { DkimEnabled: true, DkimVerificationStatus: 'Success', DkimTokens: ['SesToken1', 'missingtoken'] },
       },
     });
     const r = await runSenderAuthCheck(
@@ -203,10 +203,11 @@ describe('SES identities: the selectors are the Easy DKIM tokens, read from SES'
         sesClient: new SESClient({ region: 'eu-west-1' }),
       },
     );
-    expect(r.ses).toEqual({ region: 'eu-west-1', selectors: ['s1', 'missingtoken'], status: 'Success' });
-    expect(r.dkim.map((d) => [d.selector, d.present])).toEqual([
-      ['s1', true],
-      ['missingtoken', false],
+    expect(r.ses).toEqual({ region: 'eu-west-1', selectors: ['sestoken1', 'missingtoken'], status: 'Success' });
+    // The token's CNAME is followed to the key SES publishes.
+    expect(r.dkim.map((d) => [d.selector, d.present, d.key?.bits])).toEqual([
+      ['sestoken1', true, 2048],
+      ['missingtoken', false, undefined],
     ]);
     expect(message(r, 'DKIM_KEY_MISSING')).toBe('no DKIM key at missingtoken._domainkey.good.example');
     ses.restore();

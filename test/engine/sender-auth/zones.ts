@@ -64,6 +64,9 @@ export function scenarioZone(): Zone {
     'mx.good.example': A,
     '_dmarc.good.example': { TXT: ['v=DMARC1; p=reject; rua=mailto:dmarc@good.example; adkim=s'] },
     's1._domainkey.good.example': { TXT: [split255(`v=DKIM1; k=rsa; p=${KEYS.rsa2048}`)] },
+    // An SES Easy DKIM selector: a CNAME to the key SES publishes.
+    'sestoken1._domainkey.good.example': { CNAME: 'sestoken1.dkim.amazonses.example' },
+    'sestoken1.dkim.amazonses.example': { TXT: [split255(`p=${KEYS.rsa2048}`)] },
     'ed._domainkey.good.example': { TXT: [`v=DKIM1; k=ed25519; p=${KEYS.ed25519}`] },
     // Everything wrong at once.
     'bad.example': { TXT: ['v=spf1 ip4:192.0.2.1 ptr ?all'], MX: [{ priority: 10, exchange: 'mx.good.example' }] },
