@@ -153,6 +153,43 @@ function mxFacts(result: AlertableResult): Fact[] {
   return failing.length === 0 ? [] : [{ label: 'MX hosts concerned', value: failing.join(', ') }];
 }
 
+/** A sender-auth result's posture: the SPF count, the DMARC policy, the DKIM keys that work. */
+function senderAuthFacts(result: AlertableResult): Fact[] {
+  if (result.check !== 'sender-auth') return [];
+  const facts: Fact[] = [];
+  const lookups = num(at(result, 'spf', 'lookups'));
+  if (lookups !== undefined) {
+    const voids = num(at(result, 'spf', 'voidLookups')) ?? 0;
+    const more = at(result, 'spf', 'truncated') === true ? 'at least ' : '';
+    facts.push({ label: 'SPF', value: `${more}${lookups} of 10 DNS lookups, ${voids} of 2 void lookups` });
+  }
+  const p = str(at(result, 'dmarc', 'policy', 'p'));
+  if (p !== undefined) {
+    const pct = num(at(result, 'dmarc', 'policy', 'pct'));
+    facts.push({ label: 'DMARC policy', value: `p=${p}${pct !== undefined && pct !== 100 ? ` pct=${pct}` : ''}` });
+  }
+  const dkim = result['dkim'];
+  if (Array.isArray(dkim) && dkim.length > 0) {
+    const state = dkim
+      .filter(isRecord)
+      .slice(0, 16)
+      .map((d) => {
+        const key = isRecord(d['key']) ? d['key'] : undefined;
+        const what =
+          d['present'] === false
+            ? 'missing'
+            : key === undefined
+              ? 'unreadable'
+              : key['revoked'] === true
+                ? 'revoked'
+                : `${str(key['keyType']) ?? 'rsa'}${num(key['bits']) !== undefined ? ` ${num(key['bits'])}` : ''}`;
+        return `${str(d['selector']) ?? '?'}: ${what}`;
+      });
+    facts.push({ label: 'DKIM keys', value: state.join(', ') });
+  }
+  return facts;
+}
+
 /** Every fact found, in the order an engineer reads them. */
 export function factsOf(input: BaseResult): Fact[] {
   const result = input as AlertableResult;
@@ -167,5 +204,6 @@ export function factsOf(input: BaseResult): Fact[] {
     facts.push({ label: 'DH key size', value: dhBits === 0 ? 'no DHE suites' : `${dhBits} bits` });
   facts.push(...policyFacts(result));
   facts.push(...mxFacts(result));
+  facts.push(...senderAuthFacts(result));
   return facts;
 }

@@ -193,7 +193,11 @@ describe('SES identities: the selectors are the Easy DKIM tokens, read from SES'
     const ses = mockClient(SESClient);
     ses.on(GetIdentityDkimAttributesCommand, { Identities: ['good.example'] }).resolves({
       DkimAttributes: {
-        'good.example': { DkimEnabled: true, DkimVerificationStatus: 'Success', DkimTokens: ['SesToken1', 'missingtoken'] },
+        'good.example': {
+          DkimEnabled: true,
+          DkimVerificationStatus: 'Success',
+          DkimTokens: ['SesToken1', 'missingtoken'],
+        },
       },
     });
     const r = await runSenderAuthCheck(

@@ -177,10 +177,16 @@ describe('the sender-auth Lambda with its DynamoDB state (dynalite), runs an hou
     // The revoked key makes the domain critical at once (a change, not a flap to wait out): one message, with the changes in it.
     expect(second.summary.alerts).toMatchObject({ sent: 1, changes: 4 });
     const notices = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
-    expect(notices.map((n) => n.Subject)).toEqual([expect.stringMatching(/^\[CRITICAL\] sender-auth corp \(corp\.example\)/)]);
+    expect(notices.map((n) => n.Subject)).toEqual([
+      expect.stringMatching(/^\[CRITICAL\] sender-auth corp \(corp\.example\)/),
+    ]);
     const email = (JSON.parse(notices.at(-1)!.Message!) as Record<string, string>)['email']!;
     expect(email).toContain('DMARC_POLICY_WEAKENED');
     expect(email).toContain('p=reject pct=100 -> p=none pct=100');
+    // The posture as facts, beside the findings.
+    expect(email).toMatch(/SPF: 2 of 10 DNS lookups, 0 of 2 void lookups/);
+    expect(email).toMatch(/DMARC policy: p=none/);
+    expect(email).toMatch(/DKIM keys: s1: rsa 2048, s2: revoked/);
     now = start + 2 * 3600_000;
     const third = await invoke();
     expect(third.result?.changes).toEqual([]);
