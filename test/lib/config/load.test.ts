@@ -130,7 +130,16 @@ describe('config validation', () => {
     const config = loadConfig(new URL('../../../mailprobe.config.example.yaml', import.meta.url).pathname);
     expect(config.namespace).toBe('MailProbe');
     expect(config.targets).toHaveLength(3);
-    expect(config.domains).toEqual(['example.com', { domain: 'example.org', schedule: 'rate(2 hours)', mx: 'never' }]);
+    expect(config.domains).toEqual([
+      'example.com',
+      {
+        domain: 'example.org',
+        schedule: 'rate(2 hours)',
+        mx: 'never',
+        senderAuth: { dkimSelectors: ['s1', 'google'] },
+      },
+      { domain: 'news.example.org', mtaSts: false, senderAuth: true },
+    ]);
   });
 });
 
