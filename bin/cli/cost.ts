@@ -6,7 +6,7 @@ import { loadConfig } from '../../lib/config/load.js';
 import { planConfig } from '../../lib/config/plan.js';
 import { estimateCost, type CostEstimate } from '../../lib/cost/model.js';
 import { stringOption, type Parsed } from './args.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 
 const usd = (n: number) => `$${n < 0.01 && n > 0 ? n.toFixed(4) : n.toFixed(2)}`;
 

@@ -67,7 +67,8 @@ function senderAuthSummary(r: Record<string, unknown>): string[] {
     parts.push(`SPF ${spf.truncated ? '≥' : ''}${spf.lookups}/10 lookups${spf.endsInAll ? ` ${spf.endsInAll}` : ''}`);
   }
   const dmarc = r.dmarc as { policy?: { p?: string; pct?: number } } | undefined;
-  if (dmarc?.policy?.p) parts.push(`DMARC ${dmarc.policy.p}${dmarc.policy.pct !== 100 ? ` pct=${dmarc.policy.pct}` : ''}`);
+  if (dmarc?.policy?.p)
+    parts.push(`DMARC ${dmarc.policy.p}${dmarc.policy.pct !== 100 ? ` pct=${dmarc.policy.pct}` : ''}`);
   const dkim = r.dkim as { present?: boolean; key?: { revoked?: boolean } }[] | undefined;
   if (Array.isArray(dkim) && dkim.length > 0) {
     const usable = dkim.filter((d) => d.present && d.key && !d.key.revoked).length;

@@ -6,18 +6,11 @@
  * SDK clients, YAML and zod behind it) is imported when that command runs: `mailprobe smtp`
  * starts at the speed of `swaks`, not of everything the CLI can do.
  */
-import { parseCommandLine, type Command, type Parsed } from './args.js';
+import { parseCommandLine, type Command } from './args.js';
+import type { CommandRunner, Io } from './io.js';
 import { HELP, commandHelp } from './help.js';
 
-export interface Io {
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  readonly stderr: NodeJS.WritableStream;
-  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
-  readonly env: NodeJS.ProcessEnv;
-}
-
-/** A command's implementation: prints its output, returns the exit status. */
-export type CommandRunner = (parsed: Parsed, io: Io) => Promise<number>;
+export type { CommandRunner, Io } from './io.js';
 
 /**
  * Every command, loaded on demand. A new command is one line here (its module in

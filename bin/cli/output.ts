@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { fileErrorReason } from '../../lib/fs-errors.js';
 import { parseSeverity, stringOption, UsageError, type Parsed } from './args.js';
 import { formatResults, jsonDocument } from './format.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 
 type StateModule = typeof import('./state.js');
 

@@ -7,7 +7,7 @@ import { planConfig } from '../../lib/config/plan.js';
 import { summarizePlan } from '../../lib/config/summary.js';
 import type { StackSize } from '../../lib/template-limits.js';
 import { stringOption, type Parsed } from './args.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 
 export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
   const path = stringOption(parsed.values, 'config') ?? 'mailprobe.config.yaml';

@@ -3,7 +3,7 @@ import type { CheckSpec, SmtpCheckSpec, TlsCheckSpec } from '../../lambdas/engin
 import { DEFAULT_CONCURRENCY, runChecks, type CheckResult } from '../../lambdas/engine/run.js';
 import { expandSesPreset, expandSesTlsPreset } from '../../lambdas/engine/ses/presets.js';
 import { domainArguments, intOption, parsePorts, parseTlsMode, stringOption, UsageError, type Parsed } from './args.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 import { contextFrom, credentialSource, endpointOf, engineDeps, singleTarget, tlsPolicyOf } from './options.js';
 import { daneCommand } from './dane.js';
 import { openState, printResults } from './output.js';

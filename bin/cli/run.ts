@@ -5,7 +5,7 @@ import { runChecks, type CheckResult } from '../../lambdas/engine/run.js';
 import { loadConfig } from '../../lib/config/load.js';
 import { nameOf, planConfig, type Plan } from '../../lib/config/plan.js';
 import { stringOption, UsageError, type Parsed } from './args.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 import { contextFrom, engineDeps, thresholdsFrom } from './options.js';
 import { dnssecFromShard } from './dane.js';
 import { openState, printResults } from './output.js';

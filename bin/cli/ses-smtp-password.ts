@@ -1,7 +1,7 @@
 /** `mailprobe ses-smtp-password`: the SES SMTP password of an IAM secret access key. */
 import { deriveSesSmtpPassword } from '../../lambdas/engine/ses/smtp-password.js';
 import { stringOption, UsageError, type Parsed } from './args.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 
 export async function sesSmtpPassword(parsed: Parsed, io: Io): Promise<number> {
   const region = stringOption(parsed.values, 'region');

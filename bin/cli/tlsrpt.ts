@@ -11,7 +11,7 @@ import { isReportError, ReportError, type ReportErrorCode } from '../../lambdas/
 import { parseReportMail } from '../../lambdas/engine/tlsrpt/mime.js';
 import type { TlsRptReport } from '../../lambdas/engine/tlsrpt/report.js';
 import { UsageError, type Parsed } from './args.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 
 /** The --json shape of one report: exactly these fields, absent values as null. */
 export interface ReportJson {

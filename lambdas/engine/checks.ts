@@ -2,8 +2,35 @@
  * What to check: one CheckSpec per check, produced by the CLI from its arguments or by
  * the plan from the config file. The same spec gives the same result in both places.
  */
-import type { TlsMode } from './result.js';
-import type { TlsPolicy } from './tls/policy.js';
+
+/** The check kinds: the first field of every spec and result. */
+export type CheckKind = 'smtp' | 'tls' | 'mta-sts' | 'ses-account' | 'dane' | 'flow' | 'sender-auth';
+
+/**
+ * The kinds a deployment schedules, each with its own function, metrics and alarms: the one
+ * list the plan, the construct, the dashboard and the metric definitions read. `dane` runs
+ * inside mta-sts; `flow` is CLI-only for now.
+ */
+export const DEPLOYED_KINDS = [
+  'smtp',
+  'tls',
+  'mta-sts',
+  'ses-account',
+  'sender-auth',
+] as const satisfies readonly CheckKind[];
+export type DeployedKind = (typeof DEPLOYED_KINDS)[number];
+
+/** How TLS is reached on an SMTP port. `auto`: implicit on 465/2465, STARTTLS elsewhere. */
+export type TlsMode = 'auto' | 'starttls' | 'implicit' | 'none';
+
+/** A target's TLS policy (tls/policy.ts grades by it): how the sender using it acts on TLS problems. */
+export const TLS_POLICIES = ['preferred', 'required', 'preferred-verify', 'required-verify'] as const;
+export type TlsPolicy = (typeof TLS_POLICIES)[number];
+export const DEFAULT_TLS_POLICY: TlsPolicy = 'required-verify';
+
+export function isTlsPolicy(value: string): value is TlsPolicy {
+  return (TLS_POLICIES as readonly string[]).includes(value);
+}
 
 export interface Credentials {
   readonly username: string;

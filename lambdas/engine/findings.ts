@@ -6,7 +6,7 @@
  * add new ones, never rename or remove one. See schema/mailprobe.result.schema.json.
  */
 
-import type { TlsPolicy } from './tls/policy.js';
+import type { TlsPolicy } from './checks.js';
 
 export type Severity = 'info' | 'warning' | 'critical';
 export type Status = 'ok' | 'warning' | 'critical';
@@ -599,3 +599,18 @@ export const CERT_VERIFICATION_CODES: ReadonlySet<FindingCode> = new Set<Finding
 export function isFindingCode(value: string): value is FindingCode {
   return Object.prototype.hasOwnProperty.call(FINDINGS, value);
 }
+
+// SMTP findings that mean "no SMTP session at all" versus "no acceptable TLS" versus "bad certificate".
+export const UNREACHABLE: ReadonlySet<FindingCode> = new Set<FindingCode>([
+  'DNS_NXDOMAIN',
+  'DNS_ERROR',
+  'CONNECT_REFUSED',
+  'CONNECT_RESET',
+  'CONNECT_TIMEOUT',
+  'GREETING_TIMEOUT',
+  'GREETING_REJECTED',
+  'EHLO_REJECTED',
+  'PROTOCOL_VIOLATION',
+  'DEADLINE_EXCEEDED',
+  'PROBE_INTERNAL_ERROR',
+]);

@@ -2,28 +2,11 @@
  * The result contract (schema/mailprobe.result.schema.json): one result per check, printed by the CLI's --json
  * and logged by the Lambdas as one JSON line each. Fields are only ever added.
  */
-import { targetOf, type CheckSpec } from './checks.js';
+import { targetOf, type CheckKind, type CheckSpec } from './checks.js';
+// The contracts live in checks.ts, at the bottom of the engine; re-exported for existing importers.
+export { DEPLOYED_KINDS, type CheckKind, type DeployedKind, type TlsMode } from './checks.js';
 import type { Clock } from './deadline.js';
 import { statusOf, type Finding, type FindingCode, type Severity, type Status } from './findings.js';
-
-export type CheckKind = 'smtp' | 'tls' | 'mta-sts' | 'ses-account' | 'dane' | 'flow' | 'sender-auth';
-
-/**
- * The kinds a deployment schedules, each with its own function, metrics and alarms: the one
- * list the plan, the construct, the dashboard and the metric definitions read. `dane` runs
- * inside mta-sts; `flow` is CLI-only for now.
- */
-export const DEPLOYED_KINDS = [
-  'smtp',
-  'tls',
-  'mta-sts',
-  'ses-account',
-  'sender-auth',
-] as const satisfies readonly CheckKind[];
-export type DeployedKind = (typeof DEPLOYED_KINDS)[number];
-
-/** How TLS is reached on an SMTP port. `auto`: implicit on 465/2465, STARTTLS elsewhere. */
-export type TlsMode = 'auto' | 'starttls' | 'implicit' | 'none';
 
 export interface BaseResult {
   readonly check: CheckKind;

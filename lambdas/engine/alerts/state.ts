@@ -6,6 +6,10 @@
  */
 import type { Finding, Status } from '../findings.js';
 import type { AlertTransition, Transition } from './format.js';
+import type { AnnouncedState, Observation } from '../state/types.js';
+
+// Stored with the state (state/types.ts); re-exported for the alert code that reads them.
+export type { AnnouncedState, Observation } from '../state/types.js';
 
 export const DEFAULT_HOLD_COUNT = 2;
 export const DEFAULT_REMINDER_INTERVAL_MS = 24 * 60 * 60 * 1000;
@@ -18,25 +22,6 @@ export const FINGERPRINT_BITS = 20;
  * below half the shortest schedule (1 min), so a reminder never comes a whole run early.
  */
 export const REMINDER_TOLERANCE_MS = 30_000;
-
-/** One run of one target as the decision sees it. */
-export interface Observation {
-  /** Epoch ms of the run. */
-  readonly at: number;
-  readonly status: Status;
-  /** Fingerprint of the set of critical codes (0 when there are none). */
-  readonly codes: number;
-}
-
-/** The last state that was announced (or, for a new target, taken as the starting point). */
-export interface AnnouncedState {
-  readonly status: Status;
-  readonly codes: number;
-  /** Epoch ms of the first run of the current failure (undefined when ok). */
-  readonly failingSince?: number;
-  /** Epoch ms of the last message sent (change or reminder); undefined when unknown. */
-  readonly lastSentAt?: number;
-}
 
 export interface AlertHistory {
   /** The latest runs, oldest first; only the last `holdCount` matter. */

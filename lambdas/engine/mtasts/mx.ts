@@ -5,10 +5,9 @@
  * MX name by DNS-ID. The SMTP session itself is the smtp check's engine, injected.
  */
 import { isIP } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import type { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
-import { CERT_VERIFICATION_CODES, finding, type Finding, type FindingCode } from '../findings.js';
+import { CERT_VERIFICATION_CODES, finding, UNREACHABLE, type Finding, type FindingCode } from '../findings.js';
 import { isPrivateAddress } from '../net/address.js';
 import { DnsError, type MxRecord } from '../net/resolver.js';
 import type { ProbeContext } from '../options.js';
@@ -99,20 +98,6 @@ export async function discoverMx(domain: string, ctx: ProbeContext): Promise<MxD
   }
 }
 
-// SMTP findings that mean "no SMTP session at all" versus "no acceptable TLS" versus "bad certificate".
-export const UNREACHABLE: ReadonlySet<string> = new Set<string>([
-  'DNS_NXDOMAIN',
-  'DNS_ERROR',
-  'CONNECT_REFUSED',
-  'CONNECT_RESET',
-  'CONNECT_TIMEOUT',
-  'GREETING_TIMEOUT',
-  'GREETING_REJECTED',
-  'EHLO_REJECTED',
-  'PROTOCOL_VIOLATION',
-  'DEADLINE_EXCEEDED',
-  'PROBE_INTERNAL_ERROR',
-]);
 const NO_TLS = new Set<string>([
   'STARTTLS_NOT_OFFERED',
   'STARTTLS_REJECTED',
@@ -182,17 +167,8 @@ export interface MxTarget {
   readonly problem?: Finding;
 }
 
-/**
- * Whether this host has an IPv6 address it could reach the internet from (not loopback, not
- * link-local). Lambda functions outside a dual-stack VPC have none: their connections to an
- * MX's AAAA addresses fail locally (ENETUNREACH), which says nothing about the MX; senders
- * without IPv6 use its IPv4 addresses too.
- */
-export function hostHasIpv6(): boolean {
-  return Object.values(networkInterfaces()).some((addresses) =>
-    (addresses ?? []).some((a) => a.family === 'IPv6' && !a.internal && !/^fe[89ab]/i.test(a.address)),
-  );
-}
+export { UNREACHABLE };
+export { hostHasIpv6 } from '../net/address.js';
 
 /** Resolves and vets the MX hosts, all at once, within the check's deadline. Never throws. */
 export function resolveMxTargets(

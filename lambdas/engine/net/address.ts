@@ -3,6 +3,7 @@
  * cannot steer the probe into the local network: an SSRF guard for a probe that runs
  * inside a VPC next to other services. Explicitly configured targets are exempt.
  */
+import { networkInterfaces } from 'node:os';
 import { BlockList, isIP } from 'node:net';
 
 const blocked = new BlockList();
@@ -86,4 +87,16 @@ export function isPrivateAddress(address: string): boolean {
     return blocked.check(address, 'ipv6');
   }
   return false;
+}
+
+/**
+ * Whether this host has an IPv6 address it could reach the internet from (not loopback, not
+ * link-local). Lambda functions outside a dual-stack VPC have none: their connections to an
+ * MX's AAAA addresses fail locally (ENETUNREACH), which says nothing about the MX; senders
+ * without IPv6 use its IPv4 addresses too.
+ */
+export function hostHasIpv6(): boolean {
+  return Object.values(networkInterfaces()).some((addresses) =>
+    (addresses ?? []).some((a) => a.family === 'IPv6' && !a.internal && !/^fe[89ab]/i.test(a.address)),
+  );
 }

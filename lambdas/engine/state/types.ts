@@ -5,8 +5,26 @@
  * CLI loads no DynamoDB client unless asked.
  */
 import type { Status } from '../findings.js';
-import type { AnnouncedState, Observation } from '../alerts/state.js';
 import type { Facts } from './facts.js';
+
+/** One run of one target as the decision sees it. */
+export interface Observation {
+  /** Epoch ms of the run. */
+  readonly at: number;
+  readonly status: Status;
+  /** Fingerprint of the set of critical codes (0 when there are none). */
+  readonly codes: number;
+}
+
+/** The last state that was announced (or, for a new target, taken as the starting point). */
+export interface AnnouncedState {
+  readonly status: Status;
+  readonly codes: number;
+  /** Epoch ms of the first run of the current failure (undefined when ok). */
+  readonly failingSince?: number;
+  /** Epoch ms of the last message sent (change or reminder); undefined when unknown. */
+  readonly lastSentAt?: number;
+}
 
 /** Version of the item layout; an item of another version is treated as "no history". */
 export const STATE_SCHEMA = 1;

@@ -18,14 +18,10 @@
  */
 import type { Finding, FindingCode, Severity } from '../findings.js';
 import { CERT_VERIFICATION_CODES } from '../findings.js';
+import type { TlsPolicy } from '../checks.js';
 
-export const TLS_POLICIES = ['preferred', 'required', 'preferred-verify', 'required-verify'] as const;
-export type TlsPolicy = (typeof TLS_POLICIES)[number];
-export const DEFAULT_TLS_POLICY: TlsPolicy = 'required-verify';
-
-export function isTlsPolicy(value: string): value is TlsPolicy {
-  return (TLS_POLICIES as readonly string[]).includes(value);
-}
+// The policy names are part of the check contract (checks.ts); the grading is here.
+export { DEFAULT_TLS_POLICY, isTlsPolicy, TLS_POLICIES, type TlsPolicy } from '../checks.js';
 
 /** No TLS before the handshake: a `preferred` sender carries on in clear text. */
 const NO_TLS_CODES: ReadonlySet<FindingCode> = new Set<FindingCode>(['STARTTLS_NOT_OFFERED', 'STARTTLS_REJECTED']);
