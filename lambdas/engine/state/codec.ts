@@ -4,7 +4,7 @@
  * treats the target as having no history (never a crash, never a burst of notifications).
  */
 import type { Status } from '../findings.js';
-import type { AnnouncedState, Observation } from '../alerts/state.js';
+import type { AnnouncedState, Observation } from './types.js';
 import { parseFacts } from './facts.js';
 import { MAX_RUNS, type LastNotification, type TargetState } from './types.js';
 
