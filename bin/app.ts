@@ -8,10 +8,10 @@
 import { existsSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ConfigError, loadConfig } from '../lib/config/load.js';
+import { isUserFacing } from '../lambdas/engine/errors.js';
+import { loadConfig } from '../lib/config/load.js';
 import { PlanError, planConfig } from '../lib/config/plan.js';
 import { MailProbeStack } from '../lib/mail-probe-stack.js';
-import { DashboardLimitError } from '../lib/probe-dashboard.js';
 import { measureAssembly, templateLimitProblems } from '../lib/template-limits.js';
 
 const app = new App();
@@ -36,7 +36,7 @@ try {
   // CloudFormation would refuse the template at deploy time; say so now, with the fix.
   if (problems.length > 0) throw new PlanError(problems);
 } catch (err) {
-  if (err instanceof ConfigError || err instanceof PlanError || err instanceof DashboardLimitError) {
+  if (isUserFacing(err)) {
     // A clear message and exit status 2 (a configuration error), not a stack trace.
     console.error(`mailprobe: ${err.message}`);
     process.exit(2);

@@ -14,6 +14,7 @@ import { DEPLOYED_KINDS, type CheckKind } from '../lambdas/engine/result.js';
 import { DASHBOARD_MAX_BODY_BYTES, DASHBOARD_MAX_WIDGETS } from './config/defaults.js';
 import type { AlarmMode, PlannedTarget } from './config/plan.js';
 import { insightsExpression, insightsQuery, kindCountQuery } from './probe-metrics.js';
+import { MailprobeError } from '../lambdas/engine/errors.js';
 
 export interface ProbeDashboardProps {
   readonly namespace: string;
@@ -68,8 +69,10 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 }
 
 /** Thrown when a dashboard would break CloudWatch's limits (widgets, body size). */
-export class DashboardLimitError extends Error {
+export class DashboardLimitError extends MailprobeError {
   override readonly name = 'DashboardLimitError';
+  /** The user's to fix (fewer targets on the dashboard, or fleet alarms): one line, exit 2. */
+  override readonly userFacing = true;
 }
 
 export class ProbeDashboard extends Construct {

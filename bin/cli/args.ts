@@ -9,9 +9,12 @@ import type { TlsMode } from '../../lambdas/engine/result.js';
 import { isTlsPolicy, TLS_POLICIES, type TlsPolicy } from '../../lambdas/engine/tls/policy.js';
 import { fileErrorReason } from '../../lib/fs-errors.js';
 import { closestName } from '../../lib/suggest.js';
+import { MailprobeError } from '../../lambdas/engine/errors.js';
 
-export class UsageError extends Error {
+export class UsageError extends MailprobeError {
   override readonly name = 'UsageError';
+  /** The user's to fix: one line, exit 2. */
+  override readonly userFacing = true;
 }
 
 /** Every command takes these. */

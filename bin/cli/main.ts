@@ -8,6 +8,9 @@
  */
 import { parseCommandLine, type Command } from './args.js';
 import type { CommandRunner, Io } from './io.js';
+// Errors the user fixes carry `userFacing` (engine/errors.ts): one line, exit 2, never a stack
+// trace, recognised without loading the modules that define them (config loading pulls in YAML and zod).
+import { isUserFacing } from '../../lambdas/engine/errors.js';
 import { HELP, commandHelp } from './help.js';
 
 export type { CommandRunner, Io } from './io.js';
@@ -30,14 +33,6 @@ export const COMMANDS: Record<Command, () => Promise<CommandRunner>> = {
   plan: async () => (await import('./plan.js')).planCommand,
   tlsrpt: async () => (await import('./tlsrpt.js')).tlsrptCommand,
 };
-
-/**
- * Errors that are the user's to fix: one line, exit 2, never a stack trace. Matched by
- * name, so that main() need not load the modules that define them (config loading pulls
- * in YAML and zod): UsageError (args.ts), ConfigError and PlanError (lib/config/),
- * SesPresetError (engine/ses/presets.ts).
- */
-export const USER_ERRORS: ReadonlySet<string> = new Set(['UsageError', 'ConfigError', 'PlanError', 'SesPresetError']);
 
 /** `{"version": 1, "error": {…}}`: what --json prints for a usage or configuration error (exit 2). */
 export function usageErrorDocument(err: Error): { version: 1; error: Record<string, unknown> } {
@@ -72,7 +67,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     const run = await COMMANDS[parsed.command]();
     return await run(parsed, io);
   } catch (err) {
-    if (err instanceof Error && USER_ERRORS.has(err.name)) {
+    if (isUserFacing(err)) {
       io.stderr.write(`mailprobe: ${err.message}\n`);
       // A script that asked for JSON gets JSON on stdout even for its own mistake.
       if (argv.includes('--json')) io.stdout.write(`${JSON.stringify(usageErrorDocument(err))}\n`);

@@ -9,19 +9,34 @@
  */
 import type { FindingCode } from './findings.js';
 
-/** The base of the engine's errors: `name` identifies the kind, `context` the facts. */
+export interface MailprobeErrorOptions {
+  readonly cause?: unknown;
+  readonly context?: Readonly<Record<string, string | number>>;
+  readonly userFacing?: boolean;
+}
+
+/**
+ * The base of every error mailprobe throws: `name` identifies the kind, `context` the facts,
+ * `userFacing` says it is the user's to fix (an argument, the config, an input file): the CLI
+ * prints its message in one line and exits 2, never a stack trace, without having to know
+ * (or load) the class.
+ */
 export abstract class MailprobeError extends Error {
   abstract override readonly name: string;
   /** Facts for logs (never a secret): the stage, the query, the secret's ARN… */
   readonly context: Readonly<Record<string, string | number>>;
+  readonly userFacing: boolean;
 
-  protected constructor(
-    message: string,
-    options: { readonly cause?: unknown; readonly context?: Readonly<Record<string, string | number>> } = {},
-  ) {
+  constructor(message: string, options: MailprobeErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.context = options.context ?? {};
+    this.userFacing = options.userFacing ?? false;
   }
+}
+
+/** True for an error the user fixes (see MailprobeError); read as a property, so no class need be loaded. */
+export function isUserFacing(err: unknown): err is Error & { readonly userFacing: true } {
+  return err instanceof Error && (err as { userFacing?: unknown }).userFacing === true;
 }
 
 export interface ProbeErrorDetails {

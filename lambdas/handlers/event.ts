@@ -8,6 +8,7 @@ import type { Thresholds } from '../engine/options.js';
 import { METRICS_MODES, type ShardMetrics } from '../engine/metrics/definitions.js';
 import { DNS_SERVER_SYNTAX, DnsServerSyntaxError, parseDnsServer } from '../engine/net/dns-server.js';
 import type { CheckKind } from '../engine/result.js';
+import { MailprobeError } from '../engine/errors.js';
 
 /** Change-notification settings; absent fields take the engine's defaults (2 runs, 24 h). */
 export interface ShardAlertPolicy {
@@ -39,7 +40,7 @@ export interface ShardEvent {
   readonly metrics?: ShardMetrics;
 }
 
-export class ShardEventError extends Error {
+export class ShardEventError extends MailprobeError {
   override readonly name = 'ShardEventError';
   readonly code = 'INVALID_EVENT';
 }

@@ -9,9 +9,12 @@ import { z } from 'zod';
 import { fileErrorReason } from '../fs-errors.js';
 import { closestName } from '../suggest.js';
 import { ConfigSchema, type MailProbeConfig } from './schema.js';
+import { MailprobeError } from '../../lambdas/engine/errors.js';
 
-export class ConfigError extends Error {
+export class ConfigError extends MailprobeError {
   override readonly name = 'ConfigError';
+  /** The user's to fix: one line, exit 2. */
+  override readonly userFacing = true;
   readonly code = 'CONFIG_INVALID';
   /** One line per problem: `targets[2].port: expected 1–65535, got "587a"`. */
   readonly problems: readonly string[];

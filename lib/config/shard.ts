@@ -7,9 +7,12 @@ import type { ShardAlertPolicy, ShardEvent } from '../../lambdas/handlers/event.
 import { MAX_SHARD_INPUT_BYTES, TIMEOUT_MARGIN_FIXED_MS, TIMEOUT_MARGIN_RATIO } from './defaults.js';
 import { nameOf, type AlertPolicyConfig, type Entry } from './expand.js';
 import { RATE_PATTERN } from './schema.js';
+import { MailprobeError } from '../../lambdas/engine/errors.js';
 
-export class PlanError extends Error {
+export class PlanError extends MailprobeError {
   override readonly name = 'PlanError';
+  /** The user's to fix: one line, exit 2. */
+  override readonly userFacing = true;
   readonly code = 'PLAN_INVALID';
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {

@@ -5,7 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { COMMAND_OPTIONS, NON_PROBE_COMMANDS } from '../../bin/cli/args.js';
-import { COMMANDS, USER_ERRORS } from '../../bin/cli/main.js';
+import { COMMANDS } from '../../bin/cli/main.js';
+import { UsageError } from '../../bin/cli/args.js';
+import { ConfigError } from '../../lib/config/load.js';
+import { PlanError } from '../../lib/config/shard.js';
+import { ProbeError, isUserFacing } from '../../lambdas/engine/errors.js';
+import { SesPresetError } from '../../lambdas/engine/ses/presets.js';
 import { packageVersion } from '../../bin/cli/version.js';
 import { cli } from '../../testkit/cli-in-process.js';
 
@@ -54,7 +59,7 @@ describe('every command', () => {
 });
 
 describe('user errors', () => {
-  it('are one line on stderr and exit 2, matched by name without loading their modules', async () => {
+  it('are one line on stderr and exit 2, recognised by their userFacing flag without loading their modules', async () => {
     const unknown = await cli(['frobnicate']);
     expect(unknown).toMatchObject({ code: 2, stdout: '' });
     expect(unknown.stderr).toMatch(/^mailprobe: unknown command "frobnicate": expected one of smtp, tls, /);
@@ -62,6 +67,14 @@ describe('user errors', () => {
     const preset = await cli(['ses', 'xx-nowhere-9']);
     expect(preset.code).toBe(2);
     expect(preset.stderr).toMatch(/^mailprobe: .*xx-nowhere-9/);
-    expect([...USER_ERRORS].sort()).toEqual(['ConfigError', 'PlanError', 'SesPresetError', 'UsageError']);
+    // The four kinds the user fixes say so themselves; an engine failure does not.
+    const users = [
+      new UsageError('u'),
+      new ConfigError('c', ['p']),
+      new PlanError(['p']),
+      new SesPresetError('SES_UNKNOWN_REGION', 'x', 'm'),
+    ];
+    expect(users.map(isUserFacing)).toEqual([true, true, true, true]);
+    expect(isUserFacing(new ProbeError('DNS_ERROR', 'm'))).toBe(false);
   });
 });

@@ -4,6 +4,7 @@
  * it; names under no anchor are insecure. The default is the IANA root zone KSKs.
  */
 import { normaliseName, type Name } from './wire.js';
+import { MailprobeError } from '../errors.js';
 
 export type TrustAnchor =
   | {
@@ -23,7 +24,7 @@ export type TrustAnchor =
       readonly publicKey: Buffer;
     };
 
-export class TrustAnchorError extends Error {
+export class TrustAnchorError extends MailprobeError {
   override readonly name = 'TrustAnchorError';
 }
 

@@ -11,6 +11,7 @@ import * as net from 'node:net';
 import dnsPacket from 'dns-packet';
 import { parseDnsServer, type DnsServerAddress } from '../net/dns-server.js';
 import { normaliseName, parseMessage, typeName, type Message } from './wire.js';
+import { MailprobeError } from '../errors.js';
 
 /** EDNS buffer size (DNS flag day 2020: avoids IP fragmentation). */
 export const EDNS_UDP_SIZE = 1232;
@@ -21,14 +22,14 @@ export type { DnsServerAddress };
 
 export type QueryFailure = 'TIMEOUT' | 'NETWORK' | 'MALFORMED';
 
-export class QueryError extends Error {
+export class QueryError extends MailprobeError {
   override readonly name = 'QueryError';
   constructor(
     readonly kind: QueryFailure,
     message: string,
     cause?: unknown,
   ) {
-    super(message, cause === undefined ? undefined : { cause });
+    super(message, { cause });
   }
 }
 

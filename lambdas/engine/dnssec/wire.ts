@@ -10,8 +10,9 @@
  * Names are kept in presentation form, lower case, without the trailing dot (the root is
  * ""), with `\.`, `\\` and `\DDD` escapes for octets that are not LDH-safe.
  */
+import { MailprobeError } from '../errors.js';
 
-export class WireError extends Error {
+export class WireError extends MailprobeError {
   override readonly name = 'WireError';
 }
 

@@ -5,6 +5,7 @@
  */
 import type { StateKey, StateStore, TargetState } from '../state/types.js';
 import { MAX_LATENCIES, MAX_LOGGED_ARRIVALS, MAX_PENDING, type FlowLog } from '../state/flow-facts.js';
+import { MailprobeError } from '../errors.js';
 
 export const FLOW_LOG_CHECK = 'flow-log';
 /** Attempts of one read-modify-write before giving up (each conflict means someone else progressed). */
@@ -16,7 +17,7 @@ export function flowLogKey(flow: string): StateKey {
   return { check: FLOW_LOG_CHECK, target: flow };
 }
 
-export class FlowLogError extends Error {
+export class FlowLogError extends MailprobeError {
   override readonly name = 'FlowLogError';
 }
 

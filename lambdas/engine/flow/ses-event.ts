@@ -7,6 +7,7 @@
  */
 import type { Arrival, Verdicts } from './arrival.js';
 import { readArrival } from './arrival.js';
+import { MailprobeError } from '../errors.js';
 
 /** Where the receipt rule's S3 action writes (shared with the TLS-RPT mail receiver's bucket). */
 export const FLOW_INCOMING_PREFIX = 'flow/';
@@ -37,7 +38,7 @@ export const SES_RECEIVING_REGIONS: readonly string[] = [
   'af-south-1',
 ];
 
-export class SesRegionError extends Error {
+export class SesRegionError extends MailprobeError {
   override readonly name = 'SesRegionError';
 }
 

@@ -5,6 +5,7 @@
  * delivered. Format: `mp1.<flow name, base64url>.<send time, epoch ms>.<nonce>.<HMAC>`.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { MailprobeError } from '../errors.js';
 
 /** The header the token travels in; searched for by IMAP and read by the SES receiver. */
 export const TOKEN_HEADER = 'X-Mailprobe-Flow';
@@ -18,7 +19,7 @@ export const MAX_FLOW_NAME = 64;
 /** Tokens are short; refuse to even parse a header value longer than this. */
 export const MAX_TOKEN_LENGTH = 256;
 
-export class FlowKeyError extends Error {
+export class FlowKeyError extends MailprobeError {
   override readonly name = 'FlowKeyError';
 }
 

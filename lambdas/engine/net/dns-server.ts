@@ -6,6 +6,7 @@
  * transport (dnssec/transport.ts) read it through here, so they agree on what is valid.
  */
 import { isIP } from 'node:net';
+import { MailprobeError } from '../errors.js';
 
 export interface DnsServerAddress {
   readonly host: string;
@@ -15,7 +16,7 @@ export interface DnsServerAddress {
 export const DNS_SERVER_SYNTAX =
   'an IP address with an optional port, e.g. 192.0.2.53, 192.0.2.53:5353 or [2001:db8::53]:5353';
 
-export class DnsServerSyntaxError extends Error {
+export class DnsServerSyntaxError extends MailprobeError {
   override readonly name = 'DnsServerSyntaxError';
 }
 

@@ -7,6 +7,7 @@
  */
 import type { SmtpCheckSpec, CredentialSource, TestMessage, TlsCheckSpec } from '../checks.js';
 import type { Finding, FindingCode } from '../findings.js';
+import { MailprobeError } from '../errors.js';
 
 /**
  * Regions with an SES SMTP endpoint `email-smtp.<region>.amazonaws.com`.
@@ -82,8 +83,10 @@ const STARTTLS_PORTS: ReadonlySet<number> = new Set([25, 587, 2587]);
 export type SesPresetErrorCode = 'SES_UNKNOWN_REGION' | 'SES_NO_FIPS_ENDPOINT' | 'SES_UNKNOWN_PORT';
 
 /** A preset that cannot be expanded: a configuration error (exit status 2), never a finding. */
-export class SesPresetError extends Error {
+export class SesPresetError extends MailprobeError {
   override readonly name = 'SesPresetError';
+  /** The user's to fix: one line, exit 2. */
+  override readonly userFacing = true;
   readonly code: SesPresetErrorCode;
   /** The value that was rejected. */
   readonly value: string;

@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MailprobeError } from '../errors.js';
 
 /** Where Lambda extracts the shard layer (/opt is the layers' root). */
 export const SHARD_ARTIFACT_DIR = '/opt/mailprobe-shards';
@@ -37,7 +38,7 @@ export interface ShardReference {
   readonly artifact: { readonly sha256: string; readonly bytes: number };
 }
 
-export class ShardArtifactError extends Error {
+export class ShardArtifactError extends MailprobeError {
   override readonly name = 'ShardArtifactError';
   readonly code = 'INVALID_EVENT';
 }

@@ -7,6 +7,7 @@ import type { Status } from '../findings.js';
 import type { AnnouncedState, Observation } from './types.js';
 import { parseFacts } from './facts.js';
 import { MAX_RUNS, type LastNotification, type TargetState } from './types.js';
+import { MailprobeError } from '../errors.js';
 
 const STATUSES: ReadonlySet<string> = new Set(['ok', 'warning', 'critical']);
 
@@ -14,7 +15,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isStatus = (v: unknown): v is Status => typeof v === 'string' && STATUSES.has(v);
 
-export class CorruptStateError extends Error {
+export class CorruptStateError extends MailprobeError {
   override readonly name = 'CorruptStateError';
 }
 

@@ -24,13 +24,14 @@ import {
   type Version,
   type WriteOutcome,
 } from './types.js';
+import { MailprobeError } from '../errors.js';
 
 /** The marker that tells a state file from any other JSON file. */
 export const STATE_FILE_KIND = 'mailprobe-state';
 /** A state file is a few hundred bytes per target; refuse to parse anything absurd. */
 export const MAX_STATE_FILE_BYTES = 64 * 1024 * 1024;
 
-export class StateFileError extends Error {
+export class StateFileError extends MailprobeError {
   override readonly name = 'StateFileError';
 }
 

@@ -1,3 +1,4 @@
+import { MailprobeError } from '../errors.js';
 /**
  * Why a TLS-RPT report could not be taken in. These codes are a contract like the
  * findings codes (the CLI's `--json` errors, the receivers' logs and HTTP answers carry
@@ -45,14 +46,14 @@ export const REPORT_ERRORS = {
 
 export type ReportErrorCode = keyof typeof REPORT_ERRORS;
 
-export class ReportError extends Error {
+export class ReportError extends MailprobeError {
   override readonly name = 'ReportError';
   readonly code: ReportErrorCode;
   /** The report field the problem is in (`policies[0].summary`), when there is one. */
   readonly field?: string;
 
   constructor(code: ReportErrorCode, message: string, options: { field?: string; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(message, { cause: options.cause });
     this.code = code;
     if (options.field !== undefined) this.field = options.field;
   }
