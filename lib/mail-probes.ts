@@ -129,8 +129,11 @@ export class MailProbes extends Construct {
 
   constructor(scope: Construct, id: string, props: MailProbesProps) {
     super(scope, id);
-    const plan = planOf(props, this.node.path);
     const stack = Stack.of(this);
+    // Every alarm, composite and receiver alarm included, is named `<prefix>-…` (one prefix, so
+    // several deployments can share an account and an IAM policy can scope `alarm:<prefix>-*`).
+    const alarmNamePrefix = props.alarmNamePrefix || stack.stackName;
+    const plan = planOf(props, this.node.path, alarmNamePrefix);
 
     const topic = new AlertTopic(this, 'Alerts', {
       ...(props.alertTopic
@@ -196,7 +199,7 @@ export class MailProbes extends Construct {
       action: topic.alarmAction,
       dashboardName,
       queryName,
-      ...(props.alarmNamePrefix ? { alarmNamePrefix: props.alarmNamePrefix } : {}),
+      alarmNamePrefix,
     });
 
     this.dashboard = new ProbeDashboard(this, 'Dashboard', {
@@ -212,7 +215,7 @@ export class MailProbes extends Construct {
 
     this.tlsRpt = tlsRptReceiverFromPlan(this, 'TlsRpt', plan, {
       alertTopic: topic.topic,
-      ...(props.alarmNamePrefix ? { alarmNamePrefix: props.alarmNamePrefix } : {}),
+      alarmNamePrefix,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       ...(props.tlsRptCode ? { code: props.tlsRptCode } : {}),
     });
@@ -228,7 +231,7 @@ export class MailProbes extends Construct {
 }
 
 /** The plan from exactly one of `plan` and `config`, the config validated as the file is. */
-function planOf(props: MailProbesProps, path: string): Plan {
+function planOf(props: MailProbesProps, path: string, alarmNamePrefix: string): Plan {
   if (props.plan !== undefined && props.config !== undefined) {
     throw new Error(`MailProbes ${path}: give either config or plan, not both`);
   }
@@ -263,6 +266,8 @@ function planOf(props: MailProbesProps, path: string): Plan {
     );
   }
   return planConfig(config, {
+    // Names are checked against CloudWatch's 255 characters with the prefix they will get.
+    alarmNamePrefix,
     ...(props.alarmMode !== undefined ? { alarmMode: props.alarmMode } : {}),
     // A VPC given as a prop is where the probes run: `mx: auto` then probes the MX hosts.
     ...(props.vpc !== undefined ? { port25Reachable: true } : {}),
