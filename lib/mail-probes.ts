@@ -11,6 +11,7 @@
  *     MailProbes.fromConfigFile(this, 'Probes', 'mailprobe.config.yaml');
  */
 import { Annotations, Duration, Stack, type RemovalPolicy } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -80,8 +81,24 @@ export interface MailProbesProps {
   readonly logRetention?: logs.RetentionDays;
   /** @default - CloudFormation generates one */
   readonly dashboardName?: string;
-  /** Prefix of alarm names. @default - the stack name */
+  /**
+   * Prefix of every alarm name (probe, function, TLS-RPT and composite alarms: `<prefix>-…`).
+   * @default - the stack name
+   */
   readonly alarmNamePrefix?: string;
+  /**
+   * Alarm and OK actions of the critical alarms: mail may not be flowing, or nothing would tell
+   * (Success, TargetsReporting, TargetsCritical, the probe functions' Errors). `[]`: no actions.
+   * @default - notify the alert topic
+   */
+  readonly criticalAlarmActions?: readonly cloudwatch.IAlarmAction[];
+  /**
+   * Alarm and OK actions of the warning alarms: act within days (CertDaysToExpiry, DhKeyBits,
+   * QuotaUsedPercent, the probe functions' Throttles and Duration, the TLS-RPT receivers'
+   * FailedSessions and Errors). `[]`: no actions.
+   * @default - notify the alert topic
+   */
+  readonly warningAlarmActions?: readonly cloudwatch.IAlarmAction[];
   /** Reserved concurrency of each probe function. @default - none */
   readonly reservedConcurrentExecutions?: number;
   /** Prebuilt code per check kind instead of bundling (tests). @default - each handler bundled with esbuild */
@@ -197,6 +214,8 @@ export class MailProbes extends Construct {
       reporting: plan.reporting,
       functions: [...functions.values()],
       action: topic.alarmAction,
+      ...(props.criticalAlarmActions ? { criticalActions: props.criticalAlarmActions } : {}),
+      ...(props.warningAlarmActions ? { warningActions: props.warningAlarmActions } : {}),
       dashboardName,
       queryName,
       alarmNamePrefix,
@@ -216,6 +235,8 @@ export class MailProbes extends Construct {
     this.tlsRpt = tlsRptReceiverFromPlan(this, 'TlsRpt', plan, {
       alertTopic: topic.topic,
       alarmNamePrefix,
+      // TLS-RPT reports arrive a day late and the mta-sts probe pages on the live state: warnings.
+      ...(props.warningAlarmActions ? { alarmActions: props.warningAlarmActions } : {}),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       ...(props.tlsRptCode ? { code: props.tlsRptCode } : {}),
     });

@@ -5,8 +5,10 @@
  * Inline code keeps synth fast (TOOLCHAIN.md); assertions are per property.
  */
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { MailProbes, type MailProbesConfig, type MailProbesProps } from '../../lib/mail-probes.js';
 
@@ -21,17 +23,21 @@ const INLINE = () => lambda.Code.fromInline('export const handler = async () => 
 const CONFIG: MailProbesConfig = {
   targets: [
     { name: 'relay', host: 'smtp.example.com', port: 587 },
-    { name: 'ses-eu', ses: { region: 'eu-west-1' } },
+    { name: 'ses-eu', ses: { region: 'eu-west-1', ports: [587], account: true } },
   ],
   domains: [{ domain: 'example.com', name: 'example' }],
   tlsRpt: { https: true, mail: { recipients: ['tlsrpt@reports.example.com'] } },
   alerting: { email: ['oncall@example.com'] },
 };
 
-function synth(props: Partial<MailProbesProps> = {}, config: MailProbesConfig = CONFIG) {
+function synth(
+  props: Partial<MailProbesProps> | ((stack: Stack) => Partial<MailProbesProps>) = {},
+  config: MailProbesConfig = CONFIG,
+) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'UserApp', { env: { account: '123456789012', region: 'eu-west-1' } });
-  const probes = new MailProbes(stack, 'Probes', { config, code: INLINE, tlsRptCode: INLINE, ...props });
+  const own = typeof props === 'function' ? props(stack) : props;
+  const probes = new MailProbes(stack, 'Probes', { config, code: INLINE, tlsRptCode: INLINE, ...own });
   const template = Template.fromStack(stack);
   return { stack, probes, template, resources: template.toJSON().Resources as Resources };
 }
@@ -66,5 +72,82 @@ describe('alarmNamePrefix', () => {
 
   it('is part of the 255-character check the plan makes', () => {
     expect(() => synth({ alarmNamePrefix: 'p'.repeat(230) })).toThrow(/more than CloudWatch's 255/);
+  });
+});
+
+/** The user's topics, as a cdk-monitoring-constructs user wires them: a pager and a ticket queue. */
+function withTopics(extra: (pager: sns.Topic, tickets: sns.Topic) => Partial<MailProbesProps>) {
+  return (stack: Stack) =>
+    extra(new sns.Topic(stack, 'Pager', { enforceSSL: true }), new sns.Topic(stack, 'Tickets', { enforceSSL: true }));
+}
+const refTo = (prefix: string) => ({ Ref: Match.stringLikeRegexp(`^${prefix}`) });
+const alarmNamed = (name: string) => Match.stringLikeRegexp(`^UserApp-${name}$`);
+
+describe('actions per severity', () => {
+  const { template } = synth(
+    withTopics((pager, tickets) => ({
+      criticalAlarmActions: [new actions.SnsAction(pager)],
+      warningAlarmActions: [new actions.SnsAction(tickets)],
+    })),
+  );
+
+  it.each([
+    ['smtp-relay-Success', 'per target'],
+    ['smtp-5m-TargetsReporting', 'reporting'],
+    ['smtp-function-Errors', 'function errors'],
+    ['ses-account-ses-eu-Success', 'SES account'],
+  ])('critical alarms (%s, %s) notify the critical actions, on ALARM and on OK', (name) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: alarmNamed(name),
+      AlarmActions: [refTo('Pager')],
+      OKActions: [refTo('Pager')],
+    });
+  });
+
+  it.each([
+    ['tls-relay-CertDaysToExpiry'],
+    ['tls-relay-DhKeyBits'],
+    ['ses-account-ses-eu-QuotaUsedPercent'],
+    ['smtp-function-Throttles'],
+    ['smtp-function-Duration'],
+    ['tlsrpt-example-FailedSessions'],
+  ])('warning alarm %s notifies the warning actions', (name) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: alarmNamed(name),
+      AlarmActions: [refTo('Tickets')],
+    });
+  });
+
+  it('the TLS-RPT receivers’ Errors alarms are warnings too', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: alarmNamed('tlsrpt-https-receiver-Errors'),
+      AlarmActions: [refTo('Tickets')],
+    });
+  });
+
+  it('no alarm notifies the alert topic when both severities have their own actions', () => {
+    const alarms = template.findResources('AWS::CloudWatch::Alarm');
+    const toTopic = Object.values(alarms).filter((a) => JSON.stringify(a).includes('AlertsTopic'));
+    expect(toTopic).toEqual([]);
+  });
+
+  it('by default both severities notify the alert topic; [] leaves alarms without actions', () => {
+    const defaults = synth().template;
+    for (const name of ['smtp-relay-Success', 'tls-relay-CertDaysToExpiry', 'tlsrpt-example-FailedSessions']) {
+      defaults.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: alarmNamed(name),
+        AlarmActions: [refTo('ProbesAlertsTopic')],
+      });
+    }
+    const silent = synth({ warningAlarmActions: [] }).template;
+    silent.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: alarmNamed('tls-relay-CertDaysToExpiry'),
+      AlarmActions: Match.absent(),
+      OKActions: Match.absent(),
+    });
+    silent.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: alarmNamed('smtp-relay-Success'),
+      AlarmActions: [refTo('ProbesAlertsTopic')],
+    });
   });
 });
