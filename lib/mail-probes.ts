@@ -24,6 +24,7 @@ import { loadConfig, validateConfig } from './config/load.js';
 import { planConfig, type Plan } from './config/plan.js';
 import type { MailProbeConfig } from './config/schema.js';
 import { AlertTopic } from './alert-topic.js';
+import { CriticalCompositeAlarm } from './critical-composite.js';
 import { ProbeAlarms } from './probe-alarms.js';
 import { DEFAULT_QUERY_NAME, ProbeDashboard } from './probe-dashboard.js';
 import { ProbeFunction } from './probe-function.js';
@@ -99,6 +100,18 @@ export interface MailProbesProps {
    * @default - notify the alert topic
    */
   readonly warningAlarmActions?: readonly cloudwatch.IAlarmAction[];
+  /**
+   * One composite alarm, `<prefix>-AnyCritical`, in ALARM while any critical alarm is: one
+   * page per incident for a pager, cleared when the last critical alarm recovers.
+   * @default true
+   */
+  readonly compositeAlarm?: boolean;
+  /**
+   * Alarm and OK actions of the composite alarm (the pager: e.g. an SNS topic subscribed by
+   * PagerDuty or Incident Manager).
+   * @default - none: every critical alarm already notifies its own actions, a second message would repeat it
+   */
+  readonly compositeAlarmActions?: readonly cloudwatch.IAlarmAction[];
   /** Reserved concurrency of each probe function. @default - none */
   readonly reservedConcurrentExecutions?: number;
   /** Prebuilt code per check kind instead of bundling (tests). @default - each handler bundled with esbuild */
@@ -118,6 +131,9 @@ export interface MailProbesProps {
   readonly tlsRptCode?: (kind: TlsRptReceiverKind) => lambda.Code;
 }
 
+/** The characters of target names (lib/config/schema.ts), safe inside an alarm rule's quotes. */
+const ALARM_NAME_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$/;
+
 export const PORT_25_WARNING =
   'mailprobe: %CHECKS% use port 25, but the probes run without a VPC. AWS restricts outbound port 25 from Lambda: these checks will time out (CONNECT_TIMEOUT). Set `vpc` (private subnets with a NAT gateway) and ask AWS to lift the port-25 restriction for the account, or probe a submission port (587/2587) instead.';
 
@@ -127,6 +143,8 @@ export class MailProbes extends Construct {
   /** Where the probes keep their state between runs. */
   readonly stateTable: dynamodb.ITable;
   readonly alarms: ProbeAlarms;
+  /** `<prefix>-AnyCritical`, unless `compositeAlarm: false`. */
+  readonly anyCriticalAlarm?: cloudwatch.CompositeAlarm;
   readonly dashboard: ProbeDashboard;
   /** The TLS-RPT receivers, when the plan has a `tlsRpt` section. */
   readonly tlsRpt?: TlsRptReceiver;
@@ -149,7 +167,12 @@ export class MailProbes extends Construct {
     const stack = Stack.of(this);
     // Every alarm, composite and receiver alarm included, is named `<prefix>-…` (one prefix, so
     // several deployments can share an account and an IAM policy can scope `alarm:<prefix>-*`).
-    const alarmNamePrefix = props.alarmNamePrefix || stack.stackName;
+    if (props.alarmNamePrefix !== undefined && !ALARM_NAME_PREFIX.test(props.alarmNamePrefix)) {
+      throw new Error(
+        `MailProbes ${this.node.path}: alarmNamePrefix must be 1–128 letters, digits and . _ : @ / - starting with a letter or digit (the composite alarm's rule quotes the names), got ${JSON.stringify(props.alarmNamePrefix)}`,
+      );
+    }
+    const alarmNamePrefix = props.alarmNamePrefix ?? stack.stackName;
     const plan = planOf(props, this.node.path, alarmNamePrefix);
 
     const topic = new AlertTopic(this, 'Alerts', {
@@ -221,10 +244,19 @@ export class MailProbes extends Construct {
       alarmNamePrefix,
     });
 
+    if (props.compositeAlarm !== false && this.alarms.criticalAlarms.length > 0) {
+      this.anyCriticalAlarm = new CriticalCompositeAlarm(this, 'AnyCritical', {
+        alarms: this.alarms.criticalAlarms,
+        alarmNamePrefix,
+        dashboardName,
+        ...(props.compositeAlarmActions ? { actions: props.compositeAlarmActions } : {}),
+      }).alarm;
+    }
+
     this.dashboard = new ProbeDashboard(this, 'Dashboard', {
       namespace: plan.namespace,
       targets: plan.targets,
-      alarms: this.alarms.alarms,
+      alarms: [...(this.anyCriticalAlarm ? [this.anyCriticalAlarm] : []), ...this.alarms.alarms],
       logGroups: [...functions.values()].map((f) => f.logGroup),
       dashboardName,
       queryName,

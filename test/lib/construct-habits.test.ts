@@ -6,10 +6,12 @@
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { CfnAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
+import { COMPOSITE_MAX_CHILDREN, COMPOSITE_MAX_RULE_CHARS, packRules } from '../../lib/critical-composite.js';
 import { MailProbes, type MailProbesConfig, type MailProbesProps } from '../../lib/mail-probes.js';
 
 // Template JSON: properties are checked field by field below.
@@ -55,12 +57,13 @@ describe('alarmNamePrefix', () => {
   ] as const)('names every alarm of the template with it (%s alarms, %s metrics)', (alarmMode, metrics) => {
     const { resources } = synth({ alarmNamePrefix: 'acme-mail', alarmMode }, { ...CONFIG, metrics });
     const alarms = ofType(resources, ...ALARM_TYPES);
-    // Probe, function, reporting, TLS-RPT receiver and domain alarms.
+    // Probe, function, reporting, TLS-RPT receiver and domain alarms, and the composite.
     expect(alarms.length).toBeGreaterThan(10);
     const unprefixed = alarms
       .map((a) => a.Properties.AlarmName as unknown)
       .filter((name) => typeof name !== 'string' || !name.startsWith('acme-mail-'));
     expect(unprefixed).toEqual([]);
+    expect(ofType(resources, 'AWS::CloudWatch::CompositeAlarm').length).toBe(1);
   });
 
   it('defaults to the stack name', () => {
@@ -71,7 +74,19 @@ describe('alarmNamePrefix', () => {
   });
 
   it('is part of the 255-character check the plan makes', () => {
-    expect(() => synth({ alarmNamePrefix: 'p'.repeat(230) })).toThrow(/more than CloudWatch's 255/);
+    expect(() =>
+      synth(
+        { alarmNamePrefix: 'p'.repeat(120) },
+        { targets: [{ name: 'n'.repeat(127), host: 'a.example', port: 587 }] },
+      ),
+    ).toThrow(/more than CloudWatch's 255/);
+  });
+
+  it('refuses a prefix that would break the composite alarm’s rule, saying what is allowed', () => {
+    expect(() => synth({ alarmNamePrefix: 'mail") OR ALARM("x' })).toThrow(
+      /alarmNamePrefix must be 1–128 letters, digits and \. _ : @ \/ -.*got "mail\\"\) OR/,
+    );
+    expect(() => synth({ alarmNamePrefix: '' })).toThrow(/alarmNamePrefix must be/);
   });
 });
 
@@ -149,5 +164,94 @@ describe('actions per severity', () => {
       AlarmName: alarmNamed('smtp-relay-Success'),
       AlarmActions: [refTo('ProbesAlertsTopic')],
     });
+  });
+});
+
+/** The alarm names a composite's rule lists, in order. */
+function ruleNames(rule: unknown): string[] {
+  expect(typeof rule).toBe('string');
+  return [...(rule as string).matchAll(/ALARM\("([^"]+)"\)/g)].map((m) => m[1]!);
+}
+const composites = (resources: Resources) =>
+  Object.entries(resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::CompositeAlarm');
+
+describe('the composite "any critical" alarm', () => {
+  it('watches exactly the critical alarms and pages the composite actions only', () => {
+    const { probes, template, resources } = synth(
+      withTopics((pager) => ({ compositeAlarmActions: [new actions.SnsAction(pager)] })),
+    );
+    const critical = probes.alarms.criticalAlarms.map((a) => (a.node.defaultChild as CfnAlarm).alarmName!);
+    expect(critical).toContain('UserApp-smtp-relay-Success');
+    expect(critical).toContain('UserApp-smtp-function-Errors');
+    expect(critical).not.toContain('UserApp-tls-relay-CertDaysToExpiry');
+
+    template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', {
+      AlarmName: 'UserApp-AnyCritical',
+      AlarmActions: [refTo('Pager')],
+      OKActions: [refTo('Pager')],
+      AlarmDescription: Match.stringLikeRegexp('critical mailprobe alarms'),
+    });
+    const [[logicalId, composite]] = composites(resources) as [[string, Props]];
+    expect(ruleNames(composite.Properties.AlarmRule).sort()).toEqual([...critical].sort());
+    // Created after its children, which the rule names (not ARNs: no implicit dependency).
+    const raw = template.toJSON().Resources[logicalId];
+    expect(raw.DependsOn.length).toBeGreaterThanOrEqual(critical.length);
+    // The pager's topic is on the composite alone.
+    const toPager = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) =>
+      JSON.stringify(a).includes('Pager'),
+    );
+    expect(toPager).toEqual([]);
+  });
+
+  it('has no actions by default, and compositeAlarm: false leaves it out', () => {
+    synth().template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', {
+      AlarmName: 'UserApp-AnyCritical',
+      AlarmActions: Match.absent(),
+    });
+    const { probes, resources } = synth({ compositeAlarm: false });
+    expect(composites(resources)).toEqual([]);
+    expect(probes.anyCriticalAlarm).toBeUndefined();
+  });
+
+  it.each([
+    ['more than 100 critical alarms', 130, 'relay'],
+    ['a rule longer than 10,240 characters', 70, 'r'.repeat(120)],
+  ])('with %s, splits them into parts under the limits and pages on their OR', (_what, count, stem) => {
+    const config: MailProbesConfig = {
+      targets: Array.from({ length: count }, (_, i) => ({
+        name: `${stem}-${i}`,
+        host: `smtp${i}.example.com`,
+        port: 587,
+        checks: ['smtp' as const],
+      })),
+    };
+    const { probes, resources } = synth({ alarmMode: 'per-target' }, config);
+    const critical = probes.alarms.criticalAlarms.map((a) => (a.node.defaultChild as CfnAlarm).alarmName!);
+    expect(critical.length).toBeGreaterThan(count);
+
+    const all = composites(resources).map(([, r]) => r.Properties as Props);
+    const top = all.find((c) => c.AlarmName === 'UserApp-AnyCritical');
+    const parts = all.filter((c) => c !== top);
+    expect(parts.length).toBeGreaterThanOrEqual(2);
+    for (const part of parts) {
+      expect(part.AlarmName).toMatch(/^UserApp-AnyCritical-part\d+$/);
+      expect(ruleNames(part.AlarmRule).length).toBeLessThanOrEqual(COMPOSITE_MAX_CHILDREN);
+      expect((part.AlarmRule as string).length).toBeLessThanOrEqual(COMPOSITE_MAX_RULE_CHARS);
+      expect(part.AlarmActions).toBeUndefined();
+    }
+    expect(parts.flatMap((p) => ruleNames(p.AlarmRule)).sort()).toEqual([...critical].sort());
+    expect(ruleNames(top.AlarmRule).sort()).toEqual(parts.map((p) => p.AlarmName as string).sort());
+  });
+});
+
+describe('packRules', () => {
+  it('packs in order by count and by characters, a rule never empty', () => {
+    expect(packRules(Array(250).fill(10)).map((g) => g.length)).toEqual([100, 100, 50]);
+    // Terms of 6,000 characters: two never fit one rule.
+    expect(packRules([6_000, 6_000, 6_000])).toEqual([[0], [1], [2]]);
+    // " OR " counts: 5,118 + 4 + 5,118 is exactly 10,240.
+    expect(packRules([5_118, 5_118])).toEqual([[0, 1]]);
+    expect(packRules([5_119, 5_118])).toEqual([[0], [1]]);
+    expect(packRules([])).toEqual([]);
   });
 });
