@@ -80,8 +80,18 @@ export interface MailProbesProps {
   readonly alertTopic?: sns.ITopic;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
-  /** @default - CloudFormation generates one */
+  /**
+   * Name of mailprobe's dashboard, or with `dashboard: false` of your dashboard that holds its
+   * widgets: alarm descriptions and alert messages link to it.
+   * @default - `<stack name>-mailprobe`; with `dashboard: false`, no dashboard link
+   */
   readonly dashboardName?: string;
+  /**
+   * Create mailprobe's own CloudWatch dashboard. `false`: place the widgets on yours with
+   * `addToDashboard(dashboard)` or `widgets()`; the saved Logs Insights query is kept.
+   * @default true
+   */
+  readonly dashboard?: boolean;
   /**
    * Prefix of every alarm name (probe, function, TLS-RPT and composite alarms: `<prefix>-…`).
    * @default - the stack name
@@ -150,6 +160,20 @@ export class MailProbes extends Construct {
   readonly tlsRpt?: TlsRptReceiver;
 
   /**
+   * mailprobe's dashboard widgets (alarm status, the worst targets per check kind, the
+   * certificates that expire first, failed checks by code), new objects on every call: for
+   * your own dashboard or a cdk-monitoring-constructs facade (`facade.addWidget(...)`).
+   */
+  widgets(): cloudwatch.IWidget[] {
+    return this.dashboard.widgets();
+  }
+
+  /** Appends mailprobe's widgets to your dashboard, below what it holds. */
+  addToDashboard(dashboard: cloudwatch.Dashboard): void {
+    this.dashboard.addToDashboard(dashboard);
+  }
+
+  /**
    * MailProbes from a config file (`.yaml`, `.yml` or `.json`), read at synth time.
    * Throws ConfigError naming every problem (`path: what was expected, what was found`).
    */
@@ -194,7 +218,8 @@ export class MailProbes extends Construct {
       ...(props.stateTableRemovalPolicy !== undefined ? { removalPolicy: props.stateTableRemovalPolicy } : {}),
     }).table;
 
-    const dashboardName = props.dashboardName ?? `${stack.stackName}-mailprobe`;
+    const dashboardName =
+      props.dashboardName ?? (props.dashboard === false ? undefined : `${stack.stackName}-mailprobe`);
     const queryName = `${stack.stackName}/${DEFAULT_QUERY_NAME}`;
     const timeout = Duration.seconds(plan.functionTimeoutSeconds);
     const functions = new Map<CheckKind, ProbeFunction>();
@@ -214,7 +239,10 @@ export class MailProbes extends Construct {
           ...(kind === 'ses-account' ? { sesRegions: plan.sesRegions } : {}),
           ...(props.notifyChanges === false ? {} : { alertTopic: topic.topic }),
           stateTable: this.stateTable,
-          environment: { [ENV.dashboardName]: dashboardName, [ENV.queryName]: queryName },
+          environment: {
+            ...(dashboardName !== undefined ? { [ENV.dashboardName]: dashboardName } : {}),
+            [ENV.queryName]: queryName,
+          },
           ...(props.vpc ? { vpc: props.vpc } : {}),
           ...(props.vpcSubnets ? { vpcSubnets: props.vpcSubnets } : {}),
           ...(props.securityGroups ? { securityGroups: props.securityGroups } : {}),
@@ -239,7 +267,7 @@ export class MailProbes extends Construct {
       action: topic.alarmAction,
       ...(props.criticalAlarmActions ? { criticalActions: props.criticalAlarmActions } : {}),
       ...(props.warningAlarmActions ? { warningActions: props.warningAlarmActions } : {}),
-      dashboardName,
+      ...(dashboardName !== undefined ? { dashboardName } : {}),
       queryName,
       alarmNamePrefix,
     });
@@ -248,7 +276,7 @@ export class MailProbes extends Construct {
       this.anyCriticalAlarm = new CriticalCompositeAlarm(this, 'AnyCritical', {
         alarms: this.alarms.criticalAlarms,
         alarmNamePrefix,
-        dashboardName,
+        ...(dashboardName !== undefined ? { dashboardName } : {}),
         ...(props.compositeAlarmActions ? { actions: props.compositeAlarmActions } : {}),
       }).alarm;
     }
@@ -258,10 +286,11 @@ export class MailProbes extends Construct {
       targets: plan.targets,
       alarms: [...(this.anyCriticalAlarm ? [this.anyCriticalAlarm] : []), ...this.alarms.alarms],
       logGroups: [...functions.values()].map((f) => f.logGroup),
-      dashboardName,
+      ...(dashboardName !== undefined ? { dashboardName } : {}),
       queryName,
       alarmMode: plan.alarmMode,
       metricsMode: plan.metricsMode,
+      createDashboard: props.dashboard !== false,
     });
 
     this.tlsRpt = tlsRptReceiverFromPlan(this, 'TlsRpt', plan, {

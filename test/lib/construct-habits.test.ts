@@ -6,6 +6,7 @@
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { CfnAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -253,5 +254,69 @@ describe('packRules', () => {
     expect(packRules([5_118, 5_118])).toEqual([[0, 1]]);
     expect(packRules([5_119, 5_118])).toEqual([[0], [1]]);
     expect(packRules([])).toEqual([]);
+  });
+});
+
+describe('widgets on your own dashboard', () => {
+  /** The dashboard body: a Fn::Join of strings and tokens, flattened for searching. */
+  const bodyOf = (resource: { Properties?: Props }) => JSON.stringify(resource.Properties.DashboardBody);
+  const widgetsIn = (body: string) => body.split('\\"properties\\":').length - 1;
+
+  it('dashboard: false creates none of its own; addToDashboard puts every widget on yours, the composite first', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'UserApp', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const own = new cloudwatch.Dashboard(stack, 'Ops', { dashboardName: 'ops' });
+    own.addWidgets(new cloudwatch.TextWidget({ markdown: '# Our services', width: 24 }));
+    const probes = new MailProbes(stack, 'Probes', {
+      config: CONFIG,
+      code: INLINE,
+      tlsRptCode: INLINE,
+      dashboard: false,
+      dashboardName: 'ops',
+    });
+    probes.addToDashboard(own);
+    const template = Template.fromStack(stack);
+    const dashboards = ofType(template.toJSON().Resources as Resources, 'AWS::CloudWatch::Dashboard');
+
+    expect(dashboards).toHaveLength(1);
+    expect(dashboards[0]!.Properties.DashboardName).toBe('ops');
+    const body = bodyOf(dashboards[0]!);
+    expect(widgetsIn(body)).toBe(1 + probes.dashboard.widgetCount);
+    expect(body.indexOf('# Our services')).toBeLessThan(body.indexOf('mailprobe alarms'));
+    expect(body).toContain('Failed checks by code');
+    expect(body).toContain('AnyCritical');
+    expect(probes.dashboard.dashboard).toBeUndefined();
+    // The saved query stays, and the alarm descriptions and alert links name the user's dashboard.
+    template.resourceCountIs('AWS::Logs::QueryDefinition', 1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DASHBOARD_NAME: 'ops' }) },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'UserApp-smtp-relay-Success',
+      AlarmDescription: Match.stringLikeRegexp('dashboard ops'),
+    });
+  });
+
+  it('without a dashboard name, alerts carry no dashboard link', () => {
+    const { template, resources } = synth({ dashboard: false });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    const probeFunctions = ofType(resources, 'AWS::Lambda::Function').filter((f) =>
+      /^mailprobe: .* checks$/.test(f.Properties.Description as string),
+    );
+    expect(probeFunctions.length).toBe(4);
+    for (const f of probeFunctions) {
+      expect(f.Properties.Environment.Variables.FAILED_CHECKS_QUERY_NAME).toBeTypeOf('string');
+      expect(f.Properties.Environment.Variables.DASHBOARD_NAME).toBeUndefined();
+    }
+  });
+
+  it('widgets() returns new widgets on every call, the same ones mailprobe’s dashboard holds', () => {
+    const { probes, resources } = synth();
+    const first = probes.widgets();
+    const second = probes.widgets();
+    expect(first).toHaveLength(probes.dashboard.widgetCount);
+    expect(first.every((w, i) => w !== second[i])).toBe(true);
+    const [own] = ofType(resources, 'AWS::CloudWatch::Dashboard');
+    expect(widgetsIn(bodyOf(own!))).toBe(first.length);
   });
 });
