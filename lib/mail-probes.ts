@@ -238,6 +238,7 @@ export class MailProbes extends Construct {
           ...(kind === 'smtp' ? { secretArns: plan.secretArns } : {}),
           ...(kind === 'ses-account' ? { sesRegions: plan.sesRegions } : {}),
           ...(props.notifyChanges === false ? {} : { alertTopic: topic.topic }),
+          ...(plan.alerting.format ? { alertFormat: plan.alerting.format } : {}),
           stateTable: this.stateTable,
           environment: {
             ...(dashboardName !== undefined ? { [ENV.dashboardName]: dashboardName } : {}),

@@ -320,3 +320,36 @@ describe('widgets on your own dashboard', () => {
     expect(widgetsIn(bodyOf(own!))).toBe(first.length);
   });
 });
+
+describe('alerting.format: chatbot', () => {
+  const probeFunctions = (resources: Resources) =>
+    ofType(resources, 'AWS::Lambda::Function').filter((f) =>
+      /^mailprobe: .* checks$/.test(f.Properties.Description as string),
+    );
+
+  it('tells every probe function to publish Chatbot custom notifications', () => {
+    const { resources } = synth({}, { ...CONFIG, alerting: { ...CONFIG.alerting, format: 'chatbot' } });
+    const fns = probeFunctions(resources);
+    expect(fns.length).toBe(4);
+    for (const f of fns) expect(f.Properties.Environment.Variables.ALERT_FORMAT).toBe('chatbot');
+  });
+
+  it('text (the default), or no notifications: no format variable', () => {
+    for (const [props, format] of [
+      [{}, undefined],
+      [{}, 'text'],
+      [{ notifyChanges: false }, 'chatbot'],
+    ] as const) {
+      const alerting = { ...CONFIG.alerting, ...(format ? { format } : {}) };
+      const fns = probeFunctions(synth(props, { ...CONFIG, alerting }).resources);
+      expect(fns.length).toBe(4);
+      for (const f of fns) expect(f.Properties.Environment.Variables.ALERT_FORMAT).toBeUndefined();
+    }
+  });
+
+  it('refuses another format with the path and the choices', () => {
+    expect(() => synth({}, { ...CONFIG, alerting: { format: 'slack' as 'text' } })).toThrow(
+      /alerting\.format: expected "text" or "chatbot", got "slack"/,
+    );
+  });
+});
