@@ -69,8 +69,10 @@ export class CriticalCompositeAlarm extends Construct {
       name,
       children: top,
       description:
-        `mailprobe: ${props.alarms.length === 1 ? 'the' : `one or more of the ${props.alarms.length}`} critical mailprobe alarms ` +
-        `(target Success, TargetsReporting, probe function Errors) are in ALARM. ` +
+        (props.alarms.length === 1
+          ? 'mailprobe: the critical mailprobe alarm is in ALARM. '
+          : `mailprobe: one or more of the ${props.alarms.length} critical mailprobe alarms ` +
+            `(target Success, TargetsReporting, probe function Errors) are in ALARM. `) +
         `Meaning: mail to or through a monitored endpoint may be failing, or a probe stopped. ` +
         `Action: the alert topic has the alarm's own message and the probe's notification with findings and hints; ` +
         `the alarm status widget${where} lists which alarms fire.`,
