@@ -3,11 +3,18 @@ export { MailProbes, PORT_25_WARNING, type MailProbesConfig, type MailProbesProp
 export { MailProbeStack, type MailProbeStackProps } from './mail-probe-stack.js';
 export { AlertTopic, type AlertTopicProps } from './alert-topic.js';
 export { ProbeFunction, prebundledHandlerDir, type ProbeFunctionProps } from './probe-function.js';
-export { ProbeAlarms, type ProbeAlarmsProps } from './probe-alarms.js';
+export { ProbeAlarms, type AlarmSeverity, type ProbeAlarmsProps } from './probe-alarms.js';
+export {
+  CriticalCompositeAlarm,
+  COMPOSITE_MAX_CHILDREN,
+  COMPOSITE_MAX_RULE_CHARS,
+  type CriticalCompositeAlarmProps,
+} from './critical-composite.js';
 export {
   ProbeDashboard,
   DashboardLimitError,
   FAILED_CHECKS_QUERY,
+  probeWidgets,
   type ProbeDashboardProps,
 } from './probe-dashboard.js';
 export { probeMetric, kindMetric, insightsQuery, type ProbeMetricOptions } from './probe-metrics.js';

@@ -46,10 +46,13 @@ export class MailProbeStack extends Stack {
       value: this.probes.alertTopic.topicArn,
       description: 'Subscribe on-call here (aws sns subscribe --protocol email|https|sms …)',
     });
-    new CfnOutput(this, 'DashboardUrl', {
-      value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${this.probes.dashboard.dashboard.dashboardName}`,
-      description: 'The mailprobe CloudWatch dashboard',
-    });
+    const dashboard = this.probes.dashboard.dashboard;
+    if (dashboard) {
+      new CfnOutput(this, 'DashboardUrl', {
+        value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${dashboard.dashboardName}`,
+        description: 'The mailprobe CloudWatch dashboard',
+      });
+    }
     new CfnOutput(this, 'StateTableName', {
       value: this.probes.stateTable.tableName,
       description: 'DynamoDB table of probe state: alert history and the facts change detection compares',

@@ -11,6 +11,7 @@
  *     MailProbes.fromConfigFile(this, 'Probes', 'mailprobe.config.yaml');
  */
 import { Annotations, Duration, Stack, type RemovalPolicy } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -23,6 +24,7 @@ import { loadConfig, validateConfig } from './config/load.js';
 import { planConfig, type Plan } from './config/plan.js';
 import type { MailProbeConfig } from './config/schema.js';
 import { AlertTopic } from './alert-topic.js';
+import { CriticalCompositeAlarm } from './critical-composite.js';
 import { ProbeAlarms } from './probe-alarms.js';
 import { DEFAULT_QUERY_NAME, ProbeDashboard } from './probe-dashboard.js';
 import { ProbeFunction } from './probe-function.js';
@@ -78,10 +80,48 @@ export interface MailProbesProps {
   readonly alertTopic?: sns.ITopic;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
-  /** @default - CloudFormation generates one */
+  /**
+   * Name of mailprobe's dashboard, or with `dashboard: false` of your dashboard that holds its
+   * widgets: alarm descriptions and alert messages link to it.
+   * @default - `<stack name>-mailprobe`; with `dashboard: false`, no dashboard link
+   */
   readonly dashboardName?: string;
-  /** Prefix of alarm names. @default - the stack name */
+  /**
+   * Create mailprobe's own CloudWatch dashboard. `false`: place the widgets on yours with
+   * `addToDashboard(dashboard)` or `widgets()`; the saved Logs Insights query is kept.
+   * @default true
+   */
+  readonly dashboard?: boolean;
+  /**
+   * Prefix of every alarm name (probe, function, TLS-RPT and composite alarms: `<prefix>-…`).
+   * @default - the stack name
+   */
   readonly alarmNamePrefix?: string;
+  /**
+   * Alarm and OK actions of the critical alarms: mail may not be flowing, or nothing would tell
+   * (Success, TargetsReporting, TargetsCritical, the probe functions' Errors). `[]`: no actions.
+   * @default - notify the alert topic
+   */
+  readonly criticalAlarmActions?: readonly cloudwatch.IAlarmAction[];
+  /**
+   * Alarm and OK actions of the warning alarms: act within days (CertDaysToExpiry, DhKeyBits,
+   * QuotaUsedPercent, the probe functions' Throttles and Duration, the TLS-RPT receivers'
+   * FailedSessions and Errors). `[]`: no actions.
+   * @default - notify the alert topic
+   */
+  readonly warningAlarmActions?: readonly cloudwatch.IAlarmAction[];
+  /**
+   * One composite alarm, `<prefix>-AnyCritical`, in ALARM while any critical alarm is: one
+   * page per incident for a pager, cleared when the last critical alarm recovers.
+   * @default true
+   */
+  readonly compositeAlarm?: boolean;
+  /**
+   * Alarm and OK actions of the composite alarm (the pager: e.g. an SNS topic subscribed by
+   * PagerDuty or Incident Manager).
+   * @default - none: every critical alarm already notifies its own actions, a second message would repeat it
+   */
+  readonly compositeAlarmActions?: readonly cloudwatch.IAlarmAction[];
   /** Reserved concurrency of each probe function. @default - none */
   readonly reservedConcurrentExecutions?: number;
   /** Prebuilt code per check kind instead of bundling (tests). @default - each handler bundled with esbuild */
@@ -101,6 +141,9 @@ export interface MailProbesProps {
   readonly tlsRptCode?: (kind: TlsRptReceiverKind) => lambda.Code;
 }
 
+/** The characters of target names (lib/config/schema.ts), safe inside an alarm rule's quotes. */
+const ALARM_NAME_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$/;
+
 export const PORT_25_WARNING =
   'mailprobe: %CHECKS% use port 25, but the probes run without a VPC. AWS restricts outbound port 25 from Lambda: these checks will time out (CONNECT_TIMEOUT). Set `vpc` (private subnets with a NAT gateway) and ask AWS to lift the port-25 restriction for the account, or probe a submission port (587/2587) instead.';
 
@@ -110,9 +153,25 @@ export class MailProbes extends Construct {
   /** Where the probes keep their state between runs. */
   readonly stateTable: dynamodb.ITable;
   readonly alarms: ProbeAlarms;
+  /** `<prefix>-AnyCritical`, unless `compositeAlarm: false`. */
+  readonly anyCriticalAlarm?: cloudwatch.CompositeAlarm;
   readonly dashboard: ProbeDashboard;
   /** The TLS-RPT receivers, when the plan has a `tlsRpt` section. */
   readonly tlsRpt?: TlsRptReceiver;
+
+  /**
+   * mailprobe's dashboard widgets (alarm status, the worst targets per check kind, the
+   * certificates that expire first, failed checks by code), new objects on every call: for
+   * your own dashboard or a cdk-monitoring-constructs facade (`facade.addWidget(...)`).
+   */
+  widgets(): cloudwatch.IWidget[] {
+    return this.dashboard.widgets();
+  }
+
+  /** Appends mailprobe's widgets to your dashboard, below what it holds. */
+  addToDashboard(dashboard: cloudwatch.Dashboard): void {
+    this.dashboard.addToDashboard(dashboard);
+  }
 
   /**
    * MailProbes from a config file (`.yaml`, `.yml` or `.json`), read at synth time.
@@ -129,8 +188,16 @@ export class MailProbes extends Construct {
 
   constructor(scope: Construct, id: string, props: MailProbesProps) {
     super(scope, id);
-    const plan = planOf(props, this.node.path);
     const stack = Stack.of(this);
+    // Every alarm, composite and receiver alarm included, is named `<prefix>-…` (one prefix, so
+    // several deployments can share an account and an IAM policy can scope `alarm:<prefix>-*`).
+    if (props.alarmNamePrefix !== undefined && !ALARM_NAME_PREFIX.test(props.alarmNamePrefix)) {
+      throw new Error(
+        `MailProbes ${this.node.path}: alarmNamePrefix must be 1–128 letters, digits and . _ : @ / - starting with a letter or digit (the composite alarm's rule quotes the names), got ${JSON.stringify(props.alarmNamePrefix)}`,
+      );
+    }
+    const alarmNamePrefix = props.alarmNamePrefix ?? stack.stackName;
+    const plan = planOf(props, this.node.path, alarmNamePrefix);
 
     const topic = new AlertTopic(this, 'Alerts', {
       ...(props.alertTopic
@@ -151,7 +218,8 @@ export class MailProbes extends Construct {
       ...(props.stateTableRemovalPolicy !== undefined ? { removalPolicy: props.stateTableRemovalPolicy } : {}),
     }).table;
 
-    const dashboardName = props.dashboardName ?? `${stack.stackName}-mailprobe`;
+    const dashboardName =
+      props.dashboardName ?? (props.dashboard === false ? undefined : `${stack.stackName}-mailprobe`);
     const queryName = `${stack.stackName}/${DEFAULT_QUERY_NAME}`;
     const timeout = Duration.seconds(plan.functionTimeoutSeconds);
     const functions = new Map<CheckKind, ProbeFunction>();
@@ -170,8 +238,12 @@ export class MailProbes extends Construct {
           ...(kind === 'ses-account' ? { sesRegions: plan.sesRegions } : {}),
           ...(kind === 'sender-auth' ? { sesRegions: senderAuthSesRegions(plan) } : {}),
           ...(props.notifyChanges === false ? {} : { alertTopic: topic.topic }),
+          ...(plan.alerting.format ? { alertFormat: plan.alerting.format } : {}),
           stateTable: this.stateTable,
-          environment: { [ENV.dashboardName]: dashboardName, [ENV.queryName]: queryName },
+          environment: {
+            ...(dashboardName !== undefined ? { [ENV.dashboardName]: dashboardName } : {}),
+            [ENV.queryName]: queryName,
+          },
           ...(props.vpc ? { vpc: props.vpc } : {}),
           ...(props.vpcSubnets ? { vpcSubnets: props.vpcSubnets } : {}),
           ...(props.securityGroups ? { securityGroups: props.securityGroups } : {}),
@@ -194,25 +266,39 @@ export class MailProbes extends Construct {
       reporting: plan.reporting,
       functions: [...functions.values()],
       action: topic.alarmAction,
-      dashboardName,
+      ...(props.criticalAlarmActions ? { criticalActions: props.criticalAlarmActions } : {}),
+      ...(props.warningAlarmActions ? { warningActions: props.warningAlarmActions } : {}),
+      ...(dashboardName !== undefined ? { dashboardName } : {}),
       queryName,
-      ...(props.alarmNamePrefix ? { alarmNamePrefix: props.alarmNamePrefix } : {}),
+      alarmNamePrefix,
     });
+
+    if (props.compositeAlarm !== false && this.alarms.criticalAlarms.length > 0) {
+      this.anyCriticalAlarm = new CriticalCompositeAlarm(this, 'AnyCritical', {
+        alarms: this.alarms.criticalAlarms,
+        alarmNamePrefix,
+        ...(dashboardName !== undefined ? { dashboardName } : {}),
+        ...(props.compositeAlarmActions ? { actions: props.compositeAlarmActions } : {}),
+      }).alarm;
+    }
 
     this.dashboard = new ProbeDashboard(this, 'Dashboard', {
       namespace: plan.namespace,
       targets: plan.targets,
-      alarms: this.alarms.alarms,
+      alarms: [...(this.anyCriticalAlarm ? [this.anyCriticalAlarm] : []), ...this.alarms.alarms],
       logGroups: [...functions.values()].map((f) => f.logGroup),
-      dashboardName,
+      ...(dashboardName !== undefined ? { dashboardName } : {}),
       queryName,
       alarmMode: plan.alarmMode,
       metricsMode: plan.metricsMode,
+      createDashboard: props.dashboard !== false,
     });
 
     this.tlsRpt = tlsRptReceiverFromPlan(this, 'TlsRpt', plan, {
       alertTopic: topic.topic,
-      ...(props.alarmNamePrefix ? { alarmNamePrefix: props.alarmNamePrefix } : {}),
+      alarmNamePrefix,
+      // TLS-RPT reports arrive a day late and the mta-sts probe pages on the live state: warnings.
+      ...(props.warningAlarmActions ? { alarmActions: props.warningAlarmActions } : {}),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       ...(props.tlsRptCode ? { code: props.tlsRptCode } : {}),
     });
@@ -228,7 +314,7 @@ export class MailProbes extends Construct {
 }
 
 /** The plan from exactly one of `plan` and `config`, the config validated as the file is. */
-function planOf(props: MailProbesProps, path: string): Plan {
+function planOf(props: MailProbesProps, path: string, alarmNamePrefix: string): Plan {
   if (props.plan !== undefined && props.config !== undefined) {
     throw new Error(`MailProbes ${path}: give either config or plan, not both`);
   }
@@ -263,6 +349,8 @@ function planOf(props: MailProbesProps, path: string): Plan {
     );
   }
   return planConfig(config, {
+    // Names are checked against CloudWatch's 255 characters with the prefix they will get.
+    alarmNamePrefix,
     ...(props.alarmMode !== undefined ? { alarmMode: props.alarmMode } : {}),
     // A VPC given as a prop is where the probes run: `mx: auto` then probes the MX hosts.
     ...(props.vpc !== undefined ? { port25Reachable: true } : {}),

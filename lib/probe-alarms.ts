@@ -40,8 +40,12 @@ export interface ProbeAlarmsProps {
   readonly alarmGroups?: readonly AlarmGroup[];
   /** One reporting alarm each (plan.reporting). @default - none */
   readonly reporting?: readonly ReportingGroup[];
-  /** Alarm and OK action. @default - alarms without actions (dashboard only) */
+  /** Alarm and OK action of every alarm. @default - alarms without actions (dashboard only) */
   readonly action?: cloudwatch.IAlarmAction;
+  /** Alarm and OK actions of the critical alarms (see AlarmSeverity). @default - `action` */
+  readonly criticalActions?: readonly cloudwatch.IAlarmAction[];
+  /** Alarm and OK actions of the warning alarms. @default - `action` */
+  readonly warningActions?: readonly cloudwatch.IAlarmAction[];
   /** Prefix of every alarm name, so several deployments can share an account. @default - the stack name */
   readonly alarmNamePrefix?: string;
   /** Where on-call looks next, quoted in alarm descriptions. @default - not mentioned */
@@ -54,8 +58,19 @@ export const DURATION_ALARM_RATIO = 0.8;
 
 const periodOf = (seconds: number) => Duration.seconds(Math.max(60, seconds));
 
+/**
+ * Critical: mail may not be flowing, or nothing would tell (Success, TargetsReporting,
+ * TargetsCritical, function Errors); page. Warning: act within days (an expiring certificate,
+ * weak DH, SES quota, throttles and slow runs, which TargetsReporting escalates if runs are lost).
+ */
+export type AlarmSeverity = 'critical' | 'warning';
+type AddAlarm = Readonly<Record<AlarmSeverity, (alarm: cloudwatch.Alarm) => void>>;
+
 export class ProbeAlarms extends Construct {
   readonly alarms: readonly cloudwatch.IAlarm[];
+  /** The alarms that page (see AlarmSeverity); the composite "any critical" alarm watches them. */
+  readonly criticalAlarms: readonly cloudwatch.IAlarm[];
+  readonly warningAlarms: readonly cloudwatch.IAlarm[];
 
   constructor(scope: Construct, id: string, props: ProbeAlarmsProps) {
     super(scope, id);
@@ -70,14 +85,21 @@ export class ProbeAlarms extends Construct {
       .join(', ');
     const lookAt = where ? ` (${where})` : '';
     const alarms: cloudwatch.Alarm[] = [];
-    const add = (alarm: cloudwatch.Alarm) => {
-      if (props.action) {
-        alarm.addAlarmAction(props.action);
-        // On-call sees recovery too, not only the page.
-        alarm.addOkAction(props.action);
-      }
-      alarms.push(alarm);
+    const bySeverity: Record<AlarmSeverity, cloudwatch.Alarm[]> = { critical: [], warning: [] };
+    const adder = (severity: AlarmSeverity) => {
+      const own = severity === 'critical' ? props.criticalActions : props.warningActions;
+      const actions = own ?? (props.action ? [props.action] : []);
+      return (alarm: cloudwatch.Alarm) => {
+        if (actions.length > 0) {
+          alarm.addAlarmAction(...actions);
+          // On-call sees recovery too, not only the page.
+          alarm.addOkAction(...actions);
+        }
+        alarms.push(alarm);
+        bySeverity[severity].push(alarm);
+      };
     };
+    const add: AddAlarm = { critical: adder('critical'), warning: adder('warning') };
 
     if (metricsMode !== 'aggregate') {
       for (const t of props.targets) {
@@ -90,15 +112,11 @@ export class ProbeAlarms extends Construct {
     for (const r of props.reporting ?? []) this.reportingAlarms(r, props.namespace, prefix, metricsMode, lookAt, add);
     for (const fn of props.functions) this.functionAlarms(fn, prefix, add);
     this.alarms = alarms;
+    this.criticalAlarms = bySeverity.critical;
+    this.warningAlarms = bySeverity.warning;
   }
 
-  private perTarget(
-    t: PlannedTarget,
-    namespace: string,
-    prefix: string,
-    lookAt: string,
-    add: (a: cloudwatch.Alarm) => void,
-  ): void {
+  private perTarget(t: PlannedTarget, namespace: string, prefix: string, lookAt: string, add: AddAlarm): void {
     // The period is the schedule's interval (1 minute to 1 day, see the config schema), so each
     // period holds one run. 3 periods stay inside PutMetricAlarm's evaluation range: 1 day for
     // periods under an hour (3 × 59 min), 7 days otherwise (3 × 1 day).
@@ -108,7 +126,7 @@ export class ProbeAlarms extends Construct {
     const who = `the ${t.check} check of ${t.name}${t.name === t.target ? '' : ` (${t.target})`}`;
     const tid = `${t.check}-${constructIdOf(t.name)}`;
 
-    add(
+    add.critical(
       new cloudwatch.Alarm(this, `${tid}-Success`, {
         alarmName: `${prefix}-${t.check}-${t.name}-Success`,
         alarmDescription:
@@ -127,7 +145,7 @@ export class ProbeAlarms extends Construct {
     );
 
     if (t.alarmCertExpiry) {
-      add(
+      add.warning(
         new cloudwatch.Alarm(this, `${tid}-CertDaysToExpiry`, {
           alarmName: `${prefix}-${t.check}-${t.name}-CertDaysToExpiry`,
           alarmDescription:
@@ -149,7 +167,7 @@ export class ProbeAlarms extends Construct {
 
     if (t.alarmDhBits) {
       const dh = metric('DhKeyBits');
-      add(
+      add.warning(
         new cloudwatch.Alarm(this, `${tid}-DhKeyBits`, {
           alarmName: `${prefix}-${t.check}-${t.name}-DhKeyBits`,
           alarmDescription:
@@ -173,7 +191,7 @@ export class ProbeAlarms extends Construct {
     }
 
     if (t.quotaWarnPercent !== undefined) {
-      add(
+      add.warning(
         new cloudwatch.Alarm(this, `${tid}-QuotaUsedPercent`, {
           alarmName: `${prefix}-${t.check}-${t.name}-QuotaUsedPercent`,
           alarmDescription:
@@ -191,17 +209,11 @@ export class ProbeAlarms extends Construct {
     }
   }
 
-  private fleet(
-    g: AlarmGroup,
-    namespace: string,
-    prefix: string,
-    lookAt: string,
-    add: (a: cloudwatch.Alarm) => void,
-  ): void {
+  private fleet(g: AlarmGroup, namespace: string, prefix: string, lookAt: string, add: AddAlarm): void {
     const period = periodOf(g.periodSeconds);
     const scope = `the ${g.check} checks of alarm group ${g.id} (${g.targets} targets, every ${g.interval})`;
     if (g.alarmSuccess) {
-      add(
+      add.critical(
         new cloudwatch.Alarm(this, `Fleet-${g.id}-Success`, {
           alarmName: `${prefix}-${g.id}-Success`,
           alarmDescription:
@@ -224,7 +236,7 @@ export class ProbeAlarms extends Construct {
       );
     }
     if (g.alarmCertExpiry) {
-      add(
+      add.warning(
         new cloudwatch.Alarm(this, `Fleet-${g.id}-CertDaysToExpiry`, {
           alarmName: `${prefix}-${g.id}-CertDaysToExpiry`,
           alarmDescription:
@@ -259,11 +271,11 @@ export class ProbeAlarms extends Construct {
     prefix: string,
     metricsMode: MetricsMode,
     lookAt: string,
-    add: (a: cloudwatch.Alarm) => void,
+    add: AddAlarm,
   ): void {
     const period = periodOf(r.periodSeconds);
     const what = `the ${r.check} checks every ${r.interval}`;
-    add(
+    add.critical(
       new cloudwatch.Alarm(this, `Reporting-${r.check}-${r.interval}`, {
         alarmName: `${prefix}-${r.check}-${r.interval}-TargetsReporting`,
         alarmDescription:
@@ -280,7 +292,7 @@ export class ProbeAlarms extends Construct {
       }),
     );
     if (metricsMode === 'aggregate') {
-      add(
+      add.critical(
         new cloudwatch.Alarm(this, `Critical-${r.check}-${r.interval}`, {
           alarmName: `${prefix}-${r.check}-${r.interval}-TargetsCritical`,
           alarmDescription:
@@ -299,11 +311,11 @@ export class ProbeAlarms extends Construct {
     }
   }
 
-  private functionAlarms(fn: ProbeFunction, prefix: string, add: (a: cloudwatch.Alarm) => void): void {
+  private functionAlarms(fn: ProbeFunction, prefix: string, add: AddAlarm): void {
     const f = fn.function;
     const period = Duration.minutes(5);
     const what = `the mailprobe ${fn.check} probe function`;
-    add(
+    add.critical(
       new cloudwatch.Alarm(this, `${fn.check}-Errors`, {
         alarmName: `${prefix}-${fn.check}-function-Errors`,
         alarmDescription:
@@ -316,7 +328,7 @@ export class ProbeAlarms extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     );
-    add(
+    add.warning(
       new cloudwatch.Alarm(this, `${fn.check}-Throttles`, {
         alarmName: `${prefix}-${fn.check}-function-Throttles`,
         alarmDescription:
@@ -330,7 +342,7 @@ export class ProbeAlarms extends Construct {
       }),
     );
     const limitMs = Math.floor(fn.timeout.toMilliseconds() * DURATION_ALARM_RATIO);
-    add(
+    add.warning(
       new cloudwatch.Alarm(this, `${fn.check}-Duration`, {
         alarmName: `${prefix}-${fn.check}-function-Duration`,
         alarmDescription:

@@ -10,11 +10,11 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { KindMetricName, MetricsMode } from '../lambdas/engine/metrics/definitions.js';
+import { MailprobeError } from '../lambdas/engine/errors.js';
 import { DEPLOYED_KINDS, type CheckKind } from '../lambdas/engine/result.js';
 import { DASHBOARD_MAX_BODY_BYTES, DASHBOARD_MAX_WIDGETS } from './config/defaults.js';
 import type { AlarmMode, PlannedTarget } from './config/plan.js';
 import { insightsExpression, insightsQuery, kindCountQuery } from './probe-metrics.js';
-import { MailprobeError } from '../lambdas/engine/errors.js';
 
 export interface ProbeDashboardProps {
   readonly namespace: string;
@@ -32,6 +32,12 @@ export interface ProbeDashboardProps {
   readonly metricsMode?: MetricsMode;
   /** How many targets the "worst" widgets list. @default 10 */
   readonly topN?: number;
+  /**
+   * Create mailprobe's own dashboard. Without it the construct keeps the saved query, and
+   * `widgets()` / `addToDashboard()` place the same widgets on a dashboard of yours.
+   * @default true
+   */
+  readonly createDashboard?: boolean;
 }
 
 export const DEFAULT_QUERY_NAME = 'mailprobe/failed checks in the last 24 h by code';
@@ -76,190 +82,24 @@ export class DashboardLimitError extends MailprobeError {
 }
 
 export class ProbeDashboard extends Construct {
-  readonly dashboard: cloudwatch.Dashboard;
+  /** mailprobe's own dashboard; undefined with `createDashboard: false`. */
+  readonly dashboard?: cloudwatch.Dashboard;
   readonly query: logs.QueryDefinition;
   readonly queryName: string;
   readonly widgetCount: number;
+  private readonly props: ProbeDashboardProps;
 
   constructor(scope: Construct, id: string, props: ProbeDashboardProps) {
     super(scope, id);
+    this.props = props;
     this.queryName = props.queryName ?? DEFAULT_QUERY_NAME;
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
-      defaultInterval: Duration.days(1),
-    });
-    const ns = props.namespace;
-    const grouped = (props.alarmMode ?? 'per-target') === 'fleet';
-    const metricsMode = props.metricsMode ?? 'default';
-    const topN = props.topN ?? DEFAULT_TOP_N;
-    const widgets: cloudwatch.IWidget[] = [];
-    const periodOf = (kind: CheckKind) =>
-      Duration.seconds(
-        Math.max(60, Math.min(...props.targets.filter((t) => t.check === kind).map((t) => t.periodSeconds))),
-      );
-
-    chunks(props.alarms, ALARMS_PER_WIDGET).forEach((alarms, i) =>
-      widgets.push(
-        new cloudwatch.AlarmStatusWidget({
-          title: i === 0 ? 'mailprobe alarms' : `mailprobe alarms (${i + 1})`,
-          alarms: [...alarms],
-          width: 24,
-          sortBy: cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
-        }),
-      ),
-    );
-
-    const kinds = DEPLOYED_KINDS.filter((k) => props.targets.some((t) => t.check === k));
-    // Counts per kind: how many reported, and how many were ok / warning / critical when published.
-    const countMetrics: KindMetricName[] = [
-      'TargetsReporting',
-      ...(metricsMode === 'default' ? [] : (['TargetsCritical', 'TargetsWarning', 'TargetsOk'] as const)),
-    ];
-    const counts = countMetrics.map((metric) =>
-      insightsExpression(kindCountQuery(ns, metric), Duration.minutes(5), metric),
-    );
-    widgets.push(
-      new cloudwatch.GraphWidget({
-        title: 'Results per check kind and status (sum per 5 minutes)',
-        left: counts.slice(0, 1),
-        ...(counts.length > 1 ? { right: counts.slice(1) } : {}),
-        width: 24,
-      }),
-    );
-
-    if (metricsMode !== 'aggregate') {
-      for (const kind of kinds) {
-        const period = periodOf(kind);
-        const title =
-          kind === 'mta-sts' ? `MTA-STS status per domain, worst ${topN}` : `${kind}: Success, worst ${topN} targets`;
-        widgets.push(
-          new cloudwatch.GraphWidget({
-            title: `${title} (1 = ok or warning, 0 = critical)`,
-            left: [
-              insightsExpression(
-                insightsQuery({
-                  namespace: ns,
-                  metric: 'Success',
-                  fn: 'MIN',
-                  grouped: grouped && kind !== 'ses-account',
-                  check: kind,
-                  order: 'ASC',
-                  limit: topN,
-                }),
-                period,
-              ),
-            ],
-            leftYAxis: { min: 0, max: 1 },
-            width: 12,
-          }),
-        );
-        if (metricsMode === 'detailed') {
-          widgets.push(
-            new cloudwatch.GraphWidget({
-              title: `${kind}: Duration (ms), slowest ${topN}`,
-              left: [
-                insightsExpression(
-                  insightsQuery({
-                    namespace: ns,
-                    metric: 'Duration',
-                    fn: 'MAX',
-                    grouped: grouped && kind !== 'ses-account',
-                    check: kind,
-                    order: 'DESC',
-                    limit: topN,
-                  }),
-                  period,
-                ),
-              ],
-              width: 12,
-            }),
-          );
-        }
-      }
-      if (props.targets.some((t) => t.alarmCertExpiry || t.check === 'tls')) {
-        widgets.push(
-          new cloudwatch.SingleValueWidget({
-            title: `Certificate days to expiry (earliest in chain): the ${topN} that expire first`,
-            metrics: [
-              insightsExpression(
-                insightsQuery({
-                  namespace: ns,
-                  metric: 'CertDaysToExpiry',
-                  fn: 'MIN',
-                  grouped,
-                  groupBy: ['Check', 'Target'],
-                  order: 'ASC',
-                  limit: topN,
-                }),
-                Duration.hours(6),
-              ),
-            ],
-            width: 24,
-          }),
-        );
-      }
-      if (props.targets.some((t) => t.alarmDhBits)) {
-        widgets.push(
-          new cloudwatch.SingleValueWidget({
-            title: `DHE key bits (0 = no DHE suites): the ${topN} smallest`,
-            metrics: [
-              insightsExpression(
-                insightsQuery({
-                  namespace: ns,
-                  metric: 'DhKeyBits',
-                  fn: 'MIN',
-                  grouped,
-                  check: 'tls',
-                  order: 'ASC',
-                  limit: topN,
-                }),
-                Duration.hours(6),
-              ),
-            ],
-            width: 24,
-          }),
-        );
-      }
-      if (props.targets.some((t) => t.quotaWarnPercent !== undefined)) {
-        widgets.push(
-          new cloudwatch.SingleValueWidget({
-            title: 'SES 24-hour quota used (%)',
-            metrics: [
-              insightsExpression(
-                // ses-account keeps classic alarms, so its metrics never carry AlarmGroup.
-                insightsQuery({
-                  namespace: ns,
-                  metric: 'QuotaUsedPercent',
-                  fn: 'MAX',
-                  grouped: false,
-                  check: 'ses-account',
-                  order: 'DESC',
-                  limit: topN,
-                }),
-                Duration.hours(6),
-              ),
-            ],
-            width: 24,
-          }),
-        );
-      }
-    }
-
     this.query = new logs.QueryDefinition(this, 'FailedChecksQuery', {
       queryDefinitionName: this.queryName,
       queryString: FAILED_CHECKS_QUERY,
       logGroups: [...props.logGroups],
     });
-    widgets.push(
-      new cloudwatch.LogQueryWidget({
-        title: 'Failed checks by code',
-        logGroupNames: props.logGroups.map((g) => g.logGroupName),
-        queryString: FAILED_CHECKS_QUERY.toString(),
-        width: 24,
-        view: cloudwatch.LogQueryVisualizationType.TABLE,
-      }),
-    );
-
+    const widgets = this.widgets();
+    // Checked with or without a dashboard of our own: a user's dashboard has the same limits.
     if (widgets.length > DASHBOARD_MAX_WIDGETS) {
       throw new DashboardLimitError(
         `the dashboard would have ${widgets.length} widgets, more than CloudWatch's ${DASHBOARD_MAX_WIDGETS}; set alarms.mode to fleet so that alarms are few`,
@@ -272,6 +112,199 @@ export class ProbeDashboard extends Construct {
       );
     }
     this.widgetCount = widgets.length;
-    this.dashboard.addWidgets(...widgets);
+    if (props.createDashboard !== false) {
+      this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+        ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
+        defaultInterval: Duration.days(1),
+      });
+      this.dashboard.addWidgets(...widgets);
+    }
   }
+
+  /**
+   * The dashboard's widgets, new objects on every call (a dashboard positions the widgets
+   * it is given, so one set cannot serve two dashboards).
+   */
+  widgets(): cloudwatch.IWidget[] {
+    return probeWidgets(this.props);
+  }
+
+  /** Appends the widgets to `dashboard`, below what it holds (the widgets' own rows, 24 wide). */
+  addToDashboard(dashboard: cloudwatch.Dashboard): void {
+    dashboard.addWidgets(...this.widgets());
+  }
+}
+
+/** Every widget of the mailprobe dashboard, in order: alarm status, counts, per kind, certificates, DH, quota, query. */
+export function probeWidgets(props: ProbeDashboardProps): cloudwatch.IWidget[] {
+  const ns = props.namespace;
+  const grouped = (props.alarmMode ?? 'per-target') === 'fleet';
+  const metricsMode = props.metricsMode ?? 'default';
+  const topN = props.topN ?? DEFAULT_TOP_N;
+  const widgets: cloudwatch.IWidget[] = [];
+  const periodOf = (kind: CheckKind) =>
+    Duration.seconds(
+      Math.max(60, Math.min(...props.targets.filter((t) => t.check === kind).map((t) => t.periodSeconds))),
+    );
+
+  chunks(props.alarms, ALARMS_PER_WIDGET).forEach((alarms, i) =>
+    widgets.push(
+      new cloudwatch.AlarmStatusWidget({
+        title: i === 0 ? 'mailprobe alarms' : `mailprobe alarms (${i + 1})`,
+        alarms: [...alarms],
+        width: 24,
+        sortBy: cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
+      }),
+    ),
+  );
+
+  const kinds = DEPLOYED_KINDS.filter((k) =>
+    props.targets.some((t) => t.check === k),
+  );
+  // Counts per kind: how many reported, and how many were ok / warning / critical when published.
+  const countMetrics: KindMetricName[] = [
+    'TargetsReporting',
+    ...(metricsMode === 'default' ? [] : (['TargetsCritical', 'TargetsWarning', 'TargetsOk'] as const)),
+  ];
+  const counts = countMetrics.map((metric) =>
+    insightsExpression(kindCountQuery(ns, metric), Duration.minutes(5), metric),
+  );
+  widgets.push(
+    new cloudwatch.GraphWidget({
+      title: 'Results per check kind and status (sum per 5 minutes)',
+      left: counts.slice(0, 1),
+      ...(counts.length > 1 ? { right: counts.slice(1) } : {}),
+      width: 24,
+    }),
+  );
+
+  if (metricsMode !== 'aggregate') {
+    for (const kind of kinds) {
+      const period = periodOf(kind);
+      const title =
+        kind === 'mta-sts' ? `MTA-STS status per domain, worst ${topN}` : `${kind}: Success, worst ${topN} targets`;
+      widgets.push(
+        new cloudwatch.GraphWidget({
+          title: `${title} (1 = ok or warning, 0 = critical)`,
+          left: [
+            insightsExpression(
+              insightsQuery({
+                namespace: ns,
+                metric: 'Success',
+                fn: 'MIN',
+                grouped: grouped && kind !== 'ses-account',
+                check: kind,
+                order: 'ASC',
+                limit: topN,
+              }),
+              period,
+            ),
+          ],
+          leftYAxis: { min: 0, max: 1 },
+          width: 12,
+        }),
+      );
+      if (metricsMode === 'detailed') {
+        widgets.push(
+          new cloudwatch.GraphWidget({
+            title: `${kind}: Duration (ms), slowest ${topN}`,
+            left: [
+              insightsExpression(
+                insightsQuery({
+                  namespace: ns,
+                  metric: 'Duration',
+                  fn: 'MAX',
+                  grouped: grouped && kind !== 'ses-account',
+                  check: kind,
+                  order: 'DESC',
+                  limit: topN,
+                }),
+                period,
+              ),
+            ],
+            width: 12,
+          }),
+        );
+      }
+    }
+    if (props.targets.some((t) => t.alarmCertExpiry || t.check === 'tls')) {
+      widgets.push(
+        new cloudwatch.SingleValueWidget({
+          title: `Certificate days to expiry (earliest in chain): the ${topN} that expire first`,
+          metrics: [
+            insightsExpression(
+              insightsQuery({
+                namespace: ns,
+                metric: 'CertDaysToExpiry',
+                fn: 'MIN',
+                grouped,
+                groupBy: ['Check', 'Target'],
+                order: 'ASC',
+                limit: topN,
+              }),
+              Duration.hours(6),
+            ),
+          ],
+          width: 24,
+        }),
+      );
+    }
+    if (props.targets.some((t) => t.alarmDhBits)) {
+      widgets.push(
+        new cloudwatch.SingleValueWidget({
+          title: `DHE key bits (0 = no DHE suites): the ${topN} smallest`,
+          metrics: [
+            insightsExpression(
+              insightsQuery({
+                namespace: ns,
+                metric: 'DhKeyBits',
+                fn: 'MIN',
+                grouped,
+                check: 'tls',
+                order: 'ASC',
+                limit: topN,
+              }),
+              Duration.hours(6),
+            ),
+          ],
+          width: 24,
+        }),
+      );
+    }
+    if (props.targets.some((t) => t.quotaWarnPercent !== undefined)) {
+      widgets.push(
+        new cloudwatch.SingleValueWidget({
+          title: 'SES 24-hour quota used (%)',
+          metrics: [
+            insightsExpression(
+              // ses-account keeps classic alarms, so its metrics never carry AlarmGroup.
+              insightsQuery({
+                namespace: ns,
+                metric: 'QuotaUsedPercent',
+                fn: 'MAX',
+                grouped: false,
+                check: 'ses-account',
+                order: 'DESC',
+                limit: topN,
+              }),
+              Duration.hours(6),
+            ),
+          ],
+          width: 24,
+        }),
+      );
+    }
+  }
+
+  widgets.push(
+    new cloudwatch.LogQueryWidget({
+      title: 'Failed checks by code',
+      logGroupNames: props.logGroups.map((g) => g.logGroupName),
+      queryString: FAILED_CHECKS_QUERY.toString(),
+      width: 24,
+      view: cloudwatch.LogQueryVisualizationType.TABLE,
+    }),
+  );
+
+  return widgets;
 }

@@ -19,6 +19,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { AlertFormat } from '../lambdas/engine/alerts/chatbot.js';
 import type { CheckKind } from '../lambdas/engine/result.js';
 import { SES_ACCOUNT_IAM_ACTIONS } from '../lambdas/engine/ses/api-errors.js';
 import { SHARD_ARTIFACT_FOLDER, shardArtifact, type ShardReference } from '../lambdas/engine/shard/artifact.js';
@@ -53,6 +54,8 @@ export interface ProbeFunctionProps {
   readonly sesRegions?: readonly string[];
   /** Where change notifications go; the function gets sns:Publish on it. @default - no notifications */
   readonly alertTopic?: sns.ITopic;
+  /** `chatbot`: notifications in AWS Chatbot's custom-notification format (config `alerting.format`). @default 'text' */
+  readonly alertFormat?: AlertFormat;
   /**
    * The probe state (lib/state-table.ts); the function gets BatchGetItem and PutItem on it.
    * Notifications and change detection need it. @default - no state: no notifications
@@ -178,6 +181,7 @@ export class ProbeFunction extends Construct {
       environment: {
         [ENV.namespace]: props.namespace,
         ...(props.alertTopic ? { [ENV.alertTopicArn]: props.alertTopic.topicArn } : {}),
+        ...(props.alertTopic && props.alertFormat === 'chatbot' ? { [ENV.alertFormat]: 'chatbot' } : {}),
         ...(props.stateTable ? { [ENV.stateTableName]: props.stateTable.tableName } : {}),
         ...props.environment,
       },

@@ -91,6 +91,11 @@ export interface TlsRptReceiverProps {
   readonly alertTopic?: sns.ITopic;
   /** @default - the stack name */
   readonly alarmNamePrefix?: string;
+  /**
+   * Actions of the receiver's alarms (FailedSessions per domain: alarm and OK; receiver Errors: alarm).
+   * `[]`: none. @default - notify `alertTopic`, when given
+   */
+  readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** Prebuilt code instead of bundling (tests). @default - lambdas/handlers/tlsrpt-<kind>.ts bundled with esbuild */
@@ -236,6 +241,7 @@ export class TlsRptReceiver extends Construct {
     }
 
     const prefix = props.alarmNamePrefix ?? stack.stackName;
+    const actions = alarmActionsOf(props);
     const errorAlarms = [...functions].map(([kind, fn]) => {
       // A receiver that throws loses reports (HTTPS senders retry a while; mail goes to the dead-letter queue).
       const alarm = new cloudwatch.Alarm(this, `${kind}-Errors`, {
@@ -247,7 +253,7 @@ export class TlsRptReceiver extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         alarmDescription: `The TLS-RPT ${kind} receiver function failed. Reports may not be stored or counted. Action: read the function's log group (level "error" lines name the AWS error).`,
       });
-      if (props.alertTopic) alarm.addAlarmAction(new cwActions.SnsAction(props.alertTopic));
+      alarm.addAlarmAction(...actions);
       return alarm;
     });
     this.alarms = [...props.domains.map((d) => this.domainAlarm(d, props, stack.stackName)), ...errorAlarms];
@@ -418,12 +424,16 @@ export class TlsRptReceiver extends Construct {
         'The SNS message for the report names the sender, MX, result types and what to do; the raw report is in the TLS-RPT bucket. ' +
         `Action: run \`mailprobe mta-sts ${domain.domain}\` and fix what it reports (certificate, STARTTLS, policy).`,
     });
-    if (props.alertTopic) {
-      alarm.addAlarmAction(new cwActions.SnsAction(props.alertTopic));
-      alarm.addOkAction(new cwActions.SnsAction(props.alertTopic));
-    }
+    const actions = alarmActionsOf(props);
+    alarm.addAlarmAction(...actions);
+    alarm.addOkAction(...actions);
     return alarm;
   }
+}
+
+function alarmActionsOf(props: TlsRptReceiverProps): cloudwatch.IAlarmAction[] {
+  if (props.alarmActions) return [...props.alarmActions];
+  return props.alertTopic ? [new cwActions.SnsAction(props.alertTopic)] : [];
 }
 
 /**
@@ -435,7 +445,7 @@ export function tlsRptReceiverFromPlan(
   scope: Construct,
   id: string,
   plan: Plan,
-  options: Pick<TlsRptReceiverProps, 'alertTopic' | 'alarmNamePrefix' | 'logRetention' | 'code'> = {},
+  options: Pick<TlsRptReceiverProps, 'alertTopic' | 'alarmNamePrefix' | 'alarmActions' | 'logRetention' | 'code'> = {},
 ): TlsRptReceiver | undefined {
   const config = plan.tlsRpt;
   if (!config) return undefined;

@@ -9,4 +9,6 @@ export const ENV = {
   queryName: 'FAILED_CHECKS_QUERY_NAME',
   /** The DynamoDB table of probe state (lib/state-table.ts); unset: no state, no notifications. */
   stateTableName: 'STATE_TABLE_NAME',
+  /** `chatbot`: change notifications in AWS Chatbot's custom-notification format; unset: text. */
+  alertFormat: 'ALERT_FORMAT',
 } as const;

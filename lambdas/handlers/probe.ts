@@ -203,6 +203,7 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
         clock: ctx.clock,
         log,
         ...(dashboardName && queryName && region ? { links: { region, dashboardName, queryName } } : {}),
+        ...(env[ENV.alertFormat] === 'chatbot' ? { format: 'chatbot' as const } : {}),
       });
     } else if (topicArn) {
       logLine({ level: 'error', msg: `notifications need the state table: ${ENV.stateTableName} is not set` });

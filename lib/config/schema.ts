@@ -325,6 +325,14 @@ const AlertingSchema = z
       .optional()
       .describe('Send alarms to this existing topic instead of creating one.'),
     notifications: AlertPolicySchema.optional().describe('Defaults for every target; each can override them.'),
+    format: z
+      .enum(['text', 'chatbot'], {
+        error: (iss) => `expected "text" or "chatbot", got ${show(iss.input)}`,
+      })
+      .optional()
+      .describe(
+        'How the probes publish change notifications. chatbot: HTTPS subscribers (AWS Chatbot / Amazon Q Developer in chat applications) and every protocol without its own message get the Chatbot custom-notification JSON; e-mail keeps the text, SQS and Lambda the result JSON. Alarms are unaffected (Chatbot reads them natively). @default "text"',
+      ),
   })
   .describe('Where alarms and change notifications go.');
 

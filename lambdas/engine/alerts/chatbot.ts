@@ -9,7 +9,9 @@
  * backticks, control and bidi characters removed, so it cannot format, link or reorder the
  * channel's text; hints are mailprobe's own words.
  */
-import type { AlertMessage } from './format.js';
+import type { BaseResult } from '../result.js';
+import type { AlertMessage, AlertTransition, FormatOptions } from './format.js';
+import { SNS_MAX_MESSAGE_BYTES, formatAlert } from './format.js';
 
 /** Conservative caps under what chat platforms display without folding. */
 export const CHATBOT_LIMITS = {
@@ -124,4 +126,53 @@ export function chatbotNotification(message: AlertMessage, id: string): ChatbotN
       },
     },
   };
+}
+
+/**
+ * How the probes' change notifications are published (config `alerting.format`). `chatbot`:
+ * the message for HTTPS subscribers and for every protocol without its own key is the
+ * custom notification, so a topic mapped to a Slack or Teams channel shows it; e-mail keeps
+ * the text, SMS the subject, SQS, Lambda and email-json the result JSON.
+ */
+export type AlertFormat = 'text' | 'chatbot';
+export const ALERT_FORMATS: readonly AlertFormat[] = ['text', 'chatbot'];
+
+/** SNS envelope keys that carry the Chatbot payload: Chatbot subscribes over HTTPS; `default` covers the rest. */
+const CHATBOT_KEYS = ['default', 'https'] as const;
+
+const utf8 = (text: string) => Buffer.byteLength(text, 'utf8');
+
+/** The message with the Chatbot payload in the envelope's `default` and `https` keys. */
+export function withChatbotPayload(message: AlertMessage, id: string): AlertMessage {
+  const envelope = JSON.parse(message.input.Message) as Record<string, string>;
+  const payload = JSON.stringify(chatbotNotification(message, id));
+  for (const key of CHATBOT_KEYS) envelope[key] = payload;
+  const body = JSON.stringify(envelope);
+  return {
+    ...message,
+    input: { ...message.input, Message: body },
+    bytes: message.bytes - utf8(message.input.Message) + utf8(body),
+  };
+}
+
+/**
+ * formatAlert, then the Chatbot payload in place of the JSON for HTTPS and default, within
+ * `maxBytes`: when the two together do not fit, the alert is rendered again with less room
+ * (fewer findings, as formatAlert drops the least severe first), until they do.
+ */
+export function chatbotAlert(
+  result: BaseResult,
+  transition: AlertTransition,
+  options: FormatOptions,
+  id: string,
+): AlertMessage {
+  const max = options.maxBytes ?? SNS_MAX_MESSAGE_BYTES;
+  let budget = max;
+  // The payload is capped (CHATBOT_LIMITS), so a few rounds always settle; each one shrinks the budget by the overshoot.
+  for (let round = 0; round < 8; round++) {
+    const message = withChatbotPayload(formatAlert(result, transition, { ...options, maxBytes: budget }), id);
+    if (message.bytes <= max) return message;
+    budget -= message.bytes - max;
+  }
+  throw new RangeError(`a Chatbot alert cannot fit in ${max} bytes`);
 }

@@ -30,6 +30,7 @@ import {
 } from '../state/types.js';
 import type { AlertLinks, AlertMessage, AlertTransition } from './format.js';
 import { formatAlert } from './format.js';
+import { chatbotAlert, type AlertFormat } from './chatbot.js';
 import type { AlertPolicy, AlertHistory, Decision, Observation } from './state.js';
 import { DEFAULT_HOLD_COUNT, DEFAULT_REMINDER_INTERVAL_MS, decide, observe } from './state.js';
 import type { AlertLog } from './sns-publish.js';
@@ -62,6 +63,8 @@ export interface ProcessAlertsDeps {
   /** Send "changed since the last run" notices. @default true */
   readonly notifyChanges?: boolean;
   readonly links?: AlertLinks;
+  /** `chatbot`: HTTPS and default subscribers get the AWS Chatbot custom notification (chatbot.ts). @default 'text' */
+  readonly format?: AlertFormat;
   readonly redact: (text: string) => string;
   readonly clock: Clock;
   readonly log: AlertLog;
@@ -411,11 +414,21 @@ function nextState(p: Planned, sent: boolean): TargetState {
 async function sendOne(p: Planned, deps: ProcessAlertsDeps): Promise<boolean> {
   const transition = p.transition!;
   try {
-    const message = formatAlert(p.result, transition, {
+    const options = {
       redact: deps.redact,
       now: deps.clock.now(),
       ...(deps.links === undefined ? {} : { links: deps.links }),
-    });
+    };
+    const message =
+      deps.format === 'chatbot'
+        ? // One id per notification: a retry after a failed publish is the same event to Chatbot.
+          chatbotAlert(
+            p.result,
+            transition,
+            options,
+            `${p.key.check}#${p.key.target}#${transition.kind}#${p.result.startedAt}`,
+          )
+        : formatAlert(p.result, transition, options);
     const ok = await deps.notify(message, { check: p.key.check, target: p.key.target, kind: transition.kind });
     deps.log({
       level: ok ? 'info' : 'error',

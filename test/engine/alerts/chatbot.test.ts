@@ -1,39 +1,18 @@
 /**
  * The Chatbot (Amazon Q Developer in chat applications) payload: it conforms to the
- * documented custom-notification schema, written out here as the test's own oracle, and
+ * documented custom-notification schema (testkit/chatbot-schema.ts, the tests' own oracle), and
  * outside text cannot format, link or reorder the channel's text.
  */
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import type { AlertableResult } from '../../../lambdas/engine/alerts/facts.js';
 import { CHATBOT_LIMITS, chatbotNotification, quoted } from '../../../lambdas/engine/alerts/chatbot.js';
 import { formatAlert } from '../../../lambdas/engine/alerts/format.js';
 import { finding } from '../../../lambdas/engine/findings.js';
+import { DocumentedChatbotNotification } from '../../../testkit/chatbot-schema.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00.000Z');
 
-/** https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html, "Event schema". */
-const Documented = z.strictObject({
-  version: z.literal('1.0'),
-  source: z.literal('custom'),
-  id: z.string().optional(),
-  content: z.strictObject({
-    textType: z.literal('client-markdown').optional(),
-    title: z.string().optional(),
-    description: z.string(),
-    nextSteps: z.array(z.string()).optional(),
-    keywords: z.array(z.string()).optional(),
-  }),
-  metadata: z
-    .strictObject({
-      threadId: z.string().optional(),
-      summary: z.string().optional(),
-      eventType: z.string().optional(),
-      relatedResources: z.array(z.string()).optional(),
-      additionalContext: z.record(z.string(), z.string()).optional(),
-    })
-    .optional(),
-});
+const Documented = DocumentedChatbotNotification;
 
 function result(message: string, overrides: Partial<AlertableResult> = {}): AlertableResult {
   return {
