@@ -158,9 +158,7 @@ export function probeWidgets(props: ProbeDashboardProps): cloudwatch.IWidget[] {
     ),
   );
 
-  const kinds = DEPLOYED_KINDS.filter((k) =>
-    props.targets.some((t) => t.check === k),
-  );
+  const kinds = DEPLOYED_KINDS.filter((k) => props.targets.some((t) => t.check === k));
   // Counts per kind: how many reported, and how many were ok / warning / critical when published.
   const countMetrics: KindMetricName[] = [
     'TargetsReporting',
