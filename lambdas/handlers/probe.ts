@@ -27,6 +27,7 @@ import type { PoolOptions } from '../engine/run/pool.js';
 import { DynamoStateStore } from '../engine/state/dynamodb.js';
 import { clearCredentialCache } from '../engine/secrets.js';
 import { loadShardEvent } from '../engine/shard/artifact.js';
+import { jsonLog } from '../engine/log.js';
 import { ENV } from './env.js';
 import { parseShardEvent, type ShardEvent } from './event.js';
 
@@ -131,7 +132,7 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
     // parseShardEvent has checked that every spec is of this function's kind.
     const specs = shard.specs as readonly SpecOf<K>[];
     // Alerting's own text (SDK errors, config names) holds no password; results arrive masked.
-    const logLine = (entry: Record<string, unknown>) => writeLine(JSON.stringify({ shard: shard.shard, ...entry }));
+    const logLine = jsonLog(writeLine, { shard: shard.shard });
 
     // The state is read before the checks (one BatchGetItem per 100 targets), so each result's
     // log line can say what changed since the last run.
@@ -179,7 +180,7 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
       const queryName = env[ENV.queryName];
       const region = env['AWS_REGION'];
       const policy = shard.alerts ?? {};
-      const log = (entry: Record<string, unknown>) => logLine(entry);
+      const log = logLine;
       if (topicArn) sns ??= new SNSClient({ maxAttempts: 1, requestHandler: SDK_TIMEOUTS });
       const client = sns;
       const sleep = deps.publisher?.sleep;

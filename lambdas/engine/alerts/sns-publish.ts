@@ -8,8 +8,10 @@ import type { AlertMessage } from './format.js';
 import type { Backoff } from '../aws-retry.js';
 import { errorFacts, withRetries } from '../aws-retry.js';
 
-/** One structured log line (the handlers print it as JSON). Never receives a message body. */
-export type AlertLog = (entry: { level: 'info' | 'warn' | 'error'; msg: string } & Record<string, unknown>) => void;
+import type { Log } from '../log.js';
+
+/** The engine's log (log.ts), as the alert path receives it. Never receives a message body. */
+export type AlertLog = Log;
 
 export interface PublishOptions extends Backoff {
   readonly client: SNSClient;
