@@ -3,10 +3,12 @@
  * (bounded timeouts, no SDK retries: the engine retries itself).
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DEFAULT_NAMESPACE } from '../engine/metrics/definitions.js';
 import type { IngestDeps } from '../engine/tlsrpt/ingest.js';
+import { DEFAULT_TLSRPT_LIMITS, DynamoDayCounters, type TlsRptLimits } from '../engine/tlsrpt/limits.js';
 import type { DomainTarget } from '../engine/tlsrpt/metrics.js';
 import { TLSRPT_ENV } from './tlsrpt-env.js';
 
@@ -18,6 +20,7 @@ export interface ReceiverDeps {
   readonly s3?: IngestDeps['s3'];
   readonly cloudwatch?: IngestDeps['cloudwatch'];
   readonly sns?: IngestDeps['sns'];
+  readonly dynamodb?: Pick<DynamoDBClient, 'send'>;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly now?: () => number;
   readonly writeLine?: (line: string) => void;
@@ -35,11 +38,39 @@ export function parseDomainTargets(raw: string | undefined): DomainTarget[] {
   });
 }
 
+/** Absent keys take the defaults; a value that is not a positive integer is a deployment error. */
+export function parseLimits(raw: string | undefined): TlsRptLimits {
+  const parsed: unknown = JSON.parse(raw ?? '{}');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new Error(`${TLSRPT_ENV.limits} must be a JSON object`);
+  }
+  const limits: Record<string, number> = { ...DEFAULT_TLSRPT_LIMITS };
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!(key in DEFAULT_TLSRPT_LIMITS)) throw new Error(`${TLSRPT_ENV.limits}: unknown limit ${key}`);
+    if (!Number.isSafeInteger(value) || (value as number) < 1) {
+      throw new Error(`${TLSRPT_ENV.limits}.${key} must be a positive integer`);
+    }
+    limits[key] = value as number;
+  }
+  return limits as unknown as TlsRptLimits;
+}
+
+export function parseTrustedSubmitters(raw: string | undefined): string[] {
+  const parsed: unknown = JSON.parse(raw ?? '[]');
+  if (!Array.isArray(parsed) || parsed.some((d) => typeof d !== 'string')) {
+    throw new Error(`${TLSRPT_ENV.trustedSubmitters} must be a JSON array of domains`);
+  }
+  return (parsed as string[]).map((d) => d.toLowerCase().replace(/\.$/, ''));
+}
+
 /** Built once per warm function; throws (a deployment error) when the environment is wrong. */
 export function ingestDepsFrom(deps: ReceiverDeps): IngestDeps {
   const env = deps.env ?? process.env;
   const bucket = env[TLSRPT_ENV.bucket];
   if (!bucket) throw new Error(`${TLSRPT_ENV.bucket} is not set`);
+  const tableName = env[TLSRPT_ENV.stateTable];
+  // Without the counters the limits would not hold: refuse to run rather than run open.
+  if (!tableName) throw new Error(`${TLSRPT_ENV.stateTable} is not set`);
   const topicArn = env[TLSRPT_ENV.alertTopicArn];
   return {
     s3: deps.s3 ?? new S3Client({ maxAttempts: 1, requestHandler: SDK_TIMEOUTS }),
@@ -49,6 +80,13 @@ export function ingestDepsFrom(deps: ReceiverDeps): IngestDeps {
     ...(topicArn ? { topicArn, sns: deps.sns ?? new SNSClient({ maxAttempts: 1, requestHandler: SDK_TIMEOUTS }) } : {}),
     targets: parseDomainTargets(env[TLSRPT_ENV.domains]),
     now: deps.now ?? Date.now,
+    counters: new DynamoDayCounters({
+      client: deps.dynamodb ?? new DynamoDBClient({ maxAttempts: 1, requestHandler: SDK_TIMEOUTS }),
+      tableName,
+      ...deps.backoff,
+    }),
+    limits: parseLimits(env[TLSRPT_ENV.limits]),
+    trustedSubmitters: parseTrustedSubmitters(env[TLSRPT_ENV.trustedSubmitters]),
     writeLine: deps.writeLine ?? ((line: string) => void process.stdout.write(`${line}\n`)),
     ...(deps.backoff ? { backoff: deps.backoff } : {}),
   };

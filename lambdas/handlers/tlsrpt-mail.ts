@@ -4,12 +4,17 @@
  * the MIME message (postal-mime), takes out the report and ingests it like the HTTPS
  * receiver does. A message that is not a report (spam, bounces, unknown domains) is
  * logged with its code and left to the bucket's lifecycle rule; only failures worth a
- * retry (S3 or CloudWatch unavailable) throw, so Lambda retries and then dead-letters.
+ * retry (S3, DynamoDB or CloudWatch unavailable) throw, so Lambda retries and then dead-letters.
+ *
+ * Each report is authenticated (authenticate.ts: DKIM aligned with From, RFC 8460 §5.3,
+ * and SES's DKIM verdict from the receipt event) and recorded `authenticated: true|false`;
+ * SES's SPF and DKIM verdicts go into every log line about the message.
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { DEFAULT_LIMITS, readCapped } from '../engine/tlsrpt/decode.js';
 import { isReportError, ReportError } from '../engine/tlsrpt/errors.js';
 import { ingestReport, type IngestDeps, type IngestOutcome } from '../engine/tlsrpt/ingest.js';
+import { authenticateMail, type DkimResolver } from '../engine/tlsrpt/authenticate.js';
 import { parseReportMail } from '../engine/tlsrpt/mime.js';
 import { INCOMING_PREFIX } from '../engine/tlsrpt/store.js';
 import { ingestDepsFrom, type ReceiverDeps } from './tlsrpt-common.js';
@@ -42,7 +47,7 @@ export type MailOutcome =
   | { readonly object: string; readonly outcome: 'refused'; readonly code: string }
   | { readonly object: string; readonly outcome: 'skipped' };
 
-export function createMailHandler(deps: ReceiverDeps = {}) {
+export function createMailHandler(deps: ReceiverDeps & { dkimResolver?: DkimResolver } = {}) {
   let ingest: IngestDeps | undefined;
   const writeLine = deps.writeLine ?? ((line: string) => void process.stdout.write(`${line}\n`));
 
@@ -88,7 +93,36 @@ export function createMailHandler(deps: ReceiverDeps = {}) {
             new ReportError('TLSRPT_MAIL_INVALID', `message is over the ${DEFAULT_LIMITS.maxMessageBytes}-byte cap`),
         );
         const mail = await parseReportMail(message);
-        const outcome = await ingestReport(mail.report, 'mail', ingest);
+        const ses = {
+          ...(receipt?.spfVerdict?.status ? { spf: receipt.spfVerdict.status } : {}),
+          ...(receipt?.dkimVerdict?.status ? { dkim: receipt.dkimVerdict.status } : {}),
+        };
+        const auth = await authenticateMail(message, {
+          ...(deps.dkimResolver ? { resolver: deps.dkimResolver } : {}),
+          now: new Date(ingest.now()),
+          ses,
+        });
+        writeLine(
+          JSON.stringify({
+            level: 'info',
+            msg: 'tlsrpt mail authentication',
+            object: key,
+            authenticated: auth.authenticated,
+            reason: auth.reason,
+            ...(auth.fromDomain ? { fromDomain: auth.fromDomain } : {}),
+            ...(mail.ignoredParts > 0 ? { ignoredParts: mail.ignoredParts } : {}),
+            ...(ses.spf || ses.dkim ? { ses } : {}),
+          }),
+        );
+        const outcome = await ingestReport(
+          mail.report,
+          {
+            source: 'mail',
+            authenticated: auth.authenticated,
+            ...(auth.authenticated && auth.domain ? { domain: auth.domain } : {}),
+          },
+          ingest,
+        );
         outcomes.push({ object: key, ...outcome });
       } catch (err) {
         if (!isReportError(err)) throw err;

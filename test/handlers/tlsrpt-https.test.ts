@@ -2,7 +2,8 @@
  * The HTTPS rua receiver, driven by real HTTP requests: a loopback server plays API
  * Gateway's part (HTTP API payload 2.0 event, binary bodies base64, its 10 MB payload
  * limit) and hands each request to the handler. S3, CloudWatch and SNS are mocked at the
- * SDK boundary (testkit/fixtures/tlsrpt/fake-aws.ts).
+ * SDK boundary (testkit/fixtures/tlsrpt/fake-aws.ts); the daily counters and the probes'
+ * state are a real DynamoDB-compatible table (dynalite).
  */
 import { GetMetricDataCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -15,6 +16,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHttpsHandler, type HttpApiEvent } from '../../lambdas/handlers/tlsrpt-https.js';
 import { parseReportText } from '../../lambdas/engine/tlsrpt/parse.js';
 import { fakeAws } from '../../testkit/fixtures/tlsrpt/fake-aws.js';
+import { startDynalite, type RunningDynalite } from '../../testkit/dynalite.js';
+import { putProbeState } from '../../testkit/fixtures/tlsrpt/probe-state.js';
 
 const fixture = (name: string): Buffer =>
   readFileSync(new URL(`../../testkit/fixtures/tlsrpt/${name}`, import.meta.url));
@@ -24,28 +27,35 @@ const NOW = Date.parse('2026-11-30T06:00:00Z');
 
 const aws = fakeAws();
 const logs: string[] = [];
-const handler = createHttpsHandler({
-  s3: aws.s3,
-  cloudwatch: aws.cloudwatch,
-  sns: aws.sns,
-  now: () => NOW,
-  writeLine: (line) => logs.push(line),
-  backoff: { maxAttempts: 2, sleep: async () => {} },
-  env: {
-    TLSRPT_BUCKET: 'reports-bucket',
-    TLSRPT_DOMAINS: JSON.stringify([
-      { domain: 'example.com', name: 'example', mtaSts: true },
-      { domain: 'company-y.example', name: 'company-y.example', mtaSts: false },
-    ]),
-    METRIC_NAMESPACE: 'MailProbe',
-    ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:alerts',
-  },
-});
+let db: RunningDynalite;
+let table = 0;
+let handler: ReturnType<typeof createHttpsHandler>;
+const makeHandler = (tableName: string) =>
+  createHttpsHandler({
+    s3: aws.s3,
+    dynamodb: db.client,
+    cloudwatch: aws.cloudwatch,
+    sns: aws.sns,
+    now: () => NOW,
+    writeLine: (line) => logs.push(line),
+    backoff: { maxAttempts: 2, sleep: async () => {} },
+    env: {
+      TLSRPT_BUCKET: 'reports-bucket',
+      TLSRPT_DOMAINS: JSON.stringify([
+        { domain: 'example.com', name: 'example', mtaSts: true },
+        { domain: 'company-y.example', name: 'company-y.example', mtaSts: false },
+      ]),
+      METRIC_NAMESPACE: 'MailProbe',
+      ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:alerts',
+      STATE_TABLE_NAME: tableName,
+    },
+  });
 
 let server: Server;
 let url: string;
 
 beforeAll(async () => {
+  db = await startDynalite();
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -64,7 +74,10 @@ beforeAll(async () => {
       if (refused) return;
       const body = Buffer.concat(chunks);
       const event: HttpApiEvent = {
-        requestContext: { http: { method: req.method ?? 'GET' }, requestId: 'req-1' },
+        requestContext: {
+          http: { method: req.method ?? 'GET', sourceIp: req.socket.remoteAddress ?? '' },
+          requestId: 'req-1',
+        },
         headers: Object.fromEntries(
           Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]),
         ),
@@ -80,10 +93,15 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  await db.close();
 });
-beforeEach(() => {
+beforeEach(async () => {
   aws.reset();
   logs.length = 0;
+  // A fresh table (and handler, which keeps its deps warm) per test: counters never leak between tests.
+  table += 1;
+  await db.createTable(`state-${table}`);
+  handler = makeHandler(`state-${table}`);
 });
 
 async function post(body: Uint8Array | string, contentType: string, method = 'POST') {
@@ -127,9 +145,11 @@ describe('accepted reports', () => {
           Value: 1873,
           Unit: 'Count',
           Timestamp: new Date(NOW),
+          // Over HTTPS nothing is authenticated: outside the alarm's series (issue 21).
           Dimensions: [
             { Name: 'Check', Value: 'tlsrpt' },
             { Name: 'Target', Value: 'example' },
+            { Name: 'Evidence', Value: 'uncorroborated' },
           ],
         }),
         expect.objectContaining({ MetricName: 'TlsRptFailedSessions', Value: 0 }),
@@ -139,7 +159,8 @@ describe('accepted reports', () => {
     expect(aws.snsMock.commandCalls(PublishCommand)).toHaveLength(0);
   });
 
-  it('application/tlsrpt+json with failures: one SNS message that reads at 3 a.m., with the mta-sts verdict', async () => {
+  it('application/tlsrpt+json with failures, corroborated by the mta-sts probe being critical: one SNS message that reads at 3 a.m.', async () => {
+    await putProbeState(db.client, `state-${table}`, 'mta-sts', 'example', 'critical', NOW - 60 * 60 * 1000);
     aws.cwMock.on(GetMetricDataCommand).resolves({
       MetricDataResults: [
         // Success 0 = the mta-sts check was critical at its last run (most recent first).
@@ -185,15 +206,33 @@ describe('accepted reports', () => {
     expect(query.MetricDataQueries?.[0]?.MetricStat).toBeUndefined();
   });
 
-  it('testing mode is a warning, and a domain mailprobe does not probe says so instead of inventing a verdict', async () => {
+  it('failures over HTTPS that nothing corroborates: stored and counted apart from the alarm series, no message (issue 21)', async () => {
     const res = await post(fixture('rfc8460-example.json'), 'application/tlsrpt+json');
     expect(res.status).toBe(201);
-    const input = aws.snsMock.commandCalls(PublishCommand)[0]!.args[0].input;
-    expect(input.MessageAttributes?.severity?.StringValue).toBe('warning');
-    const text = (JSON.parse(input.Message!) as { default: string }).default;
-    expect(text).toContain('testing mode, the sender delivered anyway');
-    expect(text).toContain('  company-y.example: unknown (the domain is not an mta-sts target of the config)');
-    expect(aws.cwMock.commandCalls(GetMetricDataCommand)).toHaveLength(0);
+    expect(aws.snsMock.commandCalls(PublishCommand)).toHaveLength(0);
+    const datums = aws.cwMock.commandCalls(PutMetricDataCommand)[0]!.args[0].input.MetricData!;
+    expect(datums.find((d) => d.MetricName === 'TlsRptFailedSessions')).toMatchObject({
+      Value: 303,
+      Dimensions: [
+        { Name: 'Check', Value: 'tlsrpt' },
+        { Name: 'Target', Value: 'company-y.example' },
+        { Name: 'Evidence', Value: 'uncorroborated' },
+      ],
+    });
+    const stored = JSON.parse(logs.find((l) => l.includes('tlsrpt report stored'))!) as Record<string, unknown>;
+    expect(stored).toMatchObject({ alert: 'uncorroborated', authenticated: false, source: 'https' });
+    expect(aws.objects.size).toBe(1);
+    expect([...aws.objects.values()][0]!.metadata).toMatchObject({ source: 'https', authenticated: 'false' });
+  });
+
+  it.each([
+    ['no probe state', undefined],
+    ['the probe says ok', { status: 'ok', ageMs: 60_000 }],
+    ['the probe was critical 3 days ago (stale)', { status: 'critical', ageMs: 3 * 86_400_000 }],
+  ] as const)('the same failures unsigned over HTTPS do not page when %s', async (_, probe) => {
+    if (probe) await putProbeState(db.client, `state-${table}`, 'mta-sts', 'example', probe.status, NOW - probe.ageMs);
+    expect((await post(fixture('microsoft-failures.json'), 'application/tlsrpt+json')).status).toBe(201);
+    expect(aws.snsMock.commandCalls(PublishCommand)).toHaveLength(0);
   });
 
   it('the same report twice is stored and counted once (201, then 200)', async () => {

@@ -37,6 +37,10 @@ export const REPORT_ERRORS = {
     status: 400,
     hint: 'The message has no application/tlsrpt+gzip or application/tlsrpt+json part (RFC 8460 §5.3.1). It may be spam or a bounce sent to the rua address.',
   },
+  TLSRPT_RATE_LIMITED: {
+    status: 429,
+    hint: 'A daily limit of the receiver (tlsRpt.limits: per source IP, per submitter, per policy domain) was reached; the report was counted in TlsRptDropped and not stored. A real sender retries the next day; many of these mean a flood.',
+  },
   TLSRPT_FILE_UNREADABLE: {
     status: 400,
     hint: 'The file could not be read: check the path and permissions.',

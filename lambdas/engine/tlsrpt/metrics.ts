@@ -27,7 +27,21 @@ export const TLSRPT_METRICS = {
     unit: 'Count',
     description: 'Sessions a sender reported as failed (RFC 8460 total-failure-session-count).',
   },
+  Dropped: {
+    name: 'TlsRptDropped',
+    unit: 'Count',
+    description: 'Requests, reports and alerts refused by a daily limit (dimension Reason: the limit).',
+  },
 } as const;
+
+/**
+ * Sessions of reports nothing corroborates are published with this extra dimension
+ * (`Evidence` = `uncorroborated`): visible on the dashboard, invisible to the domain alarms,
+ * which read exactly (Check, Target). Unauthenticated data alone must never page (issue 21).
+ */
+export const DIMENSION_EVIDENCE = 'Evidence';
+export const UNCORROBORATED = 'uncorroborated';
+export const DIMENSION_REASON = 'Reason';
 
 export interface DomainTarget {
   /** The policy domain, lowercase, no trailing dot. */
@@ -39,7 +53,12 @@ export interface DomainTarget {
 }
 
 /** Per configured policy domain of the report: successful and failed sessions, summed over its policies. */
-export function reportDatums(report: TlsRptReport, targets: readonly DomainTarget[], receivedAt: Date): MetricDatum[] {
+export function reportDatums(
+  report: TlsRptReport,
+  targets: readonly DomainTarget[],
+  receivedAt: Date,
+  corroborated = true,
+): MetricDatum[] {
   const byDomain = new Map(targets.map((t) => [t.domain, t]));
   const sums = new Map<string, { ok: number; failed: number }>();
   for (const p of report.policies) {
@@ -55,6 +74,7 @@ export function reportDatums(report: TlsRptReport, targets: readonly DomainTarge
     const Dimensions = [
       { Name: DIMENSION_CHECK, Value: TLSRPT_CHECK },
       { Name: DIMENSION_TARGET, Value: name },
+      ...(corroborated ? [] : [{ Name: DIMENSION_EVIDENCE, Value: UNCORROBORATED }]),
     ];
     datums.push(
       {
@@ -102,29 +122,53 @@ export async function publishReportMetrics(
     );
     return { published: datums.length, emfFallback: 0 };
   } catch (err) {
-    const byTarget = new Map<string, MetricDatum[]>();
-    for (const d of datums) {
-      const target = d.Dimensions?.find((x) => x.Name === DIMENSION_TARGET)?.Value ?? '';
-      byTarget.set(target, [...(byTarget.get(target) ?? []), d]);
-    }
-    for (const [target, group] of byTarget) {
-      const doc: Record<string, unknown> = {
-        _aws: {
-          Timestamp: (group[0]!.Timestamp as Date).getTime(),
-          CloudWatchMetrics: [
-            {
-              Namespace: deps.namespace,
-              Dimensions: [[DIMENSION_CHECK, DIMENSION_TARGET]],
-              Metrics: group.map((d) => ({ Name: d.MetricName, Unit: d.Unit })),
-            },
-          ],
-        },
-        [DIMENSION_CHECK]: TLSRPT_CHECK,
-        [DIMENSION_TARGET]: target,
-      };
-      for (const d of group) doc[d.MetricName!] = d.Value;
-      deps.writeLine(JSON.stringify(doc));
-    }
+    for (const line of emfLines(deps.namespace, datums)) deps.writeLine(line);
     return { published: 0, emfFallback: datums.length, error: errorFacts(err).name };
   }
+}
+
+/** One EMF document per dimension set: CloudWatch Logs turns each line into the same metrics. */
+export function emfLines(namespace: string, datums: readonly MetricDatum[]): string[] {
+  const groups = new Map<string, MetricDatum[]>();
+  for (const d of datums) {
+    const key = JSON.stringify(d.Dimensions ?? []);
+    groups.set(key, [...(groups.get(key) ?? []), d]);
+  }
+  return [...groups.values()].map((group) => {
+    const dims = group[0]!.Dimensions ?? [];
+    const doc: Record<string, unknown> = {
+      _aws: {
+        Timestamp: (group[0]!.Timestamp as Date).getTime(),
+        CloudWatchMetrics: [
+          {
+            Namespace: namespace,
+            Dimensions: [dims.map((x) => x.Name)],
+            Metrics: group.map((d) => ({ Name: d.MetricName, Unit: d.Unit })),
+          },
+        ],
+      },
+      ...Object.fromEntries(dims.map((x) => [x.Name, x.Value])),
+    };
+    for (const d of group) doc[d.MetricName!] = d.Value;
+    return JSON.stringify(doc);
+  });
+}
+
+/**
+ * One refusal by a daily limit, as an EMF log line: no API call per refused request, so
+ * counting a flood costs no more than the flood, and cannot itself be throttled.
+ */
+export function droppedLine(namespace: string, reason: string, at: Date): string {
+  return emfLines(namespace, [
+    {
+      MetricName: TLSRPT_METRICS.Dropped.name,
+      Dimensions: [
+        { Name: DIMENSION_CHECK, Value: TLSRPT_CHECK },
+        { Name: DIMENSION_REASON, Value: reason },
+      ],
+      Timestamp: at,
+      Value: 1,
+      Unit: 'Count',
+    },
+  ])[0]!;
 }
