@@ -212,6 +212,7 @@ export class MailProbes extends Construct {
 
     this.tlsRpt = tlsRptReceiverFromPlan(this, 'TlsRpt', plan, {
       alertTopic: topic.topic,
+      stateTable: this.stateTable,
       ...(props.alarmNamePrefix ? { alarmNamePrefix: props.alarmNamePrefix } : {}),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       ...(props.tlsRptCode ? { code: props.tlsRptCode } : {}),

@@ -18,6 +18,8 @@ import { parseReportText } from '../../lambdas/engine/tlsrpt/parse.js';
 import { fakeAws } from '../../testkit/fixtures/tlsrpt/fake-aws.js';
 import { startDynalite, type RunningDynalite } from '../../testkit/dynalite.js';
 import { putProbeState } from '../../testkit/fixtures/tlsrpt/probe-state.js';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { counterKey } from '../../lambdas/engine/tlsrpt/limits.js';
 
 const fixture = (name: string): Buffer =>
   readFileSync(new URL(`../../testkit/fixtures/tlsrpt/${name}`, import.meta.url));
@@ -30,7 +32,7 @@ const logs: string[] = [];
 let db: RunningDynalite;
 let table = 0;
 let handler: ReturnType<typeof createHttpsHandler>;
-const makeHandler = (tableName: string) =>
+const makeHandler = (tableName: string, extraEnv: Record<string, string> = {}) =>
   createHttpsHandler({
     s3: aws.s3,
     dynamodb: db.client,
@@ -48,6 +50,7 @@ const makeHandler = (tableName: string) =>
       METRIC_NAMESPACE: 'MailProbe',
       ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:alerts',
       STATE_TABLE_NAME: tableName,
+      ...extraEnv,
     },
   });
 
@@ -374,5 +377,87 @@ describe('refused requests', () => {
     const line = JSON.parse(logs.find((l) => l.includes('tlsrpt receiver failed'))!) as Record<string, string>;
     expect(line.error).toBe('AccessDenied');
     expect(line.stack).toContain('Access Denied by bucket policy xyz');
+  });
+});
+
+describe('limits that hold under attack (issue 21 (3), issue 25 item 8)', () => {
+  /** A distinct forged report with failures: each one a new S3 key if nothing stopped it. */
+  function forged(i: number): string {
+    const report = JSON.parse(fixture('microsoft-failures.json').toString()) as Record<string, unknown>;
+    report['organization-name'] = `Forger ${i % 3}`;
+    report['report-id'] = `forged-${i}`;
+    return JSON.stringify(report);
+  }
+  const dropped = (reason: string) =>
+    logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => '_aws' in l && l['Reason'] === reason && l['TlsRptDropped'] === 1).length;
+
+  it('a flood of 40 distinct forged reports: at most 5 stored, 1 message, the other 35 refused with 429 and counted', async () => {
+    handler = makeHandler(`state-${table}`, {
+      TLSRPT_LIMITS: JSON.stringify({
+        reportsPerDomainPerDay: 5,
+        reportsPerSubmitterPerDay: 1000,
+        requestsPerSourcePerDay: 1000,
+      }),
+    });
+    // Even with the probe agreeing (so every one of them would page), the flood pages once.
+    await putProbeState(db.client, `state-${table}`, 'mta-sts', 'example', 'critical', NOW - 60_000);
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i += 1) statuses.push((await post(forged(i), 'application/tlsrpt+json')).status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(35);
+    expect(aws.objects.size).toBe(5);
+    expect(aws.snsMock.commandCalls(PublishCommand)).toHaveLength(1);
+    expect(dropped('reports-per-domain')).toBe(35);
+    expect(dropped('alerts-per-domain')).toBe(4);
+    // The counter in the table has seen all 40 (5 within the limit, 35 beyond), and expires.
+    const item = await db.client.send(
+      new GetItemCommand({
+        TableName: `state-${table}`,
+        Key: { pk: { S: counterKey('reports-per-domain#unauthenticated#example.com', '2026-11-30') } },
+      }),
+    );
+    expect(item.Item?.['n']?.N).toBe('40');
+    expect(Number(item.Item?.['expiresAt']?.N)).toBe(Date.parse('2026-12-04T00:00:00Z') / 1000);
+    const refused = await post(forged(99), 'application/tlsrpt+json');
+    expect(refused.json).toEqual({
+      error: 'TLSRPT_RATE_LIMITED',
+      message: 'daily limit reports-per-domain (5) reached',
+    });
+  });
+
+  it('one source cannot starve the others: its requests stop at its own budget, another address still gets in', async () => {
+    handler = makeHandler(`state-${table}`, { TLSRPT_LIMITS: JSON.stringify({ requestsPerSourcePerDay: 3 }) });
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i += 1) statuses.push((await post(forged(i), 'application/tlsrpt+json')).status);
+    expect(statuses).toEqual([201, 201, 201, 429, 429, 429, 429, 429, 429, 429]);
+    expect(dropped('requests-per-source')).toBe(7);
+    // A real sender from another address (API Gateway's requestContext.http.sourceIp).
+    const other = await handler({
+      requestContext: { http: { method: 'POST', sourceIp: '198.51.100.7' } },
+      headers: { 'content-type': 'application/tlsrpt+json' },
+      body: fixture('google-ok.json').toString(),
+    });
+    expect(other.statusCode).toBe(201);
+    // Payload 1.0 (REST API) puts the address in requestContext.identity.
+    const rest = await handler({
+      requestContext: { identity: { sourceIp: '127.0.0.1' } },
+      headers: { 'content-type': 'application/tlsrpt+json' },
+      body: forged(50),
+    });
+    expect(rest.statusCode).toBe(429);
+  });
+
+  it('the counters unreachable: 500, the report is not stored (the sender retries), nothing pages', async () => {
+    db.setFault('throttle', 'UpdateItem');
+    try {
+      const res = await post(fixture('microsoft-failures.json'), 'application/tlsrpt+json');
+      expect(res.status).toBe(500);
+    } finally {
+      db.setFault('none');
+    }
+    expect(aws.objects.size).toBe(0);
+    expect(aws.snsMock.commandCalls(PublishCommand)).toHaveLength(0);
   });
 });

@@ -92,6 +92,7 @@ describe('TlsRptReceiver', () => {
   });
 
   it('runs each receiver with reserved concurrency, its own log group, and least-privilege IAM', () => {
+    const policies = () => JSON.stringify(template.findResources('AWS::IAM::Policy'));
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: 'mailprobe: TLS-RPT https receiver',
       Runtime: 'nodejs22.x',
@@ -103,8 +104,16 @@ describe('TlsRptReceiver', () => {
           TLSRPT_DOMAINS: JSON.stringify(DOMAINS),
           METRIC_NAMESPACE: 'MailProbe',
           ALERT_TOPIC_ARN: Match.anyValue(),
+          STATE_TABLE_NAME: { Ref: Match.stringLikeRegexp('^TlsRptCounters') },
+          TLSRPT_TRUSTED_SUBMITTERS: '["google.com","microsoft.com"]',
         },
       },
+    });
+    // Without the probes' table, a counters table of its own with the same layout (TTL, on demand).
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: 'mailprobe: TLS-RPT mail receiver',
@@ -127,13 +136,31 @@ describe('TlsRptReceiver', () => {
             Resource: '*',
             Condition: { StringEquals: { 'cloudwatch:namespace': 'MailProbe' } },
           },
+          {
+            Sid: 'CountDailyLimits',
+            Effect: 'Allow',
+            Action: 'dynamodb:UpdateItem',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TlsRptCounters'), 'Arn'] },
+            Condition: {
+              'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['tlsrpt-day#*'] },
+              'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'n', 'm', 'expiresAt'] },
+            },
+          },
+          {
+            Sid: 'ReadMtaStsProbeState',
+            Effect: 'Allow',
+            Action: 'dynamodb:GetItem',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TlsRptCounters'), 'Arn'] },
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['mta-sts#*'] } },
+          },
         ]),
       },
     });
+    // The receivers never write probe state nor scan the table.
+    expect(policies()).not.toMatch(/dynamodb:(PutItem|DeleteItem|Scan|Query|BatchWriteItem)/);
     // No function may delete or overwrite-read reports, nor use the AWS-managed basic role.
-    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
-    expect(policies).not.toContain('s3:DeleteObject');
-    expect(policies).not.toContain('"s3:*"');
+    expect(policies()).not.toContain('s3:DeleteObject');
+    expect(policies()).not.toContain('"s3:*"');
     expect(JSON.stringify(template.findResources('AWS::IAM::Role'))).not.toContain('AWSLambdaBasicExecutionRole');
   });
 
@@ -238,7 +265,7 @@ describe('TlsRptReceiver options', () => {
       name: `domain-${i}`,
       mtaSts: true,
     }));
-    expect(() => synth({ domains: many })).toThrow(/80 domains take \d+ bytes of environment, over the 3500 bytes/);
+    expect(() => synth({ domains: many })).toThrow(/80 domains take \d+ bytes of environment, over the 3000 bytes/);
   });
 });
 
@@ -249,7 +276,13 @@ describe('from the config file (tlsRpt section, wired by MailProbes)', () => {
     const plan = planConfig(
       validateConfig({
         domains: [{ domain: 'example.com', name: 'example' }],
-        tlsRpt: { https: true, mail: { recipients: ['tlsrpt@reports.example.com'] }, retentionDays: 400 },
+        tlsRpt: {
+          https: true,
+          mail: { recipients: ['tlsrpt@reports.example.com'] },
+          retentionDays: 400,
+          limits: { reportsPerDomainPerDay: 10, alertsPerDomainPerDay: 2 },
+          trustedSubmitters: ['google.com'],
+        },
       }),
     );
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -267,9 +300,14 @@ describe('from the config file (tlsRpt section, wired by MailProbes)', () => {
       Environment: {
         Variables: Match.objectLike({
           TLSRPT_DOMAINS: JSON.stringify([{ domain: 'example.com', name: 'example', mtaSts: true }]),
+          TLSRPT_LIMITS: '{"reportsPerDomainPerDay":10,"alertsPerDomainPerDay":2}',
+          TLSRPT_TRUSTED_SUBMITTERS: '["google.com"]',
+          // The probes' own state table: counters beside it, and the mta-sts state read from it.
+          STATE_TABLE_NAME: { Ref: Match.stringLikeRegexp('^MailProbesState') },
         }),
       },
     });
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 400 })] },
     });
