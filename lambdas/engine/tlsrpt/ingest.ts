@@ -15,8 +15,9 @@
  */
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { errorFacts, withRetries, type Backoff } from '../aws-retry.js';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import { publishAlert } from '../alerts/sns-publish.js';
+import type { Backoff } from '../aws-retry.js';
 import { formatReportAlert } from './alert.js';
 import { ReportError } from './errors.js';
 import { dayOf, type DayCounters, type LimitName, type TlsRptLimits } from './limits.js';
@@ -274,12 +275,13 @@ async function sendAlert(
     receivedAt,
     location: `s3://${deps.bucket}/${key}`,
   });
-  try {
-    await withRetries(() => sns.send(new PublishCommand({ TopicArn: topicArn, ...message.input })), deps.backoff);
-    return 'sent';
-  } catch (err) {
-    // The report is stored and counted, and the alarm still fires: log, do not fail the delivery.
-    deps.writeLine(JSON.stringify({ level: 'error', msg: 'tlsrpt alert publish failed', error: errorFacts(err).name }));
-    return 'failed';
-  }
+  // The probes' publisher (alerts/sns-publish.ts): same retries, never rejects. The report is
+  // stored and counted, and the alarm still fires: a failed publish is logged, not a failed delivery.
+  const outcome = await publishAlert(message, {
+    client: sns,
+    topicArn,
+    ...deps.backoff,
+    log: (entry) => deps.writeLine(JSON.stringify({ ...entry, msg: `tlsrpt ${entry.msg}` })),
+  });
+  return outcome.ok ? 'sent' : 'failed';
 }

@@ -9,9 +9,10 @@
  * reports arrive hours after their period ends, CloudWatch alarms would not look that far
  * back, and "failures reported in the last day" is what on-call acts on.
  */
-import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch';
-import { withRetries, errorFacts, type Backoff } from '../aws-retry.js';
+import type { CloudWatchClient, MetricDatum } from '@aws-sdk/client-cloudwatch';
+import type { Backoff } from '../aws-retry.js';
 import { DIMENSION_CHECK, DIMENSION_TARGET } from '../metrics/definitions.js';
+import { DEFAULT_RETRY, emfLinesOf, publishMetricData } from '../metrics/publisher.js';
 import type { TlsRptReport } from './report.js';
 
 export const TLSRPT_CHECK = 'tlsrpt';
@@ -106,52 +107,32 @@ export interface MetricsOutcome {
 }
 
 /**
- * One PutMetricData call (a report has a handful of domains: far below the 1,000-datum
- * limit), retried on throttling and 5xx; if it still fails, the same metrics go out as EMF
- * log lines, so a report already stored (and therefore never counted again) is not lost.
+ * Through the probes' publisher (metrics/publisher.ts): one PutMetricData call (a report has
+ * a handful of domains, far below the 1,000-datum limit), retried on throttling and 5xx; if it
+ * still fails, the same metrics go out as EMF log lines, so a report already stored (and
+ * therefore never counted again) is not lost.
  */
 export async function publishReportMetrics(
   datums: readonly MetricDatum[],
   deps: { client: Pick<CloudWatchClient, 'send'>; namespace: string; writeLine: (line: string) => void } & Backoff,
 ): Promise<MetricsOutcome> {
   if (datums.length === 0) return { published: 0, emfFallback: 0 };
-  try {
-    await withRetries(
-      () => deps.client.send(new PutMetricDataCommand({ Namespace: deps.namespace, MetricData: [...datums] })),
-      deps,
-    );
-    return { published: datums.length, emfFallback: 0 };
-  } catch (err) {
-    for (const line of emfLines(deps.namespace, datums)) deps.writeLine(line);
-    return { published: 0, emfFallback: datums.length, error: errorFacts(err).name };
-  }
-}
-
-/** One EMF document per dimension set: CloudWatch Logs turns each line into the same metrics. */
-export function emfLines(namespace: string, datums: readonly MetricDatum[]): string[] {
-  const groups = new Map<string, MetricDatum[]>();
-  for (const d of datums) {
-    const key = JSON.stringify(d.Dimensions ?? []);
-    groups.set(key, [...(groups.get(key) ?? []), d]);
-  }
-  return [...groups.values()].map((group) => {
-    const dims = group[0]!.Dimensions ?? [];
-    const doc: Record<string, unknown> = {
-      _aws: {
-        Timestamp: (group[0]!.Timestamp as Date).getTime(),
-        CloudWatchMetrics: [
-          {
-            Namespace: namespace,
-            Dimensions: [dims.map((x) => x.Name)],
-            Metrics: group.map((d) => ({ Name: d.MetricName, Unit: d.Unit })),
-          },
-        ],
-      },
-      ...Object.fromEntries(dims.map((x) => [x.Name, x.Value])),
-    };
-    for (const d of group) doc[d.MetricName!] = d.Value;
-    return JSON.stringify(doc);
+  const report = await publishMetricData(datums, {
+    client: deps.client,
+    namespace: deps.namespace,
+    writeLine: deps.writeLine,
+    retry: {
+      ...DEFAULT_RETRY,
+      ...(deps.maxAttempts !== undefined ? { maxAttempts: deps.maxAttempts } : {}),
+      ...(deps.baseDelayMs !== undefined ? { baseDelayMs: deps.baseDelayMs } : {}),
+    },
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
   });
+  return {
+    published: report.published,
+    emfFallback: report.emfFallback,
+    ...(report.errors.length > 0 ? { error: report.errors.join('; ') } : {}),
+  };
 }
 
 /**
@@ -159,7 +140,7 @@ export function emfLines(namespace: string, datums: readonly MetricDatum[]): str
  * counting a flood costs no more than the flood, and cannot itself be throttled.
  */
 export function droppedLine(namespace: string, reason: string, at: Date): string {
-  return emfLines(namespace, [
+  return emfLinesOf(namespace, [
     {
       MetricName: TLSRPT_METRICS.Dropped.name,
       Dimensions: [
