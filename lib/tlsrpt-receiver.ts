@@ -26,6 +26,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sesActions from 'aws-cdk-lib/aws-ses-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -50,6 +52,8 @@ export const DEFAULT_HTTPS_RATE_LIMIT = 10;
 export const DEFAULT_HTTPS_BURST_LIMIT = 20;
 export const DEFAULT_HTTPS_RESERVED_CONCURRENCY = 5;
 export const HTTPS_PATH = '/v1/tlsrpt';
+/** The digest of yesterday's uncorroborated reports goes out at 07:00 UTC (reports of a day arrive overnight). */
+export const DIGEST_SCHEDULE = 'cron(0 7 * * ? *)';
 /** Lambda's 4 KB environment limit, less room for the bucket, namespace and topic ARN. */
 export const MAX_DOMAINS_ENV_BYTES = 3_000;
 /** The two largest TLS-RPT reporters, both DKIM-signing their report mail (d=google.com, d=microsoft.com). */
@@ -277,6 +281,39 @@ export class TlsRptReceiver extends Construct {
       });
     }
 
+    // One receiver function also sends the daily digest of the reports that did not page (digest.ts).
+    const digestFn = functions.get('mail') ?? functions.get('https');
+    if (digestFn && props.alertTopic) {
+      const schedulerRole = new iam.Role(this, 'DigestSchedulerRole', {
+        assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+          conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        }),
+        description: 'mailprobe TLS-RPT digest schedule',
+      });
+      new scheduler.Schedule(this, 'Digest', {
+        schedule: scheduler.ScheduleExpression.expression(DIGEST_SCHEDULE),
+        description: "mailprobe TLS-RPT: yesterday's uncorroborated reports with failures, in one message",
+        target: new schedulerTargets.LambdaInvoke(digestFn, {
+          input: scheduler.ScheduleTargetInput.fromObject({ tlsrptDigest: 'yesterday' }),
+          role: schedulerRole,
+          retryAttempts: 2,
+        }),
+      });
+      Validations.of(schedulerRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(digestFn.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+        reason:
+          'CDK grants lambda:InvokeFunction on the function and its versions/aliases (Arn:*); only this function.',
+      });
+      // The digest reads the day's set and the reports it lists; nothing else of the bucket.
+      digestFn.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadDigestReports',
+          actions: ['s3:GetObject'],
+          resources: [this.bucket.arnForObjects(`${REPORTS_PREFIX}*`)],
+        }),
+      );
+    }
+
     const prefix = props.alarmNamePrefix ?? stack.stackName;
     const errorAlarms = [...functions].map(([kind, fn]) => {
       // A receiver that throws loses reports (HTTPS senders retry a while; mail goes to the dead-letter queue).
@@ -393,10 +430,11 @@ export class TlsRptReceiver extends Construct {
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ReadMtaStsProbeState',
-        // Corroboration reads the mta-sts targets' state; no other check's, and never writes it.
+        // Corroboration reads the mta-sts targets' state (no other check's, never writing it);
+        // the digest reads its own day set.
         actions: ['dynamodb:GetItem'],
         resources: [opts.stateTable.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['mta-sts#*'] } },
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['mta-sts#*', `${TLSRPT_DAY_PREFIX}*`] } },
       }),
     );
     opts.stateTable.encryptionKey?.grantEncryptDecrypt(role);

@@ -8,7 +8,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DEFAULT_NAMESPACE } from '../engine/metrics/definitions.js';
 import type { IngestDeps } from '../engine/tlsrpt/ingest.js';
-import { DEFAULT_TLSRPT_LIMITS, DynamoDayCounters, type TlsRptLimits } from '../engine/tlsrpt/limits.js';
+import { DEFAULT_TLSRPT_LIMITS, dayOf, DynamoDayCounters, type TlsRptLimits } from '../engine/tlsrpt/limits.js';
+import { sendDigest, type DigestOutcome } from '../engine/tlsrpt/digest.js';
 import type { DomainTarget } from '../engine/tlsrpt/metrics.js';
 import { TLSRPT_ENV } from './tlsrpt-env.js';
 
@@ -90,4 +91,30 @@ export function ingestDepsFrom(deps: ReceiverDeps): IngestDeps {
     writeLine: deps.writeLine ?? ((line: string) => void process.stdout.write(`${line}\n`)),
     ...(deps.backoff ? { backoff: deps.backoff } : {}),
   };
+}
+
+/**
+ * The scheduled digest run (lib/tlsrpt-receiver.ts: an EventBridge Scheduler schedule invokes
+ * a receiver function with this input each morning): yesterday's uncorroborated reports.
+ */
+export interface DigestEvent {
+  readonly tlsrptDigest: 'yesterday' | string;
+}
+
+export function isDigestEvent(event: unknown): event is DigestEvent {
+  return typeof event === 'object' && event !== null && typeof (event as DigestEvent).tlsrptDigest === 'string';
+}
+
+export async function runDigest(event: DigestEvent, ingest: IngestDeps): Promise<DigestOutcome> {
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(event.tlsrptDigest) ? event.tlsrptDigest : dayOf(ingest.now() - 86_400_000);
+  const outcome = await sendDigest(day, {
+    counters: ingest.counters,
+    s3: ingest.s3,
+    bucket: ingest.bucket,
+    ...(ingest.sns && ingest.topicArn ? { sns: ingest.sns, topicArn: ingest.topicArn } : {}),
+    writeLine: ingest.writeLine,
+    ...ingest.backoff,
+  });
+  ingest.writeLine(JSON.stringify({ level: 'info', msg: 'tlsrpt digest', ...outcome }));
+  return outcome;
 }

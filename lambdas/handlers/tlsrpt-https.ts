@@ -18,7 +18,8 @@
 import { decodeReport, DEFAULT_LIMITS, type BodyFormat } from '../engine/tlsrpt/decode.js';
 import { isReportError, REPORT_ERRORS, ReportError } from '../engine/tlsrpt/errors.js';
 import { ingestReport, takeDaily, type IngestDeps } from '../engine/tlsrpt/ingest.js';
-import { ingestDepsFrom, type ReceiverDeps } from './tlsrpt-common.js';
+import { ingestDepsFrom, isDigestEvent, runDigest, type DigestEvent, type ReceiverDeps } from './tlsrpt-common.js';
+import type { DigestOutcome } from '../engine/tlsrpt/digest.js';
 
 /** The fields of an API Gateway HTTP API (payload format 2.0) event this handler reads. */
 export interface HttpApiEvent {
@@ -71,7 +72,13 @@ export function createHttpsHandler(deps: ReceiverDeps = {}) {
   let ingest: IngestDeps | undefined;
   const writeLine = deps.writeLine ?? ((line: string) => void process.stdout.write(`${line}\n`));
 
-  return async function handler(event: HttpApiEvent): Promise<HttpApiResponse> {
+  async function handler(event: DigestEvent): Promise<DigestOutcome>;
+  async function handler(event: HttpApiEvent): Promise<HttpApiResponse>;
+  async function handler(event: HttpApiEvent | DigestEvent): Promise<HttpApiResponse | DigestOutcome> {
+    if (isDigestEvent(event)) {
+      ingest ??= ingestDepsFrom({ ...deps, writeLine });
+      return runDigest(event, ingest);
+    }
     const requestId = event.requestContext?.requestId;
     const log = (entry: Record<string, unknown>) => writeLine(JSON.stringify({ ...entry, requestId }));
     try {
@@ -138,7 +145,8 @@ export function createHttpsHandler(deps: ReceiverDeps = {}) {
       });
       return respond(500, { error: 'INTERNAL', message: 'the report was not stored; please retry later' });
     }
-  };
+  }
+  return handler;
 }
 
 export const handler = createHttpsHandler();

@@ -17,7 +17,8 @@ import { ingestReport, type IngestDeps, type IngestOutcome } from '../engine/tls
 import { authenticateMail, type DkimResolver } from '../engine/tlsrpt/authenticate.js';
 import { parseReportMail } from '../engine/tlsrpt/mime.js';
 import { INCOMING_PREFIX } from '../engine/tlsrpt/store.js';
-import { ingestDepsFrom, type ReceiverDeps } from './tlsrpt-common.js';
+import { ingestDepsFrom, isDigestEvent, runDigest, type DigestEvent, type ReceiverDeps } from './tlsrpt-common.js';
+import type { DigestOutcome } from '../engine/tlsrpt/digest.js';
 
 /**
  * The receipt rule's Lambda action (SES event: the message is at `incoming/<messageId>`,
@@ -51,8 +52,11 @@ export function createMailHandler(deps: ReceiverDeps & { dkimResolver?: DkimReso
   let ingest: IngestDeps | undefined;
   const writeLine = deps.writeLine ?? ((line: string) => void process.stdout.write(`${line}\n`));
 
-  return async function handler(event: S3NotificationEvent): Promise<MailOutcome[]> {
+  async function handler(event: DigestEvent): Promise<DigestOutcome>;
+  async function handler(event: S3NotificationEvent): Promise<MailOutcome[]>;
+  async function handler(event: S3NotificationEvent | DigestEvent): Promise<MailOutcome[] | DigestOutcome> {
     ingest ??= ingestDepsFrom({ ...deps, writeLine });
+    if (isDigestEvent(event)) return runDigest(event, ingest);
     const outcomes: MailOutcome[] = [];
     for (const record of event.Records ?? []) {
       const messageId = record.ses?.mail?.messageId;
@@ -147,7 +151,8 @@ export function createMailHandler(deps: ReceiverDeps & { dkimResolver?: DkimReso
       }
     }
     return outcomes;
-  };
+  }
+  return handler;
 }
 
 export const handler = createMailHandler();

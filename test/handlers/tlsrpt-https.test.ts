@@ -226,6 +226,21 @@ describe('accepted reports', () => {
     expect(stored).toMatchObject({ alert: 'uncorroborated', authenticated: false, source: 'https' });
     expect(aws.objects.size).toBe(1);
     expect([...aws.objects.values()][0]!.metadata).toMatchObject({ source: 'https', authenticated: 'false' });
+
+    // The next morning's scheduled run sends the day's unpaged reports in one digest message.
+    expect(await handler({ tlsrptDigest: 'yesterday' })).toEqual({
+      day: '2026-11-29',
+      reports: 0,
+      sent: 'nothing to send',
+    });
+    expect(await handler({ tlsrptDigest: '2026-11-30' })).toEqual({ day: '2026-11-30', reports: 1, sent: 'sent' });
+    const digest = aws.snsMock.commandCalls(PublishCommand)[0]!.args[0].input;
+    expect(digest.Subject).toBe('[DIGEST] TLS-RPT 2026-11-30: 1 uncorroborated report with failures');
+    expect(digest.MessageAttributes?.severity?.StringValue).toBe('info');
+    const text = (JSON.parse(digest.Message!) as { default: string }).default;
+    expect(text).toMatch(
+      /^ {8}303 failed {2}company-y\.example {2}from "Company-X" {2}reports\/company-y\.example\/[0-9a-f]{64}$/m,
+    );
   });
 
   it.each([

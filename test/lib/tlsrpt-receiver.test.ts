@@ -151,10 +151,15 @@ describe('TlsRptReceiver', () => {
             Effect: 'Allow',
             Action: 'dynamodb:GetItem',
             Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TlsRptCounters'), 'Arn'] },
-            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['mta-sts#*'] } },
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['mta-sts#*', 'tlsrpt-day#*'] } },
           },
         ]),
       },
+    });
+    // The daily digest: the mail function, at 07:00 UTC, with the digest input.
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 7 * * ? *)',
+      Target: Match.objectLike({ Input: '{"tlsrptDigest":"yesterday"}' }),
     });
     // The receivers never write probe state nor scan the table.
     expect(policies()).not.toMatch(/dynamodb:(PutItem|DeleteItem|Scan|Query|BatchWriteItem)/);

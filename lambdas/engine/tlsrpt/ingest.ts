@@ -19,6 +19,7 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import { publishAlert } from '../alerts/sns-publish.js';
 import type { Backoff } from '../aws-retry.js';
 import { formatReportAlert } from './alert.js';
+import { DIGEST_SET } from './digest.js';
 import { ReportError } from './errors.js';
 import { dayOf, type DayCounters, type LimitName, type TlsRptLimits } from './limits.js';
 import { droppedLine, publishReportMetrics, reportDatums, type DomainTarget, type MetricsOutcome } from './metrics.js';
@@ -178,6 +179,8 @@ export async function ingestReport(report: TlsRptReport, who: Submission, deps: 
   );
   let alert: AlertOutcome = 'no failures';
   if (failedSessions > 0 && corroboration === undefined) {
+    // Not paged: listed in tomorrow's digest (digest.ts).
+    await deps.counters.addToSet(DIGEST_SET, dayOf(receivedAt.getTime()), stored.key);
     alert = 'uncorroborated';
   } else if (failedSessions > 0) {
     if (deps.sns && deps.topicArn) {

@@ -53,6 +53,8 @@ export interface DayCounters {
   increment(counter: string, day: string): Promise<number>;
   /** Adds `member` to the day's set and returns the set's size. */
   addToSet(set: string, day: string, member: string): Promise<number>;
+  /** The members of the day's set (none when it does not exist). */
+  members(set: string, day: string): Promise<string[]>;
   /** The status of a probe target from the probes' own state (`critical`, `warning`, `ok`), if known and recent. */
   probeStatus(check: string, target: string, notBefore: number): Promise<string | undefined>;
 }
@@ -111,6 +113,21 @@ export class DynamoDayCounters implements DayCounters {
       this.props,
     );
     return out.Attributes?.['m']?.SS?.length ?? 0;
+  }
+
+  async members(set: string, day: string): Promise<string[]> {
+    const out = await withRetries(
+      () =>
+        this.props.client.send(
+          new GetItemCommand({
+            TableName: this.props.tableName,
+            Key: { [STATE_TABLE.partitionKey]: { S: counterKey(set, day) } },
+            ConsistentRead: true,
+          }),
+        ),
+      this.props,
+    );
+    return out.Item?.['m']?.SS ?? [];
   }
 
   async probeStatus(check: string, target: string, notBefore: number): Promise<string | undefined> {
