@@ -19,7 +19,7 @@ import { fakeAws } from '../../testkit/fixtures/tlsrpt/fake-aws.js';
 import { startDynalite, type RunningDynalite } from '../../testkit/dynalite.js';
 import { putProbeState } from '../../testkit/fixtures/tlsrpt/probe-state.js';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { counterKey } from '../../lambdas/engine/tlsrpt/limits.js';
+import { counterKey, DynamoDayCounters } from '../../lambdas/engine/tlsrpt/limits.js';
 
 const fixture = (name: string): Buffer =>
   readFileSync(new URL(`../../testkit/fixtures/tlsrpt/${name}`, import.meta.url));
@@ -303,6 +303,35 @@ describe('accepted reports', () => {
       TlsRptSuccessfulSessions: 1873,
       TlsRptFailedSessions: 0,
     });
+  });
+});
+
+describe('alerts and digest through the shared publishers', () => {
+  it('SNS failing: the report still counts (201), the shared publisher retries, then logs', async () => {
+    await putProbeState(db.client, `state-${table}`, 'mta-sts', 'example', 'critical', NOW - 60_000);
+    aws.snsMock
+      .on(PublishCommand)
+      .rejects(Object.assign(new Error('throttled'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } }));
+    expect((await post(fixture('microsoft-failures.json'), 'application/tlsrpt+json')).status).toBe(201);
+    // backoff maxAttempts 2: one retry.
+    expect(aws.snsMock.commandCalls(PublishCommand)).toHaveLength(2);
+    const lines = logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l['msg'] === 'tlsrpt alert publish failed')).toMatchObject({ error: 'Throttling' });
+    expect(lines.find((l) => l['msg'] === 'tlsrpt report stored')).toMatchObject({ alert: 'failed', level: 'warn' });
+  });
+
+  it('hostile digest input: a listed report that is gone or not JSON is named as unreadable, the rest still sent', async () => {
+    expect((await post(fixture('rfc8460-example.json'), 'application/tlsrpt+json')).status).toBe(201);
+    const [key] = [...aws.objects.keys()];
+    aws.objects.set(key!, { body: Buffer.from('{"organization-name": ') });
+    const counters = new DynamoDayCounters({ client: db.client, tableName: `state-${table}`, maxAttempts: 1 });
+    await counters.addToSet('digest', '2026-11-30', 'reports/company-y.example/gone');
+    expect(await handler({ tlsrptDigest: '2026-11-30' })).toEqual({ day: '2026-11-30', reports: 2, sent: 'sent' });
+    const text = (
+      JSON.parse(aws.snsMock.commandCalls(PublishCommand)[0]!.args[0].input.Message!) as { default: string }
+    ).default;
+    expect(text).toContain('  (unreadable: NoSuchKey) reports/company-y.example/gone');
+    expect(text).toContain(`  (unreadable: SyntaxError) ${key!}`);
   });
 });
 
