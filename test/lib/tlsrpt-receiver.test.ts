@@ -6,6 +6,7 @@
  */
 import { App, CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -238,6 +239,36 @@ describe('TlsRptReceiver options', () => {
       ]),
     });
     template.resourceCountIs('AWS::SES::ReceiptRule', 0);
+  });
+
+  it('an existing state table with its own KMS key: counters there, the key granted, cdk-nag clean', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Reports', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const table = new dynamodb.Table(stack, 'State', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    });
+    new TlsRptReceiver(stack, 'TlsRpt', {
+      namespace: 'MailProbe',
+      domains: DOMAINS,
+      https: {},
+      stateTable: table,
+      limits: { alertsPerDomainPerDay: 3 },
+      code: () => lambda.Code.fromInline('export const handler = async () => ({});'),
+    });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          STATE_TABLE_NAME: { Ref: Match.stringLikeRegexp('^State') },
+          TLSRPT_LIMITS: '{"alertsPerDomainPerDay":3}',
+        }),
+      },
+    });
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain('kms:Decrypt');
   });
 
   it('retention, throttling and an existing rule set are configurable', () => {
