@@ -299,6 +299,7 @@ export class MailProbes extends Construct {
       alarmNamePrefix,
       // TLS-RPT reports arrive a day late and the mta-sts probe pages on the live state: warnings.
       ...(props.warningAlarmActions ? { alarmActions: props.warningAlarmActions } : {}),
+      stateTable: this.stateTable,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       ...(props.tlsRptCode ? { code: props.tlsRptCode } : {}),
     });

@@ -20,11 +20,14 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sesActions from 'aws-cdk-lib/aws-ses-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -33,6 +36,8 @@ import { Construct } from 'constructs';
 import { DIMENSION_CHECK, DIMENSION_TARGET } from '../lambdas/engine/metrics/definitions.js';
 import { TLSRPT_CHECK, TLSRPT_METRICS, type DomainTarget } from '../lambdas/engine/tlsrpt/metrics.js';
 import { INCOMING_PREFIX, REPORTS_PREFIX } from '../lambdas/engine/tlsrpt/store.js';
+import { TLSRPT_DAY_PREFIX, type TlsRptLimits } from '../lambdas/engine/tlsrpt/limits.js';
+import { STATE_TABLE } from '../lambdas/engine/state/table.js';
 import { TLSRPT_ENV } from '../lambdas/handlers/tlsrpt-env.js';
 import { prebundledHandlerDir } from './probe-function.js';
 import type { Plan } from './config/plan.js';
@@ -47,8 +52,12 @@ export const DEFAULT_HTTPS_RATE_LIMIT = 10;
 export const DEFAULT_HTTPS_BURST_LIMIT = 20;
 export const DEFAULT_HTTPS_RESERVED_CONCURRENCY = 5;
 export const HTTPS_PATH = '/v1/tlsrpt';
+/** The digest of yesterday's uncorroborated reports goes out at 07:00 UTC (reports of a day arrive overnight). */
+export const DIGEST_SCHEDULE = 'cron(0 7 * * ? *)';
 /** Lambda's 4 KB environment limit, less room for the bucket, namespace and topic ARN. */
-export const MAX_DOMAINS_ENV_BYTES = 3_500;
+export const MAX_DOMAINS_ENV_BYTES = 3_000;
+/** The two largest TLS-RPT reporters, both DKIM-signing their report mail (d=google.com, d=microsoft.com). */
+export const DEFAULT_TRUSTED_SUBMITTERS: readonly string[] = ['google.com', 'microsoft.com'];
 
 export interface TlsRptHttpsOptions {
   /** @default DEFAULT_HTTPS_RATE_LIMIT (10 requests/s) */
@@ -98,6 +107,19 @@ export interface TlsRptReceiverProps {
   readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Where the daily counters live (items `tlsrpt-day#…`) and where the mta-sts probe's state is
+   * read for corroboration: the probes' state table (partition key `pk`, TTL `expiresAt`).
+   * @default - a table of its own with that layout (corroboration by the probe then never applies)
+   */
+  readonly stateTable?: dynamodb.ITable;
+  /** Daily limits (`tlsRpt.limits`). @default - DEFAULT_TLSRPT_LIMITS for every key not given */
+  readonly limits?: Partial<TlsRptLimits>;
+  /**
+   * DKIM signing domains whose authenticated reports page on their own (`tlsRpt.trustedSubmitters`).
+   * @default DEFAULT_TRUSTED_SUBMITTERS (google.com, microsoft.com)
+   */
+  readonly trustedSubmitters?: readonly string[];
   /** Prebuilt code instead of bundling (tests). @default - lambdas/handlers/tlsrpt-<kind>.ts bundled with esbuild */
   readonly code?: (kind: TlsRptReceiverKind) => lambda.Code;
 }
@@ -109,6 +131,8 @@ export class TlsRptReceiver extends Construct {
   /** The rua to publish for the HTTPS receiver, when there is one. */
   readonly httpsUrl?: string;
   readonly api?: apigwv2.HttpApi;
+  /** The table holding the daily counters. */
+  readonly stateTable: dynamodb.ITable;
 
   constructor(scope: Construct, id: string, props: TlsRptReceiverProps) {
     super(scope, id);
@@ -150,10 +174,31 @@ export class TlsRptReceiver extends Construct {
         `TlsRptReceiver: ${props.domains.length} domains take ${domainsJson.length} bytes of environment, over the ${MAX_DOMAINS_ENV_BYTES} bytes Lambda leaves room for; split the domains over two deployments (each with its own rua)`,
       );
     }
+    this.stateTable =
+      props.stateTable ??
+      new dynamodb.Table(this, 'Counters', {
+        partitionKey: { name: STATE_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        timeToLiveAttribute: STATE_TABLE.ttl,
+        encryption: dynamodb.TableEncryption.AWS_MANAGED,
+        // Counters of the current day only: nothing to keep.
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+    if (!props.stateTable) {
+      Validations.of(this.stateTable).acknowledge({
+        id: 'AwsSolutions-DDB3',
+        reason: 'Daily rate-limit counters that expire within days: nothing a restore would bring back.',
+      });
+    }
     const environment: Record<string, string> = {
       [TLSRPT_ENV.bucket]: this.bucket.bucketName,
       [TLSRPT_ENV.domains]: domainsJson,
       [TLSRPT_ENV.namespace]: props.namespace,
+      [TLSRPT_ENV.stateTable]: this.stateTable.tableName,
+      [TLSRPT_ENV.trustedSubmitters]: JSON.stringify(props.trustedSubmitters ?? DEFAULT_TRUSTED_SUBMITTERS),
+      ...(props.limits && Object.keys(props.limits).length > 0
+        ? { [TLSRPT_ENV.limits]: JSON.stringify(props.limits) }
+        : {}),
       ...(props.alertTopic ? { [TLSRPT_ENV.alertTopicArn]: props.alertTopic.topicArn } : {}),
     };
     const functions = new Map<TlsRptReceiverKind, nodejs.NodejsFunction>();
@@ -166,6 +211,7 @@ export class TlsRptReceiver extends Construct {
         kind,
         this.receiverFunction(kind, {
           environment,
+          stateTable: this.stateTable,
           namespace: props.namespace,
           reservedConcurrency:
             kind === 'https' ? (props.https?.reservedConcurrency ?? DEFAULT_HTTPS_RESERVED_CONCURRENCY) : 2,
@@ -240,6 +286,39 @@ export class TlsRptReceiver extends Construct {
       });
     }
 
+    // One receiver function also sends the daily digest of the reports that did not page (digest.ts).
+    const digestFn = functions.get('mail') ?? functions.get('https');
+    if (digestFn && props.alertTopic) {
+      const schedulerRole = new iam.Role(this, 'DigestSchedulerRole', {
+        assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+          conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        }),
+        description: 'mailprobe TLS-RPT digest schedule',
+      });
+      new scheduler.Schedule(this, 'Digest', {
+        schedule: scheduler.ScheduleExpression.expression(DIGEST_SCHEDULE),
+        description: "mailprobe TLS-RPT: yesterday's uncorroborated reports with failures, in one message",
+        target: new schedulerTargets.LambdaInvoke(digestFn, {
+          input: scheduler.ScheduleTargetInput.fromObject({ tlsrptDigest: 'yesterday' }),
+          role: schedulerRole,
+          retryAttempts: 2,
+        }),
+      });
+      Validations.of(schedulerRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(digestFn.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+        reason:
+          'CDK grants lambda:InvokeFunction on the function and its versions/aliases (Arn:*); only this function.',
+      });
+      // The digest reads the day's set and the reports it lists; nothing else of the bucket.
+      digestFn.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadDigestReports',
+          actions: ['s3:GetObject'],
+          resources: [this.bucket.arnForObjects(`${REPORTS_PREFIX}*`)],
+        }),
+      );
+    }
+
     const prefix = props.alarmNamePrefix ?? stack.stackName;
     const actions = alarmActionsOf(props);
     const errorAlarms = [...functions].map(([kind, fn]) => {
@@ -263,6 +342,7 @@ export class TlsRptReceiver extends Construct {
     kind: TlsRptReceiverKind,
     opts: {
       environment: Record<string, string>;
+      stateTable: dynamodb.ITable;
       namespace: string;
       reservedConcurrency: number;
       logRetention: logs.RetentionDays;
@@ -339,6 +419,39 @@ export class TlsRptReceiver extends Construct {
         conditions: { StringEquals: { 'cloudwatch:namespace': opts.namespace } },
       }),
     );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'CountDailyLimits',
+        // One atomic UpdateItem (ADD) per counter, on the receivers' own key prefix only.
+        actions: ['dynamodb:UpdateItem'],
+        resources: [opts.stateTable.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TLSRPT_DAY_PREFIX}*`] },
+          'ForAllValues:StringEquals': {
+            'dynamodb:Attributes': [STATE_TABLE.partitionKey, 'n', 'm', STATE_TABLE.ttl],
+          },
+        },
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadMtaStsProbeState',
+        // Corroboration reads the mta-sts targets' state (no other check's, never writing it);
+        // the digest reads its own day set.
+        actions: ['dynamodb:GetItem'],
+        resources: [opts.stateTable.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['mta-sts#*', `${TLSRPT_DAY_PREFIX}*`] } },
+      }),
+    );
+    if (opts.stateTable.encryptionKey) {
+      opts.stateTable.encryptionKey.grantEncryptDecrypt(role);
+      for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
+        Validations.of(role).acknowledge({
+          id: `AwsSolutions-IAM5[Action::${action}]`,
+          reason: "Granted by key.grantEncryptDecrypt on the state table's own key only.",
+        });
+      }
+    }
     const acks = [
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
@@ -445,7 +558,10 @@ export function tlsRptReceiverFromPlan(
   scope: Construct,
   id: string,
   plan: Plan,
-  options: Pick<TlsRptReceiverProps, 'alertTopic' | 'alarmNamePrefix' | 'alarmActions' | 'logRetention' | 'code'> = {},
+  options: Pick<
+    TlsRptReceiverProps,
+    'alertTopic' | 'alarmNamePrefix' | 'alarmActions' | 'logRetention' | 'code' | 'stateTable'
+  > = {},
 ): TlsRptReceiver | undefined {
   const config = plan.tlsRpt;
   if (!config) return undefined;
@@ -470,6 +586,8 @@ export function tlsRptReceiverFromPlan(
       : {}),
     ...(config.retentionDays !== undefined ? { retention: Duration.days(config.retentionDays) } : {}),
     ...(config.alarm ? { alarm: config.alarm } : {}),
+    ...(config.limits ? { limits: config.limits } : {}),
+    ...(config.trustedSubmitters ? { trustedSubmitters: config.trustedSubmitters } : {}),
     ...options,
   });
 }

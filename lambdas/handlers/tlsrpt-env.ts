@@ -8,4 +8,10 @@ export const TLSRPT_ENV = {
   domains: 'TLSRPT_DOMAINS',
   namespace: 'METRIC_NAMESPACE',
   alertTopicArn: 'ALERT_TOPIC_ARN',
+  /** The probes' state table: daily counters (tlsrpt-day#…) and the mta-sts status read for corroboration. */
+  stateTable: 'STATE_TABLE_NAME',
+  /** JSON: the TlsRptLimits (lambdas/engine/tlsrpt/limits.ts); absent keys take the defaults. */
+  limits: 'TLSRPT_LIMITS',
+  /** JSON: DKIM signing domains whose authenticated reports page on their own. */
+  trustedSubmitters: 'TLSRPT_TRUSTED_SUBMITTERS',
 } as const;

@@ -4,15 +4,21 @@
  * the MIME message (postal-mime), takes out the report and ingests it like the HTTPS
  * receiver does. A message that is not a report (spam, bounces, unknown domains) is
  * logged with its code and left to the bucket's lifecycle rule; only failures worth a
- * retry (S3 or CloudWatch unavailable) throw, so Lambda retries and then dead-letters.
+ * retry (S3, DynamoDB or CloudWatch unavailable) throw, so Lambda retries and then dead-letters.
+ *
+ * Each report is authenticated (authenticate.ts: DKIM aligned with From, RFC 8460 §5.3,
+ * and SES's DKIM verdict from the receipt event) and recorded `authenticated: true|false`;
+ * SES's SPF and DKIM verdicts go into every log line about the message.
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { DEFAULT_LIMITS, readCapped } from '../engine/tlsrpt/decode.js';
 import { isReportError, ReportError } from '../engine/tlsrpt/errors.js';
 import { ingestReport, type IngestDeps, type IngestOutcome } from '../engine/tlsrpt/ingest.js';
+import { authenticateMail, type DkimResolver } from '../engine/tlsrpt/authenticate.js';
 import { parseReportMail } from '../engine/tlsrpt/mime.js';
 import { INCOMING_PREFIX } from '../engine/tlsrpt/store.js';
-import { ingestDepsFrom, type ReceiverDeps } from './tlsrpt-common.js';
+import { ingestDepsFrom, isDigestEvent, runDigest, type DigestEvent, type ReceiverDeps } from './tlsrpt-common.js';
+import type { DigestOutcome } from '../engine/tlsrpt/digest.js';
 
 /**
  * The receipt rule's Lambda action (SES event: the message is at `incoming/<messageId>`,
@@ -42,12 +48,15 @@ export type MailOutcome =
   | { readonly object: string; readonly outcome: 'refused'; readonly code: string }
   | { readonly object: string; readonly outcome: 'skipped' };
 
-export function createMailHandler(deps: ReceiverDeps = {}) {
+export function createMailHandler(deps: ReceiverDeps & { dkimResolver?: DkimResolver } = {}) {
   let ingest: IngestDeps | undefined;
   const writeLine = deps.writeLine ?? ((line: string) => void process.stdout.write(`${line}\n`));
 
-  return async function handler(event: S3NotificationEvent): Promise<MailOutcome[]> {
+  async function handler(event: DigestEvent): Promise<DigestOutcome>;
+  async function handler(event: S3NotificationEvent): Promise<MailOutcome[]>;
+  async function handler(event: S3NotificationEvent | DigestEvent): Promise<MailOutcome[] | DigestOutcome> {
     ingest ??= ingestDepsFrom({ ...deps, writeLine });
+    if (isDigestEvent(event)) return runDigest(event, ingest);
     const outcomes: MailOutcome[] = [];
     for (const record of event.Records ?? []) {
       const messageId = record.ses?.mail?.messageId;
@@ -88,7 +97,36 @@ export function createMailHandler(deps: ReceiverDeps = {}) {
             new ReportError('TLSRPT_MAIL_INVALID', `message is over the ${DEFAULT_LIMITS.maxMessageBytes}-byte cap`),
         );
         const mail = await parseReportMail(message);
-        const outcome = await ingestReport(mail.report, 'mail', ingest);
+        const ses = {
+          ...(receipt?.spfVerdict?.status ? { spf: receipt.spfVerdict.status } : {}),
+          ...(receipt?.dkimVerdict?.status ? { dkim: receipt.dkimVerdict.status } : {}),
+        };
+        const auth = await authenticateMail(message, {
+          ...(deps.dkimResolver ? { resolver: deps.dkimResolver } : {}),
+          now: new Date(ingest.now()),
+          ses,
+        });
+        writeLine(
+          JSON.stringify({
+            level: 'info',
+            msg: 'tlsrpt mail authentication',
+            object: key,
+            authenticated: auth.authenticated,
+            reason: auth.reason,
+            ...(auth.fromDomain ? { fromDomain: auth.fromDomain } : {}),
+            ...(mail.ignoredParts > 0 ? { ignoredParts: mail.ignoredParts } : {}),
+            ...(ses.spf || ses.dkim ? { ses } : {}),
+          }),
+        );
+        const outcome = await ingestReport(
+          mail.report,
+          {
+            source: 'mail',
+            authenticated: auth.authenticated,
+            ...(auth.authenticated && auth.domain ? { domain: auth.domain } : {}),
+          },
+          ingest,
+        );
         outcomes.push({ object: key, ...outcome });
       } catch (err) {
         if (!isReportError(err)) throw err;
@@ -113,7 +151,8 @@ export function createMailHandler(deps: ReceiverDeps = {}) {
       }
     }
     return outcomes;
-  };
+  }
+  return handler;
 }
 
 export const handler = createMailHandler();

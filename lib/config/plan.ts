@@ -75,8 +75,8 @@ export function insightsCapable(periodSeconds: number): boolean {
 const RESOURCES_PER_FUNCTION = 11;
 /** Topic, key, topic policy, dashboard, query and outputs' margin. */
 const RESOURCES_FIXED = 12;
-/** The TLS-RPT receivers (lib/tlsrpt-receiver.ts, both of them): bucket, API, rule, functions…; plus one alarm per domain. */
-const RESOURCES_TLSRPT = 24;
+/** The TLS-RPT receivers (lib/tlsrpt-receiver.ts, both of them): bucket, API, rule, functions, digest schedule…; plus one alarm per domain. */
+const RESOURCES_TLSRPT = 27;
 
 export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): Plan {
   const d = config.defaults ?? {};

@@ -370,6 +370,29 @@ const TlsRptSchema = z
       .optional()
       .describe('The mailto: rua receiver (Amazon SES email receiving).'),
     retentionDays: intInRange(1, 3650).optional().describe('Raw reports expire after this many days. @default 90'),
+    limits: z
+      .strictObject({
+        reportsPerDomainPerDay: intInRange(1, 100_000)
+          .optional()
+          .describe('Reports stored per policy domain and day (signed and unsigned counted apart). @default 50'),
+        reportsPerSubmitterPerDay: intInRange(1, 100_000)
+          .optional()
+          .describe('Reports stored per submitter (DKIM domain, else organisation name) and day. @default 200'),
+        requestsPerSourcePerDay: intInRange(1, 100_000)
+          .optional()
+          .describe('HTTPS requests per source IP address and day. @default 200'),
+        alertsPerDomainPerDay: intInRange(1, 1_000)
+          .optional()
+          .describe('SNS messages per policy domain and day (the alarm still fires). @default 1'),
+      })
+      .optional()
+      .describe('Daily limits of the public receivers; what is beyond is refused and counted in TlsRptDropped.'),
+    trustedSubmitters: z
+      .array(DomainSchema)
+      .optional()
+      .describe(
+        'DKIM signing domains whose signed reports page on their own; other reports page only when corroborated. @default ["google.com", "microsoft.com"]',
+      ),
     alarm: z
       .strictObject({
         failedSessions: intInRange(1, 1_000_000_000)

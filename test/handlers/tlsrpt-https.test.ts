@@ -2,7 +2,8 @@
  * The HTTPS rua receiver, driven by real HTTP requests: a loopback server plays API
  * Gateway's part (HTTP API payload 2.0 event, binary bodies base64, its 10 MB payload
  * limit) and hands each request to the handler. S3, CloudWatch and SNS are mocked at the
- * SDK boundary (testkit/fixtures/tlsrpt/fake-aws.ts).
+ * SDK boundary (testkit/fixtures/tlsrpt/fake-aws.ts); the daily counters and the probes'
+ * state are a real DynamoDB-compatible table (dynalite).
  */
 import { GetMetricDataCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -15,6 +16,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHttpsHandler, type HttpApiEvent } from '../../lambdas/handlers/tlsrpt-https.js';
 import { parseReportText } from '../../lambdas/engine/tlsrpt/parse.js';
 import { fakeAws } from '../../testkit/fixtures/tlsrpt/fake-aws.js';
+import { startDynalite, type RunningDynalite } from '../../testkit/dynalite.js';
+import { putProbeState } from '../../testkit/fixtures/tlsrpt/probe-state.js';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { counterKey, DynamoDayCounters } from '../../lambdas/engine/tlsrpt/limits.js';
 
 const fixture = (name: string): Buffer =>
   readFileSync(new URL(`../../testkit/fixtures/tlsrpt/${name}`, import.meta.url));
@@ -24,28 +29,36 @@ const NOW = Date.parse('2026-11-30T06:00:00Z');
 
 const aws = fakeAws();
 const logs: string[] = [];
-const handler = createHttpsHandler({
-  s3: aws.s3,
-  cloudwatch: aws.cloudwatch,
-  sns: aws.sns,
-  now: () => NOW,
-  writeLine: (line) => logs.push(line),
-  backoff: { maxAttempts: 2, sleep: async () => {} },
-  env: {
-    TLSRPT_BUCKET: 'reports-bucket',
-    TLSRPT_DOMAINS: JSON.stringify([
-      { domain: 'example.com', name: 'example', mtaSts: true },
-      { domain: 'company-y.example', name: 'company-y.example', mtaSts: false },
-    ]),
-    METRIC_NAMESPACE: 'MailProbe',
-    ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:alerts',
-  },
-});
+let db: RunningDynalite;
+let table = 0;
+let handler: ReturnType<typeof createHttpsHandler>;
+const makeHandler = (tableName: string, extraEnv: Record<string, string> = {}) =>
+  createHttpsHandler({
+    s3: aws.s3,
+    dynamodb: db.client,
+    cloudwatch: aws.cloudwatch,
+    sns: aws.sns,
+    now: () => NOW,
+    writeLine: (line) => logs.push(line),
+    backoff: { maxAttempts: 2, sleep: async () => {} },
+    env: {
+      TLSRPT_BUCKET: 'reports-bucket',
+      TLSRPT_DOMAINS: JSON.stringify([
+        { domain: 'example.com', name: 'example', mtaSts: true },
+        { domain: 'company-y.example', name: 'company-y.example', mtaSts: false },
+      ]),
+      METRIC_NAMESPACE: 'MailProbe',
+      ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:alerts',
+      STATE_TABLE_NAME: tableName,
+      ...extraEnv,
+    },
+  });
 
 let server: Server;
 let url: string;
 
 beforeAll(async () => {
+  db = await startDynalite();
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -64,7 +77,10 @@ beforeAll(async () => {
       if (refused) return;
       const body = Buffer.concat(chunks);
       const event: HttpApiEvent = {
-        requestContext: { http: { method: req.method ?? 'GET' }, requestId: 'req-1' },
+        requestContext: {
+          http: { method: req.method ?? 'GET', sourceIp: req.socket.remoteAddress ?? '' },
+          requestId: 'req-1',
+        },
         headers: Object.fromEntries(
           Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]),
         ),
@@ -80,10 +96,15 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  await db.close();
 });
-beforeEach(() => {
+beforeEach(async () => {
   aws.reset();
   logs.length = 0;
+  // A fresh table (and handler, which keeps its deps warm) per test: counters never leak between tests.
+  table += 1;
+  await db.createTable(`state-${table}`);
+  handler = makeHandler(`state-${table}`);
 });
 
 async function post(body: Uint8Array | string, contentType: string, method = 'POST') {
@@ -127,9 +148,11 @@ describe('accepted reports', () => {
           Value: 1873,
           Unit: 'Count',
           Timestamp: new Date(NOW),
+          // Over HTTPS nothing is authenticated: outside the alarm's series (issue 21).
           Dimensions: [
             { Name: 'Check', Value: 'tlsrpt' },
             { Name: 'Target', Value: 'example' },
+            { Name: 'Evidence', Value: 'uncorroborated' },
           ],
         }),
         expect.objectContaining({ MetricName: 'TlsRptFailedSessions', Value: 0 }),
@@ -139,7 +162,8 @@ describe('accepted reports', () => {
     expect(aws.snsMock.commandCalls(PublishCommand)).toHaveLength(0);
   });
 
-  it('application/tlsrpt+json with failures: one SNS message that reads at 3 a.m., with the mta-sts verdict', async () => {
+  it('application/tlsrpt+json with failures, corroborated by the mta-sts probe being critical: one SNS message that reads at 3 a.m.', async () => {
+    await putProbeState(db.client, `state-${table}`, 'mta-sts', 'example', 'critical', NOW - 60 * 60 * 1000);
     aws.cwMock.on(GetMetricDataCommand).resolves({
       MetricDataResults: [
         // Success 0 = the mta-sts check was critical at its last run (most recent first).
@@ -185,15 +209,48 @@ describe('accepted reports', () => {
     expect(query.MetricDataQueries?.[0]?.MetricStat).toBeUndefined();
   });
 
-  it('testing mode is a warning, and a domain mailprobe does not probe says so instead of inventing a verdict', async () => {
+  it('failures over HTTPS that nothing corroborates: stored and counted apart from the alarm series, no message (issue 21)', async () => {
     const res = await post(fixture('rfc8460-example.json'), 'application/tlsrpt+json');
     expect(res.status).toBe(201);
-    const input = aws.snsMock.commandCalls(PublishCommand)[0]!.args[0].input;
-    expect(input.MessageAttributes?.severity?.StringValue).toBe('warning');
-    const text = (JSON.parse(input.Message!) as { default: string }).default;
-    expect(text).toContain('testing mode, the sender delivered anyway');
-    expect(text).toContain('  company-y.example: unknown (the domain is not an mta-sts target of the config)');
-    expect(aws.cwMock.commandCalls(GetMetricDataCommand)).toHaveLength(0);
+    expect(aws.snsMock.commandCalls(PublishCommand)).toHaveLength(0);
+    const datums = aws.cwMock.commandCalls(PutMetricDataCommand)[0]!.args[0].input.MetricData!;
+    expect(datums.find((d) => d.MetricName === 'TlsRptFailedSessions')).toMatchObject({
+      Value: 303,
+      Dimensions: [
+        { Name: 'Check', Value: 'tlsrpt' },
+        { Name: 'Target', Value: 'company-y.example' },
+        { Name: 'Evidence', Value: 'uncorroborated' },
+      ],
+    });
+    const stored = JSON.parse(logs.find((l) => l.includes('tlsrpt report stored'))!) as Record<string, unknown>;
+    expect(stored).toMatchObject({ alert: 'uncorroborated', authenticated: false, source: 'https' });
+    expect(aws.objects.size).toBe(1);
+    expect([...aws.objects.values()][0]!.metadata).toMatchObject({ source: 'https', authenticated: 'false' });
+
+    // The next morning's scheduled run sends the day's unpaged reports in one digest message.
+    expect(await handler({ tlsrptDigest: 'yesterday' })).toEqual({
+      day: '2026-11-29',
+      reports: 0,
+      sent: 'nothing to send',
+    });
+    expect(await handler({ tlsrptDigest: '2026-11-30' })).toEqual({ day: '2026-11-30', reports: 1, sent: 'sent' });
+    const digest = aws.snsMock.commandCalls(PublishCommand)[0]!.args[0].input;
+    expect(digest.Subject).toBe('[DIGEST] TLS-RPT 2026-11-30: 1 uncorroborated report with failures');
+    expect(digest.MessageAttributes?.severity?.StringValue).toBe('info');
+    const text = (JSON.parse(digest.Message!) as { default: string }).default;
+    expect(text).toMatch(
+      /^ {8}303 failed {2}company-y\.example {2}from "Company-X" {2}reports\/company-y\.example\/[0-9a-f]{64}$/m,
+    );
+  });
+
+  it.each([
+    ['no probe state', undefined],
+    ['the probe says ok', { status: 'ok', ageMs: 60_000 }],
+    ['the probe was critical 3 days ago (stale)', { status: 'critical', ageMs: 3 * 86_400_000 }],
+  ] as const)('the same failures unsigned over HTTPS do not page when %s', async (_, probe) => {
+    if (probe) await putProbeState(db.client, `state-${table}`, 'mta-sts', 'example', probe.status, NOW - probe.ageMs);
+    expect((await post(fixture('microsoft-failures.json'), 'application/tlsrpt+json')).status).toBe(201);
+    expect(aws.snsMock.commandCalls(PublishCommand)).toHaveLength(0);
   });
 
   it('the same report twice is stored and counted once (201, then 200)', async () => {
@@ -246,6 +303,35 @@ describe('accepted reports', () => {
       TlsRptSuccessfulSessions: 1873,
       TlsRptFailedSessions: 0,
     });
+  });
+});
+
+describe('alerts and digest through the shared publishers', () => {
+  it('SNS failing: the report still counts (201), the shared publisher retries, then logs', async () => {
+    await putProbeState(db.client, `state-${table}`, 'mta-sts', 'example', 'critical', NOW - 60_000);
+    aws.snsMock
+      .on(PublishCommand)
+      .rejects(Object.assign(new Error('throttled'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } }));
+    expect((await post(fixture('microsoft-failures.json'), 'application/tlsrpt+json')).status).toBe(201);
+    // backoff maxAttempts 2: one retry.
+    expect(aws.snsMock.commandCalls(PublishCommand)).toHaveLength(2);
+    const lines = logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l['msg'] === 'tlsrpt alert publish failed')).toMatchObject({ error: 'Throttling' });
+    expect(lines.find((l) => l['msg'] === 'tlsrpt report stored')).toMatchObject({ alert: 'failed', level: 'warn' });
+  });
+
+  it('hostile digest input: a listed report that is gone or not JSON is named as unreadable, the rest still sent', async () => {
+    expect((await post(fixture('rfc8460-example.json'), 'application/tlsrpt+json')).status).toBe(201);
+    const [key] = [...aws.objects.keys()];
+    aws.objects.set(key!, { body: Buffer.from('{"organization-name": ') });
+    const counters = new DynamoDayCounters({ client: db.client, tableName: `state-${table}`, maxAttempts: 1 });
+    await counters.addToSet('digest', '2026-11-30', 'reports/company-y.example/gone');
+    expect(await handler({ tlsrptDigest: '2026-11-30' })).toEqual({ day: '2026-11-30', reports: 2, sent: 'sent' });
+    const text = (
+      JSON.parse(aws.snsMock.commandCalls(PublishCommand)[0]!.args[0].input.Message!) as { default: string }
+    ).default;
+    expect(text).toContain('  (unreadable: NoSuchKey) reports/company-y.example/gone');
+    expect(text).toContain(`  (unreadable: SyntaxError) ${key!}`);
   });
 });
 
@@ -335,5 +421,87 @@ describe('refused requests', () => {
     const line = JSON.parse(logs.find((l) => l.includes('tlsrpt receiver failed'))!) as Record<string, string>;
     expect(line.error).toBe('AccessDenied');
     expect(line.stack).toContain('Access Denied by bucket policy xyz');
+  });
+});
+
+describe('limits that hold under attack (issue 21 (3), issue 25 item 8)', () => {
+  /** A distinct forged report with failures: each one a new S3 key if nothing stopped it. */
+  function forged(i: number): string {
+    const report = JSON.parse(fixture('microsoft-failures.json').toString()) as Record<string, unknown>;
+    report['organization-name'] = `Forger ${i % 3}`;
+    report['report-id'] = `forged-${i}`;
+    return JSON.stringify(report);
+  }
+  const dropped = (reason: string) =>
+    logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => '_aws' in l && l['Reason'] === reason && l['TlsRptDropped'] === 1).length;
+
+  it('a flood of 40 distinct forged reports: at most 5 stored, 1 message, the other 35 refused with 429 and counted', async () => {
+    handler = makeHandler(`state-${table}`, {
+      TLSRPT_LIMITS: JSON.stringify({
+        reportsPerDomainPerDay: 5,
+        reportsPerSubmitterPerDay: 1000,
+        requestsPerSourcePerDay: 1000,
+      }),
+    });
+    // Even with the probe agreeing (so every one of them would page), the flood pages once.
+    await putProbeState(db.client, `state-${table}`, 'mta-sts', 'example', 'critical', NOW - 60_000);
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i += 1) statuses.push((await post(forged(i), 'application/tlsrpt+json')).status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(35);
+    expect(aws.objects.size).toBe(5);
+    expect(aws.snsMock.commandCalls(PublishCommand)).toHaveLength(1);
+    expect(dropped('reports-per-domain')).toBe(35);
+    expect(dropped('alerts-per-domain')).toBe(4);
+    // The counter in the table has seen all 40 (5 within the limit, 35 beyond), and expires.
+    const item = await db.client.send(
+      new GetItemCommand({
+        TableName: `state-${table}`,
+        Key: { pk: { S: counterKey('reports-per-domain#unauthenticated#example.com', '2026-11-30') } },
+      }),
+    );
+    expect(item.Item?.['n']?.N).toBe('40');
+    expect(Number(item.Item?.['expiresAt']?.N)).toBe(Date.parse('2026-12-04T00:00:00Z') / 1000);
+    const refused = await post(forged(99), 'application/tlsrpt+json');
+    expect(refused.json).toEqual({
+      error: 'TLSRPT_RATE_LIMITED',
+      message: 'daily limit reports-per-domain (5) reached',
+    });
+  });
+
+  it('one source cannot starve the others: its requests stop at its own budget, another address still gets in', async () => {
+    handler = makeHandler(`state-${table}`, { TLSRPT_LIMITS: JSON.stringify({ requestsPerSourcePerDay: 3 }) });
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i += 1) statuses.push((await post(forged(i), 'application/tlsrpt+json')).status);
+    expect(statuses).toEqual([201, 201, 201, 429, 429, 429, 429, 429, 429, 429]);
+    expect(dropped('requests-per-source')).toBe(7);
+    // A real sender from another address (API Gateway's requestContext.http.sourceIp).
+    const other = await handler({
+      requestContext: { http: { method: 'POST', sourceIp: '198.51.100.7' } },
+      headers: { 'content-type': 'application/tlsrpt+json' },
+      body: fixture('google-ok.json').toString(),
+    });
+    expect(other.statusCode).toBe(201);
+    // Payload 1.0 (REST API) puts the address in requestContext.identity.
+    const rest = await handler({
+      requestContext: { identity: { sourceIp: '127.0.0.1' } },
+      headers: { 'content-type': 'application/tlsrpt+json' },
+      body: forged(50),
+    });
+    expect(rest.statusCode).toBe(429);
+  });
+
+  it('the counters unreachable: 500, the report is not stored (the sender retries), nothing pages', async () => {
+    db.setFault('throttle', 'UpdateItem');
+    try {
+      const res = await post(fixture('microsoft-failures.json'), 'application/tlsrpt+json');
+      expect(res.status).toBe(500);
+    } finally {
+      db.setFault('none');
+    }
+    expect(aws.objects.size).toBe(0);
+    expect(aws.snsMock.commandCalls(PublishCommand)).toHaveLength(0);
   });
 });

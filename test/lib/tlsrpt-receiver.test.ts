@@ -6,6 +6,7 @@
  */
 import { App, CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -92,6 +93,7 @@ describe('TlsRptReceiver', () => {
   });
 
   it('runs each receiver with reserved concurrency, its own log group, and least-privilege IAM', () => {
+    const policies = () => JSON.stringify(template.findResources('AWS::IAM::Policy'));
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: 'mailprobe: TLS-RPT https receiver',
       Runtime: 'nodejs22.x',
@@ -103,8 +105,16 @@ describe('TlsRptReceiver', () => {
           TLSRPT_DOMAINS: JSON.stringify(DOMAINS),
           METRIC_NAMESPACE: 'MailProbe',
           ALERT_TOPIC_ARN: Match.anyValue(),
+          STATE_TABLE_NAME: { Ref: Match.stringLikeRegexp('^TlsRptCounters') },
+          TLSRPT_TRUSTED_SUBMITTERS: '["google.com","microsoft.com"]',
         },
       },
+    });
+    // Without the probes' table, a counters table of its own with the same layout (TTL, on demand).
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: 'mailprobe: TLS-RPT mail receiver',
@@ -127,13 +137,36 @@ describe('TlsRptReceiver', () => {
             Resource: '*',
             Condition: { StringEquals: { 'cloudwatch:namespace': 'MailProbe' } },
           },
+          {
+            Sid: 'CountDailyLimits',
+            Effect: 'Allow',
+            Action: 'dynamodb:UpdateItem',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TlsRptCounters'), 'Arn'] },
+            Condition: {
+              'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['tlsrpt-day#*'] },
+              'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'n', 'm', 'expiresAt'] },
+            },
+          },
+          {
+            Sid: 'ReadMtaStsProbeState',
+            Effect: 'Allow',
+            Action: 'dynamodb:GetItem',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TlsRptCounters'), 'Arn'] },
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['mta-sts#*', 'tlsrpt-day#*'] } },
+          },
         ]),
       },
     });
+    // The daily digest: the mail function, at 07:00 UTC, with the digest input.
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 7 * * ? *)',
+      Target: Match.objectLike({ Input: '{"tlsrptDigest":"yesterday"}' }),
+    });
+    // The receivers never write probe state nor scan the table.
+    expect(policies()).not.toMatch(/dynamodb:(PutItem|DeleteItem|Scan|Query|BatchWriteItem)/);
     // No function may delete or overwrite-read reports, nor use the AWS-managed basic role.
-    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
-    expect(policies).not.toContain('s3:DeleteObject');
-    expect(policies).not.toContain('"s3:*"');
+    expect(policies()).not.toContain('s3:DeleteObject');
+    expect(policies()).not.toContain('"s3:*"');
     expect(JSON.stringify(template.findResources('AWS::IAM::Role'))).not.toContain('AWSLambdaBasicExecutionRole');
   });
 
@@ -208,6 +241,36 @@ describe('TlsRptReceiver options', () => {
     template.resourceCountIs('AWS::SES::ReceiptRule', 0);
   });
 
+  it('an existing state table with its own KMS key: counters there, the key granted, cdk-nag clean', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Reports', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const table = new dynamodb.Table(stack, 'State', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    });
+    new TlsRptReceiver(stack, 'TlsRpt', {
+      namespace: 'MailProbe',
+      domains: DOMAINS,
+      https: {},
+      stateTable: table,
+      limits: { alertsPerDomainPerDay: 3 },
+      code: () => lambda.Code.fromInline('export const handler = async () => ({});'),
+    });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          STATE_TABLE_NAME: { Ref: Match.stringLikeRegexp('^State') },
+          TLSRPT_LIMITS: '{"alertsPerDomainPerDay":3}',
+        }),
+      },
+    });
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain('kms:Decrypt');
+  });
+
   it('retention, throttling and an existing rule set are configurable', () => {
     const template = synth({
       retention: Duration.days(30),
@@ -238,7 +301,7 @@ describe('TlsRptReceiver options', () => {
       name: `domain-${i}`,
       mtaSts: true,
     }));
-    expect(() => synth({ domains: many })).toThrow(/80 domains take \d+ bytes of environment, over the 3500 bytes/);
+    expect(() => synth({ domains: many })).toThrow(/80 domains take \d+ bytes of environment, over the 3000 bytes/);
   });
 });
 
@@ -249,7 +312,13 @@ describe('from the config file (tlsRpt section, wired by MailProbes)', () => {
     const plan = planConfig(
       validateConfig({
         domains: [{ domain: 'example.com', name: 'example' }],
-        tlsRpt: { https: true, mail: { recipients: ['tlsrpt@reports.example.com'] }, retentionDays: 400 },
+        tlsRpt: {
+          https: true,
+          mail: { recipients: ['tlsrpt@reports.example.com'] },
+          retentionDays: 400,
+          limits: { reportsPerDomainPerDay: 10, alertsPerDomainPerDay: 2 },
+          trustedSubmitters: ['google.com'],
+        },
       }),
     );
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -267,9 +336,14 @@ describe('from the config file (tlsRpt section, wired by MailProbes)', () => {
       Environment: {
         Variables: Match.objectLike({
           TLSRPT_DOMAINS: JSON.stringify([{ domain: 'example.com', name: 'example', mtaSts: true }]),
+          TLSRPT_LIMITS: '{"reportsPerDomainPerDay":10,"alertsPerDomainPerDay":2}',
+          TLSRPT_TRUSTED_SUBMITTERS: '["google.com"]',
+          // The probes' own state table: counters beside it, and the mta-sts state read from it.
+          STATE_TABLE_NAME: { Ref: Match.stringLikeRegexp('^MailProbesState') },
         }),
       },
     });
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 400 })] },
     });

@@ -14,7 +14,7 @@ import type { Log } from '../log.js';
 export type AlertLog = Log;
 
 export interface PublishOptions extends Backoff {
-  readonly client: SNSClient;
+  readonly client: Pick<SNSClient, 'send'>;
   readonly topicArn: string;
   readonly log?: AlertLog;
 }
@@ -23,8 +23,11 @@ export type PublishOutcome =
   | { readonly ok: true; readonly messageId?: string; readonly attempts: number }
   | { readonly ok: false; readonly error: string; readonly attempts: number };
 
+/** What publishing needs of a message; the TLS-RPT receivers' report alerts have this shape too. */
+export type PublishableMessage = Pick<AlertMessage, 'subject' | 'input'>;
+
 /** Publishes one alert with retries; resolves with the outcome, never rejects. */
-export async function publishAlert(message: AlertMessage, options: PublishOptions): Promise<PublishOutcome> {
+export async function publishAlert(message: PublishableMessage, options: PublishOptions): Promise<PublishOutcome> {
   let attempts = 0;
   try {
     const out = await withRetries(

@@ -68,11 +68,15 @@ export function toMetricDatum(d: Datum): MetricDatum {
 
 /** Splits datums into requests of at most 1,000 datums and well under 1 MB each. */
 export function batch(datums: readonly Datum[]): Datum[][] {
-  const batches: Datum[][] = [];
-  let current: Datum[] = [];
+  return batchBy(datums, (d) => JSON.stringify(toMetricDatum(d)).length + 64);
+}
+
+function batchBy<T>(datums: readonly T[], sizeOf: (d: T) => number): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
   let bytes = 0;
   for (const d of datums) {
-    const size = JSON.stringify(toMetricDatum(d)).length + 64;
+    const size = sizeOf(d);
     if (current.length > 0 && (current.length >= MAX_DATUMS_PER_REQUEST || bytes + size > REQUEST_BYTES_BUDGET)) {
       batches.push(current);
       current = [];
@@ -101,9 +105,14 @@ function describeError(err: unknown): string {
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
 export function toEmfLines(namespace: string, datums: readonly Datum[]): string[] {
-  const groups = new Map<string, Datum[]>();
+  return emfLinesOf(namespace, datums.map(toMetricDatum));
+}
+
+/** The same EMF documents from SDK datums, for metrics outside METRICS (the TLS-RPT receivers'). */
+export function emfLinesOf(namespace: string, datums: readonly MetricDatum[]): string[] {
+  const groups = new Map<string, MetricDatum[]>();
   for (const d of datums) {
-    const key = JSON.stringify([dimensionList(d.dimensions), d.timestamp.getTime()]);
+    const key = JSON.stringify([d.Dimensions ?? [], (d.Timestamp as Date).getTime()]);
     groups.set(key, [...(groups.get(key) ?? []), d]);
   }
   const lines: string[] = [];
@@ -111,21 +120,21 @@ export function toEmfLines(namespace: string, datums: readonly Datum[]): string[
     for (let i = 0; i < group.length; i += MAX_EMF_METRICS) {
       const slice = group.slice(i, i + MAX_EMF_METRICS);
       const first = slice[0]!;
-      const dims = dimensionList(first.dimensions);
+      const dims = first.Dimensions ?? [];
       const doc: Record<string, unknown> = {
         _aws: {
-          Timestamp: first.timestamp.getTime(),
+          Timestamp: (first.Timestamp as Date).getTime(),
           CloudWatchMetrics: [
             {
               Namespace: namespace,
-              Dimensions: [dims.map((d) => d.Name)],
-              Metrics: slice.map((d) => ({ Name: METRICS[d.metric].name, Unit: METRICS[d.metric].unit })),
+              Dimensions: [dims.map((d) => d.Name!)],
+              Metrics: slice.map((d) => ({ Name: d.MetricName!, Unit: d.Unit! })),
             },
           ],
         },
-        ...Object.fromEntries(dims.map((d) => [d.Name, d.Value])),
+        ...Object.fromEntries(dims.map((d) => [d.Name!, d.Value!])),
       };
-      for (const d of slice) doc[METRICS[d.metric].name] = d.value;
+      for (const d of slice) doc[d.MetricName!] = d.Value;
       lines.push(JSON.stringify(doc));
     }
   }
@@ -135,6 +144,11 @@ export function toEmfLines(namespace: string, datums: readonly Datum[]): string[
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function publishMetrics(datums: readonly Datum[], deps: PublisherDeps): Promise<PublishReport> {
+  return publishMetricData(datums.map(toMetricDatum), deps);
+}
+
+/** publishMetrics for SDK datums: the same batching, retries and EMF fallback for metrics outside METRICS. */
+export async function publishMetricData(datums: readonly MetricDatum[], deps: PublisherDeps): Promise<PublishReport> {
   const retry = deps.retry ?? DEFAULT_RETRY;
   const sleep = deps.sleep ?? defaultSleep;
   const random = deps.random ?? Math.random;
@@ -145,8 +159,8 @@ export async function publishMetrics(datums: readonly Datum[], deps: PublisherDe
   let emfFallback = 0;
   const errors: string[] = [];
 
-  for (const group of batch(datums)) {
-    const command = new PutMetricDataCommand({ Namespace: deps.namespace, MetricData: group.map(toMetricDatum) });
+  for (const group of batchBy(datums, (d) => JSON.stringify(d).length + 64)) {
+    const command = new PutMetricDataCommand({ Namespace: deps.namespace, MetricData: group });
     let attempt = 0;
     for (;;) {
       attempt += 1;
@@ -165,7 +179,7 @@ export async function publishMetrics(datums: readonly Datum[], deps: PublisherDe
           continue;
         }
         errors.push(`${describeError(err)} after ${attempt} attempt${attempt === 1 ? '' : 's'}`);
-        for (const line of toEmfLines(deps.namespace, group)) writeLine(line);
+        for (const line of emfLinesOf(deps.namespace, group)) writeLine(line);
         emfFallback += group.length;
         break;
       }

@@ -12,10 +12,10 @@
  *   enforce), `none`, no-policy-found, or a policy type this version does not know.
  */
 import type { MessageAttributeValue } from '@aws-sdk/client-sns';
+import { SNS_MAX_SUBJECT_CHARS } from '../alerts/format.js';
 import type { DomainTarget } from './metrics.js';
 import type { FailureDetail, PolicyReport, TlsRptReport } from './report.js';
 
-export const SNS_MAX_SUBJECT_CHARS = 99;
 const MAX_DETAILS_SHOWN = 10;
 const MAX_IPS_SHOWN = 20;
 

@@ -1,9 +1,9 @@
-import { MailprobeError } from '../errors.js';
 /**
  * Why a TLS-RPT report could not be taken in. These codes are a contract like the
  * findings codes (the CLI's `--json` errors, the receivers' logs and HTTP answers carry
  * them): add codes, never rename one. Each says what the sender or the operator can do.
  */
+import { MailprobeError } from '../errors.js';
 
 export const REPORT_ERRORS = {
   TLSRPT_REPORT_INVALID: {
@@ -37,6 +37,10 @@ export const REPORT_ERRORS = {
   TLSRPT_MAIL_NO_REPORT: {
     status: 400,
     hint: 'The message has no application/tlsrpt+gzip or application/tlsrpt+json part (RFC 8460 §5.3.1). It may be spam or a bounce sent to the rua address.',
+  },
+  TLSRPT_RATE_LIMITED: {
+    status: 429,
+    hint: 'A daily limit of the receiver (tlsRpt.limits: per source IP, per submitter, per policy domain) was reached; the report was counted in TlsRptDropped and not stored. A real sender retries the next day; many of these mean a flood.',
   },
   TLSRPT_FILE_UNREADABLE: {
     status: 400,

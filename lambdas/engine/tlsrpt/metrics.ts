@@ -9,9 +9,10 @@
  * reports arrive hours after their period ends, CloudWatch alarms would not look that far
  * back, and "failures reported in the last day" is what on-call acts on.
  */
-import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch';
-import { withRetries, errorFacts, type Backoff } from '../aws-retry.js';
+import type { CloudWatchClient, MetricDatum } from '@aws-sdk/client-cloudwatch';
+import type { Backoff } from '../aws-retry.js';
 import { DIMENSION_CHECK, DIMENSION_TARGET } from '../metrics/definitions.js';
+import { DEFAULT_RETRY, emfLinesOf, publishMetricData } from '../metrics/publisher.js';
 import type { TlsRptReport } from './report.js';
 
 export const TLSRPT_CHECK = 'tlsrpt';
@@ -27,7 +28,21 @@ export const TLSRPT_METRICS = {
     unit: 'Count',
     description: 'Sessions a sender reported as failed (RFC 8460 total-failure-session-count).',
   },
+  Dropped: {
+    name: 'TlsRptDropped',
+    unit: 'Count',
+    description: 'Requests, reports and alerts refused by a daily limit (dimension Reason: the limit).',
+  },
 } as const;
+
+/**
+ * Sessions of reports nothing corroborates are published with this extra dimension
+ * (`Evidence` = `uncorroborated`): visible on the dashboard, invisible to the domain alarms,
+ * which read exactly (Check, Target). Unauthenticated data alone must never page (issue 21).
+ */
+export const DIMENSION_EVIDENCE = 'Evidence';
+export const UNCORROBORATED = 'uncorroborated';
+export const DIMENSION_REASON = 'Reason';
 
 export interface DomainTarget {
   /** The policy domain, lowercase, no trailing dot. */
@@ -39,7 +54,12 @@ export interface DomainTarget {
 }
 
 /** Per configured policy domain of the report: successful and failed sessions, summed over its policies. */
-export function reportDatums(report: TlsRptReport, targets: readonly DomainTarget[], receivedAt: Date): MetricDatum[] {
+export function reportDatums(
+  report: TlsRptReport,
+  targets: readonly DomainTarget[],
+  receivedAt: Date,
+  corroborated = true,
+): MetricDatum[] {
   const byDomain = new Map(targets.map((t) => [t.domain, t]));
   const sums = new Map<string, { ok: number; failed: number }>();
   for (const p of report.policies) {
@@ -55,6 +75,7 @@ export function reportDatums(report: TlsRptReport, targets: readonly DomainTarge
     const Dimensions = [
       { Name: DIMENSION_CHECK, Value: TLSRPT_CHECK },
       { Name: DIMENSION_TARGET, Value: name },
+      ...(corroborated ? [] : [{ Name: DIMENSION_EVIDENCE, Value: UNCORROBORATED }]),
     ];
     datums.push(
       {
@@ -86,45 +107,49 @@ export interface MetricsOutcome {
 }
 
 /**
- * One PutMetricData call (a report has a handful of domains: far below the 1,000-datum
- * limit), retried on throttling and 5xx; if it still fails, the same metrics go out as EMF
- * log lines, so a report already stored (and therefore never counted again) is not lost.
+ * Through the probes' publisher (metrics/publisher.ts): one PutMetricData call (a report has
+ * a handful of domains, far below the 1,000-datum limit), retried on throttling and 5xx; if it
+ * still fails, the same metrics go out as EMF log lines, so a report already stored (and
+ * therefore never counted again) is not lost.
  */
 export async function publishReportMetrics(
   datums: readonly MetricDatum[],
   deps: { client: Pick<CloudWatchClient, 'send'>; namespace: string; writeLine: (line: string) => void } & Backoff,
 ): Promise<MetricsOutcome> {
   if (datums.length === 0) return { published: 0, emfFallback: 0 };
-  try {
-    await withRetries(
-      () => deps.client.send(new PutMetricDataCommand({ Namespace: deps.namespace, MetricData: [...datums] })),
-      deps,
-    );
-    return { published: datums.length, emfFallback: 0 };
-  } catch (err) {
-    const byTarget = new Map<string, MetricDatum[]>();
-    for (const d of datums) {
-      const target = d.Dimensions?.find((x) => x.Name === DIMENSION_TARGET)?.Value ?? '';
-      byTarget.set(target, [...(byTarget.get(target) ?? []), d]);
-    }
-    for (const [target, group] of byTarget) {
-      const doc: Record<string, unknown> = {
-        _aws: {
-          Timestamp: (group[0]!.Timestamp as Date).getTime(),
-          CloudWatchMetrics: [
-            {
-              Namespace: deps.namespace,
-              Dimensions: [[DIMENSION_CHECK, DIMENSION_TARGET]],
-              Metrics: group.map((d) => ({ Name: d.MetricName, Unit: d.Unit })),
-            },
-          ],
-        },
-        [DIMENSION_CHECK]: TLSRPT_CHECK,
-        [DIMENSION_TARGET]: target,
-      };
-      for (const d of group) doc[d.MetricName!] = d.Value;
-      deps.writeLine(JSON.stringify(doc));
-    }
-    return { published: 0, emfFallback: datums.length, error: errorFacts(err).name };
-  }
+  const report = await publishMetricData(datums, {
+    client: deps.client,
+    namespace: deps.namespace,
+    writeLine: deps.writeLine,
+    retry: {
+      ...DEFAULT_RETRY,
+      ...(deps.maxAttempts !== undefined ? { maxAttempts: deps.maxAttempts } : {}),
+      ...(deps.baseDelayMs !== undefined ? { baseDelayMs: deps.baseDelayMs } : {}),
+    },
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+  });
+  return {
+    published: report.published,
+    emfFallback: report.emfFallback,
+    ...(report.errors.length > 0 ? { error: report.errors.join('; ') } : {}),
+  };
+}
+
+/**
+ * One refusal by a daily limit, as an EMF log line: no API call per refused request, so
+ * counting a flood costs no more than the flood, and cannot itself be throttled.
+ */
+export function droppedLine(namespace: string, reason: string, at: Date): string {
+  return emfLinesOf(namespace, [
+    {
+      MetricName: TLSRPT_METRICS.Dropped.name,
+      Dimensions: [
+        { Name: DIMENSION_CHECK, Value: TLSRPT_CHECK },
+        { Name: DIMENSION_REASON, Value: reason },
+      ],
+      Timestamp: at,
+      Value: 1,
+      Unit: 'Count',
+    },
+  ])[0]!;
 }

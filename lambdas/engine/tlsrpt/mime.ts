@@ -4,8 +4,12 @@
  * parsed by postal-mime (no dependencies, ESM, ~76 KB minified), not by hand.
  *
  * Tolerated: a top-level type other than multipart/report (some senders use
- * multipart/mixed), and report parts sent as application/gzip or application/octet-stream
- * when their file name ends in .json.gz or .json; the bytes decide the format.
+ * multipart/mixed), and a report part under another media type (application/gzip,
+ * application/octet-stream, the unregistered application/tlsrpt) only when its file name
+ * follows §5.3's convention `sender!policy-domain!begin!end[!unique-id].json[.gz]`; the
+ * bytes decide the format. Any other attachment (`invoice.pdf.gz`, issue 25) is never
+ * opened: it is counted in `ignoredParts` and, if nothing else is left, the message is
+ * refused as having no report.
  */
 import PostalMime from 'postal-mime';
 import { decodeReport, DEFAULT_LIMITS, type BodyFormat, type ReportLimits } from './decode.js';
@@ -21,6 +25,21 @@ export interface MailReport {
   readonly subject?: string;
   /** Deviations from §5.3.1 that were tolerated. */
   readonly quirks: readonly string[];
+  /** Attachments that were neither a TLS-RPT media type nor named by the §5.3 convention: not read. */
+  readonly ignoredParts: number;
+}
+
+/**
+ * RFC 8460 §5.3: `sender "!" policy-domain "!" begin-timestamp "!" end-timestamp [ "!" unique-id ] "." extension`,
+ * extension `json` or `json.gz`, timestamps in seconds since the epoch. Bounded: no
+ * backtracking over unbounded input (labels are limited, the whole name is capped first).
+ */
+const REPORT_FILE_NAME =
+  /^[a-z0-9._-]{1,253}![a-z0-9._-]{1,253}!\d{1,12}!\d{1,12}(?:![a-z0-9._-]{1,128})?\.json(?:\.gz)?$/;
+const MAX_FILE_NAME = 700;
+
+export function isReportFileName(name: string): boolean {
+  return name.length <= MAX_FILE_NAME && REPORT_FILE_NAME.test(name.toLowerCase());
 }
 
 function formatOfPart(mimeType: string, filename: string | null): BodyFormat | undefined {
@@ -28,9 +47,9 @@ function formatOfPart(mimeType: string, filename: string | null): BodyFormat | u
   const name = (filename ?? '').toLowerCase();
   if (type === 'application/tlsrpt+gzip') return 'gzip';
   if (type === 'application/tlsrpt+json') return 'json';
-  if (name.endsWith('.json.gz') || name.endsWith('.gz')) return 'gzip';
-  if (name.endsWith('.json') && (type === 'application/json' || type === 'application/octet-stream')) return 'json';
-  return undefined;
+  // Another media type is read only under the §5.3 file name: a random `.gz` is not a report.
+  if (!isReportFileName(name)) return undefined;
+  return name.endsWith('.gz') ? 'gzip' : 'json';
 }
 
 export async function parseReportMail(message: Uint8Array, limits: ReportLimits = DEFAULT_LIMITS): Promise<MailReport> {
@@ -61,6 +80,11 @@ export async function parseReportMail(message: Uint8Array, limits: ReportLimits 
     const seen = email.attachments.map((a) => a.mimeType).join(', ') || 'no attachments';
     throw new ReportError('TLSRPT_MAIL_NO_REPORT', `no application/tlsrpt+gzip or +json part (saw: ${seen})`);
   }
+  const ignoredParts = email.attachments.length - candidates.length;
+  if (ignoredParts > 0)
+    quirks.push(
+      `${ignoredParts} attachment${ignoredParts > 1 ? 's' : ''} neither a TLS-RPT type nor named by RFC 8460 §5.3; not read`,
+    );
   if (candidates.length > 1) quirks.push(`${candidates.length} report parts; the first is used`);
   if (!first.a.mimeType.toLowerCase().startsWith('application/tlsrpt+')) {
     quirks.push(`report part sent as ${first.a.mimeType} (${first.a.filename ?? 'no file name'})`);
@@ -82,5 +106,6 @@ export async function parseReportMail(message: Uint8Array, limits: ReportLimits 
     ...(from ? { from } : {}),
     ...(email.subject !== undefined ? { subject: email.subject } : {}),
     quirks,
+    ignoredParts,
   };
 }

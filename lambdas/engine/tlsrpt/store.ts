@@ -24,10 +24,16 @@ export function canonicalReport(report: TlsRptReport): string {
   return JSON.stringify(report);
 }
 
-export function reportKey(report: TlsRptReport): string {
+/**
+ * An authenticated copy has its own key (`….authenticated`): a sender that publishes both an
+ * https and a mailto rua sends the same report twice, and the unauthenticated HTTPS copy,
+ * usually first, must not make the DKIM-signed one a "duplicate" that can never page.
+ * Each trust level still counts a report once.
+ */
+export function reportKey(report: TlsRptReport, authenticated = false): string {
   const id = createHash('sha256').update(canonicalReport(report)).digest('hex');
   const domain = report.policies[0]?.policyDomain ?? 'unknown';
-  return `${REPORTS_PREFIX}${domain}/${id}`;
+  return `${REPORTS_PREFIX}${domain}/${id}${authenticated ? '.authenticated' : ''}`;
 }
 
 export type StoreOutcome =
@@ -35,9 +41,9 @@ export type StoreOutcome =
 
 export async function storeReport(
   report: TlsRptReport,
-  deps: { client: Pick<S3Client, 'send'>; bucket: string; source: 'https' | 'mail' } & Backoff,
+  deps: { client: Pick<S3Client, 'send'>; bucket: string; source: 'https' | 'mail'; authenticated?: boolean } & Backoff,
 ): Promise<StoreOutcome> {
-  const key = reportKey(report);
+  const key = reportKey(report, deps.authenticated === true);
   try {
     await withRetries(
       () =>
@@ -51,6 +57,8 @@ export async function storeReport(
             // ASCII only in user metadata; the report itself holds the rest.
             Metadata: {
               source: deps.source,
+              // DKIM-verified and aligned (mail), per report: what the digest and an investigation start from.
+              authenticated: String(deps.authenticated === true),
               'report-id': asciiOnly(report.reportId),
               organization: asciiOnly(report.organizationName),
             },

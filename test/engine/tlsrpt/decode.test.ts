@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodeReport, DEFAULT_LIMITS, inflateCapped } from '../../../lambdas/engine/tlsrpt/decode.js';
-import { parseReportMail } from '../../../lambdas/engine/tlsrpt/mime.js';
+import { isReportFileName, parseReportMail } from '../../../lambdas/engine/tlsrpt/mime.js';
 
 const bytes = (name: string): Buffer =>
   readFileSync(new URL(`../../../testkit/fixtures/tlsrpt/${name}`, import.meta.url));
@@ -95,7 +95,7 @@ describe('parseReportMail (mailto: rua)', () => {
     const mail = await parseReportMail(
       message(
         'multipart/mixed',
-        `Content-Type: application/gzip\r\nContent-Disposition: attachment; filename="google.com!example.com!1.json.gz"\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}`,
+        `Content-Type: application/gzip\r\nContent-Disposition: attachment; filename="google.com!example.com!1764374400!1764460799!001.json.gz"\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}`,
       ),
     );
     expect(mail.report.policies[0]!.successfulSessions).toBe(1873);
@@ -124,6 +124,57 @@ describe('parseReportMail (mailto: rua)', () => {
         ),
       ),
     ).rejects.toMatchObject({ code: 'TLSRPT_MAIL_NO_REPORT', message: expect.stringContaining('application/pdf') });
+  });
+
+  it('a gzip attachment not named by RFC 8460 §5.3 (invoice.pdf.gz) is never opened: no report (issue 25)', async () => {
+    const b64 = bytes('google-ok.json.gz').toString('base64');
+    for (const type of ['application/gzip', 'application/octet-stream']) {
+      await expect(
+        parseReportMail(
+          message(
+            'multipart/report; report-type=tlsrpt',
+            `Content-Type: ${type}\r\nContent-Disposition: attachment; filename="invoice.pdf.gz"\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}`,
+          ),
+        ),
+      ).rejects.toMatchObject({ code: 'TLSRPT_MAIL_NO_REPORT' });
+    }
+    // Beside a real report part it is counted, not read.
+    const mail = await parseReportMail(
+      message(
+        'multipart/report; report-type=tlsrpt',
+        `Content-Type: application/gzip\r\nContent-Disposition: attachment; filename="invoice.pdf.gz"\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n--b\r\nContent-Type: application/tlsrpt+gzip\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}`,
+      ),
+    );
+    expect(mail.ignoredParts).toBe(1);
+    expect(mail.quirks).toEqual([expect.stringMatching(/^1 attachment neither a TLS-RPT type nor named by RFC 8460/)]);
+  });
+
+  it.each([
+    ['google.com!example.com!1726358400!1726444799!001.json.gz', true],
+    ['mail.sender.example!example.com!1013662812!1013749130.json', true],
+    ['Google.COM!Example.com!1726358400!1726444799.JSON.GZ', true],
+    ['invoice.pdf.gz', false],
+    ['google.com!example.com!1.json.gz', false],
+    ['google.com!example.com!a!b.json', false],
+    ['google.com!example.com!1!2.json.gz.exe', false],
+    [`${'a'.repeat(300)}!${'b!'.repeat(5000)}1.json`, false],
+  ])('§5.3 file name %j → %s', (name, ok) => {
+    expect(isReportFileName(name)).toBe(ok);
+  });
+
+  it('real reports from the corpus (Google, Mail.ru, mail-auth, including application/tlsrpt under a §5.3 name) parse', async () => {
+    for (const name of [
+      'tlsrpt-rs__google1.eml',
+      'tlsrpt-rs__mail.ru.eml',
+      'mail-auth__rpt01.eml',
+      'mail-auth__rpt02.eml',
+    ]) {
+      const mail = await parseReportMail(
+        readFileSync(new URL(`../../../../shared/corpora/tlsrpt/${name}`, import.meta.url)),
+      );
+      expect(mail.report.policies.length, name).toBeGreaterThan(0);
+      expect(mail.ignoredParts, name).toBe(0);
+    }
   });
 
   it('a message over the cap → TLSRPT_MAIL_INVALID before parsing', async () => {
