@@ -1,0 +1,95 @@
+/**
+ * A model of how CloudWatch evaluates a metric alarm ("M out of N", AWS docs: Using Amazon
+ * CloudWatch alarms, "Evaluating an alarm"), for tests and the README's alarm table: each
+ * period's value is the statistic over the datapoints whose timestamps fall in it; at the end
+ * of every period the alarm looks at the latest N periods; a period without data counts as
+ * breaching or not as TreatMissingData says (ignore and missing: it does not count); M or
+ * more breaching periods put it in ALARM. Periods are aligned to the epoch, as CloudWatch's are.
+ *
+ * It is a model: the service also waits for late datapoints and evaluates every minute, so
+ * real pages may come up to a period earlier (a partial period with data) or a minute later.
+ */
+
+export type Comparison =
+  'LessThanThreshold' | 'LessThanOrEqualToThreshold' | 'GreaterThanThreshold' | 'GreaterThanOrEqualToThreshold';
+export type MissingData = 'breaching' | 'notBreaching' | 'ignore' | 'missing';
+
+export interface AlarmRule {
+  readonly periodSeconds: number;
+  readonly evaluationPeriods: number;
+  readonly datapointsToAlarm: number;
+  readonly threshold: number;
+  readonly comparison: Comparison;
+  readonly treatMissingData: MissingData;
+  /** How one period's datapoints are combined. */
+  readonly statistic: 'Minimum' | 'Maximum' | 'Sum';
+}
+
+export interface Datapoint {
+  readonly atMs: number;
+  readonly value: number;
+}
+
+function breaches(rule: AlarmRule, value: number): boolean {
+  switch (rule.comparison) {
+    case 'LessThanThreshold':
+      return value < rule.threshold;
+    case 'LessThanOrEqualToThreshold':
+      return value <= rule.threshold;
+    case 'GreaterThanThreshold':
+      return value > rule.threshold;
+    case 'GreaterThanOrEqualToThreshold':
+      return value >= rule.threshold;
+  }
+}
+
+/** The statistic of each period that has data, by period start (ms). */
+export function periodValues(rule: AlarmRule, points: readonly Datapoint[]): Map<number, number> {
+  const periodMs = rule.periodSeconds * 1000;
+  const out = new Map<number, number>();
+  for (const p of points) {
+    const start = Math.floor(p.atMs / periodMs) * periodMs;
+    const was = out.get(start);
+    const next =
+      was === undefined
+        ? p.value
+        : rule.statistic === 'Minimum'
+          ? Math.min(was, p.value)
+          : rule.statistic === 'Maximum'
+            ? Math.max(was, p.value)
+            : was + p.value;
+    out.set(start, next);
+  }
+  return out;
+}
+
+/** Whether the alarm is in ALARM when evaluated at `atMs` (a period end). */
+export function inAlarmAt(rule: AlarmRule, values: ReadonlyMap<number, number>, atMs: number): boolean {
+  const periodMs = rule.periodSeconds * 1000;
+  const lastEnd = Math.floor(atMs / periodMs) * periodMs;
+  let breaching = 0;
+  for (let i = 1; i <= rule.evaluationPeriods; i += 1) {
+    const value = values.get(lastEnd - i * periodMs);
+    if (value === undefined) {
+      if (rule.treatMissingData === 'breaching') breaching += 1;
+    } else if (breaches(rule, value)) breaching += 1;
+  }
+  return breaching >= rule.datapointsToAlarm;
+}
+
+/**
+ * The first period end in (fromMs, toMs] at which the alarm is in ALARM, or undefined.
+ */
+export function firstAlarmAt(
+  rule: AlarmRule,
+  points: readonly Datapoint[],
+  fromMs: number,
+  toMs: number,
+): number | undefined {
+  const periodMs = rule.periodSeconds * 1000;
+  const values = periodValues(rule, points);
+  for (let t = Math.floor(fromMs / periodMs) * periodMs + periodMs; t <= toMs; t += periodMs) {
+    if (inAlarmAt(rule, values, t)) return t;
+  }
+  return undefined;
+}
