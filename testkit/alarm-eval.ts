@@ -1,13 +1,14 @@
 /**
  * A model of how CloudWatch evaluates a metric alarm ("M out of N", AWS docs: Using Amazon
  * CloudWatch alarms, "Evaluating an alarm"), for tests and the README's alarm table: each
- * period's value is the statistic over the datapoints whose timestamps fall in it; at the end
- * of every period the alarm looks at the latest N periods; a period without data counts as
- * breaching or not as TreatMissingData says (ignore and missing: it does not count); M or
- * more breaching periods put it in ALARM. Periods are aligned to the epoch, as CloudWatch's are.
+ * period's value is the statistic over the datapoints whose timestamps fall in it; the alarm
+ * is evaluated every minute over the latest N periods, the current one included once it has
+ * data (a period without data counts as missing only when it has ended); a missing period
+ * counts as breaching or not as TreatMissingData says (ignore and missing: it does not
+ * count); M or more breaching periods put it in ALARM. Periods are aligned to the epoch.
  *
- * It is a model: the service also waits for late datapoints and evaluates every minute, so
- * real pages may come up to a period earlier (a partial period with data) or a minute later.
+ * It is a model: ingestion and evaluation add a minute or two, and a service that waited for
+ * each period to end would page up to one period later than this says.
  */
 
 export type Comparison =
@@ -63,13 +64,19 @@ export function periodValues(rule: AlarmRule, points: readonly Datapoint[]): Map
   return out;
 }
 
-/** Whether the alarm is in ALARM when evaluated at `atMs` (a period end). */
-export function inAlarmAt(rule: AlarmRule, values: ReadonlyMap<number, number>, atMs: number): boolean {
+/** Whether the alarm is in ALARM when evaluated at `atMs`, counting datapoints stamped before it. */
+export function inAlarmAt(rule: AlarmRule, points: readonly Datapoint[], atMs: number): boolean {
   const periodMs = rule.periodSeconds * 1000;
-  const lastEnd = Math.floor(atMs / periodMs) * periodMs;
+  const values = periodValues(
+    rule,
+    points.filter((p) => p.atMs <= atMs),
+  );
+  const current = Math.floor(atMs / periodMs) * periodMs;
+  // The current period takes part once it has data; until then the window ends at its start.
+  const newest = values.has(current) ? current : current - periodMs;
   let breaching = 0;
-  for (let i = 1; i <= rule.evaluationPeriods; i += 1) {
-    const value = values.get(lastEnd - i * periodMs);
+  for (let i = 0; i < rule.evaluationPeriods; i += 1) {
+    const value = values.get(newest - i * periodMs);
     if (value === undefined) {
       if (rule.treatMissingData === 'breaching') breaching += 1;
     } else if (breaches(rule, value)) breaching += 1;
@@ -77,19 +84,18 @@ export function inAlarmAt(rule: AlarmRule, values: ReadonlyMap<number, number>, 
   return breaching >= rule.datapointsToAlarm;
 }
 
-/**
- * The first period end in (fromMs, toMs] at which the alarm is in ALARM, or undefined.
- */
+const MINUTE_MS = 60_000;
+
+/** The first minute in [fromMs, toMs] at which the alarm is in ALARM, or undefined. */
 export function firstAlarmAt(
   rule: AlarmRule,
   points: readonly Datapoint[],
   fromMs: number,
   toMs: number,
 ): number | undefined {
-  const periodMs = rule.periodSeconds * 1000;
-  const values = periodValues(rule, points);
-  for (let t = Math.floor(fromMs / periodMs) * periodMs + periodMs; t <= toMs; t += periodMs) {
-    if (inAlarmAt(rule, values, t)) return t;
+  const sorted = [...points].sort((a, b) => a.atMs - b.atMs);
+  for (let t = Math.ceil(fromMs / MINUTE_MS) * MINUTE_MS; t <= toMs; t += MINUTE_MS) {
+    if (inAlarmAt(rule, sorted, t)) return t;
   }
   return undefined;
 }
