@@ -9,7 +9,7 @@
  * Only failures are republished: a healthy target's `1` would change no alarm (the alarm
  * treats a group without data as not breaching; silence is the reporting alarm's business),
  * but it would give its metric data in every hour, and CloudWatch bills a custom metric by
- * the hours with data: about $0.09 per 6-hourly target a month at 10,000 targets, for nothing.
+ * the hours with data: up to $0.25 per 6-hourly target a month, for nothing.
  *
  * What is left out, on purpose:
  * - a target with no state yet (never run) or a state the store could not read: nothing is
