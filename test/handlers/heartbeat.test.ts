@@ -7,6 +7,7 @@
  * are evaluated with the synthesized alarm's own settings (testkit/alarm-eval.ts).
  */
 import { CloudWatchClient, PutMetricDataCommand, type MetricDatum } from '@aws-sdk/client-cloudwatch';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -76,11 +77,13 @@ async function world(plan: Plan) {
     writeLine: (line) => lines.push(line),
     context: { extraCa: [pki.caPem], timeoutMs: 10_000, clock: { now: () => Date.now() + offsetMs } },
     publisher: { sleep: async () => {}, random: () => 0 },
+    stateRetry: { sleep: async () => {} },
   });
   const at = (simulatedMs: number) => {
     offsetMs = simulatedMs - Date.now();
   };
   return {
+    table,
     shard,
     lines,
     run: async (simulatedMs: number, event: ShardEvent = shard) => {
@@ -251,6 +254,32 @@ describe('the heartbeat route of a 6-hourly tls group in fleet mode', () => {
     expect(stale.metrics.datums).toBe(0);
     expect(broken.lines.some((l) => l.includes('"msg":"heartbeat finished"'))).toBe(true);
   }, 120_000);
+
+  it('claims nothing it cannot read: a corrupt item is unknown, a throttled table leaves every target unavailable', async () => {
+    const plan = fleetPlan();
+    const w = await world(plan);
+    await w.run(T0);
+    // A hand-edited item: not this schema, so "no history" for that target.
+    await db.client.send(
+      new PutItemCommand({
+        TableName: w.table,
+        Item: { pk: { S: 'tls#relay-expired' }, v: { N: '99' }, doc: { S: '{"not":"a state"' } },
+      }),
+    );
+    const corrupt = await w.heartbeat(T0 + 16 * MIN);
+    expect(corrupt.heartbeat).toMatchObject({ ok: 1, critical: 0, unknown: 1, unavailable: 0 });
+    expect(corrupt.metrics.datums).toBe(0);
+
+    db.setFault('throttle', 'BatchGetItem');
+    try {
+      const throttled = await w.heartbeat(T0 + 31 * MIN);
+      expect(throttled.heartbeat).toMatchObject({ ok: 0, critical: 0, unknown: 0, unavailable: 2 });
+      expect(throttled.heartbeat?.error).toMatch(/ProvisionedThroughputExceeded/);
+      expect(throttled.metrics.datums).toBe(0);
+    } finally {
+      db.setFault('none');
+    }
+  }, 60_000);
 
   it('refuses a heartbeat for a shard without heartbeat settings (a deployment bug, into the dead-letter queue)', async () => {
     const plan = fleetPlan();
