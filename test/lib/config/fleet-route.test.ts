@@ -3,6 +3,12 @@
  * the plan hands the heartbeat.
  */
 import { describe, expect, it } from 'vitest';
+import {
+  FLEET_DIRECT_MAX_SPAN_SECONDS,
+  HEARTBEAT_PERIOD_SECONDS,
+  INSIGHTS_EVALUATION_WINDOW_SECONDS,
+  SUCCESS_EVALUATION_PERIODS,
+} from '../../../lib/config/defaults.js';
 import { validateConfig } from '../../../lib/config/load.js';
 import {
   certInsightsCapable,
@@ -13,6 +19,11 @@ import {
 import { planConfig } from '../../../lib/config/plan.js';
 
 describe('fleet alarm route', () => {
+  it('keeps its margin below Metrics Insights window, and the heartbeat alarm inside it', () => {
+    expect(FLEET_DIRECT_MAX_SPAN_SECONDS).toBeLessThan(INSIGHTS_EVALUATION_WINDOW_SECONDS);
+    expect(HEARTBEAT_PERIOD_SECONDS * SUCCESS_EVALUATION_PERIODS).toBeLessThanOrEqual(FLEET_DIRECT_MAX_SPAN_SECONDS);
+  });
+
   it.each([
     [60, 'direct'],
     [300, 'direct'],
