@@ -7,9 +7,9 @@
  *   QuotaUsedPercent. Resources grow with targets; for small fleets.
  * - `fleet`: one Metrics Insights alarm per (check kind, interval, thresholds, group of at most
  *   400 targets) for Success and for CertDaysToExpiry; each target is a contributor and is named
- *   in the alarm's state reason. Intervals longer than an hour (the tls check's 6 hours) do not
- *   fit Metrics Insights' 3-hour window: those targets page through the probes' change
- *   notifications, and their reporting alarm still fires when they stop.
+ *   in the alarm's state reason. A group whose 3 periods reach past 2.5 hours (mta-sts hourly,
+ *   tls 6-hourly) is alarmed at the heartbeat's 15-minute period on statuses republished from
+ *   the state table (lib/config/fleet-route.ts), so it fits Metrics Insights' 3-hour window.
  * - In every mode, one "targets reporting" alarm per (check kind, interval): a contributor that
  *   stops publishing drops out of a Metrics Insights alarm instead of breaching, so this
  *   classic alarm compares the results the probes reported with what the plan expects.
@@ -210,8 +210,11 @@ export class ProbeAlarms extends Construct {
   }
 
   private fleet(g: AlarmGroup, namespace: string, prefix: string, lookAt: string, add: AddAlarm): void {
-    const period = periodOf(g.periodSeconds);
     const scope = `the ${g.check} checks of alarm group ${g.id} (${g.targets} targets, every ${g.interval})`;
+    const republished =
+      g.route === 'heartbeat'
+        ? ` Each target's last status is republished from the state table every ${g.alarmPeriodSeconds / 60} minutes between its runs, so a failure stays visible to this alarm until the next run.`
+        : '';
     if (g.alarmSuccess) {
       add.critical(
         new cloudwatch.Alarm(this, `Fleet-${g.id}-Success`, {
@@ -221,17 +224,21 @@ export class ProbeAlarms extends Construct {
             `the alarm's contributors (Target) name each failing target. ` +
             `Meaning: ${meaningOf(g.check, true)} ` +
             `Action: read the probes' alert messages or the log lines of the named targets for the findings and hints${lookAt}. ` +
-            `A target that stops reporting is not a contributor: the TargetsReporting alarm of ${g.check} covers it.`,
+            `A target that stops reporting is not a contributor: the TargetsReporting alarm of ${g.check} covers it.` +
+            republished,
           metric: insightsExpression(
             insightsQuery({ namespace, metric: 'Success', fn: 'MIN', grouped: true, check: g.check, group: g.id }),
-            period,
+            periodOf(g.alarmPeriodSeconds),
           ),
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
           evaluationPeriods: SUCCESS_EVALUATION_PERIODS,
           datapointsToAlarm: SUCCESS_DATAPOINTS_TO_ALARM,
-          // The whole group silent: breaching (each contributor silent: the reporting alarm).
-          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+          // Direct: the whole group silent is breaching (each contributor silent: the reporting alarm).
+          // Heartbeat: only failures are republished, so a healthy group has no data between runs;
+          // a stopped probe is the reporting alarm's business there.
+          treatMissingData:
+            g.route === 'heartbeat' ? cloudwatch.TreatMissingData.NOT_BREACHING : cloudwatch.TreatMissingData.BREACHING,
         }),
       );
     }
@@ -253,7 +260,8 @@ export class ProbeAlarms extends Construct {
               check: g.check,
               group: g.id,
             }),
-            period,
+            // One period of the check's own schedule: the heartbeat republishes Success only.
+            periodOf(g.periodSeconds),
           ),
           threshold: g.thresholds.warnDays,
           comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -23,7 +23,7 @@ import type { AlertFormat } from '../lambdas/engine/alerts/chatbot.js';
 import type { CheckKind } from '../lambdas/engine/result.js';
 import { SES_ACCOUNT_IAM_ACTIONS } from '../lambdas/engine/ses/api-errors.js';
 import { SHARD_ARTIFACT_FOLDER, shardArtifact, type ShardReference } from '../lambdas/engine/shard/artifact.js';
-import type { ShardEvent } from '../lambdas/handlers/event.js';
+import { HEARTBEAT_FIELD, type ShardEvent } from '../lambdas/handlers/event.js';
 import { STATE_TABLE } from '../lambdas/engine/state/table.js';
 import { ENV } from '../lambdas/handlers/env.js';
 import { HANDLER_MAIN_FIELDS, HANDLER_TARGET, REQUIRE_BANNER } from './bundle-options.js';
@@ -93,6 +93,8 @@ export class ProbeFunction extends Construct {
   /** What each schedule passes: the shard's reference, by shard ID. */
   readonly references: ReadonlyMap<string, ShardReference>;
   readonly schedules: readonly scheduler.Schedule[];
+  /** Heartbeat schedules of the shards of slow fleet groups (lib/config/fleet-route.ts). */
+  readonly heartbeats: readonly scheduler.Schedule[];
   readonly check: CheckKind;
   readonly timeout: Duration;
 
@@ -304,6 +306,35 @@ export class ProbeFunction extends Construct {
           }),
         }),
     );
+    // Slow fleet groups (lib/config/fleet-route.ts): a second schedule per shard republishes the
+    // last statuses from the state table, so their Metrics Insights alarm sees every target
+    // inside its 3-hour window. Same function, same reference, marked as a heartbeat.
+    this.heartbeats = props.shards.flatMap((shard) => {
+      const heartbeat = shard.metrics?.heartbeat;
+      if (heartbeat === undefined) return [];
+      if (!props.stateTable) {
+        throw new Error(
+          `shard ${shard.shard} has a heartbeat, which reads the state table: pass stateTable to the ${props.check} ProbeFunction`,
+        );
+      }
+      return [
+        new scheduler.Schedule(this, `Heartbeat-${shard.shard}`, {
+          schedule: scheduler.ScheduleExpression.expression(heartbeat.schedule),
+          description: `mailprobe ${shard.shard}: republish the last ${shard.check} statuses (no probing), ${heartbeat.schedule}`,
+          target: new targets.LambdaInvoke(this.function, {
+            input: scheduler.ScheduleTargetInput.fromObject({
+              ...references.get(shard.shard),
+              [HEARTBEAT_FIELD]: true,
+            }),
+            role: schedulerRole,
+            deadLetterQueue: this.deadLetterQueue,
+            // The next heartbeat is minutes away: a late one is worth no retry pile-up.
+            maxEventAge: Duration.minutes(5),
+            retryAttempts: 1,
+          }),
+        }),
+      ];
+    });
     Validations.of(schedulerRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.function.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
       reason: 'CDK grants lambda:InvokeFunction on the function and its versions/aliases (Arn:*); only this function.',

@@ -40,6 +40,17 @@ export interface ShardEvent {
   readonly metrics?: ShardMetrics;
 }
 
+/**
+ * A heartbeat invocation (lib/config/fleet-route.ts) is the shard's reference, or the shard,
+ * with this field set to true: the function republishes the shard's last statuses from the
+ * state table instead of probing.
+ */
+export const HEARTBEAT_FIELD = 'heartbeat';
+
+export function isHeartbeatEvent(event: unknown): boolean {
+  return typeof event === 'object' && event !== null && (event as Record<string, unknown>)[HEARTBEAT_FIELD] === true;
+}
+
 export class ShardEventError extends MailprobeError {
   override readonly name = 'ShardEventError';
   readonly code = 'INVALID_EVENT';

@@ -20,6 +20,7 @@ import { datumsForRun } from '../engine/metrics/from-result.js';
 import { DEFAULT_NAMESPACE } from '../engine/metrics/definitions.js';
 import { publishMetrics, type PublishReport, type PublisherDeps } from '../engine/metrics/publisher.js';
 import { createResolver, dnsQueryTimeoutMs } from '../engine/net/resolver.js';
+import { systemClock } from '../engine/deadline.js';
 import { createContext, DEFAULT_TIMEOUT_MS, type ProbeContext } from '../engine/options.js';
 import type { CheckKind } from '../engine/result.js';
 import type { CheckResult } from '../engine/run.js';
@@ -29,7 +30,8 @@ import { clearCredentialCache } from '../engine/secrets.js';
 import { loadShardEvent } from '../engine/shard/artifact.js';
 import { jsonLog } from '../engine/log.js';
 import { ENV } from './env.js';
-import { parseShardEvent, type ShardEvent } from './event.js';
+import { heartbeatDatums, type HeartbeatOutcome } from '../engine/metrics/heartbeat.js';
+import { isHeartbeatEvent, parseShardEvent, ShardEventError, type ShardEvent } from './event.js';
 
 export { ENV };
 
@@ -43,6 +45,8 @@ export interface ProbeSummary {
   readonly metrics: PublishReport;
   /** Absent when neither an alert topic nor a state table is configured. */
   readonly alerts?: AlertSummary;
+  /** A heartbeat invocation (no checks run): what it republished. */
+  readonly heartbeat?: Omit<HeartbeatOutcome, 'datums'>;
 }
 
 type SpecOf<K extends CheckKind> = Extract<CheckSpec, { readonly check: K }>;
@@ -120,6 +124,38 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
     const runStartedAt = new Date();
     const namespace = env[ENV.namespace] ?? DEFAULT_NAMESPACE;
     cloudwatch ??= new CloudWatchClient({ maxAttempts: 1, requestHandler: SDK_TIMEOUTS });
+    if (isHeartbeatEvent(event)) {
+      const tableName = env[ENV.stateTableName];
+      const settings = shard.metrics;
+      // A heartbeat schedule without its settings or table is a deployment bug: fail into the DLQ.
+      if (settings?.heartbeat === undefined)
+        throw new ShardEventError(`shard ${shard.shard} has no heartbeat settings, but a heartbeat invoked it`);
+      if (!tableName) throw new ShardEventError(`a heartbeat needs the state table: ${ENV.stateTableName} is not set`);
+      const clock = deps.context?.clock ?? systemClock;
+      dynamodb ??= new DynamoDBClient({ maxAttempts: 1, requestHandler: STATE_SDK_TIMEOUTS });
+      const store = new DynamoStateStore({
+        client: dynamodb,
+        tableName,
+        clock,
+        budgetMs: STATE_BUDGET_MS,
+        ...deps.stateRetry,
+      });
+      const targets = shard.specs.map((spec) => ({ check: spec.check, target: spec.name ?? targetOf(spec) }));
+      const { datums, ...outcome } = await heartbeatDatums(store, targets, settings, clock.now());
+      const metrics = await publishMetrics(datums, { client: cloudwatch, namespace, writeLine, ...deps.publisher });
+      const summary: ProbeSummary = {
+        shard: shard.shard,
+        check: kind,
+        checks: 0,
+        ok: 0,
+        warning: 0,
+        critical: 0,
+        metrics,
+        heartbeat: outcome,
+      };
+      writeLine(JSON.stringify({ msg: 'heartbeat finished', ...summary }));
+      return summary;
+    }
     // A rotated secret must be picked up by the next run, not after the cache's TTL.
     clearCredentialCache();
 

@@ -78,3 +78,23 @@ export const DASHBOARD_MAX_BODY_BYTES = 1_000_000;
 /** Success below 1 in 2 of the last 3 runs: one failed run is noise, two are an incident. */
 export const SUCCESS_EVALUATION_PERIODS = 3;
 export const SUCCESS_DATAPOINTS_TO_ALARM = 2;
+
+/**
+ * Fleet alarms keep this margin below Metrics Insights' 3-hour window: a group whose alarm
+ * span (period × evaluation periods) reaches past 2.5 hours would lose its oldest datapoint to
+ * a late run or ingestion delay, so it takes the heartbeat route instead (lib/config/fleet-route.ts).
+ */
+export const FLEET_DIRECT_MAX_SPAN_SECONDS = 2.5 * 3600;
+/**
+ * How often a slow group's last statuses are republished from the state table. Any period
+ * under an hour costs the same custom metrics (billed by the hours with data); 15 minutes
+ * pages a failing target within 2 heartbeats of its run, and 3 periods span 45 minutes.
+ */
+export const HEARTBEAT_PERIOD_SECONDS = 15 * 60;
+export const HEARTBEAT_SCHEDULE = 'rate(15 minutes)';
+/**
+ * A state older than this many of the check's periods is not republished: the probe has
+ * stopped, the series drops out, and the TargetsReporting alarm says so. Republishing it
+ * would keep a stopped probe looking healthy.
+ */
+export const HEARTBEAT_MAX_AGE_PERIODS = 2;

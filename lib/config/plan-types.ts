@@ -7,6 +7,7 @@ import type { Thresholds } from '../../lambdas/engine/options.js';
 import type { CheckKind } from '../../lambdas/engine/result.js';
 import type { ShardEvent } from '../../lambdas/handlers/event.js';
 import type { KindCapacity } from './defaults.js';
+import type { FleetRoute } from './fleet-route.js';
 import type { MailProbeConfig } from './schema.js';
 
 /** `per-target`: classic alarms per target; `fleet`: Metrics Insights alarms per group of targets. */
@@ -46,9 +47,14 @@ export interface AlarmGroup {
   readonly periodSeconds: number;
   readonly thresholds: Thresholds;
   readonly targets: number;
-  /** Success and certificate alarms need the last 3 periods inside Metrics Insights' 3-hour window. */
+  /** Every fleet group has a Success alarm (slow schedules through the heartbeat route). */
   readonly alarmSuccess: boolean;
+  /** The certificate alarm needs its one period inside Metrics Insights' window, with the margin. */
   readonly alarmCertExpiry: boolean;
+  /** `direct`: alarmed on the runs; `heartbeat`: on statuses republished from the state table (fleet-route.ts). */
+  readonly route: FleetRoute;
+  /** The Success alarm's period: the schedule's (direct) or the heartbeat's. */
+  readonly alarmPeriodSeconds: number;
 }
 
 /** One "targets reporting" alarm: a check kind at one interval. */

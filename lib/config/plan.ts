@@ -24,12 +24,11 @@ import {
   DEFAULT_INSIGHTS_ALARM_QUOTA,
   DEFAULT_NAMESPACE,
   FLEET_GROUP_SIZE,
-  INSIGHTS_EVALUATION_WINDOW_SECONDS,
   KIND_CAPACITY,
-  SUCCESS_EVALUATION_PERIODS,
   type KindCapacity,
 } from './defaults.js';
 import { expand, nameOf, type Entry } from './expand.js';
+import { certInsightsCapable, fleetAlarmPeriodSeconds, fleetRouteOf, heartbeatOf } from './fleet-route.js';
 import type { MailProbeConfig } from './schema.js';
 import { alertPolicyOf, PlanError, periodSecondsOf, scheduleSlug, shardsOf, workBudgetMs } from './shard.js';
 import { planLimitProblems, validateEntries } from './validate.js';
@@ -66,9 +65,12 @@ export { PlanError, periodSecondsOf, workBudgetMs } from './shard.js';
 /** The deployed kinds (one list, in the engine: result.ts). */
 export const CHECK_KINDS: readonly CheckKind[] = DEPLOYED_KINDS;
 
-/** Metrics Insights alarms can evaluate N periods only when they fit the 3-hour window. */
+/**
+ * Metrics Insights alarms can evaluate N periods only when they fit the 3-hour window with a
+ * margin (fleet-route.ts); slower groups are alarmed through the heartbeat.
+ */
 export function insightsCapable(periodSeconds: number): boolean {
-  return periodSeconds * SUCCESS_EVALUATION_PERIODS <= INSIGHTS_EVALUATION_WINDOW_SECONDS;
+  return fleetRouteOf(periodSeconds) === 'direct';
 }
 
 /** Resources per function (function, role, policy, log group, DLQ + policy, scheduler role + policy, 3 alarms). */
@@ -121,17 +123,17 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
 
   /**
    * One certificate alarm per endpoint. Per-target: on the tls check when the endpoint has one (it
-   * sees the whole chain), else on smtp. Fleet: on the check whose interval Metrics Insights can
-   * evaluate (the tls check's 6 hours is too long; the smtp check sees the same chain).
+   * sees the whole chain), else on smtp. Fleet: on the check whose interval fits Metrics Insights'
+   * window with the margin (the tls check's 6 hours does not; the smtp check sees the same chain).
    */
   const certHere = (e: Entry): boolean => {
     if (metricsMode === 'aggregate') return false;
     if (alarmMode === 'per-target') return classicCert(e);
     if (e.spec.check === 'mta-sts') return true;
-    if (e.spec.check === 'tls') return insightsCapable(periodOf(e));
+    if (e.spec.check === 'tls') return certInsightsCapable(periodOf(e));
     if (e.spec.check === 'smtp' && usesTls(e.spec)) {
       const tls = tlsEntries.get(targetOf(e.spec));
-      return !(tls && insightsCapable(periodOf(tls)));
+      return !(tls && certInsightsCapable(periodOf(tls)));
     }
     return false;
   };
@@ -174,7 +176,6 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
     const closeGroup = () => {
       if (groupId === undefined) return;
       const periodSeconds = periodOf(first);
-      const capable = insightsCapable(periodSeconds);
       alarmGroups.push({
         id: groupId,
         check: first.spec.check,
@@ -182,12 +183,15 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
         periodSeconds,
         thresholds: first.thresholds,
         targets: groupSize,
-        alarmSuccess: capable,
-        alarmCertExpiry: capable && certHere(first),
+        alarmSuccess: true,
+        alarmCertExpiry: certInsightsCapable(periodSeconds) && certHere(first),
+        route: fleetRouteOf(periodSeconds),
+        alarmPeriodSeconds: fleetAlarmPeriodSeconds(periodSeconds),
       });
     };
     for (const shard of cut) {
       let group: string | undefined;
+      let heartbeat: ReturnType<typeof heartbeatOf>;
       // ses-account keeps classic alarms (one target per region), so its metrics keep (Check, Target).
       if (alarmMode === 'fleet' && metricsMode !== 'aggregate' && first.spec.check !== 'ses-account') {
         if (groupId === undefined || groupSize + shard.specs.length > FLEET_GROUP_SIZE) {
@@ -197,6 +201,7 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
         }
         groupSize += shard.specs.length;
         group = groupId;
+        heartbeat = heartbeatOf(periodOf(first));
         for (const spec of shard.specs) groupOfTarget.set(`${spec.check} ${nameOf(spec)}`, groupId);
       }
       shards.push({
@@ -206,6 +211,7 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
           interval,
           ...(group !== undefined ? { group } : {}),
           ...(omit.length > 0 ? { omit } : {}),
+          ...(heartbeat !== undefined ? { heartbeat } : {}),
         },
       });
     }
@@ -275,6 +281,8 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
       RESOURCES_FIXED +
       kinds.size * RESOURCES_PER_FUNCTION +
       shards.length +
+      // One heartbeat schedule per shard of a slow fleet group (fleet-route.ts).
+      shards.filter((s) => s.metrics?.heartbeat !== undefined).length +
       perTargetAlarms +
       insightsAlarms +
       otherAlarms +

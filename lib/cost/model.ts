@@ -53,6 +53,16 @@ export const INVOCATION_LOG_BYTES = 1000;
 /** The state table (DynamoDB, on demand): one read and one write per check run. */
 export const STATE_READS_PER_RUN = 1;
 export const STATE_WRITES_PER_RUN = 1;
+/** A heartbeat reads each target's state item once (strongly consistent, under 4 KB: one read unit). */
+export const HEARTBEAT_READS_PER_TARGET = 1;
+/**
+ * Share of a heartbeat group's targets assumed critical at any time (they alone get a datum, and
+ * their Success metric data in every hour while failing: priced into this share, not the metric line).
+ */
+export const HEARTBEAT_CRITICAL_SHARE = 0.01;
+/** Cost lines of the heartbeat route. */
+export const HEARTBEAT_TARGET_ITEM = 'heartbeat state reads and PutMetricData';
+export const HEARTBEAT_FIXED_ITEM = 'heartbeat runs (schedules, Lambda, one PutMetricData each)';
 const SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600;
 const GB = 1e9;
 
@@ -69,6 +79,7 @@ export const ASSUMPTIONS: readonly string[] = [
     .map(([k, b]) => `${k} ${b}`)
     .join(', ')} bytes; logs are kept one month`,
   `the state table takes ${STATE_READS_PER_RUN} read and ${STATE_WRITES_PER_RUN} write request unit per check run`,
+  'fleet groups whose 3 alarm periods reach past 2.5 h are alarmed through a heartbeat every 15 minutes: one invocation per shard and one state read per target; a Success datum only for a target whose last run was critical (1 % of targets assumed)',
   'change notifications (SNS) and the KMS requests they make are rare (status changes only) and not counted',
   "custom metrics and Lambda compute follow AWS's volume tiers over the whole deployment (metrics: $0.30 to 10,000, $0.10 to 250,000, $0.05 to 1 M, $0.02 beyond); a target's line shows its share at the deployment's average price",
   'GetMetricData for viewing the dashboard depends on how often it is opened and is not counted',
@@ -142,6 +153,9 @@ export function estimateCost(plan: Plan, options: { existingTopic?: boolean } = 
     const capacity = plan.capacity[shard.check];
     const gb = capacity.memoryMb / 1024;
     let datumsPerRun = 0;
+    // Slow fleet groups (lib/config/fleet-route.ts): the heartbeat schedule of this shard.
+    const heartbeat = shard.metrics?.heartbeat;
+    const heartbeatRuns = heartbeat !== undefined ? SECONDS_PER_MONTH / heartbeat.periodSeconds : 0;
 
     for (const spec of shard.specs) {
       const name = nameOf(spec);
@@ -180,7 +194,27 @@ export function estimateCost(plan: Plan, options: { existingTopic?: boolean } = 
       );
       // Its datums' share of the PutMetricData requests (1,000 datums per request).
       add('PutMetricData requests', ((runs * metrics.length) / 1000 / 1000) * PRICES.apiRequestsPer1000);
+      if (heartbeat !== undefined && metrics.includes('Success')) {
+        // One state read per heartbeat; a datum only while the target is critical (metrics/heartbeat.ts).
+        add(
+          HEARTBEAT_TARGET_ITEM,
+          (heartbeatRuns / 1e6) * HEARTBEAT_READS_PER_TARGET * PRICES.dynamoReadPerMillion +
+            HEARTBEAT_CRITICAL_SHARE *
+              ((heartbeatRuns / 1000 / 1000) * PRICES.apiRequestsPer1000 +
+                PRICES.customMetricMonth * (hoursWithDataRatio(heartbeat.periodSeconds) - hoursWithDataRatio(period))),
+        );
+      }
       byName.set(name, entry);
+    }
+    if (heartbeat !== undefined) {
+      addTo(
+        fixed,
+        HEARTBEAT_FIXED_ITEM,
+        (heartbeatRuns / 1e6) * (PRICES.schedulerPerMillion + PRICES.lambdaRequestsPerMillion) +
+          heartbeatRuns * INVOCATION_OVERHEAD_SECONDS * gb * PRICES.lambdaArmGbSecond +
+          (heartbeatRuns / 1000) * PRICES.apiRequestsPer1000 +
+          ((heartbeatRuns * INVOCATION_LOG_BYTES) / GB) * (PRICES.logIngestionPerGb + PRICES.logStoragePerGbMonth),
+      );
     }
 
     const kindDatums = shard.metrics ? KIND_METRICS_BY_MODE[shard.metrics.mode].length : 0;

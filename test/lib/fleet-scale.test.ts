@@ -125,7 +125,27 @@ describe('fleet alarms', () => {
       ComparisonOperator: 'LessThanOrEqualToThreshold',
       Threshold: 30,
     });
-    expect(plan.alarmGroups.filter((g) => g.check === 'tls').every((g) => !g.alarmSuccess)).toBe(true);
+    // The 6-hour tls groups (and hourly mta-sts) take the heartbeat route (issue #20): a Success alarm
+    // at the heartbeat's 15-minute period, fed by statuses republished from the state table.
+    const slow = plan.alarmGroups.filter((g) => g.check === 'tls' || g.check === 'mta-sts');
+    expect(slow.length).toBeGreaterThan(0);
+    for (const g of slow) {
+      expect(g).toMatchObject({ alarmSuccess: true, route: 'heartbeat', alarmPeriodSeconds: 900 });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `MailProbe-${g.id}-Success`,
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 2,
+        Metrics: [
+          {
+            Id: 'expr_1',
+            Expression: `SELECT MIN(Success) FROM SCHEMA("MailProbe", Check, AlarmGroup, Target) WHERE Check = '${g.check}' AND AlarmGroup = '${g.id}' GROUP BY Target`,
+            Period: 900,
+            ReturnData: true,
+          },
+        ],
+      });
+    }
+    expect(plan.alarmGroups.filter((g) => g.check === 'tls').every((g) => !g.alarmCertExpiry)).toBe(true);
 
     // The dashboard: Metrics Insights top-N widgets over the same dimension set, whatever the fleet size.
     const body = JSON.stringify(ofType(resources, 'AWS::CloudWatch::Dashboard')[0]!.Properties.DashboardBody);

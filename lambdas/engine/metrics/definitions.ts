@@ -150,6 +150,18 @@ export interface ShardMetrics {
   readonly group?: string;
   /** Per-target metrics this shard leaves out although its mode has them (e.g. CertDaysToExpiry alarmed on another check). */
   readonly omit?: readonly TargetMetricName[];
+  /** Fleet alarms of a slow schedule: a second schedule republishes the last statuses (metrics/heartbeat.ts). */
+  readonly heartbeat?: ShardHeartbeat;
+}
+
+/** The heartbeat of a shard whose schedule is too slow for Metrics Insights' 3-hour window (lib/config/fleet-route.ts). */
+export interface ShardHeartbeat {
+  /** The heartbeat schedule's expression, e.g. `rate(15 minutes)`. */
+  readonly schedule: string;
+  /** Its period: the fleet Success alarm's period. */
+  readonly periodSeconds: number;
+  /** A last status older than this is not republished (the probe stopped; TargetsReporting pages). */
+  readonly maxAgeSeconds: number;
 }
 
 export interface Dimensions {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { planConfig } from '../../../lib/config/plan.js';
-import { estimateCost, hoursWithDataRatio } from '../../../lib/cost/model.js';
+import { estimateCost, HEARTBEAT_TARGET_ITEM, hoursWithDataRatio } from '../../../lib/cost/model.js';
 import { PRICES } from '../../../lib/cost/prices.js';
 import { domainConfig, smtpEndpointConfig } from '../../../lib/cost/sample-configs.js';
 import { withCostTable } from '../../../lib/cost/table.js';
@@ -23,8 +23,9 @@ describe('cost model', () => {
     // per-target: smtp Success ($0.30) + tls Success, CertDaysToExpiry, DhKeyBits at 1/6 of the hours ($0.15);
     // 4 alarms ($0.40); 8,760 + 3 × 121.67 datums / 10^6 requests × $0.01.
     ['default', 'per-target', 0.45, 0.4, 0.0000913],
-    // fleet: smtp Success + CertDaysToExpiry ($0.60), tls Success + DhKeyBits ($0.10); 2 Metrics Insights alarm metrics.
-    ['default', 'fleet', 0.7, 0.2, 0.0001776],
+    // fleet: smtp Success + CertDaysToExpiry ($0.60), tls Success + DhKeyBits ($0.10); 3 Metrics Insights alarm
+    // metrics: smtp Success and CertDaysToExpiry, and tls Success through the heartbeat (issue #20).
+    ['default', 'fleet', 0.7, 0.3, 0.0001776],
     // detailed per-target: + Duration and FindingCount on both checks, + CertDaysToExpiry on smtp:
     // (8,760 × 4 + 121.67 × 5) datums / 10^6 requests × $0.01 = $0.0003565 (items are rounded to 6 decimals).
     ['detailed', 'per-target', 0.3 * 4 + 0.05 * 5, 0.4, 0.000356],
@@ -39,12 +40,19 @@ describe('cost model', () => {
     expect(item('custom metrics')).toBeCloseTo(metricsUsd, 6);
     expect(item('alarms')).toBeCloseTo(alarmsUsd, 6);
     expect(item('PutMetricData requests')).toBeCloseTo(put, 6);
-    expect(t.usd).toBeCloseTo(metricsUsd + alarmsUsd + put + COMPUTE_LOGS_STATE, 5);
+    // The heartbeat route (test/lib/cost/heartbeat.test.ts): fleet alarms only, where the tls group is too slow.
+    const heartbeat = item(HEARTBEAT_TARGET_ITEM);
+    expect(heartbeat > 0).toBe(mode === 'fleet');
+    expect(t.usd).toBeCloseTo(metricsUsd + alarmsUsd + put + COMPUTE_LOGS_STATE + heartbeat, 5);
   });
 
   it('meets the targets: an SMTP endpoint ≤ $1.00 a month by default, ≤ $0.05 in aggregate mode', () => {
     expect(estimateCost(planConfig(smtpEndpointConfig())).targets[0]!.usd).toBeLessThanOrEqual(1);
-    expect(estimateCost(planConfig(smtpEndpointConfig({ alarms: { mode: 'fleet' } }))).targets[0]!.usd).toBeLessThan(1);
+    // Fleet alarms: the tls check's Success alarm (issue #20) adds one alarm metric ($0.10) and the
+    // heartbeat's reads, so a fleet endpoint pays ≤ $1.05 for a page on every check.
+    expect(
+      estimateCost(planConfig(smtpEndpointConfig({ alarms: { mode: 'fleet' } }))).targets[0]!.usd,
+    ).toBeLessThanOrEqual(1.05);
     expect(estimateCost(planConfig(smtpEndpointConfig({ metrics: 'aggregate' }))).targets[0]!.usd).toBeLessThanOrEqual(
       0.05,
     );
