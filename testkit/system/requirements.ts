@@ -19,6 +19,9 @@ export const BINARIES = {
   unbound: '/usr/sbin/unbound',
   'ldns-keygen': '/usr/bin/ldns-keygen',
   'ldns-signzone': '/usr/bin/ldns-signzone',
+  dovecot: '/usr/sbin/dovecot',
+  doveadm: '/usr/bin/doveadm',
+  opendkim: '/usr/sbin/opendkim',
 } as const;
 
 export type Binary = keyof typeof BINARIES;
