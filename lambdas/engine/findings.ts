@@ -440,6 +440,10 @@ export const FINDINGS = {
     severity: 'warning',
     hint: 'Delivery took more than twice the flow’s recent median. Check the relay’s queue and the hops in the Received chain.',
   },
+  FLOW_MESSAGE_UNVERIFIABLE: {
+    severity: 'warning',
+    hint: 'The test message arrived, but not as sent: far larger than its ~1 KB, with a Received chain of 100 or more hops (a mail loop), or with a structure the verifier could not parse. Look at the message in the mailbox and find the hop that appended to it, looped it or rewrote it; its SPF/DKIM/DMARC verdicts are incomplete until then.',
+  },
 } as const satisfies Record<string, CodeSpec>;
 
 export type FindingCode = keyof typeof FINDINGS;
