@@ -7,6 +7,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultDocumentSchema } from '../../lib/result-schema.js';
 import { cli } from '../../testkit/cli-in-process.js';
@@ -161,5 +163,46 @@ describe.skipIf(requirements.skip)(requirements.title('mailprobe flow against Po
     });
     expect(result.latest).toMatchObject({ folder: 'inbox', verdicts: { spf: 'pass', dkim: 'pass', dmarc: 'pass' } });
     expect(result.deliveryMs).toBe(result.latest['latencyMs']);
+  });
+
+  it('mailprobe run runs the flows of a config (credentials from Secrets Manager); plan says they are not deployed', async () => {
+    // The config names credentials by ARN only; Secrets Manager is the one AWS service faked here.
+    const secrets = mockClient(SecretsManagerClient);
+    secrets
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: JSON.stringify({ username: chain.dovecot.user, password: chain.dovecot.password }) });
+    try {
+      const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:chain-AbCdEf';
+      const config = join(dir, 'flows.json');
+      writeFileSync(
+        config,
+        JSON.stringify({
+          dnsServer: dns.server,
+          targets: [
+            { name: 'submit', host: '127.0.0.1', port: chain.submitPort, tls: 'starttls', auth: { secretArn: arn } },
+          ],
+          flows: [
+            {
+              name: 'chain',
+              via: 'submit',
+              from: FROM,
+              to: chain.recipient,
+              maxSeconds: 30,
+              warnSeconds: 20,
+              receive: { imap: { host: '127.0.0.1', port: chain.dovecot.imapsPort, auth: { secretArn: arn } } },
+            },
+          ],
+        }),
+      );
+      const run = await cli(['run', '--config', config, '--only', 'chain', '--ca-file', caFile, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      const [result] = resultsOf(run.stdout);
+      expect(result).toMatchObject({ check: 'flow', name: 'chain', status: 'ok', findings: [], delivered: 1 });
+
+      const plan = await cli(['plan', '--config', config]);
+      expect(plan.stdout).toContain('flows: 1, run by `mailprobe run` only for now: a deployment does not run them');
+    } finally {
+      secrets.restore();
+    }
   });
 });
