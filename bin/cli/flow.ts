@@ -125,7 +125,7 @@ function keyOf(values: Parsed['values'], io: Io, keepsState: boolean): Buffer {
   }
 }
 
-export function flowSpecOf(parsed: Parsed): FlowCheckSpec {
+export function flowSpecOf(parsed: Parsed, keepsState: boolean): FlowCheckSpec {
   const { values } = parsed;
   if (parsed.positionals.length > 0) {
     throw new UsageError(`flow: takes no HOST argument (got "${parsed.positionals[0]}"); the relay is --via HOST:PORT`);
@@ -154,8 +154,9 @@ export function flowSpecOf(parsed: Parsed): FlowCheckSpec {
     to: address(values, 'to'),
     receive: receiveOf(values),
     warnSeconds,
-    // A person waiting at a terminal: what has not arrived by the end of the wait is lost.
-    maxSeconds: maxWait,
+    // Without state, a person waiting at a terminal: not arrived by the end of the wait is lost.
+    // With --state, the send stays pending until maxSeconds, for the next run to settle.
+    maxSeconds: keepsState ? Math.max(maxWait, FLOW_DEFAULTS.maxSeconds) : maxWait,
     waitSeconds: maxWait,
   };
 }
@@ -200,13 +201,13 @@ export function describeFlow(result: FlowResult, maxWaitSeconds: number): string
     }
   }
   if (send.accepted && own === undefined && result.lost.length === 0) {
-    lines.push(`not arrived within ${maxWaitSeconds} s\n`);
+    lines.push(`not arrived within ${maxWaitSeconds} s; still pending: the next run with this --state settles it\n`);
   }
   return `${lines.join('')}\n`;
 }
 
 export async function flowCommand(parsed: Parsed, io: Io): Promise<number> {
-  const spec = flowSpecOf(parsed);
+  const spec = flowSpecOf(parsed, stringOption(parsed.values, 'state') !== undefined);
   const state = await openState(parsed);
   const key = keyOf(parsed.values, io, state !== undefined);
   const ctx = contextFrom(parsed.values, io.stderr);

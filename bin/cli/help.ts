@@ -136,7 +136,8 @@ const DETAILS: Record<Command, string> = {
   --imap-tls MODE      implicit (default) or starttls; never clear text
   --imap-folder F      where mail arrives (default INBOX); --imap-junk F the junk folder
                        (default: the one marked \\Junk)
-  --max-wait S         wait up to S seconds; not arrived by then is FLOW_NOT_DELIVERED (default 600)
+  --max-wait S         wait up to S seconds; not arrived by then is FLOW_NOT_DELIVERED (default 600;
+                       with --state it stays pending up to 600 s, for the next run to settle)
   --warn-seconds N     FLOW_DELAYED above N seconds (default 120)
   --name NAME          the flow's name, in the token (default cli)
   --state FILE         keep sends across runs (one that arrives late settles next run);

@@ -205,4 +205,36 @@ describe.skipIf(requirements.skip)(requirements.title('mailprobe flow against Po
       secrets.restore();
     }
   });
+
+  it('with --state: the next run compares, and a hop that lost TLS is FLOW_HOP_TLS_CHANGED', async () => {
+    // The same flow, run 2 through a path whose MX stopped offering STARTTLS (same host names).
+    const clear = await startMailChain({ tls: pki.credentials(), milter: dkim.milter, mxWithoutTls: true });
+    try {
+      const state = join(dir, 'state.json');
+      const keyed = { FLOW_KEY: 'ab'.repeat(32) };
+      const stateArgs = ['--state', state, '--key-env', 'FLOW_KEY', '--name', 'stateful', '--json'];
+      const run1 = await cli(argv(...stateArgs), { ...env(), ...keyed });
+      expect(run1.code, run1.stderr).toBe(0);
+      expect(resultsOf(run1.stdout)[0]).toMatchObject({ status: 'ok', delivered: 1 });
+
+      const clearArgs = argv(...stateArgs).map((a) =>
+        a === `127.0.0.1:${chain.submitPort}`
+          ? `127.0.0.1:${clear.submitPort}`
+          : a === `127.0.0.1:${chain.dovecot.imapsPort}`
+            ? `127.0.0.1:${clear.dovecot.imapsPort}`
+            : a,
+      );
+      const run2 = await cli(clearArgs, {
+        SMTP_PW: clear.dovecot.password,
+        IMAP_PW: clear.dovecot.password,
+        ...keyed,
+      });
+      expect(run2.code).toBe(1);
+      const [result] = resultsOf(run2.stdout);
+      expect(result!.findings.map((f) => f.code)).toEqual(['FLOW_HOP_CLEAR_TEXT']);
+      expect(result!.changes?.map((c) => c.code)).toEqual(['FLOW_HOP_TLS_CHANGED']);
+    } finally {
+      await clear.stop();
+    }
+  }, 90_000);
 });
