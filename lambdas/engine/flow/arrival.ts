@@ -14,6 +14,8 @@ export interface Verdicts {
   readonly spf?: string;
   readonly dkim?: string;
   readonly dmarc?: string;
+  /** The verifier's reason when DKIM did not pass (e.g. "body hash did not verify"). */
+  readonly dkimReason?: string;
   /** SES only: its spam and virus scans. */
   readonly spam?: string;
   readonly virus?: string;
@@ -154,7 +156,8 @@ export function arrivalFindings(arrival: Arrival): Finding[] {
     findings.push(finding('FLOW_SPF_FAIL', `SPF ${spf} (checked by ${by})${receiver}`));
   }
   if (dkim !== undefined && (FAILING.has(dkim) || dkim === 'gray')) {
-    findings.push(finding('FLOW_DKIM_FAIL', `DKIM ${dkim} (checked by ${by})${receiver}`));
+    const reason = arrival.verdicts.dkimReason !== undefined ? `: ${arrival.verdicts.dkimReason.slice(0, 120)}` : '';
+    findings.push(finding('FLOW_DKIM_FAIL', `DKIM ${dkim}${reason} (checked by ${by})${receiver}`));
   }
   if (dmarc === 'fail') findings.push(finding('FLOW_DMARC_FAIL', `DMARC fail (checked by ${by})${receiver}`));
   if (arrival.folder === 'junk') findings.push(finding('FLOW_SPAM', 'the message was delivered to the junk folder'));

@@ -213,6 +213,7 @@ describe.skipIf(requirements.skip)(requirements.title('system: flow through Post
       expect(verdicts.dmarc).toBe('pass');
       // mailauth's word for a body hash mismatch (RFC 6376 §6.1.3 leaves the name to the verifier).
       expect(verdicts.dkim).toBe('neutral');
+      expect(result.findings[0]!.message).toMatch(/^DKIM neutral: body hash did not verify \(checked by the probe\)/);
     });
   });
 
