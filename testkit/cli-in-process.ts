@@ -8,7 +8,7 @@ export interface CliOutcome {
   readonly stderr: string;
 }
 
-export async function cli(argv: string[]): Promise<CliOutcome> {
+export async function cli(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<CliOutcome> {
   let stdout = '';
   let stderr = '';
   const out = new PassThrough();
@@ -17,6 +17,6 @@ export async function cli(argv: string[]): Promise<CliOutcome> {
   err.on('data', (c: Buffer) => (stderr += c.toString()));
   const stdin = new PassThrough();
   stdin.end('');
-  const code = await main(argv, { stdout: out, stderr: err, stdin, env: {} });
+  const code = await main(argv, { stdout: out, stderr: err, stdin, env });
   return { code, stdout, stderr };
 }

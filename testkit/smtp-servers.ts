@@ -36,6 +36,8 @@ export interface SmtpServerOptions {
   readonly rejectSender?: { code: number; text: string };
   /** Reject the message at the end of DATA with this code and text. */
   readonly rejectData?: { code: number; text: string };
+  /** Called with each accepted message before the 250 reply (a relay that delivers it on). */
+  readonly onMessage?: (raw: Buffer) => void | Promise<void>;
   /** Extra TLS settings passed to the server's secure context (e.g. a weak DH group). */
   readonly tls?: {
     readonly dhparam?: string;
@@ -91,8 +93,12 @@ export async function startSmtpServer(options: SmtpServerOptions): Promise<Runni
           callback(smtpError(reject.code, reject.text));
           return;
         }
-        messages.push(Buffer.concat(chunks).toString('utf8'));
-        callback(null, 'Ok queued as 0102018c-test');
+        const raw = Buffer.concat(chunks);
+        messages.push(raw.toString('utf8'));
+        Promise.resolve(options.onMessage?.(raw)).then(
+          () => callback(null, 'Ok queued as 0102018c-test'),
+          (err: unknown) => callback(smtpError(451, `relay failed: ${String(err)}`)),
+        );
       });
     },
   };

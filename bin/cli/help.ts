@@ -35,6 +35,8 @@ Usage:
   mailprobe plan [--config FILE]        shards, invocations per hour, alarms, resources
   mailprobe cost [--config FILE] [--json]   the monthly AWS cost, itemised
   mailprobe tlsrpt FILE...   (TLS-RPT reports: .json, .json.gz, .eml)
+  mailprobe flow --via HOST[:PORT] [--user U --password-env VAR] --from A --to B
+                 --imap HOST[:PORT] --imap-user U --imap-password-env VAR [--max-wait S]
 
 ${COMMON}
 Run "mailprobe COMMAND --help" for a command's details.
@@ -128,6 +130,29 @@ const DETAILS: Record<Command, string> = {
   details. --json prints {"version": 1, "reports": [...], "errors": [...]}.
   Exit status: 0 every file parsed and no session failed, 1 a session failed or a file
   is not a report, 2 usage error.
+`,
+  flow: `mailprobe flow --via HOST[:PORT] --from A --to B --imap HOST[:PORT] --imap-user U --imap-password-env VAR
+  End to end: sends one message carrying a signed token through the relay (the smtp
+  check's session: STARTTLS or TLS, AUTH only over verified TLS), waits for it in the
+  mailbox over IMAP (TLS, certificate verified; INBOX and the \\Junk folder), and prints
+  the latency, each Received hop with its TLS, and SPF/DKIM/DMARC as mailprobe verifies
+  them (plus the receiver's own Authentication-Results). Token messages are deleted once read.
+  --via HOST[:PORT]    the relay to send through (port 587 unless given)
+  --tls MODE, --tls-policy POLICY, --ehlo NAME   as for smtp
+  --user U --password-env VAR | --auth-secret ARN   AUTH at the relay, as for smtp
+  --from A --to B      envelope and header sender, and the mailbox's address
+  --imap HOST[:PORT]   the mailbox (port 993 unless given)
+  --imap-user U --imap-password-env VAR | --imap-secret ARN   its login (an app password)
+  --imap-tls MODE      implicit (default) or starttls; never clear text
+  --imap-folder F      where mail arrives (default INBOX); --imap-junk F the junk folder
+                       (default: the one marked \\Junk)
+  --max-wait S         wait up to S seconds; not arrived by then is FLOW_NOT_DELIVERED (default 600;
+                       with --state it stays pending up to 600 s, for the next run to settle)
+  --warn-seconds N     FLOW_DELAYED above N seconds (default 120)
+  --name NAME          the flow's name, in the token (default cli)
+  --state FILE         keep sends across runs (one that arrives late settles next run);
+                       needs --key-env VAR: a key of 32+ bytes, hex or base64
+  --wait-ses REGION    SES receiving: not available from the CLI yet (the deployed receiver reads it)
 `,
 };
 

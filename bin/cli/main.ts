@@ -32,6 +32,7 @@ export const COMMANDS: Record<Command, () => Promise<CommandRunner>> = {
   cost: async () => (await import('./cost.js')).costCommand,
   plan: async () => (await import('./plan.js')).planCommand,
   tlsrpt: async () => (await import('./tlsrpt.js')).tlsrptCommand,
+  flow: async () => (await import('./flow.js')).flowCommand,
 };
 
 /** `{"version": 1, "error": {…}}`: what --json prints for a usage or configuration error (exit 2). */

@@ -11,7 +11,8 @@ import type { Io } from './io.js';
 
 export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
   const path = stringOption(parsed.values, 'config') ?? 'mailprobe.config.yaml';
-  const plan = planConfig(loadConfig(path));
+  const config = loadConfig(path);
+  const plan = planConfig(config);
   const s = summarizePlan(plan);
   // Measured, not estimated: the template offline as cdk synth makes it (issue #20). That needs
   // aws-cdk-lib, an optional peer dependency: a CLI installed without it still plans, and says so.
@@ -48,6 +49,9 @@ export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
       `function timeout ${s.functionTimeoutSeconds} s; metrics: ${s.metricsMode}; alarms: ${s.alarmMode}`,
       `alarms: ${s.alarms.perTarget} per target, ${s.alarms.insights} Metrics Insights, ${s.alarms.other} reporting/per-kind/function`,
       `about ${s.estimatedResources} CloudFormation resources (limit 500 per stack)`,
+      ...((config.flows?.length ?? 0) > 0
+        ? [`flows: ${config.flows!.length}, run by \`mailprobe run\` only for now: a deployment does not run them`]
+        : []),
       ...(limits === undefined
         ? ['template sizes not measured: install aws-cdk-lib (npm install aws-cdk-lib constructs) to measure them']
         : stacks.map(

@@ -2,7 +2,8 @@
 import { createResolver, dnsQueryTimeoutMs, type Resolver } from '../../lambdas/engine/net/resolver.js';
 import type { ProbeContext } from '../../lambdas/engine/options.js';
 import { runChecks, type CheckResult } from '../../lambdas/engine/run.js';
-import { loadConfig } from '../../lib/config/load.js';
+import { ConfigError, loadConfig } from '../../lib/config/load.js';
+import { expandFlows, type FlowEntry } from '../../lib/config/expand.js';
 import { nameOf, planConfig, type Plan } from '../../lib/config/plan.js';
 import { stringOption, UsageError, type Parsed } from './args.js';
 import type { Io } from './io.js';
@@ -10,25 +11,41 @@ import { contextFrom, engineDeps, thresholdsFrom } from './options.js';
 import { dnssecFromShard } from './dane.js';
 import { openState, printResults } from './output.js';
 import { Progress, type ProgressStream } from './progress.js';
-import type { CheckSpec } from '../../lambdas/engine/checks.js';
+import { FLOW_DEFAULTS, type CheckSpec } from '../../lambdas/engine/checks.js';
+import { FileStateStore } from '../../lambdas/engine/state/file.js';
+import type { StateStore } from '../../lambdas/engine/state/types.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BaseResult } from '../../lambdas/engine/result.js';
 
 export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
   const state = await openState(parsed);
-  const { results, shards } = await runConfig(parsed, io);
+  const { results, shards } = await runConfig(parsed, io, state?.store);
   // The shards carry each target's alert settings, as they do to the Lambda.
   return printResults(results, parsed, io, state, shards);
 }
 
 /** The same plan, shard by shard, same thresholds. */
-async function runConfig(parsed: Parsed, io: Io): Promise<{ results: CheckResult[]; shards: Plan['shards'] }> {
+async function runConfig(
+  parsed: Parsed,
+  io: Io,
+  stateStore: StateStore | undefined,
+): Promise<{ results: CheckResult[]; shards: Plan['shards'] }> {
   const { values } = parsed;
   const path = stringOption(values, 'config') ?? 'mailprobe.config.yaml';
+  const config = loadConfig(path);
   // A terminal usually reaches port 25: `mx: auto` probes the MX hosts here (only `never` skips them).
-  const plan = planConfig(loadConfig(path), { port25Reachable: true });
+  const plan = planConfig(config, { port25Reachable: true });
+  const flowProblems: string[] = [];
+  const flows = expandFlows(config, flowProblems);
+  if (flowProblems.length > 0) throw new ConfigError(path, flowProblems);
   const only = (values.only as string[] | undefined) ?? [];
   const base = contextFrom(values);
-  const known = new Set(plan.shards.flatMap((s) => s.specs.map((spec) => nameOf(spec))));
+  const known = new Set([
+    ...plan.shards.flatMap((s) => s.specs.map((spec) => nameOf(spec))),
+    ...flows.map((f) => f.spec.name),
+  ]);
   for (const name of only) {
     if (!known.has(name))
       throw new UsageError(`--only ${name}: no target of that name in ${path} (names: ${[...known].join(', ')})`);
@@ -82,6 +99,64 @@ async function runConfig(parsed: Parsed, io: Io): Promise<{ results: CheckResult
       })),
     );
   }
+  const selectedFlows = only.length > 0 ? flows.filter((f) => only.includes(f.spec.name)) : flows;
+  if (selectedFlows.length > 0) {
+    // The config's resolver (its dnsServer, unless --dns-server) also verifies SPF/DKIM/DMARC of what arrived.
+    const flowCtx: ProbeContext = {
+      ...base,
+      ...(!flagServer && config.dnsServer !== undefined ? { resolver: resolverFor(config.dnsServer) } : {}),
+      allowPrivate: base.allowPrivate || config.allowPrivate === true,
+    };
+    results.push(...(await runFlows(selectedFlows, flowCtx, io, stateStore)));
+  }
   progress?.finish();
   return { results, shards: plan.shards };
+}
+
+/** The variable `run --state` reads the flows' token key from: the next run must verify this run's tokens. */
+export const FLOW_KEY_ENV = 'MAILPROBE_FLOW_KEY';
+
+/**
+ * Flows are not deployed yet; `run` runs them here. With `--state` as the scheduled probe
+ * would (send, settle earlier sends, do not wait: the next run settles this one), with the
+ * key from MAILPROBE_FLOW_KEY; without it as `mailprobe flow` does (a key and a log for this
+ * run only, waiting up to maxSeconds for the message).
+ */
+async function runFlows(
+  flows: readonly FlowEntry[],
+  ctx: ProbeContext,
+  io: Io,
+  stateStore: StateStore | undefined,
+): Promise<CheckResult[]> {
+  const { generateFlowKey, parseFlowKey, FlowKeyError } = await import('../../lambdas/engine/flow/token.js');
+  let key: Buffer;
+  if (stateStore !== undefined) {
+    const secret = io.env[FLOW_KEY_ENV];
+    if (secret === undefined || secret === '') {
+      throw new UsageError(
+        `run --state with flows needs ${FLOW_KEY_ENV} (32+ random bytes, hex or base64, e.g. \`openssl rand -hex 32\`): the next run verifies this run's tokens with it`,
+      );
+    }
+    try {
+      key = parseFlowKey(secret);
+    } catch (err) {
+      if (err instanceof FlowKeyError) throw new UsageError(`${FLOW_KEY_ENV}: ${err.message}`);
+      throw err;
+    }
+  } else {
+    key = generateFlowKey();
+  }
+  const scratch = stateStore === undefined ? mkdtempSync(join(tmpdir(), 'mailprobe-run-flows-')) : undefined;
+  try {
+    const store = stateStore ?? new FileStateStore(join(scratch!, 'flows.json'));
+    const specs = flows.map((f) =>
+      stateStore === undefined ? { ...f.spec, waitSeconds: f.spec.maxSeconds ?? FLOW_DEFAULTS.maxSeconds } : f.spec,
+    );
+    return await runChecks(specs, ctx, {
+      concurrency: 4,
+      deps: { credentials: { env: io.env }, flow: { key, store } },
+    });
+  } finally {
+    if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
+  }
 }

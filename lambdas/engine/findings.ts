@@ -525,6 +525,10 @@ export const FINDINGS = {
     severity: 'critical',
     hint: 'A DKIM key seen in the last run is gone (record deleted or revoked): mail still signed with this selector now fails DKIM. Republish the key, or switch the signer to a selector that exists.',
   },
+  FLOW_MESSAGE_UNVERIFIABLE: {
+    severity: 'warning',
+    hint: 'The test message arrived, but not as sent: far larger than its ~1 KB, with a Received chain of 100 or more hops (a mail loop), or with a structure the verifier could not parse. Look at the message in the mailbox and find the hop that appended to it, looped it or rewrote it; its SPF/DKIM/DMARC verdicts are incomplete until then.',
+  },
 } as const satisfies Record<string, CodeSpec>;
 
 export type FindingCode = keyof typeof FINDINGS;

@@ -5,11 +5,12 @@
 import type {
   CheckSpec,
   SenderAuthCheckSpec,
+  FlowCheckSpec,
   SesAccountCheckSpec,
   SmtpCheckSpec,
   TlsCheckSpec,
 } from '../../lambdas/engine/checks.js';
-import { targetOf } from '../../lambdas/engine/checks.js';
+import { FLOW_DEFAULTS, targetOf } from '../../lambdas/engine/checks.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../../lambdas/engine/options.js';
 import {
   expandSesPreset,
@@ -260,4 +261,74 @@ export function expand(config: MailProbeConfig, problems: string[], port25Reacha
     };
   }
   return entries;
+}
+
+export interface FlowEntry {
+  readonly spec: FlowCheckSpec;
+  readonly schedule: string;
+  readonly where: string;
+  readonly alerting?: AlertPolicyConfig;
+}
+
+/**
+ * `flows[]` → flow specs, each sending through the smtp check its `via` names (a target's
+ * name, `host:port` of an unnamed one, or an expanded SES port such as `ses-eu-west-1-587`),
+ * with that target's TLS mode, policy and credentials. Kept out of expand(): flows are not
+ * deployed yet, so the plan and the stack never see them; `mailprobe run` runs them.
+ */
+export function expandFlows(config: MailProbeConfig, problems: string[]): FlowEntry[] {
+  const relays = new Map<string, SmtpCheckSpec>();
+  for (const e of expand(config, [])) if (e.spec.check === 'smtp') relays.set(nameOf(e.spec), e.spec);
+  const defaultTimeoutMs = config.defaults?.timeoutMs;
+  const seen = new Set<string>();
+  const out: FlowEntry[] = [];
+  (config.flows ?? []).forEach((f, i) => {
+    const where = `flows[${i}]`;
+    if (seen.has(f.name)) problems.push(`${where}.name: another flow is named "${f.name}"; flow names are unique`);
+    seen.add(f.name);
+    const relay = relays.get(f.via);
+    if (relay === undefined) {
+      problems.push(
+        `${where}.via: no SMTP target named "${f.via}" (targets: ${[...relays.keys()].join(', ') || 'none'}); name the target the message is sent through`,
+      );
+      return;
+    }
+    const { host, port, tls, tlsPolicy, auth, ehloName, sni } = relay;
+    const imap = f.receive.imap;
+    const timeoutMs = f.timeoutMs ?? defaultTimeoutMs;
+    out.push({
+      spec: {
+        check: 'flow',
+        name: f.name,
+        via: {
+          host,
+          port,
+          ...(tls !== undefined ? { tls } : {}),
+          ...(tlsPolicy !== undefined ? { tlsPolicy } : {}),
+          ...(auth !== undefined ? { auth } : {}),
+          ...(ehloName !== undefined ? { ehloName } : {}),
+          ...(sni !== undefined ? { sni } : {}),
+        },
+        from: f.from,
+        to: f.to,
+        receive: {
+          imap: {
+            host: imap.host,
+            auth: { secretArn: imap.auth.secretArn },
+            ...(imap.port !== undefined ? { port: imap.port } : {}),
+            ...(imap.tls !== undefined ? { tls: imap.tls } : {}),
+            ...(imap.folder !== undefined ? { folder: imap.folder } : {}),
+            ...(imap.junkFolder !== undefined ? { junkFolder: imap.junkFolder } : {}),
+          },
+        },
+        ...(f.warnSeconds !== undefined ? { warnSeconds: f.warnSeconds } : {}),
+        ...(f.maxSeconds !== undefined ? { maxSeconds: f.maxSeconds } : {}),
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      },
+      schedule: f.schedule ?? FLOW_DEFAULTS.schedule,
+      where,
+      ...(f.alerting !== undefined ? { alerting: f.alerting } : {}),
+    });
+  });
+  return out;
 }

@@ -412,6 +412,62 @@ const TlsRptSchema = z
   })
   .describe('TLS-RPT (RFC 8460) report receivers: metrics and alerts from what senders failed to deliver.');
 
+const ImapReceiveConfigSchema = z
+  .strictObject({
+    host: HostSchema,
+    port: PortSchema.optional().describe('@default 993 (implicit TLS), 143 with tls "starttls"'),
+    tls: z
+      .enum(['implicit', 'starttls'], {
+        error: (iss) =>
+          `expected "implicit" or "starttls" (never clear text: LOGIN carries the password), got ${show(iss.input)}`,
+      })
+      .optional()
+      .describe('@default "implicit"'),
+    auth: AuthSchema.describe(
+      'The mailbox login, by reference: a Secrets Manager secret {"username", "password"} holding an app password.',
+    ),
+    folder: z.string().min(1).max(200).optional().describe('Where the message arrives. @default "INBOX"'),
+    junkFolder: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe('The junk folder searched too. @default the folder the server marks \\Junk (RFC 6154)'),
+  })
+  .describe('Look for the message over IMAP (TLS, certificate verified).');
+
+export const FlowSchema = z
+  .strictObject({
+    name: z
+      .string({ error: (iss) => `expected a flow name, got ${show(iss.input)}` })
+      // The name travels in every token (flow/token.ts MAX_FLOW_NAME).
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+        error: (iss) =>
+          `expected a flow name of letters, digits and . _ - (up to 64, starting with a letter or digit), got ${show(iss.input)}`,
+      }),
+    via: NameSchema.describe(
+      'The name of the SMTP target (or of an SES preset port, e.g. "ses-eu-west-1-587") the message is sent through: its host, port, TLS mode and policy, and credentials apply.',
+    ),
+    from: EmailSchema,
+    to: EmailSchema,
+    receive: z.union([z.strictObject({ imap: ImapReceiveConfigSchema })], {
+      error: () => 'expected { imap: { host, auth, … } }',
+    }),
+    schedule: ScheduleSchema.optional().describe('@default "rate(15 minutes)"'),
+    warnSeconds: intInRange(1, 86_400, 'seconds ').optional().describe('FLOW_DELAYED above this. @default 120'),
+    maxSeconds: intInRange(1, 86_400, 'seconds ')
+      .optional()
+      .describe('FLOW_NOT_DELIVERED when the message is still missing after this. @default 600'),
+    timeoutMs: TimeoutSchema.optional(),
+    alerting: AlertPolicySchema.optional(),
+  })
+  .refine((f) => (f.warnSeconds ?? 120) < (f.maxSeconds ?? 600), {
+    error: 'warnSeconds must be below maxSeconds (a message is late before it is lost)',
+  })
+  .describe(
+    'End-to-end mail flow: a tokened message sent through a target and looked for in a mailbox. Run by `mailprobe run`; not deployed yet.',
+  );
+
 export const ConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -516,6 +572,7 @@ export const ConfigSchema = z
     alerting: AlertingSchema.optional(),
     vpc: VpcSchema.optional(),
     tlsRpt: TlsRptSchema.optional(),
+    flows: z.array(FlowSchema).optional().describe('Mail flows (run by `mailprobe run` only, for now).'),
   })
   .describe('mailprobe configuration: what to probe, how often, and who gets told.');
 
@@ -523,4 +580,5 @@ export type MailProbeConfig = z.infer<typeof ConfigSchema>;
 export type SmtpTargetConfig = z.infer<typeof SmtpTargetSchema>;
 export type SesPresetConfig = z.infer<typeof SesPresetSchema>;
 export type DomainEntryConfig = z.infer<typeof DomainEntrySchema>;
+export type FlowConfig = z.infer<typeof FlowSchema>;
 export type ThresholdsConfig = z.infer<typeof ThresholdsSchema>;

@@ -19,12 +19,22 @@ export interface PostfixOptions {
   readonly main?: Readonly<Record<string, string>>;
   /** `myhostname`, shown in the greeting. @default 'mx.example.test' */
   readonly hostname?: string;
+  /**
+   * Add the delivery agents (`smtp`/`relay` to other instances, `virtual` into a Maildir) for
+   * a chain that really moves mail (mail-chain.ts); the containment defaults still apply
+   * unless `main` overrides them. @default false
+   */
+  readonly delivery?: boolean;
+  /** For the scratch directory and messages. @default 'postfix' */
+  readonly name?: string;
 }
 
 export interface PostfixInstance {
   readonly host: typeof LOOPBACK;
   readonly port: number;
   readonly startupMs: number;
+  /** The config directory, for `postfix -c` / `postsuper -c`. */
+  readonly conf: string;
   /** The instance's maillog, for failure messages. */
   log(): string;
   stop(): Promise<void>;
@@ -34,7 +44,7 @@ export interface PostfixInstance {
  * The services a Postfix with one smtpd needs. chroot is off (column 5 `n`): the scratch
  * directory is not a prepared chroot jail. No `smtp`/`local` delivery agents exist at all.
  */
-function masterCf(port: number): string {
+function masterCf(port: number, delivery: boolean): string {
   return [
     `${LOOPBACK}:${port} inet n - n - - smtpd`,
     'pickup    unix  n - n 60    1 pickup',
@@ -54,6 +64,13 @@ function masterCf(port: number): string {
     'anvil     unix  - - n -     1 anvil',
     'scache    unix  - - n -     1 scache',
     'postlog   unix-dgram n - n - 1 postlogd',
+    ...(delivery
+      ? [
+          'smtp      unix  - - n -     - smtp',
+          'relay     unix  - - n -     - smtp',
+          'virtual   unix  - n n -     - virtual',
+        ]
+      : []),
     '',
   ].join('\n');
 }
@@ -109,7 +126,8 @@ function postfixIds(): { uid: number; gid: number } {
 }
 
 export async function startPostfix(options: PostfixOptions = {}): Promise<PostfixInstance> {
-  const scratch = scratchDir('postfix');
+  const name = options.name ?? 'postfix';
+  const scratch = scratchDir(name);
   const dir = scratch.path;
   const port = await freePort();
   const conf = join(dir, 'conf');
@@ -131,11 +149,11 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
     writeFileSync(tlsFiles.dh, options.dhParamsPem);
   }
   writeFileSync(join(conf, 'main.cf'), mainCf(dir, options, tlsFiles));
-  writeFileSync(join(conf, 'master.cf'), masterCf(port));
+  writeFileSync(join(conf, 'master.cf'), masterCf(port, options.delivery === true));
 
   const log = fileLog(join(dir, 'maillog'));
   const daemon = await startDaemon({
-    name: 'postfix',
+    name,
     command: BINARIES.postfix,
     args: ['-c', conf, 'start-fg'],
     readyPorts: [port],
@@ -153,5 +171,5 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
     },
     scratch,
   });
-  return { host: LOOPBACK, port, startupMs: daemon.startupMs, log, stop: daemon.stop };
+  return { host: LOOPBACK, port, startupMs: daemon.startupMs, conf, log, stop: daemon.stop };
 }

@@ -21,6 +21,9 @@ export const BINARIES = {
   'ldns-signzone': '/usr/bin/ldns-signzone',
   /** spf-tools-perl: Mail::SPF's command line, the independent SPF implementation. */
   spfquery: '/usr/bin/spfquery',
+  dovecot: '/usr/sbin/dovecot',
+  doveadm: '/usr/bin/doveadm',
+  opendkim: '/usr/sbin/opendkim',
 } as const;
 
 export type Binary = keyof typeof BINARIES;

@@ -14,6 +14,8 @@ export interface Verdicts {
   readonly spf?: string;
   readonly dkim?: string;
   readonly dmarc?: string;
+  /** The verifier's reason when DKIM did not pass (e.g. "body hash did not verify"). */
+  readonly dkimReason?: string;
   /** SES only: its spam and virus scans. */
   readonly spam?: string;
   readonly virus?: string;
@@ -38,6 +40,8 @@ export interface Arrival {
   readonly receiverResults: readonly string[];
   /** The message was cut at the size cap before it could be read in full. */
   readonly truncated?: boolean;
+  /** Why the probe's own SPF/DKIM/DMARC verification could not run on it (the verifier's error). */
+  readonly verifyError?: string;
 }
 
 /** Authentication-Results kept per arrival; a longer list is noise or an attack. */
@@ -102,9 +106,36 @@ function describeHop(hop: Hop): string {
 
 const FAILING = new Set(['fail', 'softfail', 'none', 'neutral', 'permerror', 'policy']);
 
-/** The findings an arrival gives by itself: clear-text and legacy-TLS hops, failed verdicts, junk. */
+/**
+ * What kept the probe from reading an arrival in full. The flow's own message is ~1 KB with
+ * one text part and a handful of hops, so each of these means something on the path
+ * enlarged, looped or mangled it, and the verdicts (or the hop list) are incomplete.
+ */
+function unverifiableReasons(arrival: Arrival): string[] {
+  const reasons: string[] = [];
+  if (arrival.truncated === true) {
+    reasons.push('it is larger than the read cap, so only its beginning was read and SPF/DKIM/DMARC were not verified');
+  }
+  if (arrival.hopsDropped > 0) {
+    reasons.push(
+      `its Received chain has ${arrival.hopsDropped + arrival.hops.length} fields; only the newest ${arrival.hops.length} were read (RFC 5321 §6.3 treats 100 or more as a mail loop)`,
+    );
+  }
+  if (arrival.verifyError !== undefined) {
+    reasons.push(`SPF/DKIM/DMARC verification could not run: ${arrival.verifyError.slice(0, 300)}`);
+  }
+  return reasons;
+}
+
+/** The findings an arrival gives by itself: clear-text and legacy-TLS hops, failed verdicts, junk, an unreadable message. */
 export function arrivalFindings(arrival: Arrival): Finding[] {
   const findings: Finding[] = [];
+  const unverifiable = unverifiableReasons(arrival);
+  if (unverifiable.length > 0) {
+    findings.push(
+      finding('FLOW_MESSAGE_UNVERIFIABLE', `the arrived message could not be read in full: ${unverifiable.join('; ')}`),
+    );
+  }
   for (const hop of arrival.hops) {
     if (hop.transport === 'none') {
       findings.push(
@@ -125,7 +156,8 @@ export function arrivalFindings(arrival: Arrival): Finding[] {
     findings.push(finding('FLOW_SPF_FAIL', `SPF ${spf} (checked by ${by})${receiver}`));
   }
   if (dkim !== undefined && (FAILING.has(dkim) || dkim === 'gray')) {
-    findings.push(finding('FLOW_DKIM_FAIL', `DKIM ${dkim} (checked by ${by})${receiver}`));
+    const reason = arrival.verdicts.dkimReason !== undefined ? `: ${arrival.verdicts.dkimReason.slice(0, 120)}` : '';
+    findings.push(finding('FLOW_DKIM_FAIL', `DKIM ${dkim}${reason} (checked by ${by})${receiver}`));
   }
   if (dmarc === 'fail') findings.push(finding('FLOW_DMARC_FAIL', `DMARC fail (checked by ${by})${receiver}`));
   if (arrival.folder === 'junk') findings.push(finding('FLOW_SPAM', 'the message was delivered to the junk folder'));

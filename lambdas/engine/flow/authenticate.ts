@@ -76,9 +76,12 @@ export async function verifyAuthentication(input: AuthInput): Promise<Verdicts> 
   });
   const dkimResults = result.dkim.results.map((r) => r.status.result);
   const dkim = dkimResults.includes('pass') ? 'pass' : (dkimResults[0] ?? 'none');
+  // Why the first signature failed, in mailauth's words: the on-call engineer's first clue.
+  const dkimReason = dkim === 'pass' ? undefined : result.dkim.results[0]?.status.comment;
   return {
     ...(result.spf !== false && hop !== undefined ? { spf: result.spf.status.result } : {}),
     dkim,
+    ...(typeof dkimReason === 'string' && dkimReason !== '' ? { dkimReason } : {}),
     ...(result.dmarc !== false ? { dmarc: result.dmarc.status.result } : {}),
   };
 }

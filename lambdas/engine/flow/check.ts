@@ -48,6 +48,10 @@ export interface FlowArrivalView {
   readonly hopsDropped: number;
   readonly verdicts: Arrival['verdicts'];
   readonly receiverResults: readonly string[];
+  /** Cut at the read cap: the verdicts were not checked. */
+  readonly truncated?: true;
+  /** Why the probe's own verification could not run. */
+  readonly verifyError?: string;
 }
 
 export interface FlowResult extends BaseResult {
@@ -92,6 +96,8 @@ function view(d: Delivery<Arrival>): FlowArrivalView {
     hopsDropped: a.hopsDropped,
     verdicts: a.verdicts,
     receiverResults: a.receiverResults,
+    ...(a.truncated === true ? { truncated: true as const } : {}),
+    ...(a.verifyError !== undefined ? { verifyError: a.verifyError } : {}),
   };
 }
 
@@ -321,8 +327,8 @@ async function imapArrival(
       signal: AbortSignal.timeout(Math.max(1, deadline.remainingMs())),
     });
     return { ...arrival, verdicts };
-  } catch {
-    // A verifier failure leaves the verdicts unknown; the arrival itself still counts.
-    return arrival;
+  } catch (err) {
+    // A verifier failure leaves the verdicts unknown (and says so); the arrival itself still counts.
+    return { ...arrival, verifyError: describeError(err) };
   }
 }

@@ -9,6 +9,7 @@
  * Everything runs under the caller's deadline: when it passes, the connection is closed,
  * whatever the server is doing (dripping bytes, announcing a 1 GB literal).
  */
+import { isIP } from 'node:net';
 import { ImapFlow } from 'imapflow';
 import type { Credentials, ImapReceiveSpec } from '../checks.js';
 import type { Deadline } from '../deadline.js';
@@ -70,7 +71,8 @@ export async function pollImap(options: ImapPollOptions): Promise<ImapPoll> {
     secure: tlsMode === 'implicit',
     // Credentials never cross an unencrypted or unverified connection.
     doSTARTTLS: tlsMode === 'starttls' ? true : undefined,
-    servername: spec.host,
+    // RFC 6066 §3: SNI carries host names only; an address is verified against the certificate's IP SANs.
+    ...(isIP(spec.host) === 0 ? { servername: spec.host } : {}),
     tls: {
       rejectUnauthorized: true,
       minVersion: 'TLSv1.2',

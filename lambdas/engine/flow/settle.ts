@@ -38,8 +38,10 @@ export function settle<A extends { readonly token: string; readonly arrivedAt: n
     if (arrival !== undefined) {
       used.add(send.token);
       delivered.push({ send, arrival, latencyMs: Math.max(0, arrival.arrivedAt - send.sentAt) });
-    } else if (now - send.sentAt > maxMs) lost.push(send);
-    else waiting.push(send);
+    } else if (now - send.sentAt >= maxMs) {
+      // At maxSeconds exactly it is lost: a CLI run that waited maxSeconds gets its answer, not "still waiting".
+      lost.push(send);
+    } else waiting.push(send);
   }
   return { delivered, waiting, lost, unmatched: arrivals.filter((a) => !used.has(a.token)) };
 }
