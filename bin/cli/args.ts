@@ -3,8 +3,8 @@
  * says what to fix; the CLI exits 2 for it (DESIGN.md §4).
  */
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { ipFamily } from '../../lambdas/engine/net/ip.js';
 import type { TlsMode } from '../../lambdas/engine/result.js';
 import { isTlsPolicy, TLS_POLICIES, type TlsPolicy } from '../../lambdas/engine/tls/policy.js';
 import { fileErrorReason } from '../../lib/fs-errors.js';
@@ -187,7 +187,7 @@ export function parseHostPort(value: string, defaultPort: number): { host: strin
   if (bracketed) {
     host = bracketed[1] ?? '';
     if (bracketed[2] !== undefined) port = bracketed[2];
-  } else if (isIP(value) === 6) {
+  } else if (ipFamily(value) === 6) {
     host = value;
   } else {
     const colon = value.lastIndexOf(':');
