@@ -62,6 +62,7 @@ export const COMMAND_OPTIONS = {
   },
   'mta-sts': {
     'domains-file': { type: 'string', multiple: true },
+    mx: { type: 'string', multiple: true },
     'policy-port': { type: 'string' },
     'mx-port': { type: 'string' },
     'trust-anchor': { type: 'string', multiple: true },

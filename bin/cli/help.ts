@@ -26,7 +26,7 @@ Usage:
   mailprobe smtp HOST[:PORT] [--tls auto|starttls|implicit|none] [--user U --password-env VAR | --auth-secret ARN]
                              [--ehlo NAME] [--mail-from A --rcpt-to B] [--tls-policy POLICY]
   mailprobe tls HOST[:PORT] [--tls auto|starttls|implicit] [--tls-policy POLICY]
-  mailprobe mta-sts DOMAIN... [--domains-file FILE] [--trust-anchor FILE]
+  mailprobe mta-sts DOMAIN... [--domains-file FILE] [--mx HOST...] [--trust-anchor FILE]
   mailprobe dane DOMAIN... [--domains-file FILE] [--trust-anchor FILE]
   mailprobe ses REGION [--ports 25,587,2587,465,2465] [--fips] [--posture]
   mailprobe run [--config FILE] [--only NAME...] [--state FILE]
@@ -67,6 +67,11 @@ const DETAILS: Record<Command, string> = {
   RFC 8461 MTA-STS and RFC 8460 TLS-RPT: the _mta-sts TXT record, the HTTPS policy, MX
   coverage, STARTTLS and certificates of every MX on port 25, the _smtp._tls record.
   --domains-file FILE  also the domains in FILE, one per line (# comments; repeatable)
+  --mx HOST            check HOST in place of the domain's MX records: matched against the
+                       policy's mx patterns and probed on port 25 as an MX would be (e.g. a
+                       new MX before you publish it). Repeatable or comma-separated; with
+                       several DOMAINs, every domain's policy is checked against the same
+                       hosts. The MX lookup is skipped, so "accepts mail" is not reported.
   --policy-port N      fetch the policy from port N instead of 443 (testing against local servers)
   --mx-port N          probe the MX hosts on port N instead of 25 (testing against local servers)
   --trust-anchor FILE  DNSSEC trust anchors for the DANE verdict, as for dane
