@@ -82,7 +82,11 @@ export const COMMAND_OPTIONS = {
     'trust-anchor': { type: 'string', multiple: true },
   },
   'ses-smtp-password': { region: { type: 'string' }, 'key-env': { type: 'string' } },
-  cost: { config: { type: 'string', short: 'c' } },
+  cost: {
+    config: { type: 'string', short: 'c' },
+    'dashboard-hours': { type: 'string' },
+    'dashboard-refresh': { type: 'string' },
+  },
   plan: { config: { type: 'string', short: 'c' } },
   tlsrpt: {},
 } as const;

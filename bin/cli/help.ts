@@ -32,7 +32,7 @@ Usage:
   mailprobe run [--config FILE] [--only NAME...] [--state FILE]
   mailprobe ses-smtp-password --region REGION [--key-env VAR]   (key on standard input otherwise)
   mailprobe plan [--config FILE]        shards, invocations per hour, alarms, resources
-  mailprobe cost [--config FILE] [--json]   the monthly AWS cost, itemised
+  mailprobe cost [--config FILE] [--json] [--dashboard-hours H]   the monthly AWS cost, itemised
   mailprobe tlsrpt FILE...   (TLS-RPT reports: .json, .json.gz, .eml)
 
 ${COMMON}
@@ -111,10 +111,14 @@ const DETAILS: Record<Command, string> = {
   alarm and metric modes; the alarms, dashboard widgets and resources per stack.
   Exit status: 0 printed, 2 usage or configuration error (one line saying what to change).
 `,
-  cost: `mailprobe cost [--config FILE] [--json]
+  cost: `mailprobe cost [--config FILE] [--json] [--dashboard-hours H] [--dashboard-refresh M]
   The monthly AWS cost of a deployment of the config (us-east-1 list prices), itemised:
   custom metrics, alarms, Lambda, Scheduler, logs, DynamoDB, KMS, dashboard, with the
-  assumptions. --json prints {version, totalUsd, fixedUsd, targets: [{name, usd}], ...}.
+  assumptions; then what viewing the dashboard costs: GetMetricData for the metrics each
+  widget's query analyzes, and the Logs Insights widget's scans, for a viewing pattern.
+  --dashboard-hours H    hours a day the dashboard is open (0-24, default 8)
+  --dashboard-refresh M  minutes between its refreshes while open (1-1440, default 5)
+  --json prints {version, totalUsd, fixedUsd, targets: [{name, usd}], ..., dashboardViewing}.
   Exit status: 0 printed, 2 usage or configuration error.
 `,
   tlsrpt: `mailprobe tlsrpt FILE...

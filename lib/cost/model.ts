@@ -69,7 +69,7 @@ export const ASSUMPTIONS: readonly string[] = [
   `the state table takes ${STATE_READS_PER_RUN} read and ${STATE_WRITES_PER_RUN} write request unit per check run`,
   'change notifications (SNS) and the KMS requests they make are rare (status changes only) and not counted',
   "custom metrics and Lambda compute follow AWS's volume tiers over the whole deployment (metrics: $0.30 to 10,000, $0.10 to 250,000, $0.05 to 1 M, $0.02 beyond); a target's line shows its share at the deployment's average price",
-  'GetMetricData for viewing the dashboard depends on how often it is opened and is not counted',
+  'viewing the dashboard (GetMetricData, Logs Insights) depends on how often it is open: priced apart for a stated pattern (lib/cost/dashboard.ts)',
 ];
 
 export interface CostItem {
