@@ -98,13 +98,19 @@ export function dnsQueryTimeoutMs(deadlineMs: number): number {
 }
 
 export class DnsResolver implements Resolver {
-  private readonly resolver: dns.Resolver;
+  private channel: dns.Resolver | undefined;
   private readonly channelOptions: { timeout: number; tries: number };
 
   constructor(options: DnsResolverOptions = {}) {
     this.channelOptions = { timeout: options.timeoutMs ?? 3000, tries: options.tries ?? 2 };
-    this.resolver = new dns.Resolver(this.channelOptions);
+    // An explicit server is set (and refused if malformed) now; the system's, on first use.
     if (options.server !== undefined) this.resolver.setServers([normaliseDnsServer(options.server)]);
+  }
+
+  /** Made on first use: a c-ares channel reads resolv.conf, which a run against an address never needs. */
+  private get resolver(): dns.Resolver {
+    this.channel ??= new dns.Resolver(this.channelOptions);
+    return this.channel;
   }
 
   /**
