@@ -5,8 +5,9 @@
  * the TCP proxy of delay-line.ts, the client's own TCP stack meets the delay: its SYN, its
  * ACKs (Nagle, delayed ACK), its FIN, and whatever the process waits for before it exits.
  *
- * Round trips = (fastest wall through the delay − fastest wall through the same path with
- * 0 ms) / RTT. On a loaded machine a process's start varies by more than a round trip, so
+ * On the wire (load-independent): one traced run per client, its round trips counted from the
+ * packets (packet-flights.ts). By time: (fastest wall through the delay − fastest wall through
+ * the same path with 0 ms) / RTT. On a loaded machine a process's start varies by more than a round trip, so
  * for mailprobe a second figure starts the clock at the check's own `startedAt` (from
  * --json) and stops it at the process's exit: everything the process waits for on the
  * network (the lookup, the session, the 221 or the server's close before exiting) is in
@@ -23,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { createTestPki } from '../testkit/pki.js';
 import { startSmtpServer } from '../testkit/smtp-servers.js';
 import { startPostfix } from '../testkit/system/postfix.js';
+import { parseTrace, roundTripsOnTheWire } from './packet-flights.js';
 import { ensureBuiltCli, MAILPROBE, round, swaksTlsArgs, timeCommand, which } from './tools.js';
 
 const ONE_WAY_MS = Number(process.env.BENCH_ONE_WAY_MS ?? 50);
@@ -77,6 +79,8 @@ export async function startLink(
   ns: Namespaces,
   oneWayMs: number,
   upstream: { smtp: number; auth: number },
+  /** Receives tun-delay.py's packet trace, one line per packet (MPBENCH_TRACE=1). */
+  trace?: (line: string) => void,
 ): Promise<ChildProcess> {
   const child = spawn(
     'python3',
@@ -88,8 +92,12 @@ export async function startLink(
       `${SERVER_IP}:${SMTP_PORT}=${upstream.smtp}`,
       `${SERVER_IP}:${AUTH_PORT}=${upstream.auth}`,
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    {
+      stdio: ['ignore', 'pipe', trace !== undefined ? 'pipe' : 'inherit'],
+      env: { ...process.env, ...(trace !== undefined ? { MPBENCH_TRACE: '1' } : {}) },
+    },
   );
+  if (trace !== undefined) createInterface({ input: child.stderr! }).on('line', trace);
   const lines = createInterface({ input: child.stdout! });
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`tun-delay.py exited ${String(code)}`)));
@@ -220,6 +228,7 @@ export async function run(): Promise<void> {
   ];
   const results: {
     client: string;
+    onTheWire: number;
     roundTrips: number;
     roundTripsAfterStart?: number;
     directMs: number;
@@ -237,6 +246,25 @@ export async function run(): Promise<void> {
         link.kill();
       }
     }
+    // One more run of each client through a traced link: its round trips counted on the wire.
+    const wire = new Map<string, number>();
+    let lines: string[] = [];
+    const traced = await startLink(ns, ONE_WAY_MS, { smtp: postfix.port, auth: auth.port }, (l) => lines.push(l));
+    try {
+      for (const client of clients) {
+        lines = [];
+        await timeCommand('ip', ['netns', 'exec', ns.client, client.command, ...client.args], {
+          ...(client.input !== undefined ? { input: client.input } : {}),
+          ...(client.env !== undefined ? { env: client.env } : {}),
+          timeoutMs: 60_000,
+        });
+        // The server's 221 and the client's reset come after the process exits: let them pass the line.
+        await new Promise((resolve) => setTimeout(resolve, 3 * ONE_WAY_MS));
+        wire.set(client.name, roundTripsOnTheWire(parseTrace(lines)));
+      }
+    } finally {
+      traced.kill();
+    }
     for (const client of clients) {
       const [direct, delayed] = measured.get(client.name) as [Fastest, Fastest];
       const afterStart =
@@ -245,6 +273,7 @@ export async function run(): Promise<void> {
           : {};
       results.push({
         client: client.name,
+        onTheWire: wire.get(client.name) ?? NaN,
         roundTrips: round((delayed.wallMs - direct.wallMs) / RTT_MS, 2),
         ...afterStart,
         directMs: Math.round(direct.wallMs),
@@ -259,7 +288,7 @@ export async function run(): Promise<void> {
   console.log(JSON.stringify({ oneWayMs: ONE_WAY_MS, rttMs: RTT_MS, runs: RUNS, results }, null, 2));
   for (const r of results) {
     console.log(
-      `packet-level round trips at ${RTT_MS} ms RTT: ${r.client}: ${r.roundTrips} by wall` +
+      `packet-level round trips at ${RTT_MS} ms RTT: ${r.client}: ${r.onTheWire} on the wire, ${r.roundTrips} by wall` +
         (r.roundTripsAfterStart !== undefined ? `, ${r.roundTripsAfterStart} from the check's start to exit` : '') +
         ` (fastest ${r.delayedMs} ms, ${r.directMs} ms at 0 ms; floor 6, 7 with AUTH)`,
     );

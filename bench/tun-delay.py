@@ -10,7 +10,9 @@ TCP proxy in user space cannot show. In SERVER_NS the script listens on each LIS
 and relays each connection, without delay, to 127.0.0.1:UPSTREAM_PORT of the namespace it was
 started in (the test daemons listen on loopback only).
 
-Prints "ready" on stdout once listening; runs until killed.
+Prints "ready" on stdout once listening; runs until killed. With MPBENCH_TRACE=1 it also
+prints one line per packet on stderr (ms since start, direction, TCP flags, payload bytes):
+how the round trips of a run are counted.
 """
 import ctypes
 import fcntl
@@ -42,6 +44,20 @@ def open_tun(name: str) -> int:
     return fd
 
 
+def describe(packet: bytes) -> str:
+    """TCP flags and payload length of an IPv4 packet (the link carries nothing else)."""
+    if len(packet) < 20 or packet[0] >> 4 != 4 or packet[9] != 6:
+        return f'non-tcp {len(packet)}'
+    ihl = (packet[0] & 0x0F) * 4
+    total = struct.unpack('!H', packet[2:4])[0]
+    if len(packet) < ihl + 14:
+        return f'short {len(packet)}'
+    offset = (packet[ihl + 12] >> 4) * 4
+    flags = packet[ihl + 13]
+    names = ''.join(n for bit, n in ((0x02, 'S'), (0x10, '.'), (0x08, 'P'), (0x01, 'F'), (0x04, 'R')) if flags & bit)
+    return f'{names} {total - ihl - offset}'
+
+
 def main() -> None:
     client_ns, server_ns, one_way_ms = sys.argv[1:4]
     delay = float(one_way_ms) / 1000.0
@@ -66,6 +82,8 @@ def main() -> None:
     queues = {tun_client: deque(), tun_server: deque()}
     peer_tun = {tun_client: tun_server, tun_server: tun_client}
     relay = {}
+    trace = os.environ.get('MPBENCH_TRACE') == '1'
+    started = time.monotonic()
     print('ready', flush=True)
     while True:
         now = time.monotonic()
@@ -81,6 +99,9 @@ def main() -> None:
                     except BlockingIOError:
                         break
                     queues[peer_tun[r]].append((now + delay, packet))
+                    if trace:
+                        arrow = 'client>' if r == tun_client else '<server'
+                        print(f'{(now - started) * 1000:9.1f} {arrow} {describe(packet)}', file=sys.stderr, flush=True)
             elif r in listeners:
                 try:
                     conn, _ = r.accept()

@@ -9,11 +9,17 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { KindMetricName, MetricsMode } from '../lambdas/engine/metrics/definitions.js';
+import type { MetricsMode } from '../lambdas/engine/metrics/definitions.js';
 import { MailprobeError } from '../lambdas/engine/errors.js';
-import { DEPLOYED_KINDS, type CheckKind } from '../lambdas/engine/result.js';
 import { DASHBOARD_MAX_BODY_BYTES, DASHBOARD_MAX_WIDGETS } from './config/defaults.js';
 import type { AlarmMode, PlannedTarget } from './config/plan.js';
+import {
+  COUNT_PERIOD_SECONDS,
+  countMetrics,
+  DASHBOARD_RANGE_HOURS,
+  DEFAULT_TOP_N,
+  insightsWidgets,
+} from './dashboard-layout.js';
 import { insightsExpression, insightsQuery, kindCountQuery } from './probe-metrics.js';
 
 export interface ProbeDashboardProps {
@@ -66,7 +72,7 @@ export const FAILED_CHECKS_QUERY = new logs.QueryString({
 
 /** AlarmStatusWidget shows at most 100 alarms. */
 const ALARMS_PER_WIDGET = 100;
-export const DEFAULT_TOP_N = 10;
+export { DEFAULT_TOP_N } from './dashboard-layout.js';
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -115,7 +121,7 @@ export class ProbeDashboard extends Construct {
     if (props.createDashboard !== false) {
       this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
         ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
-        defaultInterval: Duration.days(1),
+        defaultInterval: Duration.hours(DASHBOARD_RANGE_HOURS),
       });
       this.dashboard.addWidgets(...widgets);
     }
@@ -138,14 +144,9 @@ export class ProbeDashboard extends Construct {
 /** Every widget of the mailprobe dashboard, in order: alarm status, counts, per kind, certificates, DH, quota, query. */
 export function probeWidgets(props: ProbeDashboardProps): cloudwatch.IWidget[] {
   const ns = props.namespace;
-  const grouped = (props.alarmMode ?? 'per-target') === 'fleet';
   const metricsMode = props.metricsMode ?? 'default';
   const topN = props.topN ?? DEFAULT_TOP_N;
   const widgets: cloudwatch.IWidget[] = [];
-  const periodOf = (kind: CheckKind) =>
-    Duration.seconds(
-      Math.max(60, Math.min(...props.targets.filter((t) => t.check === kind).map((t) => t.periodSeconds))),
-    );
 
   chunks(props.alarms, ALARMS_PER_WIDGET).forEach((alarms, i) =>
     widgets.push(
@@ -158,14 +159,9 @@ export function probeWidgets(props: ProbeDashboardProps): cloudwatch.IWidget[] {
     ),
   );
 
-  const kinds = DEPLOYED_KINDS.filter((k) => props.targets.some((t) => t.check === k));
   // Counts per kind: how many reported, and how many were ok / warning / critical when published.
-  const countMetrics: KindMetricName[] = [
-    'TargetsReporting',
-    ...(metricsMode === 'default' ? [] : (['TargetsCritical', 'TargetsWarning', 'TargetsOk'] as const)),
-  ];
-  const counts = countMetrics.map((metric) =>
-    insightsExpression(kindCountQuery(ns, metric), Duration.minutes(5), metric),
+  const counts = countMetrics(metricsMode).map((metric) =>
+    insightsExpression(kindCountQuery(ns, metric), Duration.seconds(COUNT_PERIOD_SECONDS), metric),
   );
   widgets.push(
     new cloudwatch.GraphWidget({
@@ -176,122 +172,22 @@ export function probeWidgets(props: ProbeDashboardProps): cloudwatch.IWidget[] {
     }),
   );
 
-  if (metricsMode !== 'aggregate') {
-    for (const kind of kinds) {
-      const period = periodOf(kind);
-      const title =
-        kind === 'mta-sts' ? `MTA-STS status per domain, worst ${topN}` : `${kind}: Success, worst ${topN} targets`;
-      widgets.push(
-        new cloudwatch.GraphWidget({
-          title: `${title} (1 = ok or warning, 0 = critical)`,
-          left: [
-            insightsExpression(
-              insightsQuery({
-                namespace: ns,
-                metric: 'Success',
-                fn: 'MIN',
-                grouped: grouped && kind !== 'ses-account',
-                check: kind,
-                order: 'ASC',
-                limit: topN,
-              }),
-              period,
-            ),
-          ],
-          leftYAxis: { min: 0, max: 1 },
-          width: 12,
-        }),
-      );
-      if (metricsMode === 'detailed') {
-        widgets.push(
-          new cloudwatch.GraphWidget({
-            title: `${kind}: Duration (ms), slowest ${topN}`,
-            left: [
-              insightsExpression(
-                insightsQuery({
-                  namespace: ns,
-                  metric: 'Duration',
-                  fn: 'MAX',
-                  grouped: grouped && kind !== 'ses-account',
-                  check: kind,
-                  order: 'DESC',
-                  limit: topN,
-                }),
-                period,
-              ),
-            ],
-            width: 12,
-          }),
-        );
-      }
-    }
-    if (props.targets.some((t) => t.alarmCertExpiry || t.check === 'tls')) {
-      widgets.push(
-        new cloudwatch.SingleValueWidget({
-          title: `Certificate days to expiry (earliest in chain): the ${topN} that expire first`,
-          metrics: [
-            insightsExpression(
-              insightsQuery({
-                namespace: ns,
-                metric: 'CertDaysToExpiry',
-                fn: 'MIN',
-                grouped,
-                groupBy: ['Check', 'Target'],
-                order: 'ASC',
-                limit: topN,
-              }),
-              Duration.hours(6),
-            ),
-          ],
-          width: 24,
-        }),
-      );
-    }
-    if (props.targets.some((t) => t.alarmDhBits)) {
-      widgets.push(
-        new cloudwatch.SingleValueWidget({
-          title: `DHE key bits (0 = no DHE suites): the ${topN} smallest`,
-          metrics: [
-            insightsExpression(
-              insightsQuery({
-                namespace: ns,
-                metric: 'DhKeyBits',
-                fn: 'MIN',
-                grouped,
-                check: 'tls',
-                order: 'ASC',
-                limit: topN,
-              }),
-              Duration.hours(6),
-            ),
-          ],
-          width: 24,
-        }),
-      );
-    }
-    if (props.targets.some((t) => t.quotaWarnPercent !== undefined)) {
-      widgets.push(
-        new cloudwatch.SingleValueWidget({
-          title: 'SES 24-hour quota used (%)',
-          metrics: [
-            insightsExpression(
-              // ses-account keeps classic alarms, so its metrics never carry AlarmGroup.
-              insightsQuery({
-                namespace: ns,
-                metric: 'QuotaUsedPercent',
-                fn: 'MAX',
-                grouped: false,
-                check: 'ses-account',
-                order: 'DESC',
-                limit: topN,
-              }),
-              Duration.hours(6),
-            ),
-          ],
-          width: 24,
-        }),
-      );
-    }
+  // The per-target widgets, as dashboard-layout.ts lists them (the cost model prices the same list).
+  for (const w of insightsWidgets({ targets: props.targets, alarmMode: props.alarmMode, metricsMode, topN })) {
+    const expression = insightsExpression(
+      insightsQuery({ namespace: ns, ...w.query }),
+      Duration.seconds(w.periodSeconds),
+    );
+    widgets.push(
+      w.type === 'graph'
+        ? new cloudwatch.GraphWidget({
+            title: w.title,
+            left: [expression],
+            ...(w.unitInterval === true ? { leftYAxis: { min: 0, max: 1 } } : {}),
+            width: w.width,
+          })
+        : new cloudwatch.SingleValueWidget({ title: w.title, metrics: [expression], width: w.width }),
+    );
   }
 
   widgets.push(

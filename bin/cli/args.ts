@@ -3,8 +3,8 @@
  * says what to fix; the CLI exits 2 for it (DESIGN.md §4).
  */
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { ipFamily } from '../../lambdas/engine/net/ip.js';
 import type { TlsMode } from '../../lambdas/engine/result.js';
 import { isTlsPolicy, TLS_POLICIES, type TlsPolicy } from '../../lambdas/engine/tls/policy.js';
 import { fileErrorReason } from '../../lib/fs-errors.js';
@@ -65,6 +65,7 @@ export const COMMAND_OPTIONS = {
   },
   'mta-sts': {
     'domains-file': { type: 'string', multiple: true },
+    mx: { type: 'string', multiple: true },
     'policy-port': { type: 'string' },
     'mx-port': { type: 'string' },
     'trust-anchor': { type: 'string', multiple: true },
@@ -88,7 +89,11 @@ export const COMMAND_OPTIONS = {
     'trust-anchor': { type: 'string', multiple: true },
   },
   'ses-smtp-password': { region: { type: 'string' }, 'key-env': { type: 'string' } },
-  cost: { config: { type: 'string', short: 'c' } },
+  cost: {
+    config: { type: 'string', short: 'c' },
+    'dashboard-hours': { type: 'string' },
+    'dashboard-refresh': { type: 'string' },
+  },
   plan: { config: { type: 'string', short: 'c' } },
   tlsrpt: {},
   flow: {
@@ -217,7 +222,7 @@ export function parseHostPort(value: string, defaultPort: number): { host: strin
   if (bracketed) {
     host = bracketed[1] ?? '';
     if (bracketed[2] !== undefined) port = bracketed[2];
-  } else if (isIP(value) === 6) {
+  } else if (ipFamily(value) === 6) {
     host = value;
   } else {
     const colon = value.lastIndexOf(':');

@@ -4,8 +4,9 @@
  */
 import { loadConfig } from '../../lib/config/load.js';
 import { planConfig } from '../../lib/config/plan.js';
+import { DEFAULT_VIEWING, estimateDashboardViewing, type DashboardViewingCost } from '../../lib/cost/dashboard.js';
 import { estimateCost, type CostEstimate } from '../../lib/cost/model.js';
-import { stringOption, type Parsed } from './args.js';
+import { intOption, stringOption, type Parsed } from './args.js';
 import type { Io } from './io.js';
 
 const usd = (n: number) => `$${n < 0.01 && n > 0 ? n.toFixed(4) : n.toFixed(2)}`;
@@ -33,11 +34,40 @@ export function formatCost(c: CostEstimate, path: string): string {
   ].join('\n');
 }
 
+/** The viewing section: not part of the deployment's total, since it depends on the people looking. */
+export function formatViewing(v: DashboardViewingCost, deploymentUsd: number): string {
+  const width = Math.max(40, ...v.widgets.map((w) => Math.min(90, w.title.length)));
+  const row = (label: string, value: string) => `  ${label.slice(0, 90).padEnd(width)}  ${value.padStart(10)}`;
+  return [
+    `Viewing the dashboard (${v.pattern.hoursPerDay} h a day, refreshed every ${v.pattern.refreshMinutes} min; not in the total above):`,
+    ...v.widgets.map((w) => row(w.title, `${w.metrics} metric${w.metrics === 1 ? '' : 's'}`)),
+    row('metrics per refresh', String(v.metricsPerRefresh)),
+    row(`GetMetricData (${v.refreshesPerMonth} refreshes)`, usd(v.getMetricDataUsd)),
+    row(`Logs Insights widget (${(v.logBytesPerRefresh / 1e6).toFixed(1)} MB a refresh)`, usd(v.logsInsightsUsd)),
+    row('viewing per month', usd(v.usd)),
+    row('total per month with viewing', usd(deploymentUsd + v.usd)),
+    '',
+    'Viewing assumptions:',
+    ...v.assumptions.map((a) => `  - ${a}`),
+    '',
+  ].join('\n');
+}
+
 export async function costCommand(parsed: Parsed, io: Io): Promise<number> {
   const path = stringOption(parsed.values, 'config') ?? 'mailprobe.config.yaml';
-  const estimate = estimateCost(planConfig(loadConfig(path)));
+  const pattern = {
+    hoursPerDay: intOption(parsed.values, 'dashboard-hours', 0, 24, DEFAULT_VIEWING.hoursPerDay),
+    refreshMinutes: intOption(parsed.values, 'dashboard-refresh', 1, 1440, DEFAULT_VIEWING.refreshMinutes),
+  };
+  const plan = planConfig(loadConfig(path));
+  const estimate = estimateCost(plan);
+  const viewing = estimateDashboardViewing(plan, pattern);
   // `version` as in every --json document of the CLI, so scripts can tell formats apart.
-  const json = () => `${JSON.stringify({ version: 1, ...estimate }, null, 2)}\n`;
-  io.stdout.write(parsed.values.json === true ? json() : formatCost(estimate, path));
+  const json = () => `${JSON.stringify({ version: 1, ...estimate, dashboardViewing: viewing }, null, 2)}\n`;
+  io.stdout.write(
+    parsed.values.json === true
+      ? json()
+      : `${formatCost(estimate, path)}\n${formatViewing(viewing, estimate.totalUsd)}`,
+  );
   return 0;
 }

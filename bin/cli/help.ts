@@ -26,14 +26,14 @@ Usage:
   mailprobe smtp HOST[:PORT] [--tls auto|starttls|implicit|none] [--user U --password-env VAR | --auth-secret ARN]
                              [--ehlo NAME] [--mail-from A --rcpt-to B] [--tls-policy POLICY]
   mailprobe tls HOST[:PORT] [--tls auto|starttls|implicit] [--tls-policy POLICY]
-  mailprobe mta-sts DOMAIN... [--domains-file FILE] [--trust-anchor FILE]
+  mailprobe mta-sts DOMAIN... [--domains-file FILE] [--mx HOST...] [--trust-anchor FILE]
   mailprobe dane DOMAIN... [--domains-file FILE] [--trust-anchor FILE]
   mailprobe sender-auth DOMAIN... [--dkim-selector S]... [--domains-file FILE]
   mailprobe ses REGION [--ports 25,587,2587,465,2465] [--fips] [--posture]
   mailprobe run [--config FILE] [--only NAME...] [--state FILE]
   mailprobe ses-smtp-password --region REGION [--key-env VAR]   (key on standard input otherwise)
   mailprobe plan [--config FILE]        shards, invocations per hour, alarms, resources
-  mailprobe cost [--config FILE] [--json]   the monthly AWS cost, itemised
+  mailprobe cost [--config FILE] [--json] [--dashboard-hours H]   the monthly AWS cost, itemised
   mailprobe tlsrpt FILE...   (TLS-RPT reports: .json, .json.gz, .eml)
   mailprobe flow --via HOST[:PORT] [--user U --password-env VAR] --from A --to B
                  --imap HOST[:PORT] --imap-user U --imap-password-env VAR [--max-wait S]
@@ -70,6 +70,11 @@ const DETAILS: Record<Command, string> = {
   RFC 8461 MTA-STS and RFC 8460 TLS-RPT: the _mta-sts TXT record, the HTTPS policy, MX
   coverage, STARTTLS and certificates of every MX on port 25, the _smtp._tls record.
   --domains-file FILE  also the domains in FILE, one per line (# comments; repeatable)
+  --mx HOST            check HOST in place of the domain's MX records: matched against the
+                       policy's mx patterns and probed on port 25 as an MX would be (e.g. a
+                       new MX before you publish it). Repeatable or comma-separated; with
+                       several DOMAINs, every domain's policy is checked against the same
+                       hosts. The MX lookup is skipped, so "accepts mail" is not reported.
   --policy-port N      fetch the policy from port N instead of 443 (testing against local servers)
   --mx-port N          probe the MX hosts on port N instead of 25 (testing against local servers)
   --trust-anchor FILE  DNSSEC trust anchors for the DANE verdict, as for dane
@@ -118,10 +123,14 @@ const DETAILS: Record<Command, string> = {
   alarm and metric modes; the alarms, dashboard widgets and resources per stack.
   Exit status: 0 printed, 2 usage or configuration error (one line saying what to change).
 `,
-  cost: `mailprobe cost [--config FILE] [--json]
+  cost: `mailprobe cost [--config FILE] [--json] [--dashboard-hours H] [--dashboard-refresh M]
   The monthly AWS cost of a deployment of the config (us-east-1 list prices), itemised:
   custom metrics, alarms, Lambda, Scheduler, logs, DynamoDB, KMS, dashboard, with the
-  assumptions. --json prints {version, totalUsd, fixedUsd, targets: [{name, usd}], ...}.
+  assumptions; then what viewing the dashboard costs: GetMetricData for the metrics each
+  widget's query analyzes, and the Logs Insights widget's scans, for a viewing pattern.
+  --dashboard-hours H    hours a day the dashboard is open (0-24, default 8)
+  --dashboard-refresh M  minutes between its refreshes while open (1-1440, default 5)
+  --json prints {version, totalUsd, fixedUsd, targets: [{name, usd}], ..., dashboardViewing}.
   Exit status: 0 printed, 2 usage or configuration error.
 `,
   tlsrpt: `mailprobe tlsrpt FILE...

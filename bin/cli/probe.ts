@@ -16,6 +16,26 @@ function sniOf(values: Parsed['values']): { sni?: string } {
   return { sni: sni.replace(/\.$/, '') };
 }
 
+/** A sender tries a handful of MX hosts; a longer --mx list is a mistake, not a check. */
+export const MAX_MX_HOSTS = 50;
+
+/** `--mx HOST` (repeatable, comma-separated): host names, each once, in the order given. */
+export function mxHostsOf(values: Parsed['values']): string[] | undefined {
+  const raw = values.mx as string[] | undefined;
+  if (raw === undefined) return undefined;
+  const hosts = raw.flatMap((v) => v.split(',')).map((h) => h.trim().replace(/\.$/, '').toLowerCase());
+  for (const host of hosts) {
+    // An MX is a host name (RFC 5321 §5.1), never an address literal: the policy matches names.
+    // An all-numeric last label is an IPv4 address, not a name.
+    if (!/^[a-z0-9_-]+(\.[a-z0-9_-]+)+$/.test(host) || /\.\d+$/.test(host) || host.length > 253) {
+      throw new UsageError(`--mx: "${host}" is not a host name (an MX is a name, not an address)`);
+    }
+  }
+  const unique = [...new Set(hosts)];
+  if (unique.length > MAX_MX_HOSTS) throw new UsageError(`--mx: at most ${MAX_MX_HOSTS} hosts, got ${unique.length}`);
+  return unique;
+}
+
 export async function probeCommand(parsed: Parsed, io: Io): Promise<number> {
   const state = await openState(parsed);
   return printResults(await execute(parsed, io), parsed, io, state);
@@ -53,7 +73,12 @@ async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {
     }
     case 'mta-sts': {
       const specs: CheckSpec[] = domainArguments(parsed).map((domain) => ({ check: 'mta-sts', domain }));
-      return runChecks(specs, contextFrom(values), { concurrency, deps: engineDeps(values) });
+      const deps = engineDeps(values);
+      const mxHosts = mxHostsOf(values);
+      return runChecks(specs, contextFrom(values), {
+        concurrency,
+        deps: mxHosts === undefined ? deps : { ...deps, mtaSts: { ...deps.mtaSts, mxHosts } },
+      });
     }
     case 'ses': {
       const region = singleTarget(parsed, 'REGION');

@@ -5,9 +5,8 @@
  * only its own check.
  */
 import type { CheckSpec } from './checks.js';
-import { runDaneCheck, type DaneDeps, type DaneResult } from './dane/check.js';
+import type { DaneDeps, DaneResult } from './dane/check.js';
 import type { MtaStsDeps, MtaStsResult } from './mtasts/check.js';
-import { runMtaStsCheck } from './mtasts/check.js';
 import type { ProbeContext } from './options.js';
 import { finding } from './findings.js';
 import type { FlowDeps, FlowResult } from './flow/check.js';
@@ -49,12 +48,14 @@ export function runCheck(spec: CheckSpec, ctx: ProbeContext, deps: EngineDeps = 
     case 'tls':
       return runTls(spec, ctx);
     case 'mta-sts':
-      return runMtaStsCheck(spec, ctx, deps.mtaSts);
+      // Loaded on first use, as DANE below: HTTP, zlib and the policy parser, or the DNSSEC
+      // validator, are of no use to a CLI smtp or tls run.
+      return import('./mtasts/check.js').then(({ runMtaStsCheck }) => runMtaStsCheck(spec, ctx, deps.mtaSts));
     case 'ses-account':
       // Loaded on first use: the SES client is ~150 ms of import a CLI smtp or tls run does not need.
       return import('./ses/account.js').then(({ runSesAccountCheck }) => runSesAccountCheck(spec, ctx));
     case 'dane':
-      return runDaneCheck(spec, ctx, deps.dane);
+      return import('./dane/check.js').then(({ runDaneCheck }) => runDaneCheck(spec, ctx, deps.dane));
     case 'flow': {
       const flow = deps.flow;
       if (flow === undefined) {

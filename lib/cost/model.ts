@@ -82,7 +82,7 @@ export const ASSUMPTIONS: readonly string[] = [
   'fleet groups whose 3 alarm periods reach past 2.5 h are alarmed through a heartbeat every 15 minutes: one invocation per shard and one state read per target; a Success datum only for a target whose last run was critical (1 % of targets assumed)',
   'change notifications (SNS) and the KMS requests they make are rare (status changes only) and not counted',
   "custom metrics and Lambda compute follow AWS's volume tiers over the whole deployment (metrics: $0.30 to 10,000, $0.10 to 250,000, $0.05 to 1 M, $0.02 beyond); a target's line shows its share at the deployment's average price",
-  'GetMetricData for viewing the dashboard depends on how often it is opened and is not counted',
+  'viewing the dashboard (GetMetricData, Logs Insights) depends on how often it is open: priced apart for a stated pattern (lib/cost/dashboard.ts)',
 ];
 
 export interface CostItem {

@@ -19,6 +19,8 @@ export const PRICES = {
   dashboardMonth: 3.0,
   /** CloudWatch Logs standard ingestion, per GB. */
   logIngestionPerGb: 0.5,
+  /** CloudWatch Logs Insights, per GB of log data scanned. */
+  logsInsightsPerGbScanned: 0.005,
   /** CloudWatch Logs storage, per GB-month. */
   logStoragePerGbMonth: 0.03,
   /** Lambda on arm64, per GB-second. */

@@ -119,3 +119,46 @@ describe('cdk synth (bin/app.ts)', () => {
     ]);
   }, 120_000);
 });
+
+describe('mailprobe cost: viewing the dashboard', () => {
+  it('prints the viewing cost apart, with its default pattern stated, and --json carries it', async () => {
+    const text = await cli(['cost', '--config', file('view.yaml', ONE)]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('Viewing the dashboard (8 h a day, refreshed every 5 min; not in the total above):');
+    expect(text.stdout).toMatch(/GetMetricData \(2920 refreshes\)\s+\$0\.\d\d/);
+    expect(text.stdout).toContain('total per month with viewing');
+
+    const json = await cli([
+      'cost',
+      '--config',
+      file('view.yaml', ONE),
+      '--json',
+      '--dashboard-hours',
+      '24',
+      '--dashboard-refresh',
+      '1',
+    ]);
+    expect(json.code).toBe(0);
+    const doc = JSON.parse(json.stdout) as {
+      dashboardViewing: {
+        pattern: { hoursPerDay: number; refreshMinutes: number };
+        refreshesPerMonth: number;
+        metricsPerRefresh: number;
+      };
+    };
+    expect(doc.dashboardViewing.pattern).toEqual({ hoursPerDay: 24, refreshMinutes: 1 });
+    // 730 h × 60 refreshes an hour.
+    expect(doc.dashboardViewing.refreshesPerMonth).toBe(43_800);
+    expect(doc.dashboardViewing.metricsPerRefresh).toBe(6);
+  });
+
+  it.each([
+    [['--dashboard-hours', '25'], /--dashboard-hours: expected 0–24, got 25/],
+    [['--dashboard-refresh', '0'], /--dashboard-refresh: expected 1–1440, got 0/],
+    [['--dashboard-hours', 'all'], /--dashboard-hours: expected a whole number/],
+  ])('refuses %j with exit 2', async (args, message) => {
+    const r = await cli(['cost', '--config', file('view.yaml', ONE), ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+});

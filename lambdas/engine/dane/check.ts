@@ -15,7 +15,7 @@ import type { X509Certificate } from 'node:crypto';
 import type { DaneCheckSpec } from '../checks.js';
 import { Deadline } from '../deadline.js';
 import { finding, statusOf, type Finding } from '../findings.js';
-import { isIP } from 'node:net';
+import { ipFamily } from '../net/ip.js';
 import { UNREACHABLE } from '../findings.js';
 import { hostHasIpv6 } from '../net/address.js';
 import { isPrivateAddress } from '../net/address.js';
@@ -377,7 +377,7 @@ async function hostVerdict(
   const ipv6 = deps.ipv6 ?? hostHasIpv6();
   for (const address of addresses) {
     // An IPv6 address this host cannot reach says nothing about the MX (the mta-sts check does the same).
-    if (!ipv6 && isIP(address) === 6) {
+    if (!ipv6 && ipFamily(address) === 6) {
       notProbed.push({ address, reason: 'the probe has no IPv6 connectivity' });
       continue;
     }

@@ -6,7 +6,7 @@
  * nothing is judged by PKIX: DANE decides.
  */
 import type { X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
+import { ipFamily } from '../net/ip.js';
 import * as tls from 'node:tls';
 import type { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
@@ -44,7 +44,7 @@ export const starttlsEndpointProber: EndpointProber = async (host, address, port
         secureContext: context(),
         rejectUnauthorized: false,
         checkServerIdentity: () => undefined,
-        ...(isIP(host) === 0 ? { servername: host } : {}),
+        ...(ipFamily(host) === 0 ? { servername: host } : {}),
         minDHSize: PROBE_MIN_DH_SIZE,
       },
       deadline,

@@ -12,6 +12,7 @@ import dnsPacket from 'dns-packet';
 import { parseDnsServer, type DnsServerAddress } from '../net/dns-server.js';
 import { normaliseName, parseMessage, typeName, type Message } from './wire.js';
 import { MailprobeError } from '../errors.js';
+import { ipFamily } from '../net/ip.js';
 
 /** EDNS buffer size (DNS flag day 2020: avoids IP fragmentation). */
 export const EDNS_UDP_SIZE = 1232;
@@ -86,7 +87,7 @@ interface Asked {
 
 function udpQuery(server: DnsServerAddress, query: Buffer, asked: Asked, timeoutMs: number): Promise<Message> {
   return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket(net.isIP(server.host) === 6 ? 'udp6' : 'udp4');
+    const socket = dgram.createSocket(ipFamily(server.host) === 6 ? 'udp6' : 'udp4');
     const done = (fn: () => void): void => {
       clearTimeout(timer);
       socket.close();

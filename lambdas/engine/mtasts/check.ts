@@ -28,6 +28,7 @@ import {
   probeMxTargets,
   resolveMxTargets,
   type MxAddressProbe,
+  type MxDiscovery,
   type MxHostReport,
   type MxProber,
   type MxTarget,
@@ -105,6 +106,14 @@ export interface MtaStsDeps {
    * @default hostHasIpv6(): this host has a non-link-local IPv6 address
    */
   readonly ipv6?: boolean;
+  /**
+   * MX hosts to check in place of the domain's MX records (`mailprobe mta-sts --mx`): each
+   * is matched against the policy's mx patterns and probed as an MX would be, e.g. a new
+   * MX before it is published. The MX lookup is skipped, so the result says nothing of
+   * whether the domain accepts mail (`acceptsMail` is absent).
+   * @default the domain's MX records
+   */
+  readonly mxHosts?: readonly string[];
 }
 
 /** The smtp check as RFC 8461 §4.2 requires it: STARTTLS, certificate by DNS-ID, TLS 1.2 or later. */
@@ -141,10 +150,14 @@ export async function runMtaStsCheck(
   const [stsLookup, rptLookup, mxFound] = await Promise.all([
     withinDeadline(lookupTxt(`_mta-sts.${domain}`, ctx), deadline, timedOut),
     withinDeadline(lookupTxt(`_smtp._tls.${domain}`, ctx), deadline, timedOut),
-    withinDeadline(discoverMx(domain, ctx), deadline, {
-      kind: 'failed' as const,
-      finding: finding('DEADLINE_EXCEEDED', `MX lookup of ${domain} did not finish within the check's deadline`),
-    }),
+    withinDeadline(
+      deps.mxHosts !== undefined ? Promise.resolve(givenMx(deps.mxHosts)) : discoverMx(domain, ctx),
+      deadline,
+      {
+        kind: 'failed' as const,
+        finding: finding('DEADLINE_EXCEEDED', `MX lookup of ${domain} did not finish within the check's deadline`),
+      },
+    ),
   ]);
   const sts = discoverSts(domain, stsLookup);
   const rpt = discoverTlsRpt(domain, rptLookup);
@@ -196,12 +209,21 @@ export async function runMtaStsCheck(
     ...(sts.txt !== undefined ? { txt: sts.txt } : {}),
     ...(policy !== undefined ? { policy } : {}),
     ...(fetched !== undefined ? { policyHost: policyHostOf(fetched) } : {}),
-    // Unknown (absent) when the MX lookup failed.
-    ...(mxFound.kind !== 'failed' ? { acceptsMail: mxFound.kind === 'mx' } : {}),
+    // Unknown (absent) when the MX lookup failed or was replaced by given hosts.
+    ...(mxFound.kind !== 'failed' && deps.mxHosts === undefined ? { acceptsMail: mxFound.kind === 'mx' } : {}),
     ...(mxFound.kind === 'mx' && mxFound.implicit ? { implicitMx: true } : {}),
     mx,
     ...(rpt.tlsRpt !== undefined ? { tlsRpt: rpt.tlsRpt } : {}),
     ...daneField(dane),
+  };
+}
+
+/** Given hosts as MX records of one priority, in the order given (a sender would try them as equals). */
+function givenMx(hosts: readonly string[]): MxDiscovery {
+  return {
+    kind: 'mx',
+    records: hosts.map((host) => ({ exchange: normaliseHost(host), priority: 0 })),
+    implicit: false,
   };
 }
 

@@ -4,7 +4,7 @@
  * (RFC 8461 §4.2, §5): STARTTLS, TLS 1.2 or later, a certificate trusted and valid for the
  * MX name by DNS-ID. The SMTP session itself is the smtp check's engine, injected.
  */
-import { isIP } from 'node:net';
+import { ipFamily } from '../net/ip.js';
 import type { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
 import { CERT_VERIFICATION_CODES, finding, UNREACHABLE, type Finding, type FindingCode } from '../findings.js';
@@ -199,7 +199,7 @@ async function resolveMxTarget(
     return { ...base, addresses: [], usable: [], problem: finding(code, `MX ${host}: A/AAAA lookup failed: ${kind}`) };
   }
   const allowed = ctx.allowPrivate ? addresses : addresses.filter((a) => !isPrivateAddress(a));
-  const reachable = ipv6 ? allowed : allowed.filter((a) => isIP(a) !== 6);
+  const reachable = ipv6 ? allowed : allowed.filter((a) => ipFamily(a) !== 6);
   // With only IPv6 addresses and no IPv6 here, try them anyway: the failure is then reported.
   const usable = reachable.length > 0 ? reachable : allowed;
   if (usable.length === 0) {

@@ -4,7 +4,8 @@
  * inside a VPC next to other services. Explicitly configured targets are exempt.
  */
 import { networkInterfaces } from 'node:os';
-import { BlockList, isIP } from 'node:net';
+import { BlockList } from 'node:net';
+import { ipFamily } from './ip.js';
 
 const blocked = new BlockList();
 // IPv4: "this network", RFC 1918, CGNAT, loopback, link-local (incl. the EC2/Lambda
@@ -42,7 +43,7 @@ for (const [net, prefix] of [
 
 /** The 16 bytes of an IPv6 address (accepts `::` compression and a trailing dotted quad). */
 export function ipv6Bytes(address: string): number[] | undefined {
-  if (isIP(address) !== 6) return undefined;
+  if (ipFamily(address) !== 6) return undefined;
   let text = address.toLowerCase().replace(/%.*$/, '');
   const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
   if (quad) {
@@ -79,7 +80,7 @@ export function embeddedIpv4(address: string): string | undefined {
 
 /** True for loopback, private, link-local and other non-public addresses. */
 export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
+  const family = ipFamily(address);
   if (family === 4) return blocked.check(address, 'ipv4');
   if (family === 6) {
     const v4 = embeddedIpv4(address);

@@ -5,7 +5,7 @@
  * resolver to find the resolver. Both the c-ares resolver (net/resolver.ts) and the DNSSEC
  * transport (dnssec/transport.ts) read it through here, so they agree on what is valid.
  */
-import { isIP } from 'node:net';
+import { ipFamily } from './ip.js';
 import { MailprobeError } from '../errors.js';
 
 export interface DnsServerAddress {
@@ -30,16 +30,16 @@ function portOf(text: string, value: string): number {
 
 /** Parses `IP`, `IPv4:PORT` or `[IPv6]:PORT` (port 53 when absent); throws DnsServerSyntaxError with what is wrong. */
 export function parseDnsServer(value: string): DnsServerAddress {
-  if (isIP(value)) return { host: value, port: 53 };
+  if (ipFamily(value)) return { host: value, port: 53 };
   const v6 = /^\[([^\]]*)\](?::(.*))?$/.exec(value);
   if (v6) {
     const host = v6[1] ?? '';
-    if (isIP(host) !== 6)
+    if (ipFamily(host) !== 6)
       throw new DnsServerSyntaxError(`invalid DNS server "${value}": "${host}" is not an IPv6 address`);
     return { host, port: v6[2] === undefined ? 53 : portOf(v6[2], value) };
   }
   const v4 = /^([^:]*):([^:]*)$/.exec(value);
-  if (v4 && isIP(v4[1] ?? '') === 4) return { host: v4[1] as string, port: portOf(v4[2] ?? '', value) };
+  if (v4 && ipFamily(v4[1] ?? '') === 4) return { host: v4[1] as string, port: portOf(v4[2] ?? '', value) };
   const host = v4 ? (v4[1] ?? '') : value;
   const what = /^[A-Za-z0-9.-]+$/.test(host) && /[A-Za-z]/.test(host) ? 'a host name' : 'not an IP address';
   throw new DnsServerSyntaxError(`invalid DNS server "${value}": ${what}; expected ${DNS_SERVER_SYNTAX}`);
@@ -47,5 +47,5 @@ export function parseDnsServer(value: string): DnsServerAddress {
 
 /** The address in the form c-ares' setServers takes (`IP:PORT`, `[IPv6]:PORT`). */
 export function formatDnsServer(address: DnsServerAddress): string {
-  return isIP(address.host) === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+  return ipFamily(address.host) === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }

@@ -8,7 +8,7 @@
  */
 import { promises as dns } from 'node:dns';
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { ipFamily } from './ip.js';
 import { MailprobeError } from '../errors.js';
 import { formatDnsServer, parseDnsServer } from './dns-server.js';
 
@@ -98,13 +98,19 @@ export function dnsQueryTimeoutMs(deadlineMs: number): number {
 }
 
 export class DnsResolver implements Resolver {
-  private readonly resolver: dns.Resolver;
+  private channel: dns.Resolver | undefined;
   private readonly channelOptions: { timeout: number; tries: number };
 
   constructor(options: DnsResolverOptions = {}) {
     this.channelOptions = { timeout: options.timeoutMs ?? 3000, tries: options.tries ?? 2 };
-    this.resolver = new dns.Resolver(this.channelOptions);
+    // An explicit server is set (and refused if malformed) now; the system's, on first use.
     if (options.server !== undefined) this.resolver.setServers([normaliseDnsServer(options.server)]);
+  }
+
+  /** Made on first use: a c-ares channel reads resolv.conf, which a run against an address never needs. */
+  private get resolver(): dns.Resolver {
+    this.channel ??= new dns.Resolver(this.channelOptions);
+    return this.channel;
   }
 
   /**
@@ -127,7 +133,7 @@ export class DnsResolver implements Resolver {
   }
 
   async addresses(host: string, options?: LookupOptions): Promise<string[]> {
-    if (isIP(host)) return [host];
+    if (ipFamily(host)) return [host];
     const name = host.replace(/\.$/, '');
     const [v4, v6] = await this.withChannel(options, (r) => Promise.allSettled([r.resolve4(name), r.resolve6(name)]));
     const found = [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
@@ -163,7 +169,7 @@ export function parseHostsFile(text: string): Map<string, string[]> {
   const hosts = new Map<string, string[]>();
   for (const raw of text.split('\n')) {
     const [address, ...names] = raw.replace(/#.*/, '').trim().split(/\s+/);
-    if (address === undefined || names.length === 0 || !isIP(address)) continue;
+    if (address === undefined || names.length === 0 || !ipFamily(address)) continue;
     for (const name of names) {
       const key = name.toLowerCase().replace(/\.$/, '');
       hosts.set(key, [...(hosts.get(key) ?? []), address]);
@@ -200,11 +206,11 @@ export class SystemResolver extends DnsResolver {
   }
 
   override async addresses(host: string, options?: LookupOptions): Promise<string[]> {
-    if (isIP(host)) return [host];
+    if (ipFamily(host)) return [host];
     const fromFile = this.hosts().get(host.toLowerCase().replace(/\.$/, ''));
     if (fromFile !== undefined) {
       // ipv4first, as the probe connects in order.
-      return [...fromFile.filter((a) => isIP(a) === 4), ...fromFile.filter((a) => isIP(a) === 6)];
+      return [...fromFile.filter((a) => ipFamily(a) === 4), ...fromFile.filter((a) => ipFamily(a) === 6)];
     }
     return super.addresses(host, options);
   }
@@ -224,7 +230,7 @@ export function onlyFamily(resolver: Resolver, family: 4 | 6): Resolver {
     mx: (domain, options) => resolver.mx(domain, options),
     txt: (name, options) => resolver.txt(name, options),
     async addresses(host, options) {
-      const found = (await resolver.addresses(host, options)).filter((address) => isIP(address) === family);
+      const found = (await resolver.addresses(host, options)).filter((address) => ipFamily(address) === family);
       if (found.length === 0) throw new DnsError('NODATA', host.replace(/\.$/, ''), family === 4 ? 'A' : 'AAAA');
       return found;
     },

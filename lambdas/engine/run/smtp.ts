@@ -1,6 +1,6 @@
 /** The smtp check as the engine runs it: credentials resolved first, SES hints on SES hosts. */
 import type { Credentials, SmtpCheckSpec } from '../checks.js';
-import { daneForHost, withDane } from '../dane/check.js';
+import type { DaneMxReport } from '../dane/check.js';
 import { Deadline } from '../deadline.js';
 import { finding, type Finding } from '../findings.js';
 import type { ProbeContext } from '../options.js';
@@ -28,9 +28,15 @@ export async function runSmtp(
     : undefined;
   const timeoutMs = spec.timeoutMs ?? ctx.timeoutMs;
   const startedMs = ctx.clock.now();
-  // `dane: true` (port 25): the host's DANE verdict, alongside the session.
+  // `dane: true` (port 25): the host's DANE verdict, alongside the session. The DNSSEC
+  // validator behind it loads only then: a one-shot `mailprobe smtp` does not parse it.
   const dane =
-    spec.dane === true ? daneForHost(spec.host, spec.port, ctx, new Deadline(timeoutMs, ctx.clock)) : undefined;
+    spec.dane === true
+      ? import('../dane/check.js').then(async (module) => ({
+          module,
+          report: await module.daneForHost(spec.host, spec.port, ctx, new Deadline(timeoutMs, ctx.clock)),
+        }))
+      : undefined;
   let credentials: Credentials | undefined;
   if (spec.auth) {
     // The read counts against the check's one deadline, so an unreachable Secrets Manager
@@ -47,7 +53,7 @@ export async function runSmtp(
         }),
       ];
       // The DANE verdict was started with the check: it is still this host's verdict.
-      return withDane(baseResult(spec, findings, startedMs, ctx.clock), await dane);
+      return withDane(baseResult(spec, findings, startedMs, ctx.clock), dane);
     }
   }
   const remainingMs = Math.max(1, timeoutMs - (ctx.clock.now() - startedMs));
@@ -58,7 +64,18 @@ export async function runSmtp(
     ...(credentials !== undefined ? { credentials } : {}),
     ...(hintFor !== undefined ? { hintFor } : {}),
   });
-  return withDane(result, await dane);
+  return withDane(result, dane);
+}
+
+type DaneModule = typeof import('../dane/check.js');
+
+async function withDane<R extends BaseResult>(
+  result: R,
+  dane: Promise<{ module: DaneModule; report: DaneMxReport }> | undefined,
+): Promise<R & { dane?: DaneMxReport }> {
+  if (dane === undefined) return result;
+  const { module, report } = await dane;
+  return module.withDane(result, report);
 }
 
 export function runSmtpChecks(

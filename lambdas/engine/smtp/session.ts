@@ -3,7 +3,7 @@
  * ProbeError carrying the stage, the reply and the findings code. The smtp check and the
  * STARTTLS connector of the tls check are both built from these.
  */
-import { isIP } from 'node:net';
+import { ipFamily } from '../net/ip.js';
 import type tls from 'node:tls';
 import type { Deadline } from '../deadline.js';
 import { withTimeout } from '../deadline.js';
@@ -44,7 +44,7 @@ export const STAGE_TIMEOUT_MS = {
 } as const;
 
 export async function resolveHost(host: string, resolver: Resolver, deadline: Deadline): Promise<string[]> {
-  if (isIP(host)) return [host];
+  if (ipFamily(host)) return [host];
   // At the deadline the queries are cancelled, not abandoned: an abandoned c-ares query
   // keeps the CLI's process alive for seconds after the result is complete.
   const cancel = new AbortController();
@@ -185,7 +185,7 @@ export async function command(
  */
 export function ehloArgument(name: string): string {
   const bare = name.startsWith('[') && name.endsWith(']') ? name.slice(1, -1) : name;
-  const family = isIP(bare);
+  const family = ipFamily(bare);
   if (family === 4) return `[${bare}]`;
   if (family === 6) return `[IPv6:${bare}]`;
   return name;

@@ -13,6 +13,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { WireTap } from '../tls/wire.js';
+import { ipFamily } from '../net/ip.js';
 
 /** Silence after which the port is asked whether it speaks TLS (the greeting budget goes on). */
 export const WRONG_MODE_SILENCE_MS = 2_000;
@@ -100,7 +101,7 @@ export function askForTls(options: AskOptions): Promise<TlsAnswer> {
       secure = tls.connect({
         socket: new WireTap(plain, 0),
         rejectUnauthorized: false,
-        ...(options.servername !== undefined && net.isIP(options.servername) === 0
+        ...(options.servername !== undefined && ipFamily(options.servername) === 0
           ? { servername: options.servername }
           : {}),
       });

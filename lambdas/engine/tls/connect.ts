@@ -5,7 +5,8 @@
  * codes, mapped from Node's error codes, never from message text.
  */
 import type { LookupFunction } from 'node:net';
-import net, { isIP } from 'node:net';
+import net from 'node:net';
+import { ipFamily } from '../net/ip.js';
 import * as tls from 'node:tls';
 import type { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
@@ -61,7 +62,7 @@ function lookupWith(resolver: Resolver, deadline: Deadline): LookupFunction {
   return (hostname, options, callback) => {
     addresses(hostname).then(
       (addresses) => {
-        const all = addresses.map((address) => ({ address, family: isIP(address) }));
+        const all = addresses.map((address) => ({ address, family: ipFamily(address) }));
         if (options.all === true) (callback as (e: null, a: typeof all) => void)(null, all);
         else callback(null, all[0]?.address ?? '', all[0]?.family ?? 4);
       },
@@ -90,11 +91,11 @@ export function implicitTlsConnector(host: string, port: number, address?: strin
       }
       let tcpConnected = false;
       // Whether a name still had to be looked up when time ran out: then it is DNS's fault.
-      let lookedUp = address !== undefined || isIP(host) !== 0;
+      let lookedUp = address !== undefined || ipFamily(host) !== 0;
       const where = {
         host: address ?? host,
         port,
-        ...(address === undefined && resolver !== undefined && isIP(host) === 0
+        ...(address === undefined && resolver !== undefined && ipFamily(host) === 0
           ? { lookup: (lookup ??= lookupWith(resolver, deadline)) }
           : {}),
       };

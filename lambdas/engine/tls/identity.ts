@@ -6,7 +6,7 @@
  *   alternative dNSName only, no CN fallback, no partial-label wildcards.
  */
 import type { X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
+import { ipFamily } from '../net/ip.js';
 import { checkServerIdentity } from 'node:tls';
 import { dnsNamesOf } from './certificate.js';
 
@@ -38,7 +38,7 @@ function matchesOne(host: string, presented: string): boolean {
 export function matchesDnsId(hostname: string, dnsNames: readonly string[]): boolean {
   const host = canonical(hostname);
   // An IP literal is never a DNS-ID; an empty label means a malformed name.
-  if (host.length === 0 || isIP(host) !== 0 || host.split('.').some((label) => label.length === 0)) return false;
+  if (host.length === 0 || ipFamily(host) !== 0 || host.split('.').some((label) => label.length === 0)) return false;
   return dnsNames.some((presented) => matchesOne(host, presented));
 }
 

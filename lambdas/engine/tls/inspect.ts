@@ -5,7 +5,7 @@
  * chain the server sent (chain.ts), the probe's clock and the host name.
  */
 import { X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
+import { ipFamily } from '../net/ip.js';
 import * as tls from 'node:tls';
 import type { Clock } from '../deadline.js';
 import type { Finding } from '../findings.js';
@@ -84,7 +84,7 @@ export function tlsClientOptions(
     // own check would only overwrite the chain's verify result in authorizationError.
     checkServerIdentity: () => undefined,
     // RFC 6066 §3: SNI carries host names only, never IP literals.
-    ...(isIP(host) === 0 ? { servername: host } : {}),
+    ...(ipFamily(host) === 0 ? { servername: host } : {}),
     minDHSize: PROBE_MIN_DH_SIZE,
   };
 }
@@ -222,7 +222,7 @@ export function inspectTlsSession(socket: tls.TLSSocket, opts: InspectOptions): 
 
   // Node's pkix check fell back to the subject CN: OpenSSL-based MTAs accept that, but RFC
   // 9525 dropped CN-IDs and Go's and rustls's stacks (and MTA-STS, RFC 8461 §4.2) refuse it.
-  if (leaf !== undefined && nameMatches && opts.identity === 'pkix' && isIP(hostOf(opts.servername)) === 0) {
+  if (leaf !== undefined && nameMatches && opts.identity === 'pkix' && ipFamily(hostOf(opts.servername)) === 0) {
     if (dnsNamesOf(leaf).length === 0) {
       findings.push(
         finding(

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issuerAndSubjectDer } from '../../../lambdas/engine/tls/der.js';
-import { anchorIndex, secureContextWithAnchors } from '../../../lambdas/engine/tls/trust.js';
+import { anchorIndex, extraCaFromEnvironment, secureContextWithAnchors } from '../../../lambdas/engine/tls/trust.js';
 import { createTestPki, type TestPki } from '../../../testkit/pki.js';
 
 let pki: TestPki;
@@ -62,6 +62,25 @@ describe('secureContextWithAnchors', () => {
     const other = await createTestPki({ rootName: 'unrelated root' });
     const context = secureContextWithAnchors({ minVersion: 'TLSv1.2' }, [other.caPem], { NODE_EXTRA_CA_CERTS: file });
     expect(await handshake(context)).toEqual({ authorized: true, error: null });
+  });
+
+  it('skips the NODE_EXTRA_CA_CERTS roots Node already bundles, however the PEM is wrapped, and keeps the rest', async () => {
+    // A system bundle: every bundled root again (re-wrapped at 76 columns, CRLF), plus one CA Node lacks.
+    const rewrap = (pem: string) => {
+      const body = pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s+/g, '');
+      const lines = body.match(/.{1,76}/g) ?? [];
+      return ['-----BEGIN CERTIFICATE-----', ...lines, '-----END CERTIFICATE-----'].join('\r\n');
+    };
+    const file = join(dir, 'system-bundle.pem');
+    writeFileSync(file, [...tls.rootCertificates.map(rewrap), pki.caPem].join('\r\n'));
+    const extra = extraCaFromEnvironment({ NODE_EXTRA_CA_CERTS: file });
+    expect(extra).toHaveLength(1);
+    expect(new X509Certificate(extra[0] as string).fingerprint256).toBe(new X509Certificate(pki.caPem).fingerprint256);
+    // The context still trusts the test CA through that one certificate.
+    expect(await handshake(secureContextWithAnchors({}, [], { NODE_EXTRA_CA_CERTS: file }))).toEqual({
+      authorized: true,
+      error: null,
+    });
   });
 });
 
