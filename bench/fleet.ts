@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { App, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { createContext } from '../lambdas/engine/options.js';
+import { createContext } from '../lambdas/engine/context.js';
 import {
   clearShardCache,
   loadShardEvent,

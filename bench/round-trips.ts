@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { SmtpCheckSpec } from '../lambdas/engine/checks.js';
-import { createContext } from '../lambdas/engine/options.js';
+import { createContext } from '../lambdas/engine/context.js';
 import { runSmtpCheck } from '../lambdas/engine/smtp/check.js';
 import { createTestPki } from '../testkit/pki.js';
 import { startSmtpServer } from '../testkit/smtp-servers.js';

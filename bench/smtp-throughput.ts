@@ -9,7 +9,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { SmtpCheckSpec } from '../lambdas/engine/checks.js';
-import { createContext } from '../lambdas/engine/options.js';
+import { createContext } from '../lambdas/engine/context.js';
 import { runSmtpCheck } from '../lambdas/engine/smtp/check.js';
 import { createTestPki } from '../testkit/pki.js';
 import { startScriptedSmtp, startSmtpServer } from '../testkit/smtp-servers.js';

@@ -8,7 +8,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { performance } from 'node:perf_hooks';
 import { finding } from '../lambdas/engine/findings.js';
 import type { BaseResult } from '../lambdas/engine/result.js';
-import { openState } from '../lambdas/engine/alerts/publish.js';
+import { openState } from '../lambdas/engine/alerts/probe-state.js';
 import { DynamoStateStore } from '../lambdas/engine/state/dynamodb.js';
 import { startDynalite } from '../testkit/dynalite.js';
 

@@ -19,7 +19,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DEPLOYED_KINDS, type CheckKind } from '../lambdas/engine/result.js';
-import { ENV } from '../lambdas/handlers/env.js';
+import { ENV } from '../lambdas/engine/shard/env.js';
 import { loadConfig, validateConfig } from './config/load.js';
 import { planConfig, type Plan } from './config/plan.js';
 import type { MailProbeConfig } from './config/schema.js';

@@ -23,9 +23,9 @@ import type { AlertFormat } from '../lambdas/engine/alerts/chatbot.js';
 import type { CheckKind } from '../lambdas/engine/result.js';
 import { SES_ACCOUNT_IAM_ACTIONS } from '../lambdas/engine/ses/api-errors.js';
 import { SHARD_ARTIFACT_FOLDER, shardArtifact, type ShardReference } from '../lambdas/engine/shard/artifact.js';
-import { HEARTBEAT_FIELD, type ShardEvent } from '../lambdas/handlers/event.js';
+import { HEARTBEAT_FIELD, type ShardEvent } from '../lambdas/engine/shard/event.js';
 import { STATE_TABLE } from '../lambdas/engine/state/table.js';
-import { ENV } from '../lambdas/handlers/env.js';
+import { ENV } from '../lambdas/engine/shard/env.js';
 import { HANDLER_MAIN_FIELDS, HANDLER_TARGET, REQUIRE_BANNER } from './bundle-options.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -38,7 +38,7 @@ import { TLSRPT_CHECK, TLSRPT_METRICS, type DomainTarget } from '../lambdas/engi
 import { INCOMING_PREFIX, REPORTS_PREFIX } from '../lambdas/engine/tlsrpt/store.js';
 import { TLSRPT_DAY_PREFIX, type TlsRptLimits } from '../lambdas/engine/tlsrpt/limits.js';
 import { STATE_TABLE } from '../lambdas/engine/state/table.js';
-import { TLSRPT_ENV } from '../lambdas/handlers/tlsrpt-env.js';
+import { TLSRPT_ENV } from '../lambdas/engine/shard/tlsrpt-env.js';
 import { prebundledHandlerDir } from './probe-function.js';
 import type { Plan } from './config/plan.js';
 

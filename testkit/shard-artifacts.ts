@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Stage, type Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { loadShardEvent, SHARD_ARTIFACT_FOLDER, type ShardReference } from '../lambdas/engine/shard/artifact.js';
-import type { ShardEvent } from '../lambdas/handlers/event.js';
+import type { ShardEvent } from '../lambdas/engine/shard/event.js';
 
 type Resource = { Properties: Record<string, unknown> };
 

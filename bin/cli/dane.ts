@@ -12,8 +12,8 @@ import {
   TrustAnchorError,
   type TrustAnchor,
 } from '../../lambdas/engine/dnssec/anchors.js';
-import type { ProbeContext } from '../../lambdas/engine/options.js';
-import { runChecks, type CheckResult, type EngineDeps } from '../../lambdas/engine/run.js';
+import type { ProbeContext } from '../../lambdas/engine/context.js';
+import { runChecks, type CheckResult, type EngineDeps } from '../../lambdas/engine/run/all.js';
 import { domainArguments, intOption, stringOption, UsageError, type Parsed } from './args.js';
 
 /** Reads every --trust-anchor file (DS or DNSKEY records in presentation format). */

@@ -20,7 +20,7 @@ import {
 import type { FlowArrivalView, FlowResult } from '../../lambdas/engine/flow/check.js';
 import { FlowKeyError, generateFlowKey, MAX_FLOW_NAME, parseFlowKey } from '../../lambdas/engine/flow/token.js';
 import { isSafeAddress } from '../../lambdas/engine/smtp/message.js';
-import { runChecks } from '../../lambdas/engine/run.js';
+import { runChecks } from '../../lambdas/engine/run/all.js';
 import { FileStateStore } from '../../lambdas/engine/state/file.js';
 import { intOption, parseHostPort, parseTlsMode, stringOption, UsageError, type Parsed } from './args.js';
 import type { Io } from './io.js';

@@ -3,7 +3,7 @@
  * on a terminal (and never with NO_COLOR). `--json` bypasses all of this.
  */
 import type { Finding, Severity, Status } from '../../lambdas/engine/findings.js';
-import type { CheckResult } from '../../lambdas/engine/run.js';
+import type { CheckResult } from '../../lambdas/engine/run/all.js';
 
 export interface FormatOptions {
   readonly color: boolean;

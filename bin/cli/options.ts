@@ -10,8 +10,8 @@ import {
   DEFAULT_TIMEOUT_MS,
   type ProbeContext,
   type Thresholds,
-} from '../../lambdas/engine/options.js';
-import type { EngineDeps } from '../../lambdas/engine/run.js';
+} from '../../lambdas/engine/context.js';
+import type { EngineDeps } from '../../lambdas/engine/run/all.js';
 import type { TlsPolicy } from '../../lambdas/engine/tls/policy.js';
 import {
   intOption,

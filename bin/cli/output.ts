@@ -1,6 +1,6 @@
 /** Prints a command's results (table or `--json`) and turns them into the exit status (DESIGN.md §4). */
-import type { CheckResult } from '../../lambdas/engine/run.js';
-import type { ShardEvent } from '../../lambdas/handlers/event.js';
+import type { CheckResult } from '../../lambdas/engine/run/all.js';
+import type { ShardEvent } from '../../lambdas/engine/shard/event.js';
 import { writeFileSync } from 'node:fs';
 import { fileErrorReason } from '../../lib/fs-errors.js';
 import { parseSeverity, stringOption, UsageError, type Parsed } from './args.js';

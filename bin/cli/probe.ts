@@ -1,6 +1,6 @@
 /** `mailprobe smtp | tls | mta-sts | ses`: one-off checks named on the command line. */
 import type { CheckSpec, SmtpCheckSpec, TlsCheckSpec } from '../../lambdas/engine/checks.js';
-import { DEFAULT_CONCURRENCY, runChecks, type CheckResult } from '../../lambdas/engine/run.js';
+import { DEFAULT_CONCURRENCY, runChecks, type CheckResult } from '../../lambdas/engine/run/all.js';
 import { expandSesPreset, expandSesTlsPreset } from '../../lambdas/engine/ses/presets.js';
 import { domainArguments, intOption, parsePorts, parseTlsMode, stringOption, UsageError, type Parsed } from './args.js';
 import type { Io } from './io.js';

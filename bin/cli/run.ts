@@ -1,7 +1,7 @@
 /** `mailprobe run`: exactly what the deployed probes run, from the config file. */
 import { createResolver, dnsQueryTimeoutMs, type Resolver } from '../../lambdas/engine/net/resolver.js';
-import type { ProbeContext } from '../../lambdas/engine/options.js';
-import { runChecks, type CheckResult } from '../../lambdas/engine/run.js';
+import type { ProbeContext } from '../../lambdas/engine/context.js';
+import { runChecks, type CheckResult } from '../../lambdas/engine/run/all.js';
 import { ConfigError, loadConfig } from '../../lib/config/load.js';
 import { expandFlows, type FlowEntry } from '../../lib/config/expand.js';
 import { nameOf, planConfig, type Plan } from '../../lib/config/plan.js';

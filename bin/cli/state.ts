@@ -9,11 +9,11 @@ import {
   openState,
   type AlertSummary,
   type TargetAlertPolicy,
-} from '../../lambdas/engine/alerts/publish.js';
+} from '../../lambdas/engine/alerts/probe-state.js';
 import type { BaseResult } from '../../lambdas/engine/result.js';
-import type { CheckResult } from '../../lambdas/engine/run.js';
+import type { CheckResult } from '../../lambdas/engine/run/all.js';
 import { FileStateStore, StateFileError } from '../../lambdas/engine/state/file.js';
-import type { ShardEvent } from '../../lambdas/handlers/event.js';
+import type { ShardEvent } from '../../lambdas/engine/shard/event.js';
 import { nameOf } from '../../lib/config/plan.js';
 import { UsageError } from './args.js';
 

@@ -6,10 +6,10 @@
  *     const results = await runChecks([{ check: 'smtp', host: 'smtp.example.com', port: 587, tls: 'starttls' }],
  *       createContext({ timeoutMs: 10_000 }));
  */
-export { runCheck, runChecks, DEFAULT_CONCURRENCY } from './run.js';
-export type { CheckResult, EngineDeps, RunOptions } from './run.js';
-export { createContext, DEFAULT_THRESHOLDS, DEFAULT_TIMEOUT_MS } from './options.js';
-export type { ProbeContext, Thresholds } from './options.js';
+export { runCheck, runChecks, DEFAULT_CONCURRENCY } from './run/all.js';
+export type { CheckResult, EngineDeps, RunOptions } from './run/all.js';
+export { createContext, DEFAULT_THRESHOLDS, DEFAULT_TIMEOUT_MS } from './context.js';
+export type { ProbeContext, Thresholds } from './context.js';
 export type {
   CheckSpec,
   Credentials,

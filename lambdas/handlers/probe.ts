@@ -12,8 +12,8 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { openState, type AlertSummary, type ProbeState } from '../engine/alerts/publish.js';
-import { snsNotifier } from '../engine/alerts/sns-publish.js';
+import { openState, type AlertSummary, type ProbeState } from '../engine/alerts/probe-state.js';
+import { snsNotifier } from '../engine/alerts/sns.js';
 import { targetOf, type CheckSpec } from '../engine/checks.js';
 import { parseTrustAnchors } from '../engine/dnssec/anchors.js';
 import { datumsForRun } from '../engine/metrics/from-result.js';
@@ -21,17 +21,17 @@ import { DEFAULT_NAMESPACE } from '../engine/metrics/definitions.js';
 import { publishMetrics, type PublishReport, type PublisherDeps } from '../engine/metrics/publisher.js';
 import { createResolver, dnsQueryTimeoutMs } from '../engine/net/resolver.js';
 import { systemClock } from '../engine/deadline.js';
-import { createContext, DEFAULT_TIMEOUT_MS, type ProbeContext } from '../engine/options.js';
+import { createContext, DEFAULT_TIMEOUT_MS, type ProbeContext } from '../engine/context.js';
 import type { CheckKind } from '../engine/result.js';
-import type { CheckResult } from '../engine/run.js';
+import type { CheckResult } from '../engine/run/all.js';
 import type { PoolOptions } from '../engine/run/pool.js';
 import { DynamoStateStore } from '../engine/state/dynamodb.js';
 import { clearCredentialCache } from '../engine/secrets.js';
 import { loadShardEvent } from '../engine/shard/artifact.js';
 import { jsonLog } from '../engine/log.js';
-import { ENV } from './env.js';
+import { ENV } from '../engine/shard/env.js';
 import { heartbeatDatums, type HeartbeatOutcome } from '../engine/metrics/heartbeat.js';
-import { isHeartbeatEvent, parseShardEvent, ShardEventError, type ShardEvent } from './event.js';
+import { isHeartbeatEvent, parseShardEvent, ShardEventError, type ShardEvent } from '../engine/shard/event.js';
 
 export { ENV };
 

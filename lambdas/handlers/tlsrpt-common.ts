@@ -11,7 +11,7 @@ import type { IngestDeps } from '../engine/tlsrpt/ingest.js';
 import { DEFAULT_TLSRPT_LIMITS, dayOf, DynamoDayCounters, type TlsRptLimits } from '../engine/tlsrpt/limits.js';
 import { sendDigest, type DigestOutcome } from '../engine/tlsrpt/digest.js';
 import type { DomainTarget } from '../engine/tlsrpt/metrics.js';
-import { TLSRPT_ENV } from './tlsrpt-env.js';
+import { TLSRPT_ENV } from '../engine/shard/tlsrpt-env.js';
 
 export { TLSRPT_ENV };
 

@@ -11,7 +11,7 @@ import type {
   TlsCheckSpec,
 } from '../../lambdas/engine/checks.js';
 import { FLOW_DEFAULTS, targetOf } from '../../lambdas/engine/checks.js';
-import { DEFAULT_THRESHOLDS, type Thresholds } from '../../lambdas/engine/options.js';
+import { DEFAULT_THRESHOLDS, type Thresholds } from '../../lambdas/engine/context.js';
 import {
   expandSesPreset,
   expandSesTlsPreset,

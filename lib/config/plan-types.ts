@@ -3,9 +3,9 @@
  * and the estimates the limits are checked on. Types only.
  */
 import type { MetricsMode } from '../../lambdas/engine/metrics/definitions.js';
-import type { Thresholds } from '../../lambdas/engine/options.js';
+import type { Thresholds } from '../../lambdas/engine/context.js';
 import type { CheckKind } from '../../lambdas/engine/result.js';
-import type { ShardEvent } from '../../lambdas/handlers/event.js';
+import type { ShardEvent } from '../../lambdas/engine/shard/event.js';
 import type { KindCapacity } from './defaults.js';
 import type { FleetRoute } from './fleet-route.js';
 import type { MailProbeConfig } from './schema.js';

@@ -14,10 +14,10 @@
 import type { CheckSpec } from '../../lambdas/engine/checks.js';
 import { effectiveTlsMode, targetOf } from '../../lambdas/engine/checks.js';
 import type { MetricsMode, TargetMetricName } from '../../lambdas/engine/metrics/definitions.js';
-import { DEFAULT_TIMEOUT_MS } from '../../lambdas/engine/options.js';
+import { DEFAULT_TIMEOUT_MS } from '../../lambdas/engine/context.js';
 import { DEPLOYED_KINDS, type CheckKind } from '../../lambdas/engine/result.js';
 import { DEFAULT_QUOTA_WARN_PERCENT } from '../../lambdas/engine/ses/account-eval.js';
-import type { ShardEvent } from '../../lambdas/handlers/event.js';
+import type { ShardEvent } from '../../lambdas/engine/shard/event.js';
 import {
   AUTO_PER_TARGET_MAX_ALARMS,
   DEFAULT_FUNCTION_TIMEOUT_SECONDS,

@@ -3,7 +3,7 @@
  * cut into shards whose work (waves × the longest deadline) fits the Lambda timeout and
  * whose input fits the Scheduler's. Pure.
  */
-import type { ShardAlertPolicy, ShardEvent } from '../../lambdas/handlers/event.js';
+import type { ShardAlertPolicy, ShardEvent } from '../../lambdas/engine/shard/event.js';
 import { MAX_SHARD_INPUT_BYTES, TIMEOUT_MARGIN_FIXED_MS, TIMEOUT_MARGIN_RATIO } from './defaults.js';
 import { nameOf, type AlertPolicyConfig, type Entry } from './expand.js';
 import { RATE_PATTERN } from './schema.js';

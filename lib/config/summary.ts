@@ -2,7 +2,7 @@
  * What a plan deploys, in numbers a person can check (`mailprobe plan`, the bench): per
  * check kind the shards, checks, invocations per hour and how long one run takes.
  */
-import { DEFAULT_TIMEOUT_MS } from '../../lambdas/engine/options.js';
+import { DEFAULT_TIMEOUT_MS } from '../../lambdas/engine/context.js';
 import type { CheckKind } from '../../lambdas/engine/result.js';
 import { CHECK_SECONDS } from '../cost/model.js';
 import { CHECK_KINDS, periodSecondsOf, type Plan } from './plan.js';

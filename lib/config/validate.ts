@@ -3,7 +3,7 @@
  * problem is one sentence naming the entry, what is wrong and the fix; the plan throws
  * them together as one PlanError (printed by the CLI and `cdk synth` without a stack trace).
  */
-import type { ShardEvent } from '../../lambdas/handlers/event.js';
+import type { ShardEvent } from '../../lambdas/engine/shard/event.js';
 import { ALARM_NAME_MAX_LENGTH, CFN_MAX_RESOURCES_PER_STACK, SCHEDULER_MAX_INPUT_BYTES } from './defaults.js';
 import { nameOf, type Entry } from './expand.js';
 

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finding } from '../../lambdas/engine/findings.js';
 import { credentialSecrets, MASK, maskResultText } from '../../lambdas/engine/mask.js';
-import { createContext } from '../../lambdas/engine/options.js';
+import { createContext } from '../../lambdas/engine/context.js';
 import { runSmtpCheck } from '../../lambdas/engine/smtp/check.js';
 import { createTestPki, type TestPki } from '../../testkit/pki.js';
 import { startSmtpServer, type RunningSmtp } from '../../testkit/smtp-servers.js';

@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finding } from '../../lambdas/engine/findings.js';
-import { createContext, type ProbeContext } from '../../lambdas/engine/options.js';
+import { createContext, type ProbeContext } from '../../lambdas/engine/context.js';
 import { boundResult, RESULT_LIMITS } from '../../lambdas/engine/result-bounds.js';
-import { runChecks } from '../../lambdas/engine/run.js';
+import { runChecks } from '../../lambdas/engine/run/all.js';
 import type { SmtpResult } from '../../lambdas/engine/smtp/check.js';
 import type { TlsResult } from '../../lambdas/engine/tls/posture.js';
 import { createCa, issueCertificate, LOCALHOST_NAMES, type Issued } from '../../testkit/pki.js';

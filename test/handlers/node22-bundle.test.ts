@@ -21,7 +21,7 @@ import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadShardEvent, type ShardReference } from '../../lambdas/engine/shard/artifact.js';
 import { DynamoStateStore } from '../../lambdas/engine/state/dynamodb.js';
-import type { ShardEvent } from '../../lambdas/handlers/event.js';
+import type { ShardEvent } from '../../lambdas/engine/shard/event.js';
 import type { ProbeSummary } from '../../lambdas/handlers/probe.js';
 import { validateConfig } from '../../lib/config/load.js';
 import { planConfig, type Plan } from '../../lib/config/plan.js';

@@ -12,9 +12,9 @@ import {
 } from '@aws-sdk/client-ses';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_THRESHOLDS } from '../../lambdas/engine/options.js';
-import type { ShardEvent } from '../../lambdas/handlers/event.js';
-import { runChecks } from '../../lambdas/engine/run.js';
+import { DEFAULT_THRESHOLDS } from '../../lambdas/engine/context.js';
+import type { ShardEvent } from '../../lambdas/engine/shard/event.js';
+import { runChecks } from '../../lambdas/engine/run/all.js';
 import { createProbeHandler } from '../../lambdas/handlers/probe.js';
 
 const cw = mockClient(CloudWatchClient);

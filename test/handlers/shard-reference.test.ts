@@ -16,7 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createResolver } from '../../lambdas/engine/net/resolver.js';
-import { runChecks } from '../../lambdas/engine/run.js';
+import { runChecks } from '../../lambdas/engine/run/all.js';
 import { clearShardCache, type ShardReference } from '../../lambdas/engine/shard/artifact.js';
 import { createProbeHandler } from '../../lambdas/handlers/probe.js';
 import { planConfig, type Plan } from '../../lib/config/plan.js';

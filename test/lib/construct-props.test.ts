@@ -12,7 +12,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, validateConfig } from '../../lib/config/load.js';
 import { planConfig } from '../../lib/config/plan.js';
-import { ENV } from '../../lambdas/handlers/env.js';
+import { ENV } from '../../lambdas/engine/shard/env.js';
 import { MailProbes, type MailProbesConfig } from '../../lib/mail-probes.js';
 import { scheduledShards } from '../../testkit/shard-artifacts.js';
 

@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { finding } from '../findings.js';
-import type { AlertableResult } from './facts.js';
+import type { AlertableResult } from './alert-facts.js';
 import type { AlertLinks, AlertMessage } from './format.js';
 import { formatAlert } from './format.js';
 

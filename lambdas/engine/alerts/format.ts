@@ -10,8 +10,8 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sns';
 import type { Finding, Severity, Status } from '../findings.js';
 import type { BaseResult, Change } from '../result.js';
-import type { AlertableResult, Fact } from './facts.js';
-import { factsOf } from './facts.js';
+import type { AlertableResult, Fact } from './alert-facts.js';
+import { factsOf } from './alert-facts.js';
 
 /**
  * SNS accepts up to 256 KiB per message, message attributes included

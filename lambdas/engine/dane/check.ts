@@ -19,7 +19,7 @@ import { ipFamily } from '../net/ip.js';
 import { UNREACHABLE } from '../findings.js';
 import { hostHasIpv6 } from '../net/address.js';
 import { isPrivateAddress } from '../net/address.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import { baseResult, type BaseResult, type CertificateInfo } from '../result.js';
 import { describeCertificate } from '../tls/certificate.js';
 import { IANA_ROOT_ANCHORS } from '../dnssec/anchors.js';

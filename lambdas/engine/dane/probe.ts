@@ -11,7 +11,7 @@ import * as tls from 'node:tls';
 import type { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
 import type { FindingCode } from '../findings.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import { starttlsConnector } from '../smtp/connector.js';
 import { peerChain, PROBE_CIPHERS, PROBE_MIN_DH_SIZE } from '../tls/inspect.js';
 

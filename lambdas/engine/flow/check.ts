@@ -7,7 +7,7 @@ import type { FlowCheckSpec } from '../checks.js';
 import { FLOW_DEFAULTS } from '../checks.js';
 import { Deadline } from '../deadline.js';
 import { finding, type Finding } from '../findings.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import { baseResult, type BaseResult } from '../result.js';
 import { runSmtp, type SmtpRunDeps } from '../run/smtp.js';
 import { describeError } from '../run/pool.js';

@@ -15,7 +15,7 @@ import type { MtaStsCheckSpec } from '../checks.js';
 import { Deadline } from '../deadline.js';
 import { finding, type Finding } from '../findings.js';
 import type { MxRecord } from '../net/resolver.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import { baseResult, type BaseResult, type CertificateInfo, type TlsSessionInfo } from '../result.js';
 import { runSmtpCheck } from '../smtp/check.js';
 import { fetchPolicy, type PolicyAddressAttempt, type PolicyFetchResult } from './fetch.js';

@@ -25,7 +25,7 @@ import { ProbeError } from '../errors.js';
 import { CERT_VERIFICATION_CODES, finding, type Finding } from '../findings.js';
 import { isPrivateAddress } from '../net/address.js';
 import { DnsError } from '../net/resolver.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import { isBelowTls12, type TlsSessionInfo } from '../result.js';
 import { inspectTlsSession, tlsClientOptions } from '../tls/inspect.js';
 import { normaliseHost } from './mx-pattern.js';

@@ -4,7 +4,7 @@
  * severities, and the hosted-domain note.
  */
 import { finding, type Finding } from '../findings.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import type { TlsSessionInfo } from '../result.js';
 import { matchesDnsId } from '../tls/identity.js';
 import { gradeMxFinding, type Grading } from './grading.js';

@@ -10,7 +10,7 @@ import { ProbeError } from '../errors.js';
 import { CERT_VERIFICATION_CODES, finding, UNREACHABLE, type Finding, type FindingCode } from '../findings.js';
 import { isPrivateAddress } from '../net/address.js';
 import { DnsError, type MxRecord } from '../net/resolver.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import { isBelowTls12, type TlsSessionInfo } from '../result.js';
 
 /** What one SMTP probe of an MX address found: the TLS session and the smtp engine's findings. */

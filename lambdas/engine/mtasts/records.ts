@@ -6,7 +6,7 @@
  */
 import { finding, type Finding } from '../findings.js';
 import { DnsError } from '../net/resolver.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import { parseStsRecord, selectStsRecord, type StsRecord } from './parse.js';
 import { formatIssue, type ParseIssue } from './syntax.js';
 import { parseTlsRptRecord, selectTlsRptRecord } from './tlsrpt.js';

@@ -1,6 +1,6 @@
 import type { FlowCheckSpec } from '../checks.js';
 import { runFlowCheck, type FlowDeps, type FlowResult } from '../flow/check.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import { runPool, type PoolOptions } from './pool.js';
 
 /** Flows of one deployment, each under its own deadline, sharing the key and the log store. */

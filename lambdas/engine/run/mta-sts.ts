@@ -1,6 +1,6 @@
 import type { MtaStsCheckSpec } from '../checks.js';
 import { runMtaStsCheck, type MtaStsDeps, type MtaStsResult } from '../mtasts/check.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import type { BaseResult } from '../result.js';
 import { runPool, type PoolOptions } from './pool.js';
 

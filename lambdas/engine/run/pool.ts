@@ -7,7 +7,7 @@
  */
 import type { CheckSpec } from '../checks.js';
 import { finding } from '../findings.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import { boundResult } from '../result-bounds.js';
 import { baseResult, type BaseResult } from '../result.js';
 

@@ -1,5 +1,5 @@
 import type { SenderAuthCheckSpec } from '../checks.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import type { BaseResult } from '../result.js';
 import { runSenderAuthCheck, type SenderAuthResult } from '../sender-auth/check.js';
 import { runPool, type PoolOptions } from './pool.js';

@@ -1,5 +1,5 @@
 import type { SesAccountCheckSpec } from '../checks.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import type { BaseResult } from '../result.js';
 import { runSesAccountCheck, type SesAccountResult } from '../ses/account.js';
 import { runPool, type PoolOptions } from './pool.js';

@@ -3,7 +3,7 @@ import type { Credentials, SmtpCheckSpec } from '../checks.js';
 import type { DaneMxReport } from '../dane/check.js';
 import { Deadline } from '../deadline.js';
 import { finding, type Finding } from '../findings.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import { baseResult, type BaseResult } from '../result.js';
 import { isSesEndpoint, withSesHints } from '../ses/presets.js';
 import { resolveCredentials, type CredentialDeps } from '../secrets.js';

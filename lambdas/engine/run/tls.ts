@@ -2,7 +2,7 @@
 import type { TlsCheckSpec } from '../checks.js';
 import { effectiveTlsMode } from '../checks.js';
 import type { Finding } from '../findings.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import type { BaseResult } from '../result.js';
 import { isSesEndpoint, withSesHints } from '../ses/presets.js';
 import { starttlsConnector } from '../smtp/connector.js';

@@ -13,7 +13,7 @@ import type { SenderAuthCheckSpec } from '../checks.js';
 import { Deadline } from '../deadline.js';
 import { finding, type Finding } from '../findings.js';
 import { DnsError, type Resolver } from '../net/resolver.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import { baseResult, type BaseResult } from '../result.js';
 import { isDmarcRecord, parseDkimKey, parseDmarc, reportHost, type DkimKey, type DmarcRecord } from './records.js';
 import { walkSpf, type SpfTree } from './spf-tree.js';

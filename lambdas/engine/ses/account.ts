@@ -12,7 +12,7 @@ import {
   SESClient,
 } from '@aws-sdk/client-ses';
 import type { SesAccountCheckSpec } from '../checks.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import { baseResult, type BaseResult } from '../result.js';
 import type { IdentityAnswers, SesIdentityStatus, SesQuota } from './account-eval.js';
 import {

@@ -9,7 +9,7 @@ import { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
 import { finding, FINDINGS, PORT_25_HINT, starttlsExtraData, type Finding } from '../findings.js';
 import { credentialSecrets, maskResultText } from '../mask.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import { baseResult, isBelowTls12, type BaseResult, type TlsSessionInfo } from '../result.js';
 import { inspectTlsSession, tlsClientOptions } from '../tls/inspect.js';
 import { DEFAULT_TLS_POLICY, finalFindings, type TlsPolicy } from '../tls/policy.js';

@@ -8,7 +8,7 @@ import type { Deadline } from '../deadline.js';
 import { ProbeError } from '../errors.js';
 import type { FindingCode } from '../findings.js';
 import { redact } from '../mask.js';
-import type { Transcript } from '../options.js';
+import type { Transcript } from '../context.js';
 import { isPlaintextError, oneLine, socketErrorCode, type SocketPhase } from '../net/socket-errors.js';
 import { attachWire, HANDSHAKE_CAPTURE_BYTES, WireTap } from '../tls/wire.js';
 import { printable, ReplyParser, type ReplyLimits, type SmtpReply } from './reply.js';

@@ -6,7 +6,7 @@
 import type tls from 'node:tls';
 import { serverNameOf } from '../checks.js';
 import type { Deadline } from '../deadline.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import { noteStarttlsExtraData, type TlsConnector } from '../tls/connect.js';
 import { connect, ehlo, readGreeting, resolveHost, startTls } from './session.js';
 

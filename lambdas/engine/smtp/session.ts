@@ -12,7 +12,7 @@ import type { Credentials } from '../checks.js';
 import { credentialSecrets } from '../mask.js';
 import { DnsError, type Resolver } from '../net/resolver.js';
 import { authMechanisms, hasCapability, parseEhlo, type Capabilities } from './capabilities.js';
-import type { Transcript } from '../options.js';
+import type { Transcript } from '../context.js';
 import { SmtpConnection } from './connection.js';
 import { buildTestMessage, isSafeAddress, type TestMessageInput } from './message.js';
 import { askForTls, WRONG_MODE_SILENCE_MS } from './wrong-mode.js';

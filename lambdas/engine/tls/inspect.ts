@@ -10,7 +10,7 @@ import * as tls from 'node:tls';
 import type { Clock } from '../deadline.js';
 import type { Finding } from '../findings.js';
 import { finding } from '../findings.js';
-import type { ProbeContext, Thresholds } from '../options.js';
+import type { ProbeContext, Thresholds } from '../context.js';
 import type { CertificateInfo, TlsSessionInfo } from '../result.js';
 import { describeCertificate, dnsNamesOf, isSelfSigned } from './certificate.js';
 import { isWeakSignatureAlgorithm } from './der.js';

@@ -16,7 +16,7 @@ import { Deadline } from '../deadline.js';
 import { isProbeError } from '../errors.js';
 import type { Finding, FindingCode } from '../findings.js';
 import { finding, PORT_25_HINT, starttlsExtraData } from '../findings.js';
-import type { ProbeContext } from '../options.js';
+import type { ProbeContext } from '../context.js';
 import { isServerTlsRefusal } from '../net/socket-errors.js';
 import { baseResult, isBelowTls12, type BaseResult, type CertificateInfo, type TlsSessionInfo } from '../result.js';
 import { starttlsExtraDataOf, type TlsConnector, type WireOptions } from './connect.js';

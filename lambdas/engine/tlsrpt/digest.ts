@@ -12,7 +12,7 @@ import type { MessageAttributeValue } from '@aws-sdk/client-sns';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { SNS_MAX_SUBJECT_CHARS } from '../alerts/format.js';
-import { publishAlert } from '../alerts/sns-publish.js';
+import { publishAlert } from '../alerts/sns.js';
 import { withRetries, type Backoff } from '../aws-retry.js';
 import { quoted } from './alert.js';
 import { DEFAULT_LIMITS, readCapped } from './decode.js';

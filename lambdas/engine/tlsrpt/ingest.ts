@@ -16,7 +16,7 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { publishAlert } from '../alerts/sns-publish.js';
+import { publishAlert } from '../alerts/sns.js';
 import type { Backoff } from '../aws-retry.js';
 import { formatReportAlert } from './alert.js';
 import { DIGEST_SET } from './digest.js';
@@ -278,7 +278,7 @@ async function sendAlert(
     receivedAt,
     location: `s3://${deps.bucket}/${key}`,
   });
-  // The probes' publisher (alerts/sns-publish.ts): same retries, never rejects. The report is
+  // The probes' publisher (alerts/sns.ts): same retries, never rejects. The report is
   // stored and counted, and the alarm still fires: a failed publish is logged, not a failed delivery.
   const outcome = await publishAlert(message, {
     client: sns,

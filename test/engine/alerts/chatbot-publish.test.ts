@@ -5,7 +5,7 @@
  * within SNS's 256 KiB whatever the result holds.
  */
 import { describe, expect, it } from 'vitest';
-import type { AlertableResult } from '../../../lambdas/engine/alerts/facts.js';
+import type { AlertableResult } from '../../../lambdas/engine/alerts/alert-facts.js';
 import { CHATBOT_LIMITS, chatbotAlert, chatbotNotification } from '../../../lambdas/engine/alerts/chatbot.js';
 import { SNS_MAX_MESSAGE_BYTES, formatAlert } from '../../../lambdas/engine/alerts/format.js';
 import { finding } from '../../../lambdas/engine/findings.js';

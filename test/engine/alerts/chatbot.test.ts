@@ -4,7 +4,7 @@
  * outside text cannot format, link or reorder the channel's text.
  */
 import { describe, expect, it } from 'vitest';
-import type { AlertableResult } from '../../../lambdas/engine/alerts/facts.js';
+import type { AlertableResult } from '../../../lambdas/engine/alerts/alert-facts.js';
 import { CHATBOT_LIMITS, chatbotNotification, quoted } from '../../../lambdas/engine/alerts/chatbot.js';
 import { formatAlert } from '../../../lambdas/engine/alerts/format.js';
 import { finding } from '../../../lambdas/engine/findings.js';

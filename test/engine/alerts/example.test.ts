@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spliceExamples, exampleMessages } from '../../../lambdas/engine/alerts/example.js';
 import { formatAlert } from '../../../lambdas/engine/alerts/format.js';
-import { createContext } from '../../../lambdas/engine/options.js';
+import { createContext } from '../../../lambdas/engine/context.js';
 import { redact } from '../../../lambdas/engine/secrets.js';
 import { runSmtpCheck, type SmtpResult } from '../../../lambdas/engine/smtp/check.js';
 import { createTestPki } from '../../../testkit/pki.js';

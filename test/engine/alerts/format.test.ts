@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { finding } from '../../../lambdas/engine/findings.js';
-import type { AlertableResult } from '../../../lambdas/engine/alerts/facts.js';
-import { factsOf } from '../../../lambdas/engine/alerts/facts.js';
+import type { AlertableResult } from '../../../lambdas/engine/alerts/alert-facts.js';
+import { factsOf } from '../../../lambdas/engine/alerts/alert-facts.js';
 import {
   SNS_MAX_MESSAGE_BYTES,
   consoleLinks,

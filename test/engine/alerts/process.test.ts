@@ -14,11 +14,11 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { finding, type Status } from '../../../lambdas/engine/findings.js';
-import type { AlertableResult } from '../../../lambdas/engine/alerts/facts.js';
+import type { AlertableResult } from '../../../lambdas/engine/alerts/alert-facts.js';
 import { SNS_MAX_MESSAGE_BYTES } from '../../../lambdas/engine/alerts/format.js';
-import { processAlerts, type AlertLog, type ProcessAlertsDeps } from '../../../lambdas/engine/alerts/publish.js';
+import { processAlerts, type AlertLog, type ProcessAlertsDeps } from '../../../lambdas/engine/alerts/probe-state.js';
 import type { Backoff } from '../../../lambdas/engine/aws-retry.js';
-import { snsNotifier } from '../../../lambdas/engine/alerts/sns-publish.js';
+import { snsNotifier } from '../../../lambdas/engine/alerts/sns.js';
 import { DynamoStateStore } from '../../../lambdas/engine/state/dynamodb.js';
 import { redact } from '../../../lambdas/engine/secrets.js';
 import { startDynalite, type RunningDynalite } from '../../../testkit/dynalite.js';

@@ -7,9 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finding, type Finding, type FindingCode, type Status } from '../../../lambdas/engine/findings.js';
-import type { AlertableResult } from '../../../lambdas/engine/alerts/facts.js';
+import type { AlertableResult } from '../../../lambdas/engine/alerts/alert-facts.js';
 import type { AlertMessage } from '../../../lambdas/engine/alerts/format.js';
-import { processAlerts, type ProcessAlertsDeps } from '../../../lambdas/engine/alerts/publish.js';
+import { processAlerts, type ProcessAlertsDeps } from '../../../lambdas/engine/alerts/probe-state.js';
 import { DynamoStateStore } from '../../../lambdas/engine/state/dynamodb.js';
 import { startDynalite, type RunningDynalite } from '../../../testkit/dynalite.js';
 

@@ -5,13 +5,13 @@
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { finding, type Status } from '../../../lambdas/engine/findings.js';
-import type { AlertableResult } from '../../../lambdas/engine/alerts/facts.js';
+import type { AlertableResult } from '../../../lambdas/engine/alerts/alert-facts.js';
 import {
   openState,
   processAlerts,
   type AlertLog,
   type ProcessAlertsDeps,
-} from '../../../lambdas/engine/alerts/publish.js';
+} from '../../../lambdas/engine/alerts/probe-state.js';
 import { DynamoStateStore } from '../../../lambdas/engine/state/dynamodb.js';
 import { startDynalite, type RunningDynalite } from '../../../testkit/dynalite.js';
 

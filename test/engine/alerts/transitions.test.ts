@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Status } from '../../../lambdas/engine/findings.js';
-import type { AlertPolicy, AlertHistory, Decision, Observation } from '../../../lambdas/engine/alerts/state.js';
-import { codesFingerprint, decide, transitionKind } from '../../../lambdas/engine/alerts/state.js';
+import type { AlertPolicy, AlertHistory, Decision, Observation } from '../../../lambdas/engine/alerts/transitions.js';
+import { codesFingerprint, decide, transitionKind } from '../../../lambdas/engine/alerts/transitions.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

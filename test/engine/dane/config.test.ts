@@ -3,7 +3,7 @@
  * plan into every shard, refused by the handlers' event check when malformed.
  */
 import { describe, expect, it } from 'vitest';
-import { parseShardEvent, ShardEventError } from '../../../lambdas/handlers/event.js';
+import { parseShardEvent, ShardEventError } from '../../../lambdas/engine/shard/event.js';
 import { ConfigError, validateConfig } from '../../../lib/config/load.js';
 import { planConfig, PlanError } from '../../../lib/config/plan.js';
 

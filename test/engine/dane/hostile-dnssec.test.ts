@@ -10,7 +10,7 @@ import { Deadline } from '../../../lambdas/engine/deadline.js';
 import { parseTrustAnchors } from '../../../lambdas/engine/dnssec/anchors.js';
 import { TOO_MUCH_WORK } from '../../../lambdas/engine/dnssec/sigcrypt.js';
 import { nameToWire, TYPE } from '../../../lambdas/engine/dnssec/wire.js';
-import { createContext } from '../../../lambdas/engine/options.js';
+import { createContext } from '../../../lambdas/engine/context.js';
 import { keysOnTag, message, rr, SignedZone } from '../../../testkit/dnssec-zone.js';
 
 const TLSA_NAME = '_25._tcp.mx.example';

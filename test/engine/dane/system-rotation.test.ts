@@ -20,11 +20,11 @@ import { PublishCommand, SNSClient, type PublishCommandInput } from '@aws-sdk/cl
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckSpec } from '../../../lambdas/engine/checks.js';
-import { DEFAULT_THRESHOLDS } from '../../../lambdas/engine/options.js';
+import { DEFAULT_THRESHOLDS } from '../../../lambdas/engine/context.js';
 import { runMtaStsChecks } from '../../../lambdas/engine/run/mta-sts.js';
 import { runSmtpChecks } from '../../../lambdas/engine/run/smtp.js';
 import type { SmtpCheckSpec, MtaStsCheckSpec } from '../../../lambdas/engine/checks.js';
-import type { ShardEvent } from '../../../lambdas/handlers/event.js';
+import type { ShardEvent } from '../../../lambdas/engine/shard/event.js';
 import { createProbeHandler, type ProbeHandlerDeps } from '../../../lambdas/handlers/probe.js';
 import { cli } from '../../../testkit/cli-in-process.js';
 import { startDynalite, type RunningDynalite } from '../../../testkit/dynalite.js';

@@ -21,7 +21,7 @@ import { startPostfix, type PostfixInstance } from '../../../testkit/system/post
 import { BINARIES, systemRequirements } from '../../../testkit/system/requirements.js';
 import { parseTrustAnchors } from '../../../lambdas/engine/dnssec/anchors.js';
 import { DnsResolver } from '../../../lambdas/engine/net/resolver.js';
-import { createContext } from '../../../lambdas/engine/options.js';
+import { createContext } from '../../../lambdas/engine/context.js';
 import { runSmtp } from '../../../lambdas/engine/run/smtp.js';
 import { daneVerdict } from '../../../lambdas/engine/dane/check.js';
 import { Deadline } from '../../../lambdas/engine/deadline.js';

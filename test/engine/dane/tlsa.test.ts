@@ -18,7 +18,7 @@ import { parseTrustAnchors } from '../../../lambdas/engine/dnssec/anchors.js';
 import { QueryError, type QueryFn } from '../../../lambdas/engine/dnssec/transport.js';
 import { Validator } from '../../../lambdas/engine/dnssec/validator.js';
 import { parseMessage, TYPE, typeName } from '../../../lambdas/engine/dnssec/wire.js';
-import { createContext } from '../../../lambdas/engine/options.js';
+import { createContext } from '../../../lambdas/engine/context.js';
 import { edeOption, servfailWith } from '../../../testkit/dns-messages.js';
 import { createTestPki, daysFromNow, issueCertificate, type Issued, type TestPki } from '../../../testkit/pki.js';
 

@@ -16,7 +16,7 @@ import { runFlowCheck, type FlowResult } from '../../../lambdas/engine/flow/chec
 import { readFlowLog } from '../../../lambdas/engine/flow/log-store.js';
 import { createToken, TOKEN_HEADER } from '../../../lambdas/engine/flow/token.js';
 import { DnsResolver } from '../../../lambdas/engine/net/resolver.js';
-import { createContext, type ProbeContext } from '../../../lambdas/engine/options.js';
+import { createContext, type ProbeContext } from '../../../lambdas/engine/context.js';
 import { buildTestMessage } from '../../../lambdas/engine/smtp/message.js';
 import { DynamoStateStore } from '../../../lambdas/engine/state/dynamodb.js';
 import { FileStateStore } from '../../../lambdas/engine/state/file.js';

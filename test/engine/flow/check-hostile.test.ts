@@ -19,7 +19,7 @@ import { runFlowCheck, type FlowResult } from '../../../lambdas/engine/flow/chec
 import { readFlowLog } from '../../../lambdas/engine/flow/log-store.js';
 import { MAX_HOPS } from '../../../lambdas/engine/flow/received.js';
 import { DnsResolver } from '../../../lambdas/engine/net/resolver.js';
-import { createContext, type ProbeContext } from '../../../lambdas/engine/options.js';
+import { createContext, type ProbeContext } from '../../../lambdas/engine/context.js';
 import { FileStateStore } from '../../../lambdas/engine/state/file.js';
 import { startDnsServer, type DnsTestServer } from '../../../testkit/dns-server.js';
 import { createTestPki, type TestPki } from '../../../testkit/pki.js';

@@ -4,7 +4,7 @@ import { dimensionList } from '../../../lambdas/engine/metrics/definitions.js';
 import { datumsForRun } from '../../../lambdas/engine/metrics/from-result.js';
 import { toEmfLines, toMetricDatum } from '../../../lambdas/engine/metrics/publisher.js';
 import type { BaseResult } from '../../../lambdas/engine/result.js';
-import { parseShardEvent, ShardEventError } from '../../../lambdas/handlers/event.js';
+import { parseShardEvent, ShardEventError } from '../../../lambdas/engine/shard/event.js';
 
 const at = new Date('2026-11-23T12:00:00.000Z');
 const run = new Date('2026-11-23T12:00:01.000Z');

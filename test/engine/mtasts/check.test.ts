@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../../lambdas/engine/findings.js';
 import { runMtaStsCheck, type MtaStsDeps, type MtaStsResult } from '../../../lambdas/engine/mtasts/check.js';
 import { DnsResolver } from '../../../lambdas/engine/net/resolver.js';
-import { createContext, type ProbeContext } from '../../../lambdas/engine/options.js';
+import { createContext, type ProbeContext } from '../../../lambdas/engine/context.js';
 import { startDnsServer, type DnsTestServer, type Zone } from '../../../testkit/dns-server.js';
 import { drip, startHttpsServer, type HttpsTestServer } from '../../../testkit/https-server.js';
 import { createTestPki, type ServerCredentials, type TestPki } from '../../../testkit/pki.js';

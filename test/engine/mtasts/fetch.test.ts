@@ -8,7 +8,7 @@ import {
 } from '../../../lambdas/engine/mtasts/fetch.js';
 import { parsePolicy } from '../../../lambdas/engine/mtasts/policy.js';
 import { DnsResolver } from '../../../lambdas/engine/net/resolver.js';
-import { createContext, type ProbeContext } from '../../../lambdas/engine/options.js';
+import { createContext, type ProbeContext } from '../../../lambdas/engine/context.js';
 import { startDnsServer, type DnsTestServer } from '../../../testkit/dns-server.js';
 import {
   drip,

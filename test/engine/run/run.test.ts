@@ -6,7 +6,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SmtpCheckSpec } from '../../../lambdas/engine/checks.js';
-import { createContext } from '../../../lambdas/engine/options.js';
+import { createContext } from '../../../lambdas/engine/context.js';
 import { runPool } from '../../../lambdas/engine/run/pool.js';
 import { runSmtp } from '../../../lambdas/engine/run/smtp.js';
 import { clearCredentialCache } from '../../../lambdas/engine/secrets.js';

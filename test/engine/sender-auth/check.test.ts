@@ -6,7 +6,7 @@ import { GetIdentityDkimAttributesCommand, SESClient } from '@aws-sdk/client-ses
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsResolver } from '../../../lambdas/engine/net/resolver.js';
-import { createContext, type ProbeContext } from '../../../lambdas/engine/options.js';
+import { createContext, type ProbeContext } from '../../../lambdas/engine/context.js';
 import { runSenderAuthCheck, type SenderAuthResult } from '../../../lambdas/engine/sender-auth/check.js';
 import { startDnsServer, type DnsTestServer } from '../../../testkit/dns-server.js';
 import { scenarioZone } from './zones.js';

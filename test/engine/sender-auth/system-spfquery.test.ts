@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsResolver } from '../../../lambdas/engine/net/resolver.js';
-import { createContext, type ProbeContext } from '../../../lambdas/engine/options.js';
+import { createContext, type ProbeContext } from '../../../lambdas/engine/context.js';
 import { runSenderAuthCheck } from '../../../lambdas/engine/sender-auth/check.js';
 import { startDnsServer, type DnsTestServer } from '../../../testkit/dns-server.js';
 import { BINARIES, systemRequirements } from '../../../testkit/system/requirements.js';

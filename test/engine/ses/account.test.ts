@@ -8,7 +8,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { SesAccountCheckSpec } from '../../../lambdas/engine/checks.js';
-import { createContext } from '../../../lambdas/engine/options.js';
+import { createContext } from '../../../lambdas/engine/context.js';
 import { SES_ACCOUNT_IAM_ACTIONS, runSesAccountCheck } from '../../../lambdas/engine/ses/account.js';
 import { SES_API_ERROR_CODE } from '../../../lambdas/engine/ses/api-errors.js';
 

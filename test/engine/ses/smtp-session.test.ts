@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SmtpCheckSpec } from '../../../lambdas/engine/checks.js';
 import { FINDINGS, type Finding } from '../../../lambdas/engine/findings.js';
-import { createContext, type ProbeContext } from '../../../lambdas/engine/options.js';
+import { createContext, type ProbeContext } from '../../../lambdas/engine/context.js';
 import { credentialSecrets, maskSecrets, resolveCredentials } from '../../../lambdas/engine/secrets.js';
 import { expandSesPreset, sesHint, withSesHints } from '../../../lambdas/engine/ses/presets.js';
 import { runSmtpCheck, type SmtpResult } from '../../../lambdas/engine/smtp/check.js';

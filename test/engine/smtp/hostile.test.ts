@@ -8,7 +8,7 @@ import type { SmtpCheckSpec } from '../../../lambdas/engine/checks.js';
 import type { FindingCode } from '../../../lambdas/engine/findings.js';
 import { MASK } from '../../../lambdas/engine/mask.js';
 import type { Resolver } from '../../../lambdas/engine/net/resolver.js';
-import { createContext, type ProbeContext } from '../../../lambdas/engine/options.js';
+import { createContext, type ProbeContext } from '../../../lambdas/engine/context.js';
 import { runSmtpCheck, type SmtpResult } from '../../../lambdas/engine/smtp/check.js';
 import {
   startAlertAfterHandshake,

@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createContext } from '../../../lambdas/engine/options.js';
+import { createContext } from '../../../lambdas/engine/context.js';
 import { runSmtpCheck } from '../../../lambdas/engine/smtp/check.js';
 
 interface Session {

@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SmtpCheckSpec } from '../../../lambdas/engine/checks.js';
-import { createContext, type ProbeContext } from '../../../lambdas/engine/options.js';
+import { createContext, type ProbeContext } from '../../../lambdas/engine/context.js';
 import { runSmtpCheck } from '../../../lambdas/engine/smtp/check.js';
 import { classifyAnswer, WRONG_MODE_SILENCE_MS } from '../../../lambdas/engine/smtp/wrong-mode.js';
 import { createTestPki, type TestPki } from '../../../testkit/pki.js';

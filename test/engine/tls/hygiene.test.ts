@@ -4,7 +4,7 @@
  * Real TLS servers on loopback, certificates generated at test time.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createContext, type ProbeContext } from '../../../lambdas/engine/options.js';
+import { createContext, type ProbeContext } from '../../../lambdas/engine/context.js';
 import { starttlsConnector } from '../../../lambdas/engine/smtp/connector.js';
 import { implicitTlsConnector } from '../../../lambdas/engine/tls/connect.js';
 import { runTlsCheck, type TlsResult } from '../../../lambdas/engine/tls/posture.js';

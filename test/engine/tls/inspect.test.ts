@@ -1,8 +1,8 @@
 import * as tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../../lambdas/engine/deadline.js';
-import { createContext, DEFAULT_THRESHOLDS } from '../../../lambdas/engine/options.js';
-import type { ProbeContext } from '../../../lambdas/engine/options.js';
+import { createContext, DEFAULT_THRESHOLDS } from '../../../lambdas/engine/context.js';
+import type { ProbeContext } from '../../../lambdas/engine/context.js';
 import type { IdentityMode } from '../../../lambdas/engine/tls/identity.js';
 import type { InspectedSession } from '../../../lambdas/engine/tls/inspect.js';
 import { inspectTlsSession, tlsClientOptions } from '../../../lambdas/engine/tls/inspect.js';

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SmtpCheckSpec } from '../../../lambdas/engine/checks.js';
 import type { FindingCode, Severity } from '../../../lambdas/engine/findings.js';
-import { createContext, type ProbeContext } from '../../../lambdas/engine/options.js';
+import { createContext, type ProbeContext } from '../../../lambdas/engine/context.js';
 import { runSmtpCheck } from '../../../lambdas/engine/smtp/check.js';
 import { implicitTlsConnector } from '../../../lambdas/engine/tls/connect.js';
 import { TLS_POLICIES, type TlsPolicy } from '../../../lambdas/engine/tls/policy.js';

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TlsCheckSpec } from '../../../lambdas/engine/checks.js';
-import { createContext, type ProbeContext } from '../../../lambdas/engine/options.js';
+import { createContext, type ProbeContext } from '../../../lambdas/engine/context.js';
 import { starttlsConnector } from '../../../lambdas/engine/smtp/connector.js';
 import { implicitTlsConnector } from '../../../lambdas/engine/tls/connect.js';
 import { runTlsCheck, type TlsResult } from '../../../lambdas/engine/tls/posture.js';

@@ -3,8 +3,8 @@
  * against a real SMTP server (nodemailer's smtp-server) on loopback.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createContext } from '../../../lambdas/engine/options.js';
-import type { ProbeContext } from '../../../lambdas/engine/options.js';
+import { createContext } from '../../../lambdas/engine/context.js';
+import type { ProbeContext } from '../../../lambdas/engine/context.js';
 import { starttlsConnector } from '../../../lambdas/engine/smtp/connector.js';
 import { runTlsCheck } from '../../../lambdas/engine/tls/posture.js';
 import type { TestPki } from '../../../testkit/pki.js';

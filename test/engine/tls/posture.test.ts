@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TlsCheckSpec } from '../../../lambdas/engine/checks.js';
-import { createContext } from '../../../lambdas/engine/options.js';
-import type { ProbeContext } from '../../../lambdas/engine/options.js';
+import { createContext } from '../../../lambdas/engine/context.js';
+import type { ProbeContext } from '../../../lambdas/engine/context.js';
 import { implicitTlsConnector } from '../../../lambdas/engine/tls/connect.js';
 import type { TlsResult } from '../../../lambdas/engine/tls/posture.js';
 import { dhFinding, runTlsCheck } from '../../../lambdas/engine/tls/posture.js';

@@ -4,22 +4,22 @@
  * a throw. The Lambdas import the per-kind runners in run/ instead, so each bundle holds
  * only its own check.
  */
-import type { CheckSpec } from './checks.js';
-import type { DaneDeps, DaneResult } from './dane/check.js';
-import type { MtaStsDeps, MtaStsResult } from './mtasts/check.js';
-import type { ProbeContext } from './options.js';
-import { finding } from './findings.js';
-import type { FlowDeps, FlowResult } from './flow/check.js';
-import { baseResult, type BaseResult } from './result.js';
-import { runPool, type PoolOptions } from './run/pool.js';
-import { runSmtp, type SmtpRunDeps } from './run/smtp.js';
-import { runTls } from './run/tls.js';
-import { runSenderAuthCheck, type SenderAuthResult } from './sender-auth/check.js';
-import type { SesAccountResult } from './ses/account.js';
-import type { SmtpResult } from './smtp/check.js';
-import type { TlsResult } from './tls/posture.js';
+import type { CheckSpec } from '../checks.js';
+import type { DaneDeps, DaneResult } from '../dane/check.js';
+import type { MtaStsDeps, MtaStsResult } from '../mtasts/check.js';
+import type { ProbeContext } from '../context.js';
+import { finding } from '../findings.js';
+import type { FlowDeps, FlowResult } from '../flow/check.js';
+import { baseResult, type BaseResult } from '../result.js';
+import { runPool, type PoolOptions } from './pool.js';
+import { runSmtp, type SmtpRunDeps } from './smtp.js';
+import { runTls } from './tls.js';
+import { runSenderAuthCheck, type SenderAuthResult } from '../sender-auth/check.js';
+import type { SesAccountResult } from '../ses/account.js';
+import type { SmtpResult } from '../smtp/check.js';
+import type { TlsResult } from '../tls/posture.js';
 
-export { DEFAULT_CONCURRENCY } from './run/pool.js';
+export { DEFAULT_CONCURRENCY } from './pool.js';
 
 /**
  * One result per check. A check that could not run at all (unreadable credentials, a bug)
@@ -50,12 +50,12 @@ export function runCheck(spec: CheckSpec, ctx: ProbeContext, deps: EngineDeps = 
     case 'mta-sts':
       // Loaded on first use, as DANE below: HTTP, zlib and the policy parser, or the DNSSEC
       // validator, are of no use to a CLI smtp or tls run.
-      return import('./mtasts/check.js').then(({ runMtaStsCheck }) => runMtaStsCheck(spec, ctx, deps.mtaSts));
+      return import('../mtasts/check.js').then(({ runMtaStsCheck }) => runMtaStsCheck(spec, ctx, deps.mtaSts));
     case 'ses-account':
       // Loaded on first use: the SES client is ~150 ms of import a CLI smtp or tls run does not need.
-      return import('./ses/account.js').then(({ runSesAccountCheck }) => runSesAccountCheck(spec, ctx));
+      return import('../ses/account.js').then(({ runSesAccountCheck }) => runSesAccountCheck(spec, ctx));
     case 'dane':
-      return import('./dane/check.js').then(({ runDaneCheck }) => runDaneCheck(spec, ctx, deps.dane));
+      return import('../dane/check.js').then(({ runDaneCheck }) => runDaneCheck(spec, ctx, deps.dane));
     case 'flow': {
       const flow = deps.flow;
       if (flow === undefined) {
@@ -63,7 +63,7 @@ export function runCheck(spec: CheckSpec, ctx: ProbeContext, deps: EngineDeps = 
         return Promise.resolve(baseResult(spec, [missing], ctx.clock.now(), ctx.clock));
       }
       // Loaded on first use: imapflow and mailauth are of no use to the other checks.
-      return import('./flow/check.js').then(({ runFlowCheck }) => runFlowCheck(spec, ctx, { ...deps, ...flow }));
+      return import('../flow/check.js').then(({ runFlowCheck }) => runFlowCheck(spec, ctx, { ...deps, ...flow }));
     }
     case 'sender-auth':
       return runSenderAuthCheck(spec, ctx);

@@ -3,12 +3,12 @@
  * passed by EventBridge Scheduler as the target input. Defined here, on the Lambda
  * side, because the engine must not import lib/ (DESIGN.md §1); the plan imports it.
  */
-import type { CheckSpec } from '../engine/checks.js';
-import type { Thresholds } from '../engine/options.js';
-import { METRICS_MODES, type ShardMetrics } from '../engine/metrics/definitions.js';
-import { DNS_SERVER_SYNTAX, DnsServerSyntaxError, parseDnsServer } from '../engine/net/dns-server.js';
-import type { CheckKind } from '../engine/result.js';
-import { MailprobeError } from '../engine/errors.js';
+import type { CheckSpec } from '../checks.js';
+import type { Thresholds } from '../context.js';
+import { METRICS_MODES, type ShardMetrics } from '../metrics/definitions.js';
+import { DNS_SERVER_SYNTAX, DnsServerSyntaxError, parseDnsServer } from '../net/dns-server.js';
+import type { CheckKind } from '../result.js';
+import { MailprobeError } from '../errors.js';
 
 /** Change-notification settings; absent fields take the engine's defaults (2 runs, 24 h). */
 export interface ShardAlertPolicy {

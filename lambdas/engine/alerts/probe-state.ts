@@ -31,13 +31,13 @@ import {
 import type { AlertLinks, AlertMessage, AlertTransition } from './format.js';
 import { formatAlert } from './format.js';
 import { chatbotAlert, type AlertFormat } from './chatbot.js';
-import type { AlertPolicy, AlertHistory, Decision, Observation } from './state.js';
-import { DEFAULT_HOLD_COUNT, DEFAULT_REMINDER_INTERVAL_MS, decide, observe } from './state.js';
-import type { AlertLog } from './sns-publish.js';
+import type { AlertPolicy, AlertHistory, Decision, Observation } from './transitions.js';
+import { DEFAULT_HOLD_COUNT, DEFAULT_REMINDER_INTERVAL_MS, decide, observe } from './transitions.js';
+import type { AlertLog } from './sns.js';
 import { errorFacts } from '../aws-retry.js';
 
 // No SNS here: the CLI runs this module too (with --state) and must not load the SDK for it.
-export type { AlertLog } from './sns-publish.js';
+export type { AlertLog } from './sns.js';
 
 /** Per-target settings: the config's alerting block merged with the target's overrides. */
 export interface TargetAlertPolicy extends AlertPolicy {
