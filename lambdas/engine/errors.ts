@@ -74,3 +74,8 @@ export class ProbeError extends MailprobeError {
 export function isProbeError(err: unknown): err is ProbeError {
   return err instanceof ProbeError;
 }
+
+/** An error's message for a finding or a log line (never its stack). */
+export function describeError(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -12,7 +12,7 @@ import { finding } from '../findings.js';
 import type { FlowDeps, FlowResult } from '../flow/check.js';
 import { baseResult, type BaseResult } from '../result.js';
 import { runPool, type PoolOptions } from './pool.js';
-import { runSmtp, type SmtpRunDeps } from './smtp.js';
+import { runSmtp, type SmtpRunDeps } from '../probe/smtp.js';
 import { runTls } from './tls.js';
 import { runSenderAuthCheck, type SenderAuthResult } from '../sender-auth/check.js';
 import type { SesAccountResult } from '../ses/account.js';

@@ -10,6 +10,7 @@ import { finding } from '../findings.js';
 import type { ProbeContext } from '../context.js';
 import { boundResult } from '../result-bounds.js';
 import { baseResult, type BaseResult } from '../result.js';
+import { describeError } from '../errors.js';
 
 export const DEFAULT_CONCURRENCY = 16;
 
@@ -62,6 +63,4 @@ async function guarded<S extends CheckSpec, R extends BaseResult>(
   }
 }
 
-export function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { describeError };

@@ -22,7 +22,7 @@ import { BINARIES, systemRequirements } from '../../../testkit/system/requiremen
 import { parseTrustAnchors } from '../../../lambdas/engine/dnssec/anchors.js';
 import { DnsResolver } from '../../../lambdas/engine/net/resolver.js';
 import { createContext } from '../../../lambdas/engine/context.js';
-import { runSmtp } from '../../../lambdas/engine/run/smtp.js';
+import { runSmtp } from '../../../lambdas/engine/probe/smtp.js';
 import { daneVerdict } from '../../../lambdas/engine/dane/check.js';
 import { Deadline } from '../../../lambdas/engine/deadline.js';
 import {

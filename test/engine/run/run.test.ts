@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SmtpCheckSpec } from '../../../lambdas/engine/checks.js';
 import { createContext } from '../../../lambdas/engine/context.js';
 import { runPool } from '../../../lambdas/engine/run/pool.js';
-import { runSmtp } from '../../../lambdas/engine/run/smtp.js';
+import { runSmtp } from '../../../lambdas/engine/probe/smtp.js';
 import { clearCredentialCache } from '../../../lambdas/engine/secrets.js';
 import { startSilentServer, unusedPort, type RunningServer } from '../../../testkit/tls-servers.js';
 

@@ -8,7 +8,7 @@ import type { SmtpCheckSpec } from '../../../lambdas/engine/checks.js';
 import type { FindingCode } from '../../../lambdas/engine/findings.js';
 import { DnsResolver } from '../../../lambdas/engine/net/resolver.js';
 import { createContext, type ProbeContext } from '../../../lambdas/engine/context.js';
-import { runSmtp } from '../../../lambdas/engine/run/smtp.js';
+import { runSmtp } from '../../../lambdas/engine/probe/smtp.js';
 import { runSmtpCheck, type SmtpResult } from '../../../lambdas/engine/smtp/check.js';
 import { startDnsServer, type DnsTestServer } from '../../../testkit/dns-server.js';
 import { createTestPki, type Issued, type TestPki } from '../../../testkit/pki.js';
