@@ -12,6 +12,7 @@ import {
 } from '../../lambdas/engine/alerts/probe-state.js';
 import type { BaseResult } from '../../lambdas/engine/result.js';
 import type { CheckResult } from '../../lambdas/engine/run/all.js';
+import { commitRun, policyLookup } from '../../lambdas/engine/shard/alerting.js';
 import { FileStateStore, StateFileError } from '../../lambdas/engine/state/file.js';
 import type { ShardEvent } from '../../lambdas/engine/shard/event.js';
 import { nameOf } from '../../lib/config/plan.js';
@@ -36,23 +37,18 @@ export function openStateFile(path: string | undefined): FileStateStore | undefi
   }
 }
 
-/** The alert settings of each target as the shards carry them to the Lambda. */
-export function policiesOf(shards: readonly ShardEvent[]): Map<string, Partial<TargetAlertPolicy>> {
-  const out = new Map<string, Partial<TargetAlertPolicy>>();
-  for (const shard of shards) {
-    const { targets, ...defaults } = shard.alerts ?? {};
-    for (const spec of shard.specs) {
-      out.set(`${spec.check}#${nameOf(spec)}`, { ...defaults, ...targets?.[nameOf(spec)] });
-    }
-  }
-  return out;
+/** The alert settings of each target as the shards carry them to the Lambda, looked up as the Lambda does. */
+export function policiesOf(
+  shards: readonly ShardEvent[],
+): (result: BaseResult) => Partial<TargetAlertPolicy> | undefined {
+  return policyLookup(shards, nameOf);
 }
 
 /** Runs the alert decisions over the file and records this run in it. */
 export async function applyState(
   store: FileStateStore,
   results: readonly CheckResult[],
-  policies: ReadonlyMap<string, Partial<TargetAlertPolicy>> = new Map(),
+  policyFor: (result: BaseResult) => Partial<TargetAlertPolicy> | undefined = () => undefined,
   now: () => number = Date.now,
 ): Promise<StateOutcome> {
   const notices: string[] = [];
@@ -62,17 +58,13 @@ export async function applyState(
   };
   const state = await openState(store, results.map(alertKeyOf), log);
   const annotated = results.map((r) => state.annotate(r));
-  const summary = await state.commit(annotated, {
+  const summary = await commitRun(state, annotated, {
     store,
     notify: async (message, about) => {
       notices.push(`${about.kind}: ${message.subject}`);
       return true;
     },
-    policyFor: (result: BaseResult) => {
-      const key = alertKeyOf(result);
-      return policies.get(`${key.check}#${key.target}`);
-    },
-    redact: (text) => text,
+    policyFor,
     clock: { now },
     log,
   });

@@ -29,6 +29,7 @@ import { DynamoStateStore } from '../engine/state/dynamodb.js';
 import { clearCredentialCache } from '../engine/secrets.js';
 import { loadShardEvent } from '../engine/shard/artifact.js';
 import { jsonLog } from '../engine/log.js';
+import { commitRun, targetAlertPolicy } from '../engine/shard/alerting.js';
 import { ENV } from '../engine/shard/env.js';
 import { heartbeatDatums, type HeartbeatOutcome } from '../engine/metrics/heartbeat.js';
 import { isHeartbeatEvent, parseShardEvent, ShardEventError, type ShardEvent } from '../engine/shard/event.js';
@@ -215,28 +216,19 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
       const dashboardName = env[ENV.dashboardName];
       const queryName = env[ENV.queryName];
       const region = env['AWS_REGION'];
-      const policy = shard.alerts ?? {};
       const log = logLine;
       if (topicArn) sns ??= new SNSClient({ maxAttempts: 1, requestHandler: SDK_TIMEOUTS });
       const client = sns;
       const sleep = deps.publisher?.sleep;
-      alerts = await state.commit(masked, {
+      alerts = await commitRun(state, masked, {
         store,
         // Without a topic the state (and so change detection) is still kept; nothing is sent.
         notify:
           client !== undefined && topicArn
             ? snsNotifier({ ...(sleep ? { sleep } : {}), client, topicArn, log })
             : async () => false,
-        ...(policy.holdCount !== undefined ? { holdCount: policy.holdCount } : {}),
-        ...(policy.reminderIntervalMs !== undefined ? { reminderIntervalMs: policy.reminderIntervalMs } : {}),
-        policyFor: (result) => {
-          if (!topicArn) return { enabled: false };
-          const own = policy.targets?.[result.name ?? result.target] ?? {};
-          const enabled = own.enabled ?? policy.enabled;
-          return { ...own, ...(enabled !== undefined ? { enabled } : {}) };
-        },
-        // Results arrive masked; alerting's own text (SDK errors, config names) holds no password.
-        redact: (text) => text,
+        policyFor: (result) =>
+          topicArn ? targetAlertPolicy(shard.alerts, result.name ?? result.target) : { enabled: false },
         clock: ctx.clock,
         log,
         ...(dashboardName && queryName && region ? { links: { region, dashboardName, queryName } } : {}),
