@@ -27,12 +27,23 @@ export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
     return problems.length > 0 ? 2 : 0;
   }
   const rows = [
-    ['check', 'shards', 'checks', 'invocations/h', 'concurrency', 'memory MB', 'run (typical)', 'run (worst)'],
+    [
+      'check',
+      'shards',
+      'checks',
+      'invocations/h',
+      'heartbeats/h',
+      'concurrency',
+      'memory MB',
+      'run (typical)',
+      'run (worst)',
+    ],
     ...s.kinds.map((k) => [
       k.check,
       String(k.shards),
       String(k.checks),
       String(k.invocationsPerHour),
+      String(k.heartbeatsPerHour),
       String(k.concurrency),
       String(k.memoryMb),
       `${k.expectedRunSeconds} s`,

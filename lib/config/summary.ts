@@ -12,6 +12,8 @@ export interface KindSummary {
   readonly shards: number;
   readonly checks: number;
   readonly invocationsPerHour: number;
+  /** Heartbeat invocations on top (fleet alarms of slow schedules: no probing, statuses republished). */
+  readonly heartbeatsPerHour: number;
   readonly concurrency: number;
   readonly memoryMb: number;
   /** The longest shard's run at the typical check duration (waves × CHECK_SECONDS). */
@@ -40,6 +42,10 @@ export function summarizePlan(plan: Plan): PlanSummary {
       shards: shards.length,
       checks: shards.reduce((n, s) => n + s.specs.length, 0),
       invocationsPerHour: Math.round(shards.reduce((n, s) => n + 3600 / periodSecondsOf(s.schedule), 0) * 100) / 100,
+      heartbeatsPerHour:
+        Math.round(
+          shards.reduce((n, s) => n + (s.metrics?.heartbeat ? 3600 / s.metrics.heartbeat.periodSeconds : 0), 0) * 100,
+        ) / 100,
       concurrency: plan.capacity[check].concurrency,
       memoryMb: plan.capacity[check].memoryMb,
       expectedRunSeconds: Math.max(...shards.map((s) => waves(s.specs.length, s.concurrency) * CHECK_SECONDS[check])),

@@ -3,6 +3,7 @@
  * share (shard/alerting.ts): the shard's defaults under the target's own.
  */
 import { describe, expect, it } from 'vitest';
+import { targetOf } from '../../../lambdas/engine/checks.js';
 import type { BaseResult } from '../../../lambdas/engine/result.js';
 import { policyLookup, targetAlertPolicy } from '../../../lambdas/engine/shard/alerting.js';
 import type { ShardEvent } from '../../../lambdas/engine/shard/event.js';
@@ -43,10 +44,7 @@ describe('policyLookup', () => {
     },
     { alerts: { enabled: false }, specs: [{ check: 'sender-auth', domain: 'example.com' }] },
   ];
-  const lookup = policyLookup(
-    shards,
-    (spec) => spec.name ?? ('domain' in spec ? spec.domain : `${spec.host}:${spec.port}`),
-  );
+  const lookup = policyLookup(shards, (spec) => spec.name ?? targetOf(spec));
 
   it('finds each result’s settings by kind and name, as its shard carried them', () => {
     expect(lookup(result('smtp', 'relay.example:587', 'quiet'))).toEqual({
