@@ -75,8 +75,8 @@ export function insightsCapable(periodSeconds: number): boolean {
 
 /** Resources per function (function, role, policy, log group, DLQ + policy, scheduler role + policy, 3 alarms). */
 const RESOURCES_PER_FUNCTION = 11;
-/** Topic, key, topic policy, dashboard, query and outputs' margin. */
-const RESOURCES_FIXED = 12;
+/** Topic, key, topic policy, dashboard, query, the AnyCritical composite alarm and outputs' margin. */
+const RESOURCES_FIXED = 13;
 /** The TLS-RPT receivers (lib/tlsrpt-receiver.ts, both of them): bucket, API, rule, functions, digest schedule…; plus one alarm per domain. */
 const RESOURCES_TLSRPT = 27;
 
