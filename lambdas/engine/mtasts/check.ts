@@ -10,7 +10,7 @@
  * refuse delivery is critical in `enforce`, a warning in `testing`, informational for MX
  * hosts in `none`).
  */
-import { daneField, daneFindingsForMtaSts, startDaneForMtaSts, type MtaStsDane } from '../dane/check.js';
+import { daneField, daneFindingsForMtaSts, startDaneForMtaSts, type MtaStsDane } from '../dane/attach.js';
 import type { MtaStsCheckSpec } from '../checks.js';
 import { Deadline } from '../deadline.js';
 import { finding, type Finding } from '../findings.js';

@@ -27,6 +27,7 @@ import { isPrivateAddress } from '../net/address.js';
 import { DnsError } from '../net/resolver.js';
 import type { ProbeContext } from '../context.js';
 import { isBelowTls12, type TlsSessionInfo } from '../result.js';
+import { implicitTlsConnector } from '../tls/connect.js';
 import { inspectTlsSession, tlsClientOptions } from '../tls/inspect.js';
 import { normaliseHost } from './mx-pattern.js';
 import { httpGet, POLICY_PATH, type HttpOutcome } from './policy-http.js';
@@ -234,7 +235,7 @@ async function connectEach(
   );
 }
 
-function handshake(
+async function handshake(
   address: string,
   port: number,
   host: string,
@@ -242,35 +243,26 @@ function handshake(
   state: { socket?: tls.TLSSocket },
   timeoutMs: number,
 ): Promise<tls.TLSSocket> {
-  return new Promise((resolve, reject) => {
-    let tcpConnected = false;
-    // Pinned: `host` is the address already resolved and vetted; SNI carries the name.
-    const socket = tls.connect({ ...tlsClientOptions(ctx, host), host: address, port, servername: host });
-    state.socket = socket;
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(
-        new Error(
-          tcpConnected
-            ? `no TLS handshake within ${timeoutMs} ms`
-            : `no TCP connection within ${timeoutMs} ms (connect timeout)`,
-        ),
-      );
-    }, timeoutMs);
-    socket.once('connect', () => (tcpConnected = true));
-    socket.once('secureConnect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      socket.on('error', () => undefined);
-      resolve(socket);
+  // Pinned: `address` is the one already resolved and vetted; SNI carries the name.
+  const connect = implicitTlsConnector(host, port, address);
+  try {
+    return await connect({ ...tlsClientOptions(ctx, host), servername: host }, new Deadline(timeoutMs, ctx.clock), {
+      onSocket: (socket) => (state.socket = socket),
     });
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      socket.destroy();
-      const what = tcpConnected ? 'TLS handshake failed' : 'connection failed';
-      reject(new Error(`${what}: ${err.code ?? err.message}`));
-    });
-  });
+  } catch (err) {
+    throw new Error(attemptFailure(err, timeoutMs), { cause: err });
+  }
+}
+
+/** Why an address failed, as the attempt reports it: the connector's ProbeError in the fetch's words. */
+function attemptFailure(err: unknown, timeoutMs: number): string {
+  if (!(err instanceof ProbeError)) return String(err);
+  if (err.code === 'CONNECT_TIMEOUT') return `no TCP connection within ${timeoutMs} ms (connect timeout)`;
+  if (err.code === 'DEADLINE_EXCEEDED' && err.stage === 'tls') return `no TLS handshake within ${timeoutMs} ms`;
+  const cause = err.cause as NodeJS.ErrnoException | undefined;
+  if (cause === undefined) return err.message;
+  const what = err.stage === 'tls' ? 'TLS handshake failed' : 'connection failed';
+  return `${what}: ${cause.code ?? cause.message}`;
 }
 
 /**

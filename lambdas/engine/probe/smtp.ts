@@ -1,6 +1,6 @@
 /** The smtp check as the engine runs it: credentials resolved first, SES hints on SES hosts. */
 import type { Credentials, SmtpCheckSpec } from '../checks.js';
-import type { DaneMxReport } from '../dane/check.js';
+import type { DaneMxReport } from '../dane/host.js';
 import { Deadline } from '../deadline.js';
 import { finding, type Finding } from '../findings.js';
 import type { ProbeContext } from '../context.js';
@@ -32,7 +32,7 @@ export async function runSmtp(
   // validator behind it loads only then: a one-shot `mailprobe smtp` does not parse it.
   const dane =
     spec.dane === true
-      ? import('../dane/check.js').then(async (module) => ({
+      ? import('../dane/attach.js').then(async (module) => ({
           module,
           report: await module.daneForHost(spec.host, spec.port, ctx, new Deadline(timeoutMs, ctx.clock)),
         }))
@@ -67,7 +67,7 @@ export async function runSmtp(
   return withDane(result, dane);
 }
 
-type DaneModule = typeof import('../dane/check.js');
+type DaneModule = typeof import('../dane/attach.js');
 
 async function withDane<R extends BaseResult>(
   result: R,

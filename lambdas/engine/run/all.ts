@@ -5,7 +5,8 @@
  * only its own check.
  */
 import type { CheckSpec } from '../checks.js';
-import type { DaneDeps, DaneResult } from '../dane/check.js';
+import type { DaneResult } from '../dane/check.js';
+import type { DaneDeps } from '../dane/host.js';
 import type { MtaStsDeps, MtaStsResult } from '../mtasts/check.js';
 import type { ProbeContext } from '../context.js';
 import { finding } from '../findings.js';

@@ -19,6 +19,11 @@ import { attachWire, HANDSHAKE_CAPTURE_BYTES, WireTap } from './wire.js';
 export interface WireOptions {
   /** Keep what the server sent during the handshake (wireOf(socket), tls/wire.ts). @default false */
   readonly captureHandshake?: boolean;
+  /**
+   * Called with the socket as soon as it exists, before the handshake: for a caller that must
+   * be able to destroy it from outside (the mta-sts fetch's one timer).
+   */
+  readonly onSocket?: (socket: tls.TLSSocket) => void;
 }
 
 /** Resolves once the handshake completed; the caller owns (and destroys) the socket. */
@@ -111,6 +116,7 @@ export function implicitTlsConnector(host: string, port: number, address?: strin
       } else {
         socket = tls.connect({ ...options, ...where });
       }
+      wire.onSocket?.(socket);
       const fail = (error: ProbeError): void => {
         clearTimeout(timer);
         socket.destroy();

@@ -5,7 +5,8 @@
  */
 import { createHash, type X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { daneForHost, daneVerdict } from '../../../lambdas/engine/dane/check.js';
+import { daneForHost } from '../../../lambdas/engine/dane/attach.js';
+import { daneVerdict } from '../../../lambdas/engine/dane/check.js';
 import {
   associationData,
   describeTlsa,
