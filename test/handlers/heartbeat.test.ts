@@ -105,7 +105,9 @@ const dim = (d: MetricDatum, name: string) => d.Dimensions?.find((x) => x.Name =
 const successOf = (target: string): Datapoint[] =>
   sent()
     .filter((d) => d.MetricName === 'Success' && dim(d, 'Target') === target)
-    .map((d) => ({ atMs: (d.Timestamp as Date).getTime(), value: d.Value! }));
+    // Stored per minute, as CloudWatch keeps standard-resolution data: the few milliseconds the
+    // publishing takes on the offset clock must not move a datapoint past the minute it was sent in.
+    .map((d) => ({ atMs: Math.floor((d.Timestamp as Date).getTime() / MIN) * MIN, value: d.Value! }));
 
 /** The start of the next UTC day: runs at T0 + k·6 h, heartbeats 1 minute past each quarter hour. */
 const T0 = Math.ceil(Date.now() / (24 * HOUR)) * 24 * HOUR;
