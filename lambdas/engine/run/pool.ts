@@ -62,5 +62,3 @@ async function guarded<S extends CheckSpec, R extends BaseResult>(
     return baseResult(spec, findings, startedMs, ctx.clock);
   }
 }
-
-export { describeError };

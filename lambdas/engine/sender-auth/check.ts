@@ -118,7 +118,7 @@ export async function runSenderAuthCheck(
       Promise.all(selectors.slice(0, MAX_SELECTORS).map((s) => checkDkim(domain, s, resolver, signal, findings))),
       checkMx(domain, resolver, signal, findings),
     ]);
-    if (mx?.nullMx === true && spf?.record !== undefined && spf.allowsAnySender !== undefined) {
+    if (mx?.nullMx === true && spf?.record !== undefined) {
       const onlyFail = /^v=spf1\s+-all\s*$/i.test(spf.record);
       if (!onlyFail)
         findings.push(

@@ -79,15 +79,6 @@ export function reportHost(uri: string): string | undefined {
   return m?.[1]?.toLowerCase().replace(/\.$/, '');
 }
 
-const STRENGTH: Readonly<Record<DmarcPolicy, number>> = { none: 0, quarantine: 1, reject: 2 };
-
-/** True when `after` protects less than `before`: a weaker p, or a lower pct at the same p. */
-export function isWeaker(before: { p: string; pct: number }, after: { p: string; pct: number }): boolean {
-  const b = STRENGTH[before.p as DmarcPolicy] ?? 0;
-  const a = STRENGTH[after.p as DmarcPolicy] ?? 0;
-  return a < b || (a === b && after.pct < before.pct);
-}
-
 export interface DkimKey {
   readonly keyType: string;
   /** RSA modulus length; absent for Ed25519 (fixed strength). */

@@ -64,6 +64,8 @@ async function query<T>(
 export async function walkSpf(domain: string, options: SpfWalkOptions): Promise<SpfTree> {
   const findings: Finding[] = [];
   const records: Record<string, string> = {};
+  /** Each record of the tree parsed once; the judgements after the walk read these. */
+  const parsedAt = new Map<string, ReturnType<typeof parseSpf>>();
   let lookups = 0;
   let voidLookups = 0;
   let truncated = false;
@@ -114,6 +116,7 @@ export async function walkSpf(domain: string, options: SpfWalkOptions): Promise<
     }
     records[name] = record;
     const parsed = parseSpf(record);
+    parsedAt.set(name, parsed);
     for (const error of parsed.errors.slice(0, 5)) findings.push(finding('SPF_INVALID', `${pathText(path)}: ${error}`));
     if (parsed.errors.length > 0) return record;
     const hasAll = parsed.terms.some((t) => t.kind === 'mechanism' && t.name === 'all');
@@ -167,8 +170,8 @@ export async function walkSpf(domain: string, options: SpfWalkOptions): Promise<
 
   let allowsAnySender = false;
   let endsInAll: string | undefined;
-  if (record !== undefined && record.length <= MAX_RECORD_BYTES) {
-    const parsed = parseSpf(record);
+  const parsed = record === undefined ? undefined : parsedAt.get(root);
+  if (parsed !== undefined) {
     const all = parsed.terms.find((t) => t.kind === 'mechanism' && t.name === 'all');
     const redirect = parsed.terms.some((t) => t.kind === 'modifier' && t.name === 'redirect');
     if (all !== undefined && all.kind === 'mechanism') {
@@ -184,8 +187,8 @@ export async function walkSpf(domain: string, options: SpfWalkOptions): Promise<
       );
     }
   }
-  for (const [name, text] of Object.entries(records)) {
-    if (parseSpf(text).terms.some((t) => t.kind === 'mechanism' && t.name === 'ptr')) {
+  for (const [name, tree] of parsedAt) {
+    if (tree.terms.some((t) => t.kind === 'mechanism' && t.name === 'ptr')) {
       findings.push(finding('SPF_PERMISSIVE', `${name}: uses the deprecated \`ptr\` mechanism (RFC 7208 §5.5)`));
     }
   }
