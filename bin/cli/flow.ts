@@ -20,7 +20,7 @@ import {
 import type { FlowArrivalView, FlowResult } from '../../lambdas/engine/flow/check.js';
 import { FlowKeyError, generateFlowKey, MAX_FLOW_NAME, parseFlowKey } from '../../lambdas/engine/flow/token.js';
 import { isSafeAddress } from '../../lambdas/engine/smtp/message.js';
-import { runChecks } from '../../lambdas/engine/run/all.js';
+import { runChecks, type CheckResult } from '../../lambdas/engine/run/all.js';
 import { FileStateStore } from '../../lambdas/engine/state/file.js';
 import { intOption, parseHostPort, parseTlsMode, stringOption, UsageError, type Parsed } from './args.js';
 import type { Io } from './io.js';
@@ -216,7 +216,7 @@ export async function flowCommand(parsed: Parsed, io: Io): Promise<number> {
   const store = state?.store ?? new FileStateStore(join(scratch!, 'flow.json'));
   const stderr = io.stderr as NodeJS.WritableStream & { isTTY?: boolean };
   const live = stderr.isTTY === true;
-  try {
+  const send = async (): Promise<CheckResult[]> => {
     const [result] = (await runChecks([spec], ctx, {
       deps: {
         credentials: { env: io.env },
@@ -237,7 +237,10 @@ export async function flowCommand(parsed: Parsed, io: Io): Promise<number> {
     if (live) stderr.write('\r\x1b[K');
     // An engine failure comes back as a bare result (PROBE_INTERNAL_ERROR): only the table then.
     if (parsed.values.json !== true && 'send' in result) io.stdout.write(describeFlow(result, spec.waitSeconds ?? 0));
-    return await printResults([result], parsed, io, state);
+    return [result];
+  };
+  try {
+    return await printResults(send, parsed, io, state);
   } finally {
     if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
   }

@@ -1,6 +1,7 @@
 /** Prints a command's results (table or `--json`) and turns them into the exit status (DESIGN.md §4). */
 import type { CheckResult } from '../../lambdas/engine/run/all.js';
 import type { ShardEvent } from '../../lambdas/engine/shard/event.js';
+import type { StateKey } from '../../lambdas/engine/state/types.js';
 import { writeFileSync } from 'node:fs';
 import { fileErrorReason } from '../../lib/fs-errors.js';
 import { parseSeverity, stringOption, UsageError, type Parsed } from './args.js';
@@ -28,19 +29,19 @@ export async function openState(parsed: Parsed): Promise<OpenedState | undefined
 }
 
 /**
- * Prints the results, after running the state decisions over them when `--state` was
- * given (`shards`: the plan's, whose alert settings apply to `run`).
+ * Runs the checks and prints their results; with `--state`, through the probe function's
+ * pipeline over the state file (`planned`: the targets whose state to read before the run and
+ * the plan's shards, whose alert settings apply to `run`).
  */
 export async function printResults(
-  ran: readonly CheckResult[],
+  run: () => Promise<CheckResult[]>,
   parsed: Parsed,
   io: Io,
   state?: OpenedState,
-  shards?: readonly ShardEvent[],
+  planned?: { readonly keys?: readonly StateKey[]; readonly shards?: readonly ShardEvent[] },
 ): Promise<number> {
-  const applied =
-    state && (await state.module.applyState(state.store, ran, shards ? state.module.policiesOf(shards) : undefined));
-  const results = applied?.results ?? ran;
+  const applied = state && (await state.module.runWithState(state.store, run, planned));
+  const results = applied?.results ?? (await run());
   const json = parsed.values.json === true;
   const output = stringOption(parsed.values, 'output');
   if (output !== undefined) {

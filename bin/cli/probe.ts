@@ -38,7 +38,7 @@ export function mxHostsOf(values: Parsed['values']): string[] | undefined {
 
 export async function probeCommand(parsed: Parsed, io: Io): Promise<number> {
   const state = await openState(parsed);
-  return printResults(await execute(parsed, io), parsed, io, state);
+  return printResults(() => execute(parsed, io), parsed, io, state);
 }
 
 async function execute(parsed: Parsed, io: Io): Promise<CheckResult[]> {

@@ -11,9 +11,10 @@ import { contextFrom, engineDeps, thresholdsFrom } from './options.js';
 import { dnssecFromShard } from './dane.js';
 import { openState, printResults } from './output.js';
 import { Progress, type ProgressStream } from './progress.js';
-import { FLOW_DEFAULTS, type CheckSpec } from '../../lambdas/engine/checks.js';
+import { FLOW_DEFAULTS, targetOf, type CheckSpec } from '../../lambdas/engine/checks.js';
+import { stateKeyOf } from '../../lambdas/engine/shard/run-shard.js';
 import { FileStateStore } from '../../lambdas/engine/state/file.js';
-import type { StateStore } from '../../lambdas/engine/state/types.js';
+import type { StateKey, StateStore } from '../../lambdas/engine/state/types.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,17 +22,20 @@ import type { BaseResult } from '../../lambdas/engine/result.js';
 
 export async function runCommand(parsed: Parsed, io: Io): Promise<number> {
   const state = await openState(parsed);
-  const { results, shards } = await runConfig(parsed, io, state?.store);
+  const { run, keys, shards } = runConfig(parsed, io, state?.store);
   // The shards carry each target's alert settings, as they do to the Lambda.
-  return printResults(results, parsed, io, state, shards);
+  return printResults(run, parsed, io, state, { keys, shards });
 }
 
-/** The same plan, shard by shard, same thresholds. */
-async function runConfig(
+/**
+ * The same plan, shard by shard, same thresholds: the run, and the targets it will report on
+ * (their state is read before the checks, as the probe function reads it).
+ */
+function runConfig(
   parsed: Parsed,
   io: Io,
   stateStore: StateStore | undefined,
-): Promise<{ results: CheckResult[]; shards: Plan['shards'] }> {
+): { run: () => Promise<CheckResult[]>; keys: StateKey[]; shards: Plan['shards'] } {
   const { values } = parsed;
   const path = stringOption(values, 'config') ?? 'mailprobe.config.yaml';
   const config = loadConfig(path);
@@ -61,56 +65,63 @@ async function runConfig(
     }
     return resolver;
   };
-  const results: CheckResult[] = [];
   const selected = (shard: Plan['shards'][number]) =>
     only.length > 0 ? shard.specs.filter((s) => only.includes(nameOf(s))) : shard.specs;
-  const total = plan.shards.reduce((n, shard) => n + selected(shard).length, 0);
-  // A live line on a terminal only; --json, pipes and files see exactly what they did before.
-  const progress = values.json === true ? undefined : Progress.for(io.stderr as ProgressStream, total);
-  let offset = 0;
-  for (const shard of plan.shards) {
-    const specs = selected(shard);
-    if (specs.length === 0) continue;
-    const configServer = flagServer ? undefined : shard.dnsServer;
-    const ctx: ProbeContext = {
-      ...base,
-      ...(configServer !== undefined ? { resolver: resolverFor(configServer) } : {}),
-      thresholds: thresholdsFrom(values, shard.thresholds),
-      allowPrivate: base.allowPrivate || shard.allowPrivate,
-      // --trust-anchor wins over the config's dnssec.trustAnchors, --dns-server over its dnsServer.
-      dnssec: {
-        ...dnssecFromShard(shard.trustAnchors),
-        ...(configServer !== undefined ? { server: configServer } : {}),
-        ...base.dnssec,
-      },
-    };
-    const first = offset;
-    offset += specs.length;
-    results.push(
-      ...(await runChecks(specs, ctx, {
-        concurrency: shard.concurrency,
-        deps: { ...engineDeps(values), credentials: { env: io.env } },
-        ...(progress === undefined
-          ? {}
-          : {
-              onStart: (spec: CheckSpec, i: number) => progress.onStart(spec, first + i),
-              onResult: (result: BaseResult, i: number) => progress.onResult(result, first + i),
-            }),
-      })),
-    );
-  }
   const selectedFlows = only.length > 0 ? flows.filter((f) => only.includes(f.spec.name)) : flows;
-  if (selectedFlows.length > 0) {
-    // The config's resolver (its dnsServer, unless --dns-server) also verifies SPF/DKIM/DMARC of what arrived.
-    const flowCtx: ProbeContext = {
-      ...base,
-      ...(!flagServer && config.dnsServer !== undefined ? { resolver: resolverFor(config.dnsServer) } : {}),
-      allowPrivate: base.allowPrivate || config.allowPrivate === true,
-    };
-    results.push(...(await runFlows(selectedFlows, flowCtx, io, stateStore)));
-  }
-  progress?.finish();
-  return { results, shards: plan.shards };
+  const keys = [
+    ...plan.shards.flatMap((shard) => selected(shard).map((spec) => stateKeyOf(spec, targetOf(spec)))),
+    ...selectedFlows.map((f) => stateKeyOf(f.spec, targetOf(f.spec))),
+  ];
+  const run = async (): Promise<CheckResult[]> => {
+    const results: CheckResult[] = [];
+    const total = plan.shards.reduce((n, shard) => n + selected(shard).length, 0);
+    // A live line on a terminal only; --json, pipes and files see exactly what they did before.
+    const progress = values.json === true ? undefined : Progress.for(io.stderr as ProgressStream, total);
+    let offset = 0;
+    for (const shard of plan.shards) {
+      const specs = selected(shard);
+      if (specs.length === 0) continue;
+      const configServer = flagServer ? undefined : shard.dnsServer;
+      const ctx: ProbeContext = {
+        ...base,
+        ...(configServer !== undefined ? { resolver: resolverFor(configServer) } : {}),
+        thresholds: thresholdsFrom(values, shard.thresholds),
+        allowPrivate: base.allowPrivate || shard.allowPrivate,
+        // --trust-anchor wins over the config's dnssec.trustAnchors, --dns-server over its dnsServer.
+        dnssec: {
+          ...dnssecFromShard(shard.trustAnchors),
+          ...(configServer !== undefined ? { server: configServer } : {}),
+          ...base.dnssec,
+        },
+      };
+      const first = offset;
+      offset += specs.length;
+      results.push(
+        ...(await runChecks(specs, ctx, {
+          concurrency: shard.concurrency,
+          deps: { ...engineDeps(values), credentials: { env: io.env } },
+          ...(progress === undefined
+            ? {}
+            : {
+                onStart: (spec: CheckSpec, i: number) => progress.onStart(spec, first + i),
+                onResult: (result: BaseResult, i: number) => progress.onResult(result, first + i),
+              }),
+        })),
+      );
+    }
+    if (selectedFlows.length > 0) {
+      // The config's resolver (its dnsServer, unless --dns-server) also verifies SPF/DKIM/DMARC of what arrived.
+      const flowCtx: ProbeContext = {
+        ...base,
+        ...(!flagServer && config.dnsServer !== undefined ? { resolver: resolverFor(config.dnsServer) } : {}),
+        allowPrivate: base.allowPrivate || config.allowPrivate === true,
+      };
+      results.push(...(await runFlows(selectedFlows, flowCtx, io, stateStore)));
+    }
+    progress?.finish();
+    return results;
+  };
+  return { run, keys, shards: plan.shards };
 }
 
 /** The variable `run --state` reads the flows' token key from: the next run must verify this run's tokens. */

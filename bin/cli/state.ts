@@ -4,15 +4,12 @@
  * results and in `--json`), and which notifications the probe function would send. Nothing
  * is published from a terminal; the notifications are printed instead.
  */
-import {
-  alertKeyOf,
-  openState,
-  type AlertSummary,
-  type TargetAlertPolicy,
-} from '../../lambdas/engine/alerts/probe-state.js';
+import type { AlertSummary, TargetAlertPolicy } from '../../lambdas/engine/alerts/probe-state.js';
 import type { BaseResult } from '../../lambdas/engine/result.js';
 import type { CheckResult } from '../../lambdas/engine/run/all.js';
-import { commitRun, policyLookup } from '../../lambdas/engine/shard/alerting.js';
+import { policyLookup } from '../../lambdas/engine/shard/alerting.js';
+import { runShard } from '../../lambdas/engine/shard/run-shard.js';
+import type { StateKey } from '../../lambdas/engine/state/types.js';
 import { FileStateStore, StateFileError } from '../../lambdas/engine/state/file.js';
 import type { ShardEvent } from '../../lambdas/engine/shard/event.js';
 import { nameOf } from '../../lib/config/plan.js';
@@ -44,11 +41,15 @@ export function policiesOf(
   return policyLookup(shards, nameOf);
 }
 
-/** Runs the alert decisions over the file and records this run in it. */
-export async function applyState(
+/**
+ * Runs the checks through the probe function's pipeline (engine/shard/run-shard.ts) over the
+ * file: the same state reads, change annotations, alert decisions and commit, with a notifier
+ * that records what would be sent instead of publishing it.
+ */
+export async function runWithState(
   store: FileStateStore,
-  results: readonly CheckResult[],
-  policyFor: (result: BaseResult) => Partial<TargetAlertPolicy> | undefined = () => undefined,
+  run: () => Promise<CheckResult[]>,
+  planned: { readonly keys?: readonly StateKey[]; readonly shards?: readonly ShardEvent[] } = {},
   now: () => number = Date.now,
 ): Promise<StateOutcome> {
   const notices: string[] = [];
@@ -56,22 +57,27 @@ export async function applyState(
   const log = (entry: { level: string; msg: string } & Record<string, unknown>) => {
     if (entry.level !== 'info') problems.push(`${entry.msg}${entry['target'] ? ` (${String(entry['target'])})` : ''}`);
   };
-  const state = await openState(store, results.map(alertKeyOf), log);
-  const annotated = results.map((r) => state.annotate(r));
-  const summary = await commitRun(state, annotated, {
-    store,
-    notify: async (message, about) => {
-      notices.push(`${about.kind}: ${message.subject}`);
-      return true;
+  // The shards carry each target's alert settings, as they do to the Lambda.
+  const policyFor = planned.shards ? policiesOf(planned.shards) : () => undefined;
+  const { results, alerts } = await runShard<CheckResult>({
+    ...(planned.keys ? { keys: planned.keys } : {}),
+    run: () => run(),
+    state: {
+      store,
+      notify: async (message, about) => {
+        notices.push(`${about.kind}: ${message.subject}`);
+        return true;
+      },
+      policyFor,
     },
-    policyFor,
     clock: { now },
     log,
   });
+  const summary = alerts!;
   if (summary.stateError !== undefined) {
     throw new UsageError(`--state ${store.path}: ${problems[0] ?? summary.stateError}`);
   }
-  return { results: annotated, notices: [...notices, ...problems.map((p) => `warning: ${p}`)], summary };
+  return { results, notices: [...notices, ...problems.map((p) => `warning: ${p}`)], summary };
 }
 
 /** The notifications section of the human output. */

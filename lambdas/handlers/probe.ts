@@ -12,7 +12,7 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { openState, type AlertSummary, type ProbeState } from '../engine/alerts/probe-state.js';
+import type { AlertSummary } from '../engine/alerts/probe-state.js';
 import { snsNotifier } from '../engine/alerts/sns.js';
 import { targetOf, type CheckSpec } from '../engine/checks.js';
 import { parseTrustAnchors } from '../engine/dnssec/anchors.js';
@@ -29,7 +29,8 @@ import { DynamoStateStore } from '../engine/state/dynamodb.js';
 import { clearCredentialCache } from '../engine/secrets.js';
 import { loadShardEvent } from '../engine/shard/artifact.js';
 import { jsonLog } from '../engine/log.js';
-import { commitRun, targetAlertPolicy } from '../engine/shard/alerting.js';
+import { targetAlertPolicy } from '../engine/shard/alerting.js';
+import { runShard, stateKeyOf, type ShardState } from '../engine/shard/run-shard.js';
 import { ENV } from '../engine/shard/env.js';
 import { heartbeatDatums, type HeartbeatOutcome } from '../engine/metrics/heartbeat.js';
 import { isHeartbeatEvent, parseShardEvent, ShardEventError, type ShardEvent } from '../engine/shard/event.js';
@@ -174,69 +175,60 @@ export function createProbeHandler<K extends CheckKind>(kind: K, runChecks: RunC
     // The state is read before the checks (one BatchGetItem per 100 targets), so each result's
     // log line can say what changed since the last run.
     const tableName = env[ENV.stateTableName];
-    let state: ProbeState | undefined;
-    let store: DynamoStateStore | undefined;
+    const topicArn = env[ENV.alertTopicArn];
+    let state: ShardState | undefined;
     if (tableName) {
       dynamodb ??= new DynamoDBClient({ maxAttempts: 1, requestHandler: STATE_SDK_TIMEOUTS });
-      store = new DynamoStateStore({
-        client: dynamodb,
-        tableName,
-        clock: ctx.clock,
-        budgetMs: Math.min(STATE_BUDGET_MS, ctx.timeoutMs),
-        ...deps.stateRetry,
-      });
-      state = await openState(
-        store,
-        specs.map((spec) => ({ check: spec.check, target: spec.name ?? targetOf(spec) })),
-        (entry) => logLine(entry),
-      );
-    }
-
-    // Each result is logged as soon as it is ready: if something later hangs until the
-    // function times out, the results already known are not lost with it.
-    // Each check masks its own target's secrets in its own result (smtp/check.ts); masking
-    // here with every secret of the shard would garble other targets' text (a one-letter
-    // password turning "smtp" into "smt********" in a neighbour's subject).
-    const results: CheckResult[] = await runChecks(specs, ctx, {
-      concurrency: shard.concurrency,
-      onResult: (result) => writeLine(JSON.stringify(state ? state.annotate(result) : result)),
-    });
-    const masked = state ? results.map((r) => state.annotate(r)) : results;
-
-    const metrics = await publishMetrics(datumsForRun(masked, shard.metrics, kind, runStartedAt), {
-      client: cloudwatch,
-      namespace,
-      writeLine,
-      ...deps.publisher,
-    });
-
-    let alerts: AlertSummary | undefined;
-    const topicArn = env[ENV.alertTopicArn];
-    if (state && store) {
-      const dashboardName = env[ENV.dashboardName];
-      const queryName = env[ENV.queryName];
-      const region = env['AWS_REGION'];
-      const log = logLine;
       if (topicArn) sns ??= new SNSClient({ maxAttempts: 1, requestHandler: SDK_TIMEOUTS });
       const client = sns;
       const sleep = deps.publisher?.sleep;
-      alerts = await commitRun(state, masked, {
-        store,
+      const dashboardName = env[ENV.dashboardName];
+      const queryName = env[ENV.queryName];
+      const region = env['AWS_REGION'];
+      state = {
+        store: new DynamoStateStore({
+          client: dynamodb,
+          tableName,
+          clock: ctx.clock,
+          budgetMs: Math.min(STATE_BUDGET_MS, ctx.timeoutMs),
+          ...deps.stateRetry,
+        }),
         // Without a topic the state (and so change detection) is still kept; nothing is sent.
         notify:
           client !== undefined && topicArn
-            ? snsNotifier({ ...(sleep ? { sleep } : {}), client, topicArn, log })
+            ? snsNotifier({ ...(sleep ? { sleep } : {}), client, topicArn, log: logLine })
             : async () => false,
         policyFor: (result) =>
           topicArn ? targetAlertPolicy(shard.alerts, result.name ?? result.target) : { enabled: false },
-        clock: ctx.clock,
-        log,
         ...(dashboardName && queryName && region ? { links: { region, dashboardName, queryName } } : {}),
         ...(env[ENV.alertFormat] === 'chatbot' ? { format: 'chatbot' as const } : {}),
-      });
+      };
     } else if (topicArn) {
       logLine({ level: 'error', msg: `notifications need the state table: ${ENV.stateTableName} is not set` });
     }
+
+    const cw = cloudwatch;
+    const { results, published, alerts } = await runShard<CheckResult, PublishReport>({
+      keys: specs.map((spec) => stateKeyOf(spec, targetOf(spec))),
+      // Each check masks its own target's secrets in its own result (smtp/check.ts); masking
+      // here with every secret of the shard would garble other targets' text (a one-letter
+      // password turning "smtp" into "smt********" in a neighbour's subject).
+      run: (onResult) => runChecks(specs, ctx, { concurrency: shard.concurrency, onResult }),
+      // Each result is logged as soon as it is ready: if something later hangs until the
+      // function times out, the results already known are not lost with it.
+      onResult: (result) => writeLine(JSON.stringify(result)),
+      publish: (annotated) =>
+        publishMetrics(datumsForRun(annotated, shard.metrics, kind, runStartedAt), {
+          client: cw,
+          namespace,
+          writeLine,
+          ...deps.publisher,
+        }),
+      ...(state ? { state } : {}),
+      clock: ctx.clock,
+      log: logLine,
+    });
+    const metrics = published!;
 
     const count = (status: string) => results.filter((r) => r.status === status).length;
     const summary: ProbeSummary = {

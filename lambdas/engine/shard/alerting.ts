@@ -1,15 +1,10 @@
 /**
- * What the probe function and `mailprobe run --state` share after the checks ran: the alert
- * settings of each target, looked up one way from the shards the plan made, and the commit of
- * a run into the state (annotated results, the store, the notifier). The Lambda passes the
- * DynamoDB store and the SNS notifier; the CLI the state file and a notifier that prints. So
- * `--state` decides as the Lambda does because both run this code, not two copies.
+ * The alert settings of each target, looked up one way from the shards the plan made: the
+ * probe function for its shard, `mailprobe run --state` for every shard of the config. The
+ * run itself (state, checks, publishing, commit) is one pipeline for both: run-shard.ts.
  */
-import type { AlertSummary, Notify, ProbeState, TargetAlertPolicy } from '../alerts/probe-state.js';
-import type { Clock } from '../deadline.js';
-import type { Log } from '../log.js';
+import type { TargetAlertPolicy } from '../alerts/probe-state.js';
 import type { BaseResult } from '../result.js';
-import type { StateStore } from '../state/types.js';
 import type { ShardAlertPolicy, ShardEvent } from './event.js';
 
 /** The shard's defaults under the target's own settings (config `alerting.notifications`, `targets[].alerting`). */
@@ -32,34 +27,4 @@ export function policyLookup(
       byKey.set(`${spec.check}#${nameOf(spec)}`, targetAlertPolicy(shard.alerts, nameOf(spec)));
   }
   return (result) => byKey.get(`${result.check}#${result.name ?? result.target}`);
-}
-
-export interface CommitRunOptions {
-  readonly store: StateStore;
-  readonly notify: Notify;
-  readonly policyFor: (result: BaseResult) => Partial<TargetAlertPolicy> | undefined;
-  readonly clock: Clock;
-  readonly log: Log;
-  /** Links to the dashboard and the saved query in the messages (the Lambda knows them). */
-  readonly links?: { readonly region: string; readonly dashboardName: string; readonly queryName: string };
-  readonly format?: 'text' | 'chatbot';
-}
-
-/** Records this run's (annotated) results in the state and sends what the decisions call for. */
-export function commitRun(
-  state: ProbeState,
-  results: readonly BaseResult[],
-  options: CommitRunOptions,
-): Promise<AlertSummary> {
-  return state.commit(results, {
-    store: options.store,
-    notify: options.notify,
-    policyFor: options.policyFor,
-    // Results arrive masked (each check masks its own secrets); alerting's own text holds none.
-    redact: (text) => text,
-    clock: options.clock,
-    log: options.log,
-    ...(options.links !== undefined ? { links: options.links } : {}),
-    ...(options.format === 'chatbot' ? { format: 'chatbot' as const } : {}),
-  });
 }

@@ -1,15 +1,15 @@
 /**
  * A flow's changes between two runs 15 minutes apart, through the real state file and the
- * shared commit (shard/alerting.ts): the DKIM result that changed and a latency over twice the
+ * shared pipeline (shard/run-shard.ts): the DKIM result that changed and a latency over twice the
  * recent median are reported once, on the run that saw them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { alertKeyOf, openState } from '../../../lambdas/engine/alerts/probe-state.js';
+import { alertKeyOf } from '../../../lambdas/engine/alerts/probe-state.js';
 import type { BaseResult } from '../../../lambdas/engine/result.js';
-import { commitRun } from '../../../lambdas/engine/shard/alerting.js';
+import { runShard } from '../../../lambdas/engine/shard/run-shard.js';
 import { FileStateStore } from '../../../lambdas/engine/state/file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailprobe-flow-changes-'));
@@ -39,16 +39,14 @@ const flowResult = (at: number, dkim: string, latencyMs: number, medianLatencyMs
 async function run(path: string, result: BaseResult, now: number) {
   const store = new FileStateStore(path);
   const log = () => undefined;
-  const state = await openState(store, [alertKeyOf(result)], log);
-  const annotated = state.annotate(result);
-  await commitRun(state, [annotated], {
-    store,
-    notify: async () => true,
-    policyFor: () => ({ holdCount: 1 }),
+  const { results } = await runShard({
+    keys: [alertKeyOf(result)],
+    run: async () => [result],
+    state: { store, notify: async () => true, policyFor: () => ({ holdCount: 1 }) },
     clock: { now: () => now },
     log,
   });
-  return annotated.changes ?? [];
+  return results[0]?.changes ?? [];
 }
 
 describe('flow changes through the state file', () => {
