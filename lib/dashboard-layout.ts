@@ -7,6 +7,7 @@ import type { KindMetricName, MetricsMode } from '../lambdas/engine/metrics/defi
 import { DEPLOYED_KINDS, type CheckKind } from '../lambdas/engine/checks.js';
 import type { AlarmMode, PlannedTarget } from './config/plan.js';
 import type { InsightsQueryOptions } from './probe-metrics.js';
+import { metricsGrouped } from './monitoring/alarm-layout.js';
 
 export const DEFAULT_TOP_N = 10;
 /** The dashboard's time range when opened (its defaultInterval); the log widget scans this much. */
@@ -65,8 +66,8 @@ export function insightsWidgets(input: DashboardLayoutInput): InsightsWidget[] {
     Math.max(60, Math.min(...targets.filter((t) => t.check === kind).map((t) => t.periodSeconds)));
   const widgets: InsightsWidget[] = [];
   for (const kind of DASHBOARD_KINDS.filter((k) => targets.some((t) => t.check === k))) {
-    // ses-account keeps classic alarms, so its metrics never carry AlarmGroup.
-    const kindGrouped = grouped && kind !== 'ses-account';
+    // Kinds alarmed classically (alarm-layout.ts) publish without the AlarmGroup dimension.
+    const kindGrouped = metricsGrouped(kind, input.alarmMode ?? 'per-target', metricsMode);
     const title =
       kind === 'mta-sts' ? `MTA-STS status per domain, worst ${topN}` : `${kind}: Success, worst ${topN} targets`;
     widgets.push({

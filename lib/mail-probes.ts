@@ -25,7 +25,7 @@ import { planConfig, type Plan } from './config/plan.js';
 import type { MailProbeConfig } from './config/schema.js';
 import { AlertTopic } from './alert-topic.js';
 import { CriticalCompositeAlarm } from './critical-composite.js';
-import { ProbeAlarms } from './probe-alarms.js';
+import { alarmPropsOf, ProbeAlarms } from './probe-alarms.js';
 import { DEFAULT_QUERY_NAME, ProbeDashboard } from './probe-dashboard.js';
 import { ProbeFunction } from './probe-function.js';
 import { StateTable } from './state-table.js';
@@ -258,12 +258,7 @@ export class MailProbes extends Construct {
     this.functions = functions;
 
     this.alarms = new ProbeAlarms(this, 'Alarms', {
-      namespace: plan.namespace,
-      targets: plan.targets,
-      mode: plan.alarmMode,
-      metricsMode: plan.metricsMode,
-      alarmGroups: plan.alarmGroups,
-      reporting: plan.reporting,
+      ...alarmPropsOf(plan),
       functions: [...functions.values()],
       action: topic.alarmAction,
       ...(props.criticalAlarmActions ? { criticalActions: props.criticalAlarmActions } : {}),

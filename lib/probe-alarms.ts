@@ -21,8 +21,14 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import type { MetricsMode } from '../lambdas/engine/metrics/definitions.js';
 import { SUCCESS_DATAPOINTS_TO_ALARM, SUCCESS_EVALUATION_PERIODS } from './config/defaults.js';
-import type { AlarmGroup, AlarmMode, PlannedTarget, ReportingGroup } from './config/plan.js';
+import type { AlarmGroup, AlarmMode, Plan, PlannedTarget, ReportingGroup } from './config/plan.js';
 import { constructIdOf } from './config/validate.js';
+import {
+  classicAlarmsOf,
+  targetAlarmRoute,
+  type AlarmedMetric,
+  type AlarmSeverity,
+} from './monitoring/alarm-layout.js';
 import type { ProbeFunction } from './probe-function.js';
 import { insightsExpression, insightsQuery, kindMetric, probeMetric } from './probe-metrics.js';
 
@@ -58,13 +64,22 @@ export const DURATION_ALARM_RATIO = 0.8;
 
 const periodOf = (seconds: number) => Duration.seconds(Math.max(60, seconds));
 
-/**
- * Critical: mail may not be flowing, or nothing would tell (Success, TargetsReporting,
- * TargetsCritical, function Errors); page. Warning: act within days (an expiring certificate,
- * weak DH, SES quota, throttles and slow runs, which TargetsReporting escalates if runs are lost).
- */
-export type AlarmSeverity = 'critical' | 'warning';
+export type { AlarmSeverity };
 type AddAlarm = Readonly<Record<AlarmSeverity, (alarm: cloudwatch.Alarm) => void>>;
+
+/** The props a plan decides (MailProbes and scripts/alarm-coverage.ts build the alarms from it alike). */
+export function alarmPropsOf(
+  plan: Pick<Plan, 'namespace' | 'targets' | 'alarmMode' | 'metricsMode' | 'alarmGroups' | 'reporting'>,
+): Pick<ProbeAlarmsProps, 'namespace' | 'targets' | 'mode' | 'metricsMode' | 'alarmGroups' | 'reporting'> {
+  return {
+    namespace: plan.namespace,
+    targets: plan.targets,
+    mode: plan.alarmMode,
+    metricsMode: plan.metricsMode,
+    alarmGroups: plan.alarmGroups,
+    reporting: plan.reporting,
+  };
+}
 
 export class ProbeAlarms extends Construct {
   readonly alarms: readonly cloudwatch.IAlarm[];
@@ -101,14 +116,15 @@ export class ProbeAlarms extends Construct {
     };
     const add: AddAlarm = { critical: adder('critical'), warning: adder('warning') };
 
-    if (metricsMode !== 'aggregate') {
-      for (const t of props.targets) {
-        // ses-account has one target per region and a 6-hour interval: classic alarms in every mode.
-        if (mode === 'per-target' || t.check === 'ses-account') this.perTarget(t, props.namespace, prefix, lookAt, add);
-      }
-      if (mode === 'fleet')
-        for (const g of props.alarmGroups ?? []) this.fleet(g, props.namespace, prefix, lookAt, add);
+    // Which target gets which alarm is the layout's decision (monitoring/alarm-layout.ts), so the
+    // plan's count, the cost and these alarms cannot disagree.
+    for (const t of props.targets) {
+      if (targetAlarmRoute(t.check, mode, metricsMode) !== 'classic') continue;
+      for (const a of classicAlarmsOf(t))
+        add[a.severity](this.classicAlarm(t, a.metric, props.namespace, prefix, lookAt));
     }
+    if (mode === 'fleet' && metricsMode !== 'aggregate')
+      for (const g of props.alarmGroups ?? []) this.fleet(g, props.namespace, prefix, lookAt, add);
     for (const r of props.reporting ?? []) this.reportingAlarms(r, props.namespace, prefix, metricsMode, lookAt, add);
     for (const fn of props.functions) this.functionAlarms(fn, prefix, add);
     this.alarms = alarms;
@@ -116,7 +132,14 @@ export class ProbeAlarms extends Construct {
     this.warningAlarms = bySeverity.warning;
   }
 
-  private perTarget(t: PlannedTarget, namespace: string, prefix: string, lookAt: string, add: AddAlarm): void {
+  /** One classic alarm on one of a target's own metrics. */
+  private classicAlarm(
+    t: PlannedTarget,
+    alarmed: AlarmedMetric,
+    namespace: string,
+    prefix: string,
+    lookAt: string,
+  ): cloudwatch.Alarm {
     // The period is the schedule's interval (1 minute to 1 day, see the config schema), so each
     // period holds one run. 3 periods stay inside PutMetricAlarm's evaluation range: 1 day for
     // periods under an hour (3 × 59 min), 7 days otherwise (3 × 1 day).
@@ -124,30 +147,29 @@ export class ProbeAlarms extends Construct {
     const metric = (name: Parameters<typeof probeMetric>[0], statistic?: string) =>
       probeMetric(name, { namespace, check: t.check, target: t.name, period, ...(statistic ? { statistic } : {}) });
     const who = `the ${t.check} check of ${t.name}${t.name === t.target ? '' : ` (${t.target})`}`;
-    const tid = `${t.check}-${constructIdOf(t.name)}`;
+    const id = `${t.check}-${constructIdOf(t.name)}-${alarmed}`;
+    const alarmName = `${prefix}-${t.check}-${t.name}-${alarmed}`;
 
-    add.critical(
-      new cloudwatch.Alarm(this, `${tid}-Success`, {
-        alarmName: `${prefix}-${t.check}-${t.name}-Success`,
-        alarmDescription:
-          `mailprobe: ${who} failed (critical) in ${SUCCESS_DATAPOINTS_TO_ALARM} of the last ${SUCCESS_EVALUATION_PERIODS} runs, or stopped reporting. ` +
-          `Meaning: ${meaningOf(t.check, false)} ` +
-          `Action: read the probe's alert message or its log line for the findings and their hints${lookAt}; ` +
-          `if there is no recent log line, the probe itself stopped: check the ${t.check} function's errors and its schedule.`,
-        metric: metric('Success'),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: SUCCESS_EVALUATION_PERIODS,
-        datapointsToAlarm: SUCCESS_DATAPOINTS_TO_ALARM,
-        // A probe that stopped running must page (DESIGN.md §5).
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      }),
-    );
-
-    if (t.alarmCertExpiry) {
-      add.warning(
-        new cloudwatch.Alarm(this, `${tid}-CertDaysToExpiry`, {
-          alarmName: `${prefix}-${t.check}-${t.name}-CertDaysToExpiry`,
+    switch (alarmed) {
+      case 'Success':
+        return new cloudwatch.Alarm(this, id, {
+          alarmName,
+          alarmDescription:
+            `mailprobe: ${who} failed (critical) in ${SUCCESS_DATAPOINTS_TO_ALARM} of the last ${SUCCESS_EVALUATION_PERIODS} runs, or stopped reporting. ` +
+            `Meaning: ${meaningOf(t.check, false)} ` +
+            `Action: read the probe's alert message or its log line for the findings and their hints${lookAt}; ` +
+            `if there is no recent log line, the probe itself stopped: check the ${t.check} function's errors and its schedule.`,
+          metric: metric('Success'),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          evaluationPeriods: SUCCESS_EVALUATION_PERIODS,
+          datapointsToAlarm: SUCCESS_DATAPOINTS_TO_ALARM,
+          // A probe that stopped running must page (DESIGN.md §5).
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        });
+      case 'CertDaysToExpiry':
+        return new cloudwatch.Alarm(this, id, {
+          alarmName,
           alarmDescription:
             `mailprobe: a certificate seen by ${who} expires in ${t.thresholds.warnDays} days or fewer. ` +
             `Meaning: when it expires, senders that verify TLS (MTA-STS, SES, submission clients) stop delivering. ` +
@@ -161,15 +183,10 @@ export class ProbeAlarms extends Construct {
           // fire again later): no certificate seen means the check failed, which the Success alarm
           // reports; an expiring certificate must not look fixed meanwhile.
           treatMissingData: cloudwatch.TreatMissingData.IGNORE,
-        }),
-      );
-    }
-
-    if (t.alarmDhBits) {
-      const dh = metric('DhKeyBits');
-      add.warning(
-        new cloudwatch.Alarm(this, `${tid}-DhKeyBits`, {
-          alarmName: `${prefix}-${t.check}-${t.name}-DhKeyBits`,
+        });
+      case 'DhKeyBits':
+        return new cloudwatch.Alarm(this, id, {
+          alarmName,
           alarmDescription:
             `mailprobe: ${who} negotiates DHE with a group smaller than ${t.thresholds.minDhBits} bits. ` +
             `Meaning: weak key exchange (Logjam); clients with a strict OpenSSL security level fail with "dh key too small". ` +
@@ -177,7 +194,7 @@ export class ProbeAlarms extends Construct {
           // 0 means "no DHE suites offered", which is fine: only 0 < bits < min is weak.
           metric: new cloudwatch.MathExpression({
             expression: `IF(dh > 0 AND dh < ${t.thresholds.minDhBits}, 1, 0)`,
-            usingMetrics: { dh },
+            usingMetrics: { dh: metric('DhKeyBits') },
             period: periodOf(t.periodSeconds),
             label: 'weak DH',
           }),
@@ -186,26 +203,21 @@ export class ProbeAlarms extends Construct {
           evaluationPeriods: 1,
           // No measurement (the DHE handshake did not finish) keeps the last state.
           treatMissingData: cloudwatch.TreatMissingData.IGNORE,
-        }),
-      );
-    }
-
-    if (t.quotaWarnPercent !== undefined) {
-      add.warning(
-        new cloudwatch.Alarm(this, `${tid}-QuotaUsedPercent`, {
-          alarmName: `${prefix}-${t.check}-${t.name}-QuotaUsedPercent`,
+        });
+      case 'QuotaUsedPercent':
+        return new cloudwatch.Alarm(this, id, {
+          alarmName,
           alarmDescription:
             `mailprobe: ${who}: ${t.quotaWarnPercent}% or more of the SES 24-hour sending quota is used. ` +
             `Meaning: when the quota runs out SES refuses mail with "454 Throttling failure: Daily message quota exceeded". ` +
             `Action: request a sending quota increase in the SES console (Account dashboard) or spread the sending over the day.`,
           metric: metric('QuotaUsedPercent', cloudwatch.Stats.MAXIMUM),
-          threshold: t.quotaWarnPercent,
+          threshold: t.quotaWarnPercent ?? 0,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
           evaluationPeriods: 1,
           // No datapoint: the API call failed, which the Success alarm reports; keep the last state.
           treatMissingData: cloudwatch.TreatMissingData.IGNORE,
-        }),
-      );
+        });
     }
   }
 

@@ -19,7 +19,7 @@ import {
 } from '../lambdas/engine/metrics/definitions.js';
 import { validateConfig } from '../lib/config/load.js';
 import { periodSecondsOf, planConfig, type AlarmMode, type Plan } from '../lib/config/plan.js';
-import { ProbeAlarms } from '../lib/probe-alarms.js';
+import { alarmPropsOf, ProbeAlarms } from '../lib/probe-alarms.js';
 import {
   firstAlarmAt,
   type AlarmRule,
@@ -193,15 +193,7 @@ export function coverageRow(schedule: string, alarmMode: AlarmMode, metricsMode:
   // functions (whose own alarms watch no target).
   const app = new App();
   const stack = new Stack(app, STACK, { env: { account: '123456789012', region: 'us-east-1' } });
-  new ProbeAlarms(stack, 'Alarms', {
-    namespace: plan.namespace,
-    targets: plan.targets,
-    mode: plan.alarmMode,
-    metricsMode: plan.metricsMode,
-    alarmGroups: plan.alarmGroups,
-    reporting: plan.reporting,
-    functions: [],
-  });
+  new ProbeAlarms(stack, 'Alarms', { ...alarmPropsOf(plan), functions: [] });
   const watchers = watchersOf(plan, Template.fromStack(stack));
   const target = plan.targets.find((t) => t.check === 'smtp')!;
   const group = plan.alarmGroups.find((g) => g.id === target.group);

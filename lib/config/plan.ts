@@ -32,6 +32,7 @@ import { certInsightsCapable, fleetAlarmPeriodSeconds, fleetRouteOf, heartbeatOf
 import type { MailProbeConfig } from './schema.js';
 import { alertPolicyOf, PlanError, periodSecondsOf, scheduleSlug, shardsOf, workBudgetMs } from './shard.js';
 import { planLimitProblems, validateEntries } from './validate.js';
+import { classicAlarmsOf, countTargetAlarms, metricsGrouped } from '../monitoring/alarm-layout.js';
 
 export type { ShardEvent };
 export type {
@@ -80,6 +81,9 @@ const RESOURCES_FIXED = 13;
 /** The TLS-RPT receivers (lib/tlsrpt-receiver.ts, both of them): bucket, API, rule, functions, digest schedule…; plus one alarm per domain. */
 const RESOURCES_TLSRPT = 27;
 
+const quotaWarnPercentOf = (spec: Extract<CheckSpec, { check: 'ses-account' }>) =>
+  spec.quotaWarnPercent ?? DEFAULT_QUOTA_WARN_PERCENT;
+
 export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): Plan {
   const d = config.defaults ?? {};
   const functionTimeoutSeconds = d.functionTimeoutSeconds ?? DEFAULT_FUNCTION_TIMEOUT_SECONDS;
@@ -114,7 +118,12 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
     (e.spec.check === 'smtp' && usesTls(e.spec) && !tlsEntries.has(targetOf(e.spec)));
   const classicAlarms = entries.reduce(
     (n, e) =>
-      n + 1 + (classicCert(e) ? 1 : 0) + (e.spec.check === 'tls' ? 1 : 0) + (e.spec.check === 'ses-account' ? 1 : 0),
+      n +
+      classicAlarmsOf({
+        alarmCertExpiry: classicCert(e),
+        alarmDhBits: e.spec.check === 'tls',
+        ...(e.spec.check === 'ses-account' ? { quotaWarnPercent: quotaWarnPercentOf(e.spec) } : {}),
+      }).length,
     0,
   );
   const requested = options.alarmMode ?? config.alarms?.mode ?? 'auto';
@@ -192,8 +201,8 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
     for (const shard of cut) {
       let group: string | undefined;
       let heartbeat: ReturnType<typeof heartbeatOf>;
-      // ses-account keeps classic alarms (one target per region), so its metrics keep (Check, Target).
-      if (alarmMode === 'fleet' && metricsMode !== 'aggregate' && first.spec.check !== 'ses-account') {
+      // Targets alarmed classically (alarm-layout.ts) keep metrics without the group dimension.
+      if (metricsGrouped(first.spec.check, alarmMode, metricsMode)) {
         if (groupId === undefined || groupSize + shard.specs.length > FLEET_GROUP_SIZE) {
           closeGroup();
           groupId = `${prefix}-g${alarmGroups.filter((g) => g.id.startsWith(`${prefix}-g`)).length + 1}`;
@@ -235,9 +244,7 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
       port25:
         (spec.check === 'mta-sts' && spec.probeMx !== false) ||
         ((spec.check === 'smtp' || spec.check === 'tls') && spec.port === 25),
-      ...(spec.check === 'ses-account'
-        ? { quotaWarnPercent: spec.quotaWarnPercent ?? DEFAULT_QUOTA_WARN_PERCENT }
-        : {}),
+      ...(spec.check === 'ses-account' ? { quotaWarnPercent: quotaWarnPercentOf(spec) } : {}),
     };
   });
 
@@ -264,14 +271,12 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
   const sesRegions = [...new Set(entries.flatMap((e) => (e.spec.check === 'ses-account' ? [e.spec.region] : [])))];
 
   const kinds = new Set(shards.map((s) => s.check));
-  const perTargetAlarms =
-    metricsMode === 'aggregate'
-      ? 0
-      : alarmMode === 'per-target'
-        ? classicAlarms
-        : // ses-account keeps its classic alarms in fleet mode: one target per region, 6-hour interval.
-          targets.filter((t) => t.check === 'ses-account').length * 2;
-  const insightsAlarms = alarmGroups.reduce((n, g) => n + (g.alarmSuccess ? 1 : 0) + (g.alarmCertExpiry ? 1 : 0), 0);
+  const { perTarget: perTargetAlarms, insights: insightsAlarms } = countTargetAlarms(
+    targets,
+    alarmGroups,
+    alarmMode,
+    metricsMode,
+  );
   const otherAlarms = reporting.length * (metricsMode === 'aggregate' ? 2 : 1);
   const estimate: PlanEstimate = {
     perTargetAlarms,

@@ -20,6 +20,7 @@ import type { CheckKind } from '../../lambdas/engine/result.js';
 import { nameOf, periodSecondsOf, type Plan } from '../config/plan.js';
 import { HOURS_PER_MONTH, PRICES, PRICES_CHECKED, PRICES_REGION } from './prices.js';
 import { applyVolumeTiers } from './tiers.js';
+import { alarmsWatching } from '../monitoring/alarm-layout.js';
 
 /** Wall time of one check, its share of an invocation (bench/fleet.ts measures the CPU part; the rest is network). */
 export const CHECK_SECONDS: Readonly<Record<CheckKind, number>> = {
@@ -171,16 +172,9 @@ export function estimateCost(plan: Plan, options: { existingTopic?: boolean } = 
       };
       add('custom metrics', metrics.length * PRICES.customMetricMonth * hoursWithDataRatio(period));
 
-      let alarmMetrics = 0;
-      if (plan.metricsMode !== 'aggregate' && planned) {
-        const classic =
-          1 + (planned.alarmCertExpiry ? 1 : 0) + (planned.alarmDhBits ? 1 : 0) + (planned.quotaWarnPercent ? 1 : 0);
-        if (plan.alarmMode === 'per-target' || spec.check === 'ses-account') alarmMetrics = classic;
-        else {
-          const g = planned.group !== undefined ? groups.get(planned.group) : undefined;
-          alarmMetrics = (g?.alarmSuccess ? 1 : 0) + (g?.alarmCertExpiry && planned.alarmCertExpiry ? 1 : 0);
-        }
-      }
+      // The alarms that analyze this target's series (monitoring/alarm-layout.ts), one alarm metric each.
+      const group = planned?.group !== undefined ? groups.get(planned.group) : undefined;
+      const alarmMetrics = planned ? alarmsWatching(planned, group, plan.alarmMode, plan.metricsMode).length : 0;
       add('alarms', alarmMetrics * PRICES.alarmMetricMonth);
 
       const gbSeconds = runs * (CHECK_SECONDS[spec.check] / shard.concurrency) * gb;
