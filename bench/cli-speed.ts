@@ -19,6 +19,7 @@
  * images do) makes every Node process parse ~140 certificates at startup, ~50 ms before
  * any mailprobe code runs; that figure is printed apart when the variable is set.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBuiltCli, REPO, median, round, startLocalPostfix, swaksTlsArgs, timeCommand, which } from './tools.js';
 
@@ -27,6 +28,10 @@ const RUNS = Number(process.env.BENCH_CLI_RUNS ?? 7);
 const BUILT_CLI = join(REPO, 'dist/cli/mailprobe.mjs');
 /** Node with no machine-wide extra roots, as on an operator's workstation. */
 const CLEAN_ENV: NodeJS.ProcessEnv = { NODE_EXTRA_CA_CERTS: '' };
+/** bench/node-floor.mjs: the dialogue alone, in Node. */
+const NODE_FLOOR = join(REPO, 'bench/node-floor.mjs');
+/** Node 22 as scripts/fetch-node22.sh leaves it (CI), or on PATH as node22. */
+const NODE22 = [join(REPO, '.tmp/node22/package/bin/node'), join(REPO, '.tmp/node22/bin/node')];
 const TESTSSL_RUNS = Number(process.env.BENCH_TESTSSL_RUNS ?? 1);
 
 interface RunOptions {
@@ -105,6 +110,18 @@ export async function run(): Promise<void> {
     } else {
       figures.mailprobeSmtpMs = await medianMs(RUNS, process.execPath, smtpArgs);
     }
+    // The floor: a 70-line Node client doing only the dialogue (bench/node-floor.mjs). If it is
+    // slower than swaks, no Node CLI reaches 1.0× swaks on this machine; mailprobe's own cost is
+    // what it adds over the floor.
+    const floorArgs = [NODE_FLOOR, '127.0.0.1', String(local.postfix.port), local.caFile];
+    figures.nodeFloorMs = await medianMs(RUNS, process.execPath, floorArgs);
+    const node22 = NODE22.find((p) => existsSync(p));
+    if (node22 !== undefined) {
+      // Node 22 (the Lambdas' runtime): faster OpenSSL start-up, and the compile cache the launcher enables.
+      await timedOk(node22, smtpArgs);
+      figures.nodeFloorNode22Ms = await medianMs(RUNS, node22, floorArgs);
+      figures.mailprobeSmtpNode22Ms = await medianMs(RUNS, node22, smtpArgs);
+    }
     const machineExtraCa = process.env.NODE_EXTRA_CA_CERTS;
     if (machineExtraCa !== undefined && machineExtraCa !== '') {
       figures.mailprobeSmtpWithMachineExtraCaMs = await medianMs(RUNS, process.execPath, smtpArgs, {
@@ -165,6 +182,8 @@ export async function run(): Promise<void> {
 
   const ratios = {
     ...(pairedRatio !== undefined ? { smtpVsSwaks: pairedRatio } : {}),
+    ...(figures.swaksMs ? { nodeFloorVsSwaks: round(figures.nodeFloorMs! / figures.swaksMs, 2) } : {}),
+    smtpVsNodeFloor: round(figures.mailprobeSmtpMs! / figures.nodeFloorMs!, 2),
     ...(figures.opensslMs ? { smtpVsOpenssl: round(figures.mailprobeSmtpMs! / figures.opensslMs, 2) } : {}),
     ...(figures.testsslMs ? { tlsFasterThanTestssl: round(figures.testsslMs / figures.mailprobeTlsMs!, 1) } : {}),
   };
@@ -178,6 +197,14 @@ export async function run(): Promise<void> {
       `; node -e 0 ${figures.nodeStartMs} ms` +
       (figures.mailprobeSmtpWithMachineExtraCaMs !== undefined
         ? `; with this machine's NODE_EXTRA_CA_CERTS ${figures.mailprobeSmtpWithMachineExtraCaMs} ms`
+        : ''),
+  );
+  console.log(
+    `the Node floor (bench/node-floor.mjs, the dialogue alone): ${figures.nodeFloorMs} ms` +
+      (ratios.nodeFloorVsSwaks !== undefined ? ` (${ratios.nodeFloorVsSwaks}× swaks)` : '') +
+      `; mailprobe smtp is ${ratios.smtpVsNodeFloor}× the floor` +
+      (figures.mailprobeSmtpNode22Ms !== undefined
+        ? `; under Node 22: floor ${figures.nodeFloorNode22Ms} ms, mailprobe smtp ${figures.mailprobeSmtpNode22Ms} ms`
         : ''),
   );
   console.log(
