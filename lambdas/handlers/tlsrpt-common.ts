@@ -12,6 +12,7 @@ import { DEFAULT_TLSRPT_LIMITS, dayOf, DynamoDayCounters, type TlsRptLimits } fr
 import { sendDigest, type DigestOutcome } from '../engine/tlsrpt/digest.js';
 import type { DomainTarget } from '../engine/tlsrpt/metrics.js';
 import { TLSRPT_ENV } from '../engine/shard/tlsrpt-env.js';
+import { jsonLog } from '../engine/log.js';
 
 export { TLSRPT_ENV };
 
@@ -115,6 +116,6 @@ export async function runDigest(event: DigestEvent, ingest: IngestDeps): Promise
     writeLine: ingest.writeLine,
     ...ingest.backoff,
   });
-  ingest.writeLine(JSON.stringify({ level: 'info', msg: 'tlsrpt digest', ...outcome }));
+  jsonLog(ingest.writeLine)({ level: 'info', msg: 'tlsrpt digest', ...outcome });
   return outcome;
 }

@@ -26,6 +26,7 @@ import { droppedLine, publishReportMetrics, reportDatums, type DomainTarget, typ
 import { totalFailed, totalSuccessful, type TlsRptReport } from './report.js';
 import { storeReport } from './store.js';
 import { lookUpVerdicts } from './verdict.js';
+import { jsonLog } from '../log.js';
 
 export interface IngestDeps {
   readonly s3: Pick<S3Client, 'send'>;
@@ -162,9 +163,7 @@ export async function ingestReport(report: TlsRptReport, who: Submission, deps: 
     ...(report.quirks.length > 0 ? { quirks: report.quirks } : {}),
   };
   if (!stored.stored) {
-    deps.writeLine(
-      JSON.stringify({ level: 'info', msg: 'tlsrpt report already received; not counted again', ...facts }),
-    );
+    jsonLog(deps.writeLine)({ level: 'info', msg: 'tlsrpt report already received; not counted again', ...facts });
     return { outcome: 'duplicate', key: stored.key, failedSessions, authenticated: who.authenticated };
   }
   const corroboration = await corroborate(report, who, failedSessions, deps, receivedAt);
