@@ -32,7 +32,13 @@ import { certInsightsCapable, fleetAlarmPeriodSeconds, fleetRouteOf, heartbeatOf
 import type { MailProbeConfig } from './schema.js';
 import { alertPolicyOf, PlanError, periodSecondsOf, scheduleSlug, shardsOf, workBudgetMs } from './shard.js';
 import { planLimitProblems, validateEntries } from './validate.js';
-import { classicAlarmsOf, countTargetAlarms, metricsGrouped } from '../monitoring/alarm-layout.js';
+import {
+  certAlarmHere,
+  classicAlarmsOf,
+  countTargetAlarms,
+  metricsGrouped,
+  type CertAlarmInput,
+} from '../monitoring/alarm-layout.js';
 
 export type { ShardEvent };
 export type {
@@ -84,71 +90,56 @@ const RESOURCES_TLSRPT = 27;
 const quotaWarnPercentOf = (spec: Extract<CheckSpec, { check: 'ses-account' }>) =>
   spec.quotaWarnPercent ?? DEFAULT_QUOTA_WARN_PERCENT;
 
-export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): Plan {
-  const d = config.defaults ?? {};
-  const functionTimeoutSeconds = d.functionTimeoutSeconds ?? DEFAULT_FUNCTION_TIMEOUT_SECONDS;
-  const defaultTimeoutMs = d.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const budgetMs = workBudgetMs(functionTimeoutSeconds);
-  const allowPrivate = config.allowPrivate ?? false;
-  const metricsMode: MetricsMode = config.metrics ?? 'default';
-  const capacity = Object.fromEntries(
-    CHECK_KINDS.map((k) => [k, { ...KIND_CAPACITY[k], ...(d.concurrency ? { concurrency: d.concurrency } : {}) }]),
-  ) as Record<CheckKind, KindCapacity>;
+const periodOf = (e: Entry) => periodSecondsOf(e.schedule);
 
-  const problems: string[] = [];
-  const entries = expand(config, problems, options.port25Reachable === true);
-  problems.push(
-    ...validateEntries(entries, {
-      defaultTimeoutMs,
-      budgetMs,
-      functionTimeoutSeconds,
-      alarmNamePrefix: options.alarmNamePrefix ?? 'MailProbe',
-    }),
-  );
-  if (problems.length > 0) throw new PlanError([...new Set(problems)]);
-
-  // Per-target alarms as the classic layout would make them: decides `auto`.
-  const periodOf = (e: Entry) => periodSecondsOf(e.schedule);
-  const usesTls = (spec: CheckSpec) =>
-    spec.check === 'smtp' ? effectiveTlsMode(spec.tls, spec.port) !== 'none' : spec.check !== 'ses-account';
+/** Each entry's certificate-alarm input (alarm-layout.ts), with its endpoint's tls check if any. */
+function certInputs(entries: readonly Entry[]): (e: Entry) => CertAlarmInput {
   const tlsEntries = new Map(entries.filter((e) => e.spec.check === 'tls').map((e) => [targetOf(e.spec), e]));
-  const classicCert = (e: Entry) =>
-    e.spec.check === 'tls' ||
-    e.spec.check === 'mta-sts' ||
-    (e.spec.check === 'smtp' && usesTls(e.spec) && !tlsEntries.has(targetOf(e.spec)));
+  return (e) => {
+    const spec = e.spec;
+    const tls = spec.check === 'smtp' ? tlsEntries.get(targetOf(spec)) : undefined;
+    return {
+      check: spec.check,
+      usesTls: spec.check === 'smtp' ? effectiveTlsMode(spec.tls, spec.port) !== 'none' : spec.check !== 'ses-account',
+      periodSeconds: periodOf(e),
+      ...(tls !== undefined ? { tlsCheck: { periodSeconds: periodOf(tls) } } : {}),
+    };
+  };
+}
+
+/** `auto`: per-target alarms while the classic layout's count stays within the budget, else fleet. */
+function alarmModeOf(entries: readonly Entry[], requested: AlarmMode | 'auto'): AlarmMode {
+  if (requested !== 'auto') return requested;
+  const input = certInputs(entries);
   const classicAlarms = entries.reduce(
     (n, e) =>
       n +
       classicAlarmsOf({
-        alarmCertExpiry: classicCert(e),
+        alarmCertExpiry: certAlarmHere(input(e), 'per-target', 'default'),
         alarmDhBits: e.spec.check === 'tls',
         ...(e.spec.check === 'ses-account' ? { quotaWarnPercent: quotaWarnPercentOf(e.spec) } : {}),
       }).length,
     0,
   );
-  const requested = options.alarmMode ?? config.alarms?.mode ?? 'auto';
-  const alarmMode: AlarmMode =
-    requested === 'auto' ? (classicAlarms <= AUTO_PER_TARGET_MAX_ALARMS ? 'per-target' : 'fleet') : requested;
+  return classicAlarms <= AUTO_PER_TARGET_MAX_ALARMS ? 'per-target' : 'fleet';
+}
 
-  /**
-   * One certificate alarm per endpoint. Per-target: on the tls check when the endpoint has one (it
-   * sees the whole chain), else on smtp. Fleet: on the check whose interval fits Metrics Insights'
-   * window with the margin (the tls check's 6 hours does not; the smtp check sees the same chain).
-   */
-  const certHere = (e: Entry): boolean => {
-    if (metricsMode === 'aggregate') return false;
-    if (alarmMode === 'per-target') return classicCert(e);
-    if (e.spec.check === 'mta-sts') return true;
-    if (e.spec.check === 'tls') return certInsightsCapable(periodOf(e));
-    if (e.spec.check === 'smtp' && usesTls(e.spec)) {
-      const tls = tlsEntries.get(targetOf(e.spec));
-      return !(tls && certInsightsCapable(periodOf(tls)));
-    }
-    return false;
-  };
-  const omitOf = (e: Entry): TargetMetricName[] =>
-    metricsMode === 'default' && !certHere(e) && e.spec.check !== 'ses-account' ? ['CertDaysToExpiry'] : [];
-
+/**
+ * Entries → shards: grouped by kind, schedule, thresholds and published metrics, each group cut
+ * into shards that finish inside the function's budget; in fleet mode whole shards are packed
+ * into alarm groups of at most FLEET_GROUP_SIZE targets (the metric dimension `AlarmGroup`).
+ */
+function cutShards(
+  entries: readonly Entry[],
+  layout: {
+    readonly omitOf: (e: Entry) => TargetMetricName[];
+    readonly certHere: (e: Entry) => boolean;
+    readonly alarmMode: AlarmMode;
+    readonly metricsMode: MetricsMode;
+    readonly shardOptions: (check: CheckKind) => Omit<Parameters<typeof shardsOf>[1], 'idPrefix' | 'maxChecks'>;
+  },
+): { shards: ShardEvent[]; alarmGroups: AlarmGroup[]; groupOfTarget: Map<string, string> } {
+  const { omitOf, certHere, alarmMode, metricsMode, shardOptions } = layout;
   const groups = new Map<string, Entry[]>();
   for (const e of entries) {
     const key = JSON.stringify([e.spec.check, e.schedule, e.thresholds, omitOf(e)]);
@@ -169,13 +160,7 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
     const omit = omitOf(first);
     const cut = shardsOf(group, {
       idPrefix: prefix,
-      budgetMs,
-      concurrency: capacity[first.spec.check].concurrency,
-      allowPrivate,
-      defaultTimeoutMs,
-      notifications: alertPolicyOf(config.alerting?.notifications),
-      ...(config.dnssec?.trustAnchors !== undefined ? { trustAnchors: config.dnssec.trustAnchors } : {}),
-      ...(config.dnsServer !== undefined ? { dnsServer: config.dnsServer } : {}),
+      ...shardOptions(first.spec.check),
       // Two shards fill a group exactly, so groups are full rather than one shard each.
       ...(alarmMode === 'fleet' ? { maxChecks: FLEET_GROUP_SIZE / 2 } : {}),
     });
@@ -227,27 +212,37 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
     closeGroup();
   }
 
-  const targets: PlannedTarget[] = entries.map((e) => {
-    const spec = e.spec;
-    const group = groupOfTarget.get(`${spec.check} ${nameOf(spec)}`);
-    return {
-      check: spec.check,
-      name: nameOf(spec),
-      target: targetOf(spec),
-      schedule: e.schedule,
-      periodSeconds: periodOf(e),
-      interval: scheduleSlug(e.schedule),
-      thresholds: e.thresholds,
-      ...(group !== undefined ? { group } : {}),
-      alarmCertExpiry: certHere(e),
-      alarmDhBits: spec.check === 'tls' && metricsMode !== 'aggregate',
-      port25:
-        (spec.check === 'mta-sts' && spec.probeMx !== false) ||
-        ((spec.check === 'smtp' || spec.check === 'tls') && spec.port === 25),
-      ...(spec.check === 'ses-account' ? { quotaWarnPercent: quotaWarnPercentOf(spec) } : {}),
-    };
-  });
+  return { shards, alarmGroups, groupOfTarget };
+}
 
+/** What the alarms, the dashboard and the cost model need to know of one planned check. */
+function plannedTargetOf(
+  e: Entry,
+  group: string | undefined,
+  alarmCertExpiry: boolean,
+  metricsMode: MetricsMode,
+): PlannedTarget {
+  const spec = e.spec;
+  return {
+    check: spec.check,
+    name: nameOf(spec),
+    target: targetOf(spec),
+    schedule: e.schedule,
+    periodSeconds: periodOf(e),
+    interval: scheduleSlug(e.schedule),
+    thresholds: e.thresholds,
+    ...(group !== undefined ? { group } : {}),
+    alarmCertExpiry,
+    alarmDhBits: spec.check === 'tls' && metricsMode !== 'aggregate',
+    port25:
+      (spec.check === 'mta-sts' && spec.probeMx !== false) ||
+      ((spec.check === 'smtp' || spec.check === 'tls') && spec.port === 25),
+    ...(spec.check === 'ses-account' ? { quotaWarnPercent: quotaWarnPercentOf(spec) } : {}),
+  };
+}
+
+/** One "targets reporting" alarm per (kind, interval): how many targets should report in each. */
+function reportingGroupsOf(targets: readonly PlannedTarget[]): ReportingGroup[] {
   const reportingMap = new Map<string, ReportingGroup>();
   for (const t of targets) {
     const key = `${t.check} ${t.interval}`;
@@ -259,7 +254,95 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
       expected: (r?.expected ?? 0) + 1,
     });
   }
-  const reporting = [...reportingMap.values()];
+  return [...reportingMap.values()];
+}
+
+/** Alarm counts (alarm-layout.ts) and the resource estimate the plan-time limits are checked on. */
+function estimateOf(p: {
+  readonly shards: readonly ShardEvent[];
+  readonly targets: readonly PlannedTarget[];
+  readonly alarmGroups: readonly AlarmGroup[];
+  readonly reporting: readonly ReportingGroup[];
+  readonly alarmMode: AlarmMode;
+  readonly metricsMode: MetricsMode;
+  /** TLS-RPT: the domains with a per-domain alarm, when the receivers are deployed. */
+  readonly tlsRptDomains: number | undefined;
+}): PlanEstimate {
+  const kinds = new Set(p.shards.map((s) => s.check));
+  const { perTarget: perTargetAlarms, insights: insightsAlarms } = countTargetAlarms(
+    p.targets,
+    p.alarmGroups,
+    p.alarmMode,
+    p.metricsMode,
+  );
+  const otherAlarms = p.reporting.length * (p.metricsMode === 'aggregate' ? 2 : 1);
+  return {
+    perTargetAlarms,
+    insightsAlarms,
+    otherAlarms,
+    resources:
+      RESOURCES_FIXED +
+      kinds.size * RESOURCES_PER_FUNCTION +
+      p.shards.length +
+      // One heartbeat schedule per shard of a slow fleet group (fleet-route.ts).
+      p.shards.filter((s) => s.metrics?.heartbeat !== undefined).length +
+      perTargetAlarms +
+      insightsAlarms +
+      otherAlarms +
+      (p.tlsRptDomains !== undefined ? RESOURCES_TLSRPT + p.tlsRptDomains : 0),
+  };
+}
+
+export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): Plan {
+  const d = config.defaults ?? {};
+  const functionTimeoutSeconds = d.functionTimeoutSeconds ?? DEFAULT_FUNCTION_TIMEOUT_SECONDS;
+  const defaultTimeoutMs = d.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const budgetMs = workBudgetMs(functionTimeoutSeconds);
+  const allowPrivate = config.allowPrivate ?? false;
+  const metricsMode: MetricsMode = config.metrics ?? 'default';
+  const capacity = Object.fromEntries(
+    CHECK_KINDS.map((k) => [k, { ...KIND_CAPACITY[k], ...(d.concurrency ? { concurrency: d.concurrency } : {}) }]),
+  ) as Record<CheckKind, KindCapacity>;
+
+  const problems: string[] = [];
+  const entries = expand(config, problems, options.port25Reachable === true);
+  problems.push(
+    ...validateEntries(entries, {
+      defaultTimeoutMs,
+      budgetMs,
+      functionTimeoutSeconds,
+      alarmNamePrefix: options.alarmNamePrefix ?? 'MailProbe',
+    }),
+  );
+  if (problems.length > 0) throw new PlanError([...new Set(problems)]);
+
+  const requested = options.alarmMode ?? config.alarms?.mode ?? 'auto';
+  const alarmMode = alarmModeOf(entries, requested);
+  const certInput = certInputs(entries);
+  const certHere = (e: Entry) => certAlarmHere(certInput(e), alarmMode, metricsMode);
+  const omitOf = (e: Entry): TargetMetricName[] =>
+    metricsMode === 'default' && !certHere(e) && e.spec.check !== 'ses-account' ? ['CertDaysToExpiry'] : [];
+
+  const { shards, alarmGroups, groupOfTarget } = cutShards(entries, {
+    omitOf,
+    certHere,
+    alarmMode,
+    metricsMode,
+    shardOptions: (check) => ({
+      budgetMs,
+      concurrency: capacity[check].concurrency,
+      allowPrivate,
+      defaultTimeoutMs,
+      notifications: alertPolicyOf(config.alerting?.notifications),
+      ...(config.dnssec?.trustAnchors !== undefined ? { trustAnchors: config.dnssec.trustAnchors } : {}),
+      ...(config.dnsServer !== undefined ? { dnsServer: config.dnsServer } : {}),
+    }),
+  });
+
+  const targets = entries.map((e) =>
+    plannedTargetOf(e, groupOfTarget.get(`${e.spec.check} ${nameOf(e.spec)}`), certHere(e), metricsMode),
+  );
+  const reporting = reportingGroupsOf(targets);
 
   const secretArns = [
     ...new Set(
@@ -270,31 +353,17 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
   ];
   const sesRegions = [...new Set(entries.flatMap((e) => (e.spec.check === 'ses-account' ? [e.spec.region] : [])))];
 
-  const kinds = new Set(shards.map((s) => s.check));
-  const { perTarget: perTargetAlarms, insights: insightsAlarms } = countTargetAlarms(
+  const estimate = estimateOf({
+    shards,
     targets,
     alarmGroups,
+    reporting,
     alarmMode,
     metricsMode,
-  );
-  const otherAlarms = reporting.length * (metricsMode === 'aggregate' ? 2 : 1);
-  const estimate: PlanEstimate = {
-    perTargetAlarms,
-    insightsAlarms,
-    otherAlarms,
-    resources:
-      RESOURCES_FIXED +
-      kinds.size * RESOURCES_PER_FUNCTION +
-      shards.length +
-      // One heartbeat schedule per shard of a slow fleet group (fleet-route.ts).
-      shards.filter((s) => s.metrics?.heartbeat !== undefined).length +
-      perTargetAlarms +
-      insightsAlarms +
-      otherAlarms +
-      (config.tlsRpt
-        ? RESOURCES_TLSRPT + (config.tlsRpt.domains?.length ?? targets.filter((t) => t.check === 'mta-sts').length)
-        : 0),
-  };
+    tlsRptDomains: config.tlsRpt
+      ? (config.tlsRpt.domains?.length ?? targets.filter((t) => t.check === 'mta-sts').length)
+      : undefined,
+  });
 
   problems.push(
     ...planLimitProblems({

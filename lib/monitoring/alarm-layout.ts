@@ -8,6 +8,7 @@
  */
 import type { CheckKind } from '../../lambdas/engine/checks.js';
 import type { MetricsMode } from '../../lambdas/engine/metrics/definitions.js';
+import { certInsightsCapable } from '../config/fleet-route.js';
 import type { AlarmGroup, AlarmMode, PlannedTarget } from '../config/plan-types.js';
 
 /**
@@ -43,6 +44,35 @@ export function targetAlarmRoute(check: CheckKind, alarmMode: AlarmMode, metrics
 /** Whether a kind's per-target metrics carry the alarm group dimension (fleet alarms query by it). */
 export function metricsGrouped(check: CheckKind, alarmMode: AlarmMode, metricsMode: MetricsMode): boolean {
   return targetAlarmRoute(check, alarmMode, metricsMode) === 'fleet';
+}
+
+/** What decides which of an endpoint's checks carries its certificate alarm. */
+export interface CertAlarmInput {
+  readonly check: CheckKind;
+  /** smtp: the endpoint speaks TLS (STARTTLS or implicit). */
+  readonly usesTls: boolean;
+  readonly periodSeconds: number;
+  /** The same endpoint's tls check, when it has one. */
+  readonly tlsCheck?: { readonly periodSeconds: number };
+}
+
+/**
+ * One certificate alarm per endpoint. Classic: on the tls check when the endpoint has one (it
+ * sees the whole chain), else on smtp. Fleet: on the check whose interval fits Metrics Insights'
+ * window with the margin (the tls check's 6 hours does not; the smtp check sees the same chain).
+ */
+export function certAlarmHere(e: CertAlarmInput, alarmMode: AlarmMode, metricsMode: MetricsMode): boolean {
+  switch (targetAlarmRoute(e.check, alarmMode, metricsMode)) {
+    case 'none':
+      return false;
+    case 'classic':
+      return e.check === 'tls' || e.check === 'mta-sts' || (e.check === 'smtp' && e.usesTls && !e.tlsCheck);
+    case 'fleet':
+      if (e.check === 'mta-sts') return true;
+      if (e.check === 'tls') return certInsightsCapable(e.periodSeconds);
+      if (e.check === 'smtp' && e.usesTls) return !(e.tlsCheck && certInsightsCapable(e.tlsCheck.periodSeconds));
+      return false;
+  }
 }
 
 /** What decides a target's classic alarms (a `PlannedTarget`, or the plan's draft of one). */
