@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Behaviour unchanged across a refactoring (issue #19): synthesizes the example config and runs
-# the demo (`mailprobe run --json` against loopback servers) at two commits, and compares both
-# after removing what differs between any two runs: asset hashes, ports, times, durations and
-# the demo's freshly made certificates. Exit 0 when both are the same, 1 with the diff otherwise.
+# Behaviour unchanged across a refactoring (issue #19): synthesizes the example config, runs
+# the demo (`mailprobe run --json` against loopback servers) and dumps the plans and cost
+# estimates of 15 configs (scripts/dump-plans.ts: generated fleets, every alarm × metric mode)
+# at two commits, and compares them after removing what differs between any two runs: asset
+# hashes, ports, times, durations and the demo's freshly made certificates. Exit 0 when both are
+# the same, 1 with the diff otherwise.
 #
 #   bash scripts/compare-behaviour.sh BEFORE [AFTER]     (AFTER defaults to the working tree)
 set -euo pipefail
@@ -34,14 +36,15 @@ capture() { # $1 = directory, $2 = label
     npx tsx scripts/demo.ts --json --output "$out/run-$label.json" >/dev/null || true
   )
   node "$repo/scripts/normalize-behaviour.mjs" "$out/cdk-$label" "$out/run-$label.json" >"$out/$label.txt"
+  (cd "$repo" && npx tsx scripts/dump-plans.ts "$dir") >"$out/plans-$label.json"
 }
 
 b=$(checkout "$before")
 capture "$b" before
 trees_after=$(checkout "$after")
 capture "$trees_after" after
-if diff -u "$out/before.txt" "$out/after.txt"; then
-  echo "compare-behaviour: templates and demo results the same ($(wc -l <"$out/after.txt") normalized lines)"
+if diff -u "$out/before.txt" "$out/after.txt" && cmp "$out/plans-before.json" "$out/plans-after.json"; then
+  echo "compare-behaviour: templates and demo results the same ($(wc -l <"$out/after.txt") normalized lines), plans and costs the same ($(wc -c <"$out/plans-after.json") bytes)"
 else
   exit 1
 fi
