@@ -36,7 +36,8 @@ import { Construct } from 'constructs';
 import { DIMENSION_CHECK, DIMENSION_TARGET } from '../lambdas/engine/metrics/definitions.js';
 import { TLSRPT_CHECK, TLSRPT_METRICS, type DomainTarget } from '../lambdas/engine/tlsrpt/metrics.js';
 import { INCOMING_PREFIX, REPORTS_PREFIX } from '../lambdas/engine/tlsrpt/store.js';
-import { TLSRPT_DAY_PREFIX, type TlsRptLimits } from '../lambdas/engine/tlsrpt/limits.js';
+import { DATA_LIMITS, TLSRPT_DAY_PREFIX, type TlsRptLimits } from '../lambdas/engine/tlsrpt/limits.js';
+import { DIMENSION_REASON } from '../lambdas/engine/tlsrpt/metrics.js';
 import { STATE_TABLE } from '../lambdas/engine/state/table.js';
 import { TLSRPT_ENV } from '../lambdas/engine/shard/tlsrpt-env.js';
 import { prebundledHandlerDir } from './probe-function.js';
@@ -335,7 +336,39 @@ export class TlsRptReceiver extends Construct {
       alarm.addAlarmAction(...actions);
       return alarm;
     });
-    this.alarms = [...props.domains.map((d) => this.domainAlarm(d, props, stack.stackName)), ...errorAlarms];
+    // A limit that refuses reports loses data: a flood (issue 21), or limits set too low for the
+    // senders a domain really has. Either way on-call should know within the hour, not from a digest.
+    const dropped = new cloudwatch.Alarm(this, 'Dropped', {
+      alarmName: `${prefix}-tlsrpt-Dropped`,
+      metric: new cloudwatch.MathExpression({
+        expression: DATA_LIMITS.map((_, i) => `m${i}`).join(' + '),
+        usingMetrics: Object.fromEntries(
+          DATA_LIMITS.map((reason, i) => [
+            `m${i}`,
+            new cloudwatch.Metric({
+              namespace: props.namespace,
+              metricName: TLSRPT_METRICS.Dropped.name,
+              dimensionsMap: { [DIMENSION_CHECK]: TLSRPT_CHECK, [DIMENSION_REASON]: reason },
+              statistic: 'Sum',
+              period: Duration.hours(1),
+            }),
+          ]),
+        ),
+        period: Duration.hours(1),
+        label: 'TLS-RPT requests and reports refused by a daily limit',
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription:
+        `mailprobe: the TLS-RPT receivers refused requests or reports in the last hour because a daily limit (tlsRpt.limits) was reached (warning). ` +
+        `Meaning: those reports were not stored or counted; many refusals mean a flood of forged or repeated reports, a few mean a limit below what a domain's real senders send. ` +
+        `Action: look at the TlsRptDropped metric by Reason and the receivers' log lines (msg "tlsrpt report refused" or "tlsrpt mail refused"); raise the limit named there if the senders are real.`,
+    });
+    dropped.addAlarmAction(...actions);
+    dropped.addOkAction(...actions);
+    this.alarms = [...props.domains.map((d) => this.domainAlarm(d, props, stack.stackName)), ...errorAlarms, dropped];
   }
 
   private receiverFunction(

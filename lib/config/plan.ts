@@ -84,8 +84,8 @@ export function insightsCapable(periodSeconds: number): boolean {
 const RESOURCES_PER_FUNCTION = 11;
 /** Topic, key, topic policy, dashboard, query, the AnyCritical composite alarm and outputs' margin. */
 const RESOURCES_FIXED = 13;
-/** The TLS-RPT receivers (lib/tlsrpt-receiver.ts, both of them): bucket, API, rule, functions, digest schedule…; plus one alarm per domain. */
-const RESOURCES_TLSRPT = 27;
+/** The TLS-RPT receivers (lib/tlsrpt-receiver.ts, both of them): bucket, API, rule, functions, digest schedule, Dropped alarm…; plus one alarm per domain. */
+const RESOURCES_TLSRPT = 28;
 
 const quotaWarnPercentOf = (spec: Extract<CheckSpec, { check: 'ses-account' }>) =>
   spec.quotaWarnPercent ?? DEFAULT_QUOTA_WARN_PERCENT;

@@ -21,6 +21,7 @@ import { nameOf, periodSecondsOf, type Plan } from '../config/plan.js';
 import { HOURS_PER_MONTH, PRICES, PRICES_CHECKED, PRICES_REGION } from './prices.js';
 import { applyVolumeTiers } from './tiers.js';
 import { alarmsWatching } from '../monitoring/alarm-layout.js';
+import { DATA_LIMITS } from '../../lambdas/engine/tlsrpt/limits.js';
 
 /** Wall time of one check, its share of an invocation (bench/fleet.ts measures the CPU part; the rest is network). */
 export const CHECK_SECONDS: Readonly<Record<CheckKind, number>> = {
@@ -243,14 +244,15 @@ export function estimateCost(plan: Plan, options: { existingTopic?: boolean } = 
   if (!options.existingTopic && !plan.alerting.topicArn) addTo(fixed, 'KMS key of the alert topic', PRICES.kmsKeyMonth);
   if (plan.tlsRpt) {
     // TLS-RPT (lib/tlsrpt-receiver.ts): two metrics and one alarm per domain, with data in the hours reports
-    // arrive (about three senders a day); requests, Lambda, S3 and SES receiving stay at fractions of a cent.
+    // arrive (about three senders a day), an Errors alarm per receiver and the Dropped alarm (one
+    // metric per data limit); requests, Lambda, S3 and SES receiving stay at fractions of a cent.
     const domains = plan.tlsRpt.domains?.length ?? plan.targets.filter((t) => t.check === 'mta-sts').length;
     const receivers = (plan.tlsRpt.https ? 1 : 0) + (plan.tlsRpt.mail ? 1 : 0);
     addTo(
       fixed,
       'TLS-RPT metrics and alarms',
       domains * (2 * PRICES.customMetricMonth * (TLSRPT_HOURS_WITH_DATA / HOURS_PER_MONTH) + PRICES.alarmMetricMonth) +
-        receivers * PRICES.alarmMetricMonth,
+        (receivers + DATA_LIMITS.length) * PRICES.alarmMetricMonth,
     );
   }
 

@@ -219,6 +219,39 @@ describe('TlsRptReceiver', () => {
       AlarmActions: [Match.anyValue()],
     });
   });
+
+  it('alarms within the hour when a daily limit refuses requests or reports (data lost), not for held-back alerts', () => {
+    const dropped = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
+      (a) => (a as { Properties: { AlarmName?: string } }).Properties.AlarmName === 'Reports-tlsrpt-Dropped',
+    );
+    expect(dropped).toHaveLength(1);
+    const props = (dropped[0] as { Properties: Record<string, unknown> }).Properties;
+    expect(props).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [expect.anything()],
+      OKActions: [expect.anything()],
+    });
+    const metrics = props['Metrics'] as {
+      Id: string;
+      Expression?: string;
+      MetricStat?: {
+        Metric: { MetricName: string; Dimensions: { Name: string; Value: string }[] };
+        Period: number;
+        Stat: string;
+      };
+    }[];
+    expect(metrics.find((m) => m.Expression)?.Expression).toBe('m0 + m1 + m2');
+    const reasons = metrics.flatMap((m) =>
+      m.MetricStat ? [m.MetricStat.Metric.Dimensions.find((d) => d.Name === 'Reason')?.Value] : [],
+    );
+    expect(reasons.sort()).toEqual(['reports-per-domain', 'reports-per-submitter', 'requests-per-source']);
+    for (const m of metrics.filter((x) => x.MetricStat)) {
+      expect(m.MetricStat).toMatchObject({ Metric: { MetricName: 'TlsRptDropped' }, Period: 3600, Stat: 'Sum' });
+    }
+  });
 });
 
 describe('TlsRptReceiver options', () => {

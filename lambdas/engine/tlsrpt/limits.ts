@@ -48,6 +48,12 @@ export const DEFAULT_TLSRPT_LIMITS: TlsRptLimits = {
 /** Which limit refused something: the `Reason` dimension of the TlsRptDropped metric. */
 export type LimitName = 'requests-per-source' | 'reports-per-submitter' | 'reports-per-domain' | 'alerts-per-domain';
 
+/**
+ * The limits whose refusals lose data (a request or a report not stored). The alerts-per-domain
+ * limit only holds back a second alert of the day: it refuses by design, never pages.
+ */
+export const DATA_LIMITS: readonly LimitName[] = ['requests-per-source', 'reports-per-submitter', 'reports-per-domain'];
+
 export interface DayCounters {
   /** Adds one to the counter and returns the new value. Throws when the table cannot be reached (retry later). */
   increment(counter: string, day: string): Promise<number>;
