@@ -88,7 +88,8 @@ function nestedSizes(directory: string, files: Map<string, string>, parent: stri
     if (r.Type !== 'AWS::CloudFormation::Stack') return [];
     const hash = /\/([0-9a-f]{64})\.json"/.exec(JSON.stringify(r.Properties?.TemplateURL))?.[1];
     const file = hash !== undefined ? files.get(hash) : undefined;
-    const name = `${parent}/${logicalId}`;
+    // `MailProbesShardStacksShards3NestedStack…Resource<hash>` → `MailProbesShardStacksShards3`.
+    const name = `${parent}/${logicalId.replace(/NestedStack\w*NestedStackResource[0-9A-F]{8}$/, '')}`;
     // A nested stack whose template is not in this assembly cannot be measured: say so, never pass it silently.
     if (file === undefined) throw new Error(`${name}: nested template not found in ${directory}`);
     const body = readFileSync(join(directory, file));
