@@ -20,9 +20,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config/load.js';
 import { planConfig, type Plan } from '../../lib/config/plan.js';
-import type { MailProbeConfig } from '../../lib/config/schema.js';
 import { SCHEDULES_PER_SHARD_STACK, schedulesOf, shardStackLayout } from '../../lib/config/shard-stacks.js';
-import { fleetConfig } from '../../lib/cost/sample-configs.js';
+import { fleetConfig, scaleFleetConfig } from '../../lib/cost/sample-configs.js';
 import { MailProbeStack } from '../../lib/mail-probe-stack.js';
 import {
   CFN_MAX_TEMPLATE_BYTES,
@@ -39,13 +38,7 @@ afterAll(() => {
   for (const d of outdirs) rmSync(d, { recursive: true, force: true });
 });
 
-/**
- * At 100,000 endpoints the default metrics need 693 Metrics Insights alarms, an account quota
- * of 200 per region that no stack split lifts: the plan says so and names metrics: aggregate,
- * which this fleet uses (alarms per check kind, whatever the fleet size).
- */
-const configOf = (endpoints: number): MailProbeConfig =>
-  endpoints >= 100_000 ? fleetConfig(endpoints, { metrics: 'aggregate' }) : fleetConfig(endpoints);
+const configOf = scaleFleetConfig;
 
 function build(plan: Plan): { app: App; stack: MailProbeStack } {
   const outdir = mkdtempSync(join(tmpdir(), 'mailprobe-shard-stacks-'));
