@@ -169,7 +169,7 @@ describe('stable shard stacks', () => {
     const functions = (s: MailProbeStack) =>
       [...s.probes.functions.values()].map((f) => s.getLogicalId(f.function.node.defaultChild as CfnResource));
     expect(functions(stack)).toEqual(functions(base.stack));
-  });
+  }, 300_000);
 
   it("a small config synthesizes as before the split: the example's probe and schedule logical IDs", () => {
     const plan = planConfig(loadConfig('mailprobe.config.example.yaml'));
