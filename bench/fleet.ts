@@ -1,8 +1,11 @@
 /**
- * `npm run bench` (fleet part): for generated fleets of 10 / 100 / 1,000 / 10,000 endpoints,
- * plan and synth seconds (offline, inline code, cdk-nag on), resources, alarms, dashboard
- * widgets, and the monthly cost per endpoint in each metric mode; then the CPU one smtp
- * check and one tls posture check cost (the capacity figures in lib/config/defaults.ts).
+ * `npm run bench` (fleet part): for generated fleets of 10 / 100 / 1,000 / 10,000 / 100,000
+ * endpoints (BENCH_FLEET_SIZES=10,1000 for others; 100,000 adds about 10 s: plan, synth and
+ * the per-mode costs),
+ * plan and synth seconds (offline, inline code, cdk-nag on), the bytes and resources of every
+ * template (the root and, for a fleet one stack cannot hold, its nested shard stacks), alarms,
+ * dashboard widgets, and the monthly cost per endpoint in each metric mode; then the CPU one
+ * smtp check and one tls posture check cost (the capacity figures in lib/config/defaults.ts).
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -10,28 +13,25 @@ import { App, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { createContext } from '../lambdas/engine/context.js';
-import {
-  clearShardCache,
-  loadShardEvent,
-  SHARD_ARTIFACT_FOLDER,
-  type ShardReference,
-} from '../lambdas/engine/shard/artifact.js';
+import { clearShardCache, loadShardEvent, SHARD_ARTIFACT_FOLDER } from '../lambdas/engine/shard/artifact.js';
 import { runSmtpCheck } from '../lambdas/engine/smtp/check.js';
 import { starttlsConnector } from '../lambdas/engine/smtp/connector.js';
 import { runTlsCheck } from '../lambdas/engine/tls/posture.js';
 import { planConfig } from '../lib/config/plan.js';
-import { estimateCost } from '../lib/cost/model.js';
-import { fleetConfig } from '../lib/cost/sample-configs.js';
+import { schedulesOf } from '../lib/config/shard-stacks.js';
+import { costPerEndpointByMode } from '../lib/cost/per-endpoint.js';
+import { fleetConfig, scaleFleetConfig } from '../lib/cost/sample-configs.js';
 import { MailProbeStack } from '../lib/mail-probe-stack.js';
+import { measureAssembly } from '../lib/template-limits.js';
 import { createTestPki } from '../testkit/pki.js';
 import { startSmtpServer } from '../testkit/smtp-servers.js';
 
-const SIZES = (process.env.BENCH_FLEET_SIZES ?? '10,100,1000,10000').split(',').map(Number);
+const SIZES = (process.env.BENCH_FLEET_SIZES ?? '10,100,1000,10000,100000').split(',').map(Number);
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 function synthFleet(endpoints: number) {
   const t0 = performance.now();
-  const plan = planConfig(fleetConfig(endpoints));
+  const plan = planConfig(scaleFleetConfig(endpoints));
   const t1 = performance.now();
   const app = new App();
   const stack = new MailProbeStack(app, 'MailProbe', {
@@ -41,19 +41,23 @@ function synthFleet(endpoints: number) {
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const assembly = app.synth();
+  const stacks = measureAssembly(assembly);
   const template = assembly.getStackByName(stack.stackName).template as {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     Resources: Record<string, { Type: string; Properties?: any }>;
   };
   const t2 = performance.now();
   const resources = Object.values(template.Resources);
+  // null: the mode cannot be deployed at this size (the Metrics Insights quota at 100,000 endpoints).
   const perEndpoint = Object.fromEntries(
-    (['default', 'detailed', 'aggregate'] as const).map((metrics) => [
-      metrics,
-      round(estimateCost(planConfig(fleetConfig(endpoints, { metrics }))).totalUsd / endpoints, 3),
+    costPerEndpointByMode(fleetConfig(endpoints)).map((c) => [
+      c.metrics,
+      'notDeployable' in c ? null : round(c.usdPerEndpointMonth, 3),
     ]),
   );
   return {
+    metricsMode: plan.metricsMode,
+    stacks: stacks.map((s) => ({ stack: s.stack, bytes: s.bytes, resources: s.resources })),
     templateBytes: Buffer.byteLength(JSON.stringify(template)),
     endpoints,
     checks: plan.targets.length,
@@ -62,11 +66,12 @@ function synthFleet(endpoints: number) {
     synthSeconds: round((t2 - t1) / 1000),
     resources: resources.length,
     alarms: resources.filter((r) => r.Type === 'AWS::CloudWatch::Alarm').length,
-    schedules: resources.filter((r) => r.Type === 'AWS::Scheduler::Schedule').length,
+    schedules: plan.shards.reduce((n, sh) => n + schedulesOf(sh), 0),
     widgets: stack.probes.dashboard.widgetCount,
     usdPerEndpointMonth: perEndpoint,
     assembly: assembly.directory,
     template,
+    references: stack.probes.functions.get('smtp')?.references,
   };
 }
 
@@ -86,11 +91,8 @@ async function coldShardRead(fleet: ReturnType<typeof synthFleet>) {
     `asset.${String(layer.Properties.Content.S3Key).replace(/\.zip$/, '')}`,
     SHARD_ARTIFACT_FOLDER,
   );
-  const refs = resources
-    .filter((r) => r.Type === 'AWS::Scheduler::Schedule')
-    .map((r) => JSON.parse(r.Properties.Target.Input as string) as ShardReference)
-    .filter((r) => r.check === 'smtp')
-    .sort((a, b) => b.artifact.bytes - a.artifact.bytes);
+  // From the function, not the root template: a split fleet's schedules are in nested stacks.
+  const refs = [...(fleet.references?.values() ?? [])].sort((a, b) => b.artifact.bytes - a.artifact.bytes);
   const largest = refs[0]!;
   const times: number[] = [];
   for (let i = 0; i < 20; i++) {
@@ -137,17 +139,25 @@ export async function benchFleet(): Promise<void> {
   const cpu = await capacity();
   console.log(
     JSON.stringify(
-      { fleet: rows.map(({ template: _t, assembly: _a, ...r }) => r), shardRead, capacityPerCheck: cpu },
+      {
+        fleet: rows.map(({ template: _t, assembly: _a, references: _r, ...r }) => r),
+        shardRead,
+        capacityPerCheck: cpu,
+      },
       null,
       2,
     ),
   );
+  const usd = (n: number | null | undefined) => (n === null || n === undefined ? 'not deployable' : String(n));
   for (const r of rows) {
     console.log(
-      `${String(r.endpoints).padStart(6)} endpoints (${r.checks} checks, ${r.alarmMode}): plan ${r.planSeconds} s, synth ${r.synthSeconds} s, ` +
-        `template ${r.templateBytes} bytes, ${r.resources} resources, ${r.alarms} alarms, ${r.schedules} schedules, ${r.widgets} widgets; ` +
-        `$/endpoint-month default ${r.usdPerEndpointMonth.default}, detailed ${r.usdPerEndpointMonth.detailed}, aggregate ${r.usdPerEndpointMonth.aggregate}`,
+      `${String(r.endpoints).padStart(6)} endpoints (${r.checks} checks, ${r.alarmMode}, metrics ${r.metricsMode}): plan ${r.planSeconds} s, synth ${r.synthSeconds} s, ` +
+        `${r.stacks.length} template(s), root ${r.templateBytes} bytes, ${r.resources} resources, ${r.alarms} alarms, ${r.schedules} schedules, ${r.widgets} widgets; ` +
+        `$/endpoint-month default ${usd(r.usdPerEndpointMonth['default'])}, detailed ${usd(r.usdPerEndpointMonth['detailed'])}, aggregate ${usd(r.usdPerEndpointMonth['aggregate'])}`,
     );
+    for (const st of r.stacks) {
+      console.log(`         ${st.stack}: ${st.bytes} bytes, ${st.resources} resources`);
+    }
   }
   if (shardRead) {
     console.log(

@@ -20,14 +20,17 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DEPLOYED_KINDS, type CheckKind } from '../lambdas/engine/result.js';
 import { ENV } from '../lambdas/engine/shard/env.js';
+import type { ShardEvent } from '../lambdas/engine/shard/event.js';
 import { loadConfig, validateConfig } from './config/load.js';
 import { planConfig, type Plan } from './config/plan.js';
+import { shardStackLayout } from './config/shard-stacks.js';
 import type { MailProbeConfig } from './config/schema.js';
 import { AlertTopic } from './alert-topic.js';
 import { CriticalCompositeAlarm } from './critical-composite.js';
 import { alarmPropsOf, ProbeAlarms } from './probe-alarms.js';
 import { DEFAULT_QUERY_NAME, ProbeDashboard } from './probe-dashboard.js';
 import { ProbeFunction } from './probe-function.js';
+import { ShardStacks } from './shard-stacks.js';
 import { StateTable } from './state-table.js';
 import { tlsRptReceiverFromPlan, type TlsRptReceiver, type TlsRptReceiverKind } from './tlsrpt-receiver.js';
 
@@ -158,6 +161,8 @@ export class MailProbes extends Construct {
   readonly dashboard: ProbeDashboard;
   /** The TLS-RPT receivers, when the plan has a `tlsRpt` section. */
   readonly tlsRpt?: TlsRptReceiver;
+  /** The nested stacks of the schedules, when one stack cannot hold the fleet (lib/config/shard-stacks.ts). */
+  readonly shardStacks?: ShardStacks;
 
   /**
    * mailprobe's dashboard widgets (alarm status, the worst targets per check kind, the
@@ -223,6 +228,9 @@ export class MailProbes extends Construct {
     const queryName = `${stack.stackName}/${DEFAULT_QUERY_NAME}`;
     const timeout = Duration.seconds(plan.functionTimeoutSeconds);
     const functions = new Map<CheckKind, ProbeFunction>();
+    // A fleet one stack cannot hold: its schedules go to nested shard stacks (issue #20 item 3).
+    const layout = shardStackLayout(plan.shards, plan.estimate.resources);
+    this.shardStacks = layout.stacks > 0 ? new ShardStacks(this, 'ShardStacks', layout) : undefined;
     for (const kind of DEPLOYED_KINDS) {
       const shards = plan.shards.filter((s) => s.check === kind);
       if (shards.length === 0) continue;
@@ -252,6 +260,7 @@ export class MailProbes extends Construct {
           ...(props.reservedConcurrentExecutions !== undefined
             ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
             : {}),
+          ...(this.shardStacks ? { scheduleScope: (s: ShardEvent) => this.shardStacks!.scopeFor(kind, s.shard) } : {}),
         }),
       );
     }

@@ -82,6 +82,12 @@ export interface ProbeFunctionProps {
    * npm; lambdas/handlers/<check>.ts bundled with esbuild from a clone
    */
   readonly code?: lambda.Code;
+  /**
+   * Where a shard's schedules (probe and heartbeat) are created, e.g. a nested stack of
+   * lib/shard-stacks.ts when one stack cannot hold the fleet.
+   * @default - this construct
+   */
+  readonly scheduleScope?: (shard: ShardEvent) => Construct;
 }
 
 export class ProbeFunction extends Construct {
@@ -291,9 +297,10 @@ export class ProbeFunction extends Construct {
       }),
       description: `mailprobe ${props.check} schedules`,
     });
+    const scopeOf = props.scheduleScope ?? (() => this);
     this.schedules = props.shards.map(
       (shard) =>
-        new scheduler.Schedule(this, `Schedule-${shard.shard}`, {
+        new scheduler.Schedule(scopeOf(shard), `Schedule-${shard.shard}`, {
           schedule: scheduler.ScheduleExpression.expression(shard.schedule),
           description: `mailprobe ${shard.shard}: ${shard.specs.length} ${shard.check} check(s), ${shard.schedule}`,
           target: new targets.LambdaInvoke(this.function, {
@@ -318,7 +325,7 @@ export class ProbeFunction extends Construct {
         );
       }
       return [
-        new scheduler.Schedule(this, `Heartbeat-${shard.shard}`, {
+        new scheduler.Schedule(scopeOf(shard), `Heartbeat-${shard.shard}`, {
           schedule: scheduler.ScheduleExpression.expression(heartbeat.schedule),
           description: `mailprobe ${shard.shard}: republish the last ${shard.check} statuses (no probing), ${heartbeat.schedule}`,
           target: new targets.LambdaInvoke(this.function, {

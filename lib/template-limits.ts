@@ -3,7 +3,7 @@
  * a fleet's template can pass every per-construct check and still be refused at deploy
  * time, so `cdk synth` (bin/app.ts) and `mailprobe plan` measure what CDK uploads.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -30,16 +30,71 @@ export interface StackSize {
   readonly parameters: number;
 }
 
+/**
+ * Every template of the assembly: each stack's, and the nested stacks' it references (issue #20
+ * item 3: a split fleet's schedules are in nested templates, each under the same quotas).
+ */
+/**
+ * Every template of the assembly: each stack's, and the nested stacks' it references (issue #20
+ * item 3: a split fleet's schedules are in nested templates, each under the same quotas).
+ */
 export function measureAssembly(assembly: CloudAssembly): StackSize[] {
-  return assembly.stacks.map((s) => {
-    const t = s.template as { Resources?: object; Outputs?: object; Parameters?: object };
-    return {
-      stack: s.stackName,
-      bytes: Buffer.byteLength(JSON.stringify(t)),
-      resources: Object.keys(t.Resources ?? {}).length,
-      outputs: Object.keys(t.Outputs ?? {}).length,
-      parameters: Object.keys(t.Parameters ?? {}).length,
+  const files = assetFiles(assembly.directory);
+  return assembly.stacks.flatMap((s) => [
+    sizeOf(s.stackName, s.template as Template, Buffer.byteLength(JSON.stringify(s.template))),
+    ...nestedSizes(assembly.directory, files, s.stackName, s.template as Template),
+  ]);
+}
+
+interface Template {
+  Resources?: Record<string, { Type?: string; Properties?: { TemplateURL?: unknown } }>;
+  Outputs?: object;
+  Parameters?: object;
+}
+
+function sizeOf(stack: string, t: Template, bytes: number): StackSize {
+  return {
+    stack,
+    bytes,
+    resources: Object.keys(t.Resources ?? {}).length,
+    outputs: Object.keys(t.Outputs ?? {}).length,
+    parameters: Object.keys(t.Parameters ?? {}).length,
+  };
+}
+
+/**
+ * The assembly's file assets by hash, from its asset manifests: a nested stack's TemplateURL
+ * names its template by hash (the `aws:asset:path` metadata is there only when the CLI asks).
+ */
+function assetFiles(directory: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const name of readdirSync(directory).filter((f) => f.endsWith('.assets.json'))) {
+    const manifest = JSON.parse(readFileSync(join(directory, name), 'utf8')) as {
+      files?: Record<string, { source?: { path?: string } }>;
     };
+    for (const [hash, f] of Object.entries(manifest.files ?? {})) {
+      if (f.source?.path !== undefined) files.set(hash, f.source.path);
+    }
+  }
+  return files;
+}
+
+/**
+ * A nested template is uploaded as the file CDK wrote (a file asset), so its bytes are the
+ * file's; lib/shard-stacks.ts has CDK write it without indentation.
+ */
+function nestedSizes(directory: string, files: Map<string, string>, parent: string, t: Template): StackSize[] {
+  return Object.entries(t.Resources ?? {}).flatMap(([logicalId, r]) => {
+    if (r.Type !== 'AWS::CloudFormation::Stack') return [];
+    const hash = /\/([0-9a-f]{64})\.json"/.exec(JSON.stringify(r.Properties?.TemplateURL))?.[1];
+    const file = hash !== undefined ? files.get(hash) : undefined;
+    // `MailProbesShardStacksShards3NestedStack…Resource<hash>` → `MailProbesShardStacksShards3`.
+    const name = `${parent}/${logicalId.replace(/NestedStack\w*NestedStackResource[0-9A-F]{8}$/, '')}`;
+    // A nested stack whose template is not in this assembly cannot be measured: say so, never pass it silently.
+    if (file === undefined) throw new Error(`${name}: nested template not found in ${directory}`);
+    const body = readFileSync(join(directory, file));
+    const nested = JSON.parse(body.toString('utf8')) as Template;
+    return [sizeOf(name, nested, body.length), ...nestedSizes(directory, files, name, nested)];
   });
 }
 

@@ -1,10 +1,13 @@
 /**
  * `mailprobe plan [--config FILE]`: how a config's checks are spread over shards and
- * invocations, and what the stack will hold, before any `cdk synth`.
+ * invocations, what each stack will hold (the root and, for a fleet one stack cannot hold, the
+ * nested shard stacks), and the monthly cost per endpoint in each metrics mode, before any `cdk synth`.
  */
 import { loadConfig } from '../../lib/config/load.js';
 import { planConfig } from '../../lib/config/plan.js';
+import { shardStackLayout } from '../../lib/config/shard-stacks.js';
 import { summarizePlan } from '../../lib/config/summary.js';
+import { costPerEndpointByMode, endpointsOf } from '../../lib/cost/per-endpoint.js';
 import type { StackSize } from '../../lib/template-limits.js';
 import { stringOption, type Parsed } from './args.js';
 import type { Io } from './io.js';
@@ -22,8 +25,16 @@ export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
   });
   const stacks: StackSize[] = limits?.synthSizes(plan) ?? [];
   const problems = limits?.templateLimitProblems(stacks) ?? [];
+  // Probe runs and heartbeats: what Lambda and the Scheduler are billed for.
+  const invocationsPerHour =
+    Math.round(s.kinds.reduce((n, k) => n + k.invocationsPerHour + k.heartbeatsPerHour, 0) * 100) / 100;
+  const endpoints = endpointsOf(plan);
+  const costs = costPerEndpointByMode(config);
+  const shardStacks = shardStackLayout(plan.shards, plan.estimate.resources).stacks;
   if (parsed.values.json === true) {
-    io.stdout.write(`${JSON.stringify({ version: 1, ...s, stacks }, null, 2)}\n`);
+    io.stdout.write(
+      `${JSON.stringify({ version: 1, ...s, endpoints, invocationsPerHour, shardStacks, stacks, costPerEndpoint: costs }, null, 2)}\n`,
+    );
     return problems.length > 0 ? 2 : 0;
   }
   const rows = [
@@ -59,7 +70,13 @@ export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
       '',
       `function timeout ${s.functionTimeoutSeconds} s; metrics: ${s.metricsMode}; alarms: ${s.alarmMode}`,
       `alarms: ${s.alarms.perTarget} per target, ${s.alarms.insights} Metrics Insights, ${s.alarms.other} reporting/per-kind/function`,
-      `about ${s.estimatedResources} CloudFormation resources (limit 500 per stack)`,
+      `about ${s.estimatedResources} CloudFormation resources (limit 500 per stack)${shardStacks > 0 ? `: the schedules in ${shardStacks} nested shard stacks, the rest in the root` : ''}`,
+      `${endpoints} endpoints, ${invocationsPerHour} invocations per hour (probe runs and heartbeats)`,
+      ...costs.map((c) =>
+        'notDeployable' in c
+          ? `metrics ${c.metrics}: not deployable: ${c.notDeployable}`
+          : `metrics ${c.metrics}: $${c.usdPerEndpointMonth.toFixed(4)} per endpoint a month ($${c.usdPerMonth.toFixed(2)} in all)${c.metrics === s.metricsMode ? ' (this config)' : ''}`,
+      ),
       ...((config.flows?.length ?? 0) > 0
         ? [`flows: ${config.flows!.length}, run by \`mailprobe run\` only for now: a deployment does not run them`]
         : []),
@@ -67,7 +84,7 @@ export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
         ? ['template sizes not measured: install aws-cdk-lib (npm install aws-cdk-lib constructs) to measure them']
         : stacks.map(
             (t) =>
-              `stack ${t.stack}: template ${t.bytes} bytes (limit ${limits.CFN_MAX_TEMPLATE_BYTES}), ${t.resources} resources (limit 500), ${t.outputs} outputs (limit 200)`,
+              `stack ${t.stack}: template ${t.bytes} bytes (limit ${limits.CFN_MAX_TEMPLATE_BYTES}), ${t.resources} resources (limit 500), ${t.outputs} outputs (limit 200), ${t.parameters} parameters (limit 200)`,
           )),
       '',
     ].join('\n'),

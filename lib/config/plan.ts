@@ -143,7 +143,8 @@ function cutShards(
   const groups = new Map<string, Entry[]>();
   for (const e of entries) {
     const key = JSON.stringify([e.spec.check, e.schedule, e.thresholds, omitOf(e)]);
-    groups.set(key, [...(groups.get(key) ?? []), e]);
+    // Appended in place: copying the list per entry was quadratic (10 minutes at 100,000 endpoints).
+    (groups.get(key) ?? groups.set(key, []).get(key)!).push(e);
   }
   const shards: ShardEvent[] = [];
   const alarmGroups: AlarmGroup[] = [];

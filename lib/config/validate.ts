@@ -6,6 +6,7 @@
 import type { ShardEvent } from '../../lambdas/engine/shard/event.js';
 import { ALARM_NAME_MAX_LENGTH, CFN_MAX_RESOURCES_PER_STACK, SCHEDULER_MAX_INPUT_BYTES } from './defaults.js';
 import { nameOf, type Entry } from './expand.js';
+import { schedulesOf, shardStackLayout } from './shard-stacks.js';
 
 /** Construct IDs cannot hold `/` and a few other characters; names may (see NameSchema). */
 export function constructIdOf(name: string): string {
@@ -66,10 +67,10 @@ export function validateEntries(
   return problems;
 }
 
-/** The finished plan against AWS's limits: the Metrics Insights alarm quota, resources per stack, Scheduler input. */
+/** The finished plan against AWS's limits: the Metrics Insights alarm quota, resources per stack (root and shard stacks), Scheduler input. */
 export function planLimitProblems(o: {
   shards: readonly ShardEvent[];
-  estimate: { perTargetAlarms: number; insightsAlarms: number; resources: number };
+  estimate: { perTargetAlarms: number; insightsAlarms: number; otherAlarms: number; resources: number };
   insightsQuota: number;
   perTargetRequested: boolean;
 }): string[] {
@@ -77,16 +78,30 @@ export function planLimitProblems(o: {
   const { estimate, shards } = o;
   if (estimate.insightsAlarms > o.insightsQuota) {
     problems.push(
-      `the plan needs ${estimate.insightsAlarms} Metrics Insights alarms, more than the account's quota of ${o.insightsQuota} per region; ask AWS for a higher quota and set alarms.insightsQuota, or set metrics: aggregate`,
+      `the plan needs ${estimate.insightsAlarms} Metrics Insights alarms, more than the account's quota of ${o.insightsQuota} per region; ask AWS for a higher quota and set alarms.insightsQuota, or set metrics: aggregate (a quota of the account: splitting the stack does not lift it)`,
     );
   }
-  if (estimate.resources > CFN_MAX_RESOURCES_PER_STACK) {
+  // The schedules go to shard stacks when one stack cannot hold them (shard-stacks.ts); what
+  // stays in the root (functions, alarms, topic, table, dashboard) must fit it alone.
+  const layout = shardStackLayout(shards, estimate.resources);
+  const rootResources =
+    layout.stacks === 0
+      ? estimate.resources
+      : estimate.resources - shards.reduce((n, s) => n + schedulesOf(s), 0) + layout.stacks;
+  if (rootResources > CFN_MAX_RESOURCES_PER_STACK) {
     problems.push(
       o.perTargetRequested
-        ? `alarms.mode per-target makes ${estimate.perTargetAlarms} alarms, about ${estimate.resources} resources, more than the ${CFN_MAX_RESOURCES_PER_STACK} a CloudFormation stack holds; set alarms.mode to fleet (or auto)`
-        : `the plan makes about ${estimate.resources} resources (${shards.length} schedules), more than the ${CFN_MAX_RESOURCES_PER_STACK} a CloudFormation stack holds; raise defaults.functionTimeoutSeconds or defaults.concurrency for fewer, larger shards, or split the targets over two deployments`,
+        ? `alarms.mode per-target makes ${estimate.perTargetAlarms} alarms, about ${rootResources} resources, more than the ${CFN_MAX_RESOURCES_PER_STACK} a CloudFormation stack holds; set alarms.mode to fleet (or auto)`
+        : `the stack's shared resources (functions, ${estimate.perTargetAlarms + estimate.insightsAlarms + estimate.otherAlarms} alarms, topic, table) come to about ${rootResources}, more than the ${CFN_MAX_RESOURCES_PER_STACK} a CloudFormation stack holds (the schedules already go to ${layout.stacks} shard stacks); set metrics: aggregate for alarms per check kind whatever the fleet size, or split the targets over two deployments`,
     );
   }
+  layout.schedules.forEach((n, i) => {
+    if (n > CFN_MAX_RESOURCES_PER_STACK) {
+      problems.push(
+        `shard stack ${i} would hold ${n} schedules, more than the ${CFN_MAX_RESOURCES_PER_STACK} a CloudFormation stack holds; raise defaults.functionTimeoutSeconds or defaults.concurrency for fewer, larger shards`,
+      );
+    }
+  });
   for (const shard of shards) {
     const bytes = Buffer.byteLength(JSON.stringify(shard));
     if (bytes > SCHEDULER_MAX_INPUT_BYTES) {

@@ -92,6 +92,41 @@ describe('mailprobe plan', () => {
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as { version: number }).version).toBe(1);
   }, 120_000);
+
+  it('prints invocations per hour, the cost per endpoint in each metrics mode and every stack; --json the same', async () => {
+    const path = file('two.yaml', `${ONE}domains: [example.org]\n`);
+    const r = await cli(['plan', '--config', path]);
+    expect(r.code).toBe(0);
+    // smtp every 5 minutes (12/h), tls every 6 hours, mta-sts hourly: one shard each, per-target alarms.
+    expect(r.stdout).toContain('2 endpoints, 13.17 invocations per hour (probe runs and heartbeats)');
+    const perMode = [
+      ...r.stdout.matchAll(/^metrics (\S+): \$(\d+\.\d{4}) per endpoint a month \(\$(\d+\.\d\d) in all\)/gm),
+    ];
+    expect(perMode.map((m) => m[1])).toEqual(['default', 'detailed', 'aggregate']);
+    const usd = Object.fromEntries(perMode.map((m) => [m[1], Number(m[2])]));
+    // Detailed publishes more metrics than default (lib/cost/model.ts); aggregate's fixed alarms
+    // per kind only pay off on larger fleets, so two endpoints say nothing about it.
+    expect(usd['detailed']).toBeGreaterThan(usd['default']!);
+    expect(usd['aggregate']).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(/^metrics default: .* \(this config\)$/m);
+    // A small fleet is one stack, as before the split: no shard stacks.
+    expect(r.stdout.match(/^stack /gm)).toHaveLength(1);
+    expect(r.stdout).not.toContain('shard stacks');
+
+    const j = await cli(['plan', '--config', path, '--json']);
+    const doc = JSON.parse(j.stdout) as {
+      endpoints: number;
+      invocationsPerHour: number;
+      shardStacks: number;
+      stacks: { stack: string; bytes: number; resources: number }[];
+      costPerEndpoint: { metrics: string; usdPerEndpointMonth: number }[];
+    };
+    expect(doc).toMatchObject({ endpoints: 2, invocationsPerHour: 13.17, shardStacks: 0 });
+    expect(doc.stacks.map((s) => s.stack)).toEqual(['MailProbe']);
+    expect(doc.costPerEndpoint.map((c) => [c.metrics, c.usdPerEndpointMonth.toFixed(4)])).toEqual(
+      perMode.map((m) => [m[1], m[2]]),
+    );
+  }, 120_000);
 });
 
 describe('cdk synth (bin/app.ts)', () => {
