@@ -9,7 +9,7 @@ import { DnsResolver } from '../../../lambdas/engine/net/resolver.js';
 import { createContext, type ProbeContext } from '../../../lambdas/engine/context.js';
 import { runSenderAuthCheck, type SenderAuthResult } from '../../../lambdas/engine/sender-auth/check.js';
 import { startDnsServer, type DnsTestServer } from '../../../testkit/dns-server.js';
-import { scenarioZone } from './zones.js';
+import { scenarioZone } from '../../../testkit/sender-auth-zones.js';
 
 let dns: DnsTestServer;
 let ctx: ProbeContext;

@@ -17,7 +17,7 @@ import { createProbeHandler } from '../../../lambdas/handlers/probe.js';
 import { cli } from '../../../testkit/cli-in-process.js';
 import { startDnsServer, type DnsTestServer, type Zone } from '../../../testkit/dns-server.js';
 import { startDynalite, type RunningDynalite } from '../../../testkit/dynalite.js';
-import { KEYS, split255 } from './zones.js';
+import { KEYS, split255 } from '../../../testkit/sender-auth-zones.js';
 
 /** The domain as it was, and after a week of DNS edits nobody announced. */
 const BEFORE: Zone = {

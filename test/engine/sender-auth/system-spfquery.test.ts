@@ -12,7 +12,7 @@ import { createContext, type ProbeContext } from '../../../lambdas/engine/contex
 import { runSenderAuthCheck } from '../../../lambdas/engine/sender-auth/check.js';
 import { startDnsServer, type DnsTestServer } from '../../../testkit/dns-server.js';
 import { BINARIES, systemRequirements } from '../../../testkit/system/requirements.js';
-import { scenarioZone } from './zones.js';
+import { scenarioZone } from '../../../testkit/sender-auth-zones.js';
 
 const run = promisify(execFile);
 const req = systemRequirements('spfquery');

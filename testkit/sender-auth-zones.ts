@@ -3,7 +3,7 @@
  * comparison and the CLI/handler state tests. Keys are generated per process.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import type { Zone } from '../../../testkit/dns-server.js';
+import type { Zone } from './dns-server.js';
 
 function rsaKey(bits: number): string {
   const { publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
