@@ -27,6 +27,7 @@ import { AlertTopic } from './alert-topic.js';
 import { CriticalCompositeAlarm } from './critical-composite.js';
 import { ProbeAlarms } from './probe-alarms.js';
 import { DEFAULT_QUERY_NAME, ProbeDashboard } from './probe-dashboard.js';
+import { FlowProbes } from './flow-probes.js';
 import { ProbeFunction } from './probe-function.js';
 import { StateTable } from './state-table.js';
 import { tlsRptReceiverFromPlan, type TlsRptReceiver, type TlsRptReceiverKind } from './tlsrpt-receiver.js';
@@ -158,6 +159,8 @@ export class MailProbes extends Construct {
   readonly dashboard: ProbeDashboard;
   /** The TLS-RPT receivers, when the plan has a `tlsRpt` section. */
   readonly tlsRpt?: TlsRptReceiver;
+  /** The mail flows' function, token key, alarms and widget, when the plan has `flows`. */
+  readonly flows?: FlowProbes;
 
   /**
    * mailprobe's dashboard widgets (alarm status, the worst targets per check kind, the
@@ -255,6 +258,32 @@ export class MailProbes extends Construct {
         }),
       );
     }
+    // Mail flows (lib/flow-probes.ts): their function joins the others for the function alarms.
+    if (plan.flows) {
+      this.flows = new FlowProbes(this, 'Flows', {
+        plan: plan.flows,
+        namespace: plan.namespace,
+        timeout,
+        stateTable: this.stateTable,
+        alarmActions: props.criticalAlarmActions ?? [topic.alarmAction],
+        alarmNamePrefix,
+        lookAt: [dashboardName !== undefined ? `dashboard ${dashboardName}` : '', `Logs Insights query "${queryName}"`]
+          .filter(Boolean)
+          .join(', '),
+        environment: {
+          ...(dashboardName !== undefined ? { [ENV.dashboardName]: dashboardName } : {}),
+          [ENV.queryName]: queryName,
+        },
+        ...(props.notifyChanges === false ? {} : { alertTopic: topic.topic }),
+        ...(plan.alerting.format ? { alertFormat: plan.alerting.format } : {}),
+        ...(props.vpc ? { vpc: props.vpc } : {}),
+        ...(props.vpcSubnets ? { vpcSubnets: props.vpcSubnets } : {}),
+        ...(props.securityGroups ? { securityGroups: props.securityGroups } : {}),
+        ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+        ...(props.code ? { code: props.code('flow') } : {}),
+      });
+      functions.set('flow', this.flows.probe);
+    }
     this.functions = functions;
 
     this.alarms = new ProbeAlarms(this, 'Alarms', {
@@ -273,9 +302,10 @@ export class MailProbes extends Construct {
       alarmNamePrefix,
     });
 
-    if (props.compositeAlarm !== false && this.alarms.criticalAlarms.length > 0) {
+    const criticalAlarms = [...this.alarms.criticalAlarms, ...(this.flows?.monitoring.alarms ?? [])];
+    if (props.compositeAlarm !== false && criticalAlarms.length > 0) {
       this.anyCriticalAlarm = new CriticalCompositeAlarm(this, 'AnyCritical', {
-        alarms: this.alarms.criticalAlarms,
+        alarms: criticalAlarms,
         alarmNamePrefix,
         ...(dashboardName !== undefined ? { dashboardName } : {}),
         ...(props.compositeAlarmActions ? { actions: props.compositeAlarmActions } : {}),
@@ -293,6 +323,7 @@ export class MailProbes extends Construct {
       metricsMode: plan.metricsMode,
       createDashboard: props.dashboard !== false,
     });
+    if (this.flows) this.dashboard.dashboard?.addWidgets(...this.flows.widgets());
 
     this.tlsRpt = tlsRptReceiverFromPlan(this, 'TlsRpt', plan, {
       alertTopic: topic.topic,

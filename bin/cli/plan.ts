@@ -3,11 +3,19 @@
  * invocations, and what the stack will hold, before any `cdk synth`.
  */
 import { loadConfig } from '../../lib/config/load.js';
+import type { FlowPlan } from '../../lib/config/flow-plan.js';
 import { planConfig } from '../../lib/config/plan.js';
 import { summarizePlan } from '../../lib/config/summary.js';
 import type { StackSize } from '../../lib/template-limits.js';
 import { stringOption, type Parsed } from './args.js';
 import type { Io } from './io.js';
+
+/** The flows' line: deployed by the flow function, one schedule each, and how a lost message pages. */
+function flowLine(flows: FlowPlan): string {
+  const each = flows.flows.map((f) => `${f.name} every ${f.interval}`).join(', ');
+  const paging = flows.alarmLayout === 'insights' ? 'one Metrics Insights alarm over all flows' : 'one alarm per flow';
+  return `flows: ${flows.flows.length} deployed (flow function, one schedule each: ${each}); a lost message pages through ${paging}`;
+}
 
 export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
   const path = stringOption(parsed.values, 'config') ?? 'mailprobe.config.yaml';
@@ -23,7 +31,8 @@ export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
   const stacks: StackSize[] = limits?.synthSizes(plan) ?? [];
   const problems = limits?.templateLimitProblems(stacks) ?? [];
   if (parsed.values.json === true) {
-    io.stdout.write(`${JSON.stringify({ version: 1, ...s, stacks }, null, 2)}\n`);
+    const flows = plan.flows?.flows;
+    io.stdout.write(`${JSON.stringify({ version: 1, ...s, ...(flows ? { flows } : {}), stacks }, null, 2)}\n`);
     return problems.length > 0 ? 2 : 0;
   }
   const rows = [
@@ -60,9 +69,7 @@ export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
       `function timeout ${s.functionTimeoutSeconds} s; metrics: ${s.metricsMode}; alarms: ${s.alarmMode}`,
       `alarms: ${s.alarms.perTarget} per target, ${s.alarms.insights} Metrics Insights, ${s.alarms.other} reporting/per-kind/function`,
       `about ${s.estimatedResources} CloudFormation resources (limit 500 per stack)`,
-      ...((config.flows?.length ?? 0) > 0
-        ? [`flows: ${config.flows!.length}, run by \`mailprobe run\` only for now: a deployment does not run them`]
-        : []),
+      ...(plan.flows ? [flowLine(plan.flows)] : []),
       ...(limits === undefined
         ? ['template sizes not measured: install aws-cdk-lib (npm install aws-cdk-lib constructs) to measure them']
         : stacks.map(

@@ -117,7 +117,7 @@ async function runConfig(
 export const FLOW_KEY_ENV = 'MAILPROBE_FLOW_KEY';
 
 /**
- * Flows are not deployed yet; `run` runs them here. With `--state` as the scheduled probe
+ * Flows are not in the plan's shards (lib/config/flow-plan.ts); `run` runs them here. With `--state` as the scheduled probe
  * would (send, settle earlier sends, do not wait: the next run settles this one), with the
  * key from MAILPROBE_FLOW_KEY; without it as `mailprobe flow` does (a key and a log for this
  * run only, waiting up to maxSeconds for the message).

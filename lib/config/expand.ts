@@ -274,7 +274,7 @@ export interface FlowEntry {
  * `flows[]` → flow specs, each sending through the smtp check its `via` names (a target's
  * name, `host:port` of an unnamed one, or an expanded SES port such as `ses-eu-west-1-587`),
  * with that target's TLS mode, policy and credentials. Kept out of expand(): flows are not
- * deployed yet, so the plan and the stack never see them; `mailprobe run` runs them.
+ * targets; flow-plan.ts plans their deployment, `mailprobe run` runs them on its own path.
  */
 export function expandFlows(config: MailProbeConfig, problems: string[]): FlowEntry[] {
   const relays = new Map<string, SmtpCheckSpec>();

@@ -465,7 +465,7 @@ export const FlowSchema = z
     error: 'warnSeconds must be below maxSeconds (a message is late before it is lost)',
   })
   .describe(
-    'End-to-end mail flow: a tokened message sent through a target and looked for in a mailbox. Run by `mailprobe run`; not deployed yet.',
+    'End-to-end mail flow: a tokened message sent through a target and looked for in a mailbox. Deployed as the flow function (one schedule per flow) and run by `mailprobe run`.',
   );
 
 export const ConfigSchema = z
@@ -572,7 +572,10 @@ export const ConfigSchema = z
     alerting: AlertingSchema.optional(),
     vpc: VpcSchema.optional(),
     tlsRpt: TlsRptSchema.optional(),
-    flows: z.array(FlowSchema).optional().describe('Mail flows (run by `mailprobe run` only, for now).'),
+    flows: z
+      .array(FlowSchema)
+      .optional()
+      .describe('Mail flows: deployed (the flow function) and run by `mailprobe run`.'),
   })
   .describe('mailprobe configuration: what to probe, how often, and who gets told.');
 

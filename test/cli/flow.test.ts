@@ -165,7 +165,7 @@ describe.skipIf(requirements.skip)(requirements.title('mailprobe flow against Po
     expect(result.deliveryMs).toBe(result.latest['latencyMs']);
   });
 
-  it('mailprobe run runs the flows of a config (credentials from Secrets Manager); plan says they are not deployed', async () => {
+  it('mailprobe run runs the flows of a config (credentials from Secrets Manager); plan lists them as deployed', async () => {
     // The config names credentials by ARN only; Secrets Manager is the one AWS service faked here.
     const secrets = mockClient(SecretsManagerClient);
     secrets
@@ -200,7 +200,9 @@ describe.skipIf(requirements.skip)(requirements.title('mailprobe flow against Po
       expect(result).toMatchObject({ check: 'flow', name: 'chain', status: 'ok', findings: [], delivered: 1 });
 
       const plan = await cli(['plan', '--config', config]);
-      expect(plan.stdout).toContain('flows: 1, run by `mailprobe run` only for now: a deployment does not run them');
+      expect(plan.stdout).toContain(
+        'flows: 1 deployed (flow function, one schedule each: chain every 15m); a lost message pages through one alarm per flow',
+      );
     } finally {
       secrets.restore();
     }
