@@ -302,7 +302,7 @@ export class MailProbes extends Construct {
       alarmNamePrefix,
     });
 
-    const criticalAlarms = [...this.alarms.criticalAlarms, ...(this.flows?.monitoring.alarms ?? [])];
+    const criticalAlarms = [...this.alarms.criticalAlarms, ...(this.flows?.alarms ?? [])];
     if (props.compositeAlarm !== false && criticalAlarms.length > 0) {
       this.anyCriticalAlarm = new CriticalCompositeAlarm(this, 'AnyCritical', {
         alarms: criticalAlarms,

@@ -10,6 +10,7 @@
  */
 import { FLOW_DEFAULTS } from '../../lambdas/engine/checks.js';
 import { DEFAULT_THRESHOLDS, DEFAULT_TIMEOUT_MS } from '../../lambdas/engine/context.js';
+import { assertSesReceivingRegion, SesRegionError } from '../../lambdas/engine/flow/ses-event.js';
 import type { MetricsMode } from '../../lambdas/engine/metrics/definitions.js';
 import type { ShardEvent } from '../../lambdas/engine/shard/event.js';
 import { KIND_CAPACITY, type KindCapacity } from './defaults.js';
@@ -45,6 +46,16 @@ export interface PlannedFlow {
  */
 export type FlowAlarmLayout = 'per-flow' | 'insights';
 
+/** SES receiving for the flows that use it: one receipt rule for their recipients (lib/flow-receiver.ts). */
+export interface FlowSesReceiving {
+  /** Where SES receives: must be the stack's region (checked when the stack's region is known). */
+  readonly region: string;
+  /** The flows' `to` addresses: the receipt rule's recipients. */
+  readonly recipients: readonly string[];
+  /** An existing active rule set to add the rule to. @default - a new rule set */
+  readonly ruleSetName?: string;
+}
+
 export interface FlowPlan {
   readonly flows: readonly PlannedFlow[];
   readonly shards: readonly ShardEvent[];
@@ -54,6 +65,8 @@ export interface FlowPlan {
   readonly alarmLayout: FlowAlarmLayout;
   /** With `insights`: the alarm's period, the shortest flow schedule's. */
   readonly insightsPeriodSeconds?: number;
+  /** When a flow receives through SES. */
+  readonly sesReceiving?: FlowSesReceiving;
 }
 
 /** What plan.ts has decided for the whole deployment. */
@@ -132,6 +145,7 @@ export function planFlows(config: MailProbeConfig, problems: string[], o: FlowPl
     if ('imap' in e.spec.receive && 'secretArn' in e.spec.receive.imap.auth)
       secretArns.add(e.spec.receive.imap.auth.secretArn);
   }
+  const sesReceiving = sesReceivingOf(config, problems);
   const shortest = Math.min(...flows.map((f) => f.periodSeconds));
   const insights = o.alarmMode === 'fleet' && flows.length > 0 && fleetRouteOf(shortest) === 'direct';
   return {
@@ -141,5 +155,34 @@ export function planFlows(config: MailProbeConfig, problems: string[], o: FlowPl
     capacity,
     alarmLayout: insights ? 'insights' : 'per-flow',
     ...(insights ? { insightsPeriodSeconds: shortest } : {}),
+    ...(sesReceiving !== undefined ? { sesReceiving } : {}),
+  };
+}
+
+/**
+ * The SES flows' one receipt rule. SES receives in a region's endpoint only, and the rule, its
+ * bucket and the receiver live in the stack's region: so one region and one rule set for all.
+ */
+function sesReceivingOf(config: MailProbeConfig, problems: string[]): FlowSesReceiving | undefined {
+  const ses = (config.flows ?? []).flatMap((f, i) => ('ses' in f.receive ? [{ f, i, ses: f.receive.ses }] : []));
+  const first = ses[0];
+  if (first === undefined) return undefined;
+  for (const { i, ses: s } of ses) {
+    try {
+      assertSesReceivingRegion(s.region);
+    } catch (err) {
+      if (!(err instanceof SesRegionError)) throw err;
+      problems.push(`flows[${i}].receive.ses.region: ${err.message}`);
+    }
+    if (s.region !== first.ses.region || s.ruleSetName !== first.ses.ruleSetName) {
+      problems.push(
+        `flows[${i}].receive.ses: every SES-received flow uses the stack's region and one receipt rule set; flows[${first.i}] has region ${first.ses.region}${first.ses.ruleSetName ? ` and rule set ${first.ses.ruleSetName}` : ''}`,
+      );
+    }
+  }
+  return {
+    region: first.ses.region,
+    recipients: [...new Set(ses.map(({ f }) => f.to.toLowerCase()))].sort(),
+    ...(first.ses.ruleSetName !== undefined ? { ruleSetName: first.ses.ruleSetName } : {}),
   };
 }

@@ -33,10 +33,10 @@ const CONFIG = {
   ],
 };
 
-function synth(raw: unknown): { template: Template; plan: Plan; probes: MailProbes } {
+function synth(raw: unknown, region = 'eu-west-1'): { template: Template; plan: Plan; probes: MailProbes } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const plan = planConfig(validateConfig(raw), { alarmNamePrefix: 'Mail' });
-  const stack = new Stack(app, 'Mail', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const stack = new Stack(app, 'Mail', { env: { account: '123456789012', region } });
   const probes = new MailProbes(stack, 'Probes', { plan });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { template: Template.fromStack(stack), plan, probes };
@@ -203,6 +203,94 @@ describe('deployed flows', () => {
     expect(() => planConfig(validateConfig(raw))).toThrow(PlanError);
     expect(() => planConfig(validateConfig(raw))).toThrow(
       /flows\[0\]\.timeoutMs: a flow run takes up to twice its timeout/,
+    );
+  });
+});
+
+describe('flows received through SES', () => {
+  const sesFlow = {
+    name: 'ses-in',
+    via: 'relay',
+    from: 'probe@example.com',
+    to: 'Flow@In.Example.net',
+    receive: { ses: { region: 'eu-west-1' } },
+  };
+  let template: Template;
+  let probes: MailProbes;
+  beforeAll(() => {
+    ({ template, probes } = synth({ ...CONFIG, flows: [...CONFIG.flows, sesFlow] }));
+  });
+
+  it('adds a receipt rule for the flow recipients: scan on, the message to S3 under flow/, then the receiver', () => {
+    template.hasResourceProperties('AWS::SES::ReceiptRule', {
+      Rule: Match.objectLike({
+        Recipients: ['flow@in.example.net'],
+        ScanEnabled: true,
+        Enabled: true,
+        Actions: [
+          { S3Action: Match.objectLike({ ObjectKeyPrefix: 'flow/' }) },
+          { LambdaAction: Match.objectLike({ InvocationType: 'Event' }) },
+        ],
+      }),
+    });
+    template.resourceCountIs('AWS::SES::ReceiptRuleSet', 1);
+  });
+
+  it('keeps the messages a week in a private, TLS-only bucket of their own', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: [Match.objectLike({ Id: 'expire-flow-messages', ExpirationInDays: 7, Status: 'Enabled' })],
+      },
+      PublicAccessBlockConfiguration: Match.objectLike({ BlockPublicAcls: true, RestrictPublicBuckets: true }),
+    });
+  });
+
+  it('lets the receiver read flow/ only, the token key and the state table; its failures page', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'mailprobe: flow receiver (SES)',
+      Environment: {
+        Variables: {
+          FLOW_BUCKET: Match.anyValue(),
+          FLOW_KEY_SECRET_ARN: { Ref: Match.stringLikeRegexp('FlowsTokenKey') },
+          STATE_TABLE_NAME: Match.anyValue(),
+        },
+      },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'ReadFlowMessages',
+            Action: 's3:GetObject',
+            Resource: { 'Fn::Join': ['', [Match.objectLike({ 'Fn::GetAtt': Match.anyValue() }), '/flow/*']] },
+          }),
+          Match.objectLike({ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'] }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'Mail-flow-receiver-Errors' });
+    expect(probes.flows?.alarms.length).toBe((probes.flows?.monitoring.alarms.length ?? 0) + 1);
+  });
+
+  it('adds the rule to an existing rule set when one is named, and creates none', () => {
+    const named = synth({
+      ...CONFIG,
+      flows: [{ ...sesFlow, receive: { ses: { region: 'eu-west-1', ruleSetName: 'active-set' } } }],
+    }).template;
+    named.resourceCountIs('AWS::SES::ReceiptRuleSet', 0);
+    named.hasResourceProperties('AWS::SES::ReceiptRule', { RuleSetName: 'active-set' });
+  });
+
+  it('refuses at plan time a region without SES receiving, with the list of those that have it', () => {
+    const raw = { ...CONFIG, flows: [{ ...sesFlow, receive: { ses: { region: 'eu-south-2' } } }] };
+    expect(() => planConfig(validateConfig(raw))).toThrow(
+      /flows\[0\]\.receive\.ses\.region: SES email receiving is not available in eu-south-2; use one of us-east-1, .*eu-west-1/,
+    );
+  });
+
+  it('refuses a stack in another region than the one SES receives in, saying both', () => {
+    expect(() => synth({ ...CONFIG, flows: [sesFlow] }, 'us-east-1')).toThrow(
+      /receive through SES in eu-west-1, but the stack deploys to us-east-1/,
     );
   });
 });
