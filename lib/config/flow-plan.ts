@@ -16,7 +16,6 @@ import type { ShardEvent } from '../../lambdas/engine/shard/event.js';
 import { KIND_CAPACITY, type KindCapacity } from './defaults.js';
 import { expandFlows } from './expand.js';
 import { fleetRouteOf } from './fleet-route.js';
-import type { AlarmMode } from './plan-types.js';
 import type { MailProbeConfig } from './schema.js';
 import { alertPolicyOf, periodSecondsOf, scheduleSlug } from './shard.js';
 
@@ -72,7 +71,8 @@ export interface FlowPlan {
 /** What plan.ts has decided for the whole deployment. */
 export interface FlowPlanOptions {
   readonly metricsMode: MetricsMode;
-  readonly alarmMode: AlarmMode;
+  /** plan-types.ts AlarmMode (not imported: plan-types.ts imports this file's FlowPlan). */
+  readonly alarmMode: 'per-target' | 'fleet';
   /** The work budget of one invocation (shard.ts workBudgetMs). */
   readonly budgetMs: number;
 }
