@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<() => Promise<void>>> = {
   state: async () => (await import('./state.js')).benchState,
   fleet: async () => (await import('./fleet.js')).benchFleet,
   'dnssec-hostile': async () => (await import('./dnssec-hostile.js')).run,
+  flow: async () => (await import('./flow.js')).run,
 };
 
 const wanted = process.argv.slice(2);
