@@ -99,7 +99,16 @@ async function runConfig(
       })),
     );
   }
-  const selectedFlows = only.length > 0 ? flows.filter((f) => only.includes(f.spec.name)) : flows;
+  const named = only.length > 0 ? flows.filter((f) => only.includes(f.spec.name)) : flows;
+  // Only the deployed receiver, with the deployment's key, sees an SES-received message: here it
+  // would wait out maxSeconds for an arrival nothing can log, and report a loss that is not one.
+  const viaSes = named.filter((f) => 'ses' in f.spec.receive);
+  if (viaSes.length > 0) {
+    io.stderr.write(
+      `mailprobe: skipped ${viaSes.map((f) => f.spec.name).join(', ')}: SES-received flows run deployed; from here use \`mailprobe flow --wait-ses REGION --table NAME --key-secret ARN\` against the deployment\n`,
+    );
+  }
+  const selectedFlows = named.filter((f) => !('ses' in f.spec.receive));
   if (selectedFlows.length > 0) {
     // The config's resolver (its dnsServer, unless --dns-server) also verifies SPF/DKIM/DMARC of what arrived.
     const flowCtx: ProbeContext = {

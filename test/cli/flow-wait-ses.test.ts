@@ -176,4 +176,29 @@ describe('mailprobe flow --wait-ses', () => {
     expect(run.stderr).toMatch(/--key-secret: the flow key has \d+ bytes, at least 32/);
     expect(run.stderr).not.toContain('tooshort');
   });
+
+  it('mailprobe run skips SES-received flows (only the deployment sees their arrivals) and says where to run them', async () => {
+    const config = join(dir, 'ses-flow.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        targets: [{ name: 'relay', host: '127.0.0.1', port: relay.port, tls: 'starttls' }],
+        flows: [
+          {
+            name: 'to-ses',
+            via: 'relay',
+            from: 'probe@send.example.test',
+            to: RECIPIENT,
+            receive: { ses: { region: 'eu-west-1' } },
+          },
+        ],
+      }),
+    );
+    const before = relay.messages.length;
+    const run = await cli(['run', '--config', config, '--only', 'to-ses', '--ca-file', caFile, '--json']);
+    expect(run.stderr).toContain('skipped to-ses: SES-received flows run deployed');
+    expect(run.stderr).toContain('mailprobe flow --wait-ses');
+    // Nothing was sent: the relay accepted no message.
+    expect(relay.messages.length).toBe(before);
+  });
 });
