@@ -168,12 +168,12 @@ export class MailProbes extends Construct {
    * your own dashboard or a cdk-monitoring-constructs facade (`facade.addWidget(...)`).
    */
   widgets(): cloudwatch.IWidget[] {
-    return this.dashboard.widgets();
+    return [...this.dashboard.widgets(), ...(this.flows?.widgets() ?? [])];
   }
 
   /** Appends mailprobe's widgets to your dashboard, below what it holds. */
   addToDashboard(dashboard: cloudwatch.Dashboard): void {
-    this.dashboard.addToDashboard(dashboard);
+    dashboard.addWidgets(...this.widgets());
   }
 
   /**
@@ -315,7 +315,11 @@ export class MailProbes extends Construct {
     this.dashboard = new ProbeDashboard(this, 'Dashboard', {
       namespace: plan.namespace,
       targets: plan.targets,
-      alarms: [...(this.anyCriticalAlarm ? [this.anyCriticalAlarm] : []), ...this.alarms.alarms],
+      alarms: [
+        ...(this.anyCriticalAlarm ? [this.anyCriticalAlarm] : []),
+        ...this.alarms.alarms,
+        ...(this.flows?.alarms ?? []),
+      ],
       logGroups: [...functions.values()].map((f) => f.logGroup),
       ...(dashboardName !== undefined ? { dashboardName } : {}),
       queryName,

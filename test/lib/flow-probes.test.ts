@@ -166,6 +166,10 @@ describe('deployed flows', () => {
     const body = JSON.stringify(Object.values(dashboards)[0]);
     expect(body).toContain('Mail flow: delivery time (s)');
     expect(body).toContain('DeliverySeconds');
+    // The alarm-status widget shows the flow alarms next to the others.
+    expect(body).toMatch(/ProbesFlowsMonitoringDelivered/);
+    // widgets() (for a dashboard of the user's own) carries the latency graph too.
+    expect(JSON.stringify(probes.widgets().flatMap((w) => w.toJson()))).toContain('Mail flow: delivery time (s)');
   });
 
   it('in fleet mode pages through one Metrics Insights alarm over every flow', () => {
