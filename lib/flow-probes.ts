@@ -19,7 +19,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { AlertFormat } from '../lambdas/engine/alerts/chatbot.js';
 import { MIN_KEY_BYTES } from '../lambdas/engine/flow/token.js';
-import { ENV } from '../lambdas/engine/shard/env.js';
+import { FLOW_ENV } from '../lambdas/engine/flow/env.js';
 import type { FlowPlan } from './config/flow-plan.js';
 import { FlowMonitoring } from './flow-monitoring.js';
 import { FlowReceiver } from './flow-receiver.js';
@@ -96,7 +96,7 @@ export class FlowProbes extends Construct {
       memorySize: props.plan.capacity.memoryMb,
       secretArns: props.plan.secretArns,
       stateTable: props.stateTable,
-      environment: { ...props.environment, [ENV.flowKeySecretArn]: this.tokenKey.secretArn },
+      environment: { ...props.environment, [FLOW_ENV.keySecretArn]: this.tokenKey.secretArn },
       ...(props.alertTopic ? { alertTopic: props.alertTopic } : {}),
       ...(props.alertFormat ? { alertFormat: props.alertFormat } : {}),
       ...(props.vpc ? { vpc: props.vpc } : {}),

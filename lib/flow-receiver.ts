@@ -27,14 +27,13 @@ import * as sesActions from 'aws-cdk-lib/aws-ses-actions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FLOW_INCOMING_PREFIX } from '../lambdas/engine/flow/ses-event.js';
+import { FLOW_ENV } from '../lambdas/engine/flow/env.js';
 import { ENV } from '../lambdas/engine/shard/env.js';
 import { STATE_TABLE } from '../lambdas/engine/state/table.js';
 import { HANDLER_MAIN_FIELDS, HANDLER_TARGET, REQUIRE_BANNER } from './bundle-options.js';
 import type { FlowSesReceiving } from './config/flow-plan.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** lambdas/handlers/flow-receiver.ts FLOW_BUCKET_ENV (not imported: the handler module loads the SDK). */
-const FLOW_BUCKET_ENV = 'FLOW_BUCKET';
 /** Flow messages are read once by the receiver; a week leaves time to look at one that puzzled. */
 export const FLOW_MESSAGE_RETENTION_DAYS = 7;
 
@@ -124,8 +123,8 @@ export class FlowReceiver extends Construct {
       }),
       retryAttempts: 2,
       environment: {
-        [FLOW_BUCKET_ENV]: this.bucket.bucketName,
-        [ENV.flowKeySecretArn]: props.tokenKey.secretArn,
+        [FLOW_ENV.bucket]: this.bucket.bucketName,
+        [FLOW_ENV.keySecretArn]: props.tokenKey.secretArn,
         [ENV.stateTableName]: props.stateTable.tableName,
       },
       bundling: {

@@ -16,11 +16,10 @@ import { systemClock, type Clock } from '../engine/deadline.js';
 import { receiveFlowMail, s3ObjectGetter, type ReceiverOutcome } from '../engine/flow/ses-receiver.js';
 import { parseFlowKey } from '../engine/flow/token.js';
 import { readSecretString } from '../engine/secrets.js';
+import { FLOW_ENV } from '../engine/flow/env.js';
 import { ENV } from '../engine/shard/env.js';
 import { DynamoStateStore } from '../engine/state/dynamodb.js';
 
-/** The bucket the receipt rule's S3 action writes to (lib/flow-receiver.ts sets it). */
-export const FLOW_BUCKET_ENV = 'FLOW_BUCKET';
 /** Bounded SDK calls (as probe.ts's): a stalled request fails and Lambda retries the event. */
 const S3_SDK_TIMEOUTS = { connectionTimeout: 3_000, requestTimeout: 10_000 } as const;
 const STATE_SDK_TIMEOUTS = { connectionTimeout: 2_000, requestTimeout: 3_000 } as const;
@@ -45,12 +44,12 @@ export function createFlowReceiverHandler(deps: FlowReceiverDeps = {}) {
 
   return async function handler(event: unknown): Promise<ReceiverOutcome[]> {
     const env = deps.env ?? process.env;
-    const bucket = env[FLOW_BUCKET_ENV];
-    const keyArn = env[ENV.flowKeySecretArn];
+    const bucket = env[FLOW_ENV.bucket];
+    const keyArn = env[FLOW_ENV.keySecretArn];
     const tableName = env[ENV.stateTableName];
     if (!bucket || !keyArn || !tableName) {
       // A deployment bug: fail, so the event is retried and dead-lettered rather than lost unseen.
-      throw new Error(`the flow receiver needs ${FLOW_BUCKET_ENV}, ${ENV.flowKeySecretArn} and ${ENV.stateTableName}`);
+      throw new Error(`the flow receiver needs ${FLOW_ENV.bucket}, ${FLOW_ENV.keySecretArn} and ${ENV.stateTableName}`);
     }
     const key = parseFlowKey(
       await readSecretString(keyArn, {

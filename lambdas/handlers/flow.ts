@@ -9,6 +9,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parseFlowKey } from '../engine/flow/token.js';
 import { runFlowChecks } from '../engine/run/flow.js';
 import { readSecretString } from '../engine/secrets.js';
+import { FLOW_ENV } from '../engine/flow/env.js';
 import { ENV } from '../engine/shard/env.js';
 import { ShardEventError } from '../engine/shard/event.js';
 import { DynamoStateStore } from '../engine/state/dynamodb.js';
@@ -30,11 +31,11 @@ export function createFlowHandler(deps: FlowHandlerDeps = {}) {
     'flow',
     async (specs, ctx, options) => {
       const env = deps.env ?? process.env;
-      const keyArn = env[ENV.flowKeySecretArn];
+      const keyArn = env[FLOW_ENV.keySecretArn];
       const tableName = env[ENV.stateTableName];
       // Both are set by the construct (lib/flow-probes.ts): without them a run could send but never
       // settle, so it fails (and lands in the dead-letter queue, the Errors alarm pages) instead.
-      if (!keyArn) throw new ShardEventError(`the flow function needs ${ENV.flowKeySecretArn} (the token key)`);
+      if (!keyArn) throw new ShardEventError(`the flow function needs ${FLOW_ENV.keySecretArn} (the token key)`);
       if (!tableName) throw new ShardEventError(`the flow function needs ${ENV.stateTableName} (the flow log)`);
       const secrets = deps.secretsManager !== undefined ? { secretsManager: deps.secretsManager } : {};
       const key = parseFlowKey(

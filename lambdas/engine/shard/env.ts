@@ -11,6 +11,4 @@ export const ENV = {
   stateTableName: 'STATE_TABLE_NAME',
   /** `chatbot`: change notifications in AWS Chatbot's custom-notification format; unset: text. */
   alertFormat: 'ALERT_FORMAT',
-  /** The flow function only: the Secrets Manager ARN of the deployment's token key (flow/token.ts). */
-  flowKeySecretArn: 'FLOW_KEY_SECRET_ARN',
 } as const;
