@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<() => Promise<void>>> = {
   fleet: async () => (await import('./fleet.js')).benchFleet,
   'dnssec-hostile': async () => (await import('./dnssec-hostile.js')).run,
   'sender-auth': async () => (await import('./sender-auth.js')).run,
+  flow: async () => (await import('./flow.js')).run,
 };
 
 const wanted = process.argv.slice(2);

@@ -34,3 +34,8 @@ export {
 export { summarizePlan, type PlanSummary } from './config/summary.js';
 export { estimateCost, type CostEstimate } from './cost/model.js';
 export { ConfigSchema, type MailProbeConfig } from './config/schema.js';
+export { FlowProbes, TOKEN_KEY_LENGTH, type FlowProbesProps } from './flow-probes.js';
+export { FlowMonitoring, type FlowMonitoringProps } from './flow-monitoring.js';
+export { FlowReceiver, FLOW_MESSAGE_RETENTION_DAYS, type FlowReceiverProps } from './flow-receiver.js';
+export { planFlows, type FlowPlan, type PlannedFlow, type FlowSesReceiving } from './config/flow-plan.js';
+export { withFlowCosts, flowTargetCosts } from './cost/flow.js';

@@ -29,6 +29,7 @@ import { AlertTopic } from './alert-topic.js';
 import { CriticalCompositeAlarm } from './critical-composite.js';
 import { alarmPropsOf, ProbeAlarms } from './probe-alarms.js';
 import { DEFAULT_QUERY_NAME, ProbeDashboard } from './probe-dashboard.js';
+import { FlowProbes } from './flow-probes.js';
 import { ProbeFunction } from './probe-function.js';
 import { ShardStacks } from './shard-stacks.js';
 import { StateTable } from './state-table.js';
@@ -163,6 +164,8 @@ export class MailProbes extends Construct {
   readonly tlsRpt?: TlsRptReceiver;
   /** The nested stacks of the schedules, when one stack cannot hold the fleet (lib/config/shard-stacks.ts). */
   readonly shardStacks?: ShardStacks;
+  /** The mail flows' function, token key, alarms and widget, when the plan has `flows`. */
+  readonly flows?: FlowProbes;
 
   /**
    * mailprobe's dashboard widgets (alarm status, the worst targets per check kind, the
@@ -170,12 +173,12 @@ export class MailProbes extends Construct {
    * your own dashboard or a cdk-monitoring-constructs facade (`facade.addWidget(...)`).
    */
   widgets(): cloudwatch.IWidget[] {
-    return this.dashboard.widgets();
+    return [...this.dashboard.widgets(), ...(this.flows?.widgets() ?? [])];
   }
 
   /** Appends mailprobe's widgets to your dashboard, below what it holds. */
   addToDashboard(dashboard: cloudwatch.Dashboard): void {
-    this.dashboard.addToDashboard(dashboard);
+    dashboard.addWidgets(...this.widgets());
   }
 
   /**
@@ -264,6 +267,32 @@ export class MailProbes extends Construct {
         }),
       );
     }
+    // Mail flows (lib/flow-probes.ts): their function joins the others for the function alarms.
+    if (plan.flows) {
+      this.flows = new FlowProbes(this, 'Flows', {
+        plan: plan.flows,
+        namespace: plan.namespace,
+        timeout,
+        stateTable: this.stateTable,
+        alarmActions: props.criticalAlarmActions ?? [topic.alarmAction],
+        alarmNamePrefix,
+        lookAt: [dashboardName !== undefined ? `dashboard ${dashboardName}` : '', `Logs Insights query "${queryName}"`]
+          .filter(Boolean)
+          .join(', '),
+        environment: {
+          ...(dashboardName !== undefined ? { [ENV.dashboardName]: dashboardName } : {}),
+          [ENV.queryName]: queryName,
+        },
+        ...(props.notifyChanges === false ? {} : { alertTopic: topic.topic }),
+        ...(plan.alerting.format ? { alertFormat: plan.alerting.format } : {}),
+        ...(props.vpc ? { vpc: props.vpc } : {}),
+        ...(props.vpcSubnets ? { vpcSubnets: props.vpcSubnets } : {}),
+        ...(props.securityGroups ? { securityGroups: props.securityGroups } : {}),
+        ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+        ...(props.code ? { code: props.code('flow') } : {}),
+      });
+      functions.set('flow', this.flows.probe);
+    }
     this.functions = functions;
 
     this.alarms = new ProbeAlarms(this, 'Alarms', {
@@ -277,9 +306,10 @@ export class MailProbes extends Construct {
       alarmNamePrefix,
     });
 
-    if (props.compositeAlarm !== false && this.alarms.criticalAlarms.length > 0) {
+    const criticalAlarms = [...this.alarms.criticalAlarms, ...(this.flows?.alarms ?? [])];
+    if (props.compositeAlarm !== false && criticalAlarms.length > 0) {
       this.anyCriticalAlarm = new CriticalCompositeAlarm(this, 'AnyCritical', {
-        alarms: this.alarms.criticalAlarms,
+        alarms: criticalAlarms,
         alarmNamePrefix,
         ...(dashboardName !== undefined ? { dashboardName } : {}),
         ...(props.compositeAlarmActions ? { actions: props.compositeAlarmActions } : {}),
@@ -289,7 +319,11 @@ export class MailProbes extends Construct {
     this.dashboard = new ProbeDashboard(this, 'Dashboard', {
       namespace: plan.namespace,
       targets: plan.targets,
-      alarms: [...(this.anyCriticalAlarm ? [this.anyCriticalAlarm] : []), ...this.alarms.alarms],
+      alarms: [
+        ...(this.anyCriticalAlarm ? [this.anyCriticalAlarm] : []),
+        ...this.alarms.alarms,
+        ...(this.flows?.alarms ?? []),
+      ],
       logGroups: [...functions.values()].map((f) => f.logGroup),
       ...(dashboardName !== undefined ? { dashboardName } : {}),
       queryName,
@@ -297,6 +331,7 @@ export class MailProbes extends Construct {
       metricsMode: plan.metricsMode,
       createDashboard: props.dashboard !== false,
     });
+    if (this.flows) this.dashboard.dashboard?.addWidgets(...this.flows.widgets());
 
     this.tlsRpt = tlsRptReceiverFromPlan(this, 'TlsRpt', plan, {
       alertTopic: topic.topic,

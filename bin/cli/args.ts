@@ -114,6 +114,8 @@ export const COMMAND_OPTIONS = {
     'imap-folder': { type: 'string' },
     'imap-junk': { type: 'string' },
     'wait-ses': { type: 'string' },
+    table: { type: 'string' },
+    'key-secret': { type: 'string' },
     'max-wait': { type: 'string' },
     'warn-seconds': { type: 'string' },
     'key-env': { type: 'string' },

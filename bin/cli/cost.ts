@@ -5,6 +5,7 @@
 import { loadConfig } from '../../lib/config/load.js';
 import { planConfig } from '../../lib/config/plan.js';
 import { DEFAULT_VIEWING, estimateDashboardViewing, type DashboardViewingCost } from '../../lib/cost/dashboard.js';
+import { withFlowCosts } from '../../lib/cost/flow.js';
 import { estimateCost, type CostEstimate } from '../../lib/cost/model.js';
 import { intOption, stringOption, type Parsed } from './args.js';
 import type { Io } from './io.js';
@@ -60,7 +61,7 @@ export async function costCommand(parsed: Parsed, io: Io): Promise<number> {
     refreshMinutes: intOption(parsed.values, 'dashboard-refresh', 1, 1440, DEFAULT_VIEWING.refreshMinutes),
   };
   const plan = planConfig(loadConfig(path));
-  const estimate = estimateCost(plan);
+  const estimate = withFlowCosts(estimateCost(plan), plan);
   const viewing = estimateDashboardViewing(plan, pattern);
   // `version` as in every --json document of the CLI, so scripts can tell formats apart.
   const json = () => `${JSON.stringify({ version: 1, ...estimate, dashboardViewing: viewing }, null, 2)}\n`;

@@ -7,7 +7,12 @@
  * Without `--state` the flow's log lives in a scratch file for this run only, with a key
  * made for it. With `--state FILE` sends are kept across runs (a message that arrives after
  * this run's wait settles in the next run), which needs a key that outlives the run.
+ *
+ * With `--wait-ses REGION --table NAME --key-secret ARN` the message goes to an address the
+ * deployment's SES receiving handles: the deployed receiver verifies the token with the
+ * deployment's key and logs the arrival in its state table, where this command waits for it.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +27,11 @@ import { FlowKeyError, generateFlowKey, MAX_FLOW_NAME, parseFlowKey } from '../.
 import { isSafeAddress } from '../../lambdas/engine/smtp/message.js';
 import { runChecks, type CheckResult } from '../../lambdas/engine/run/all.js';
 import { FileStateStore } from '../../lambdas/engine/state/file.js';
+import { DynamoStateStore } from '../../lambdas/engine/state/dynamodb.js';
+import type { StateStore } from '../../lambdas/engine/state/types.js';
+import { systemClock } from '../../lambdas/engine/deadline.js';
+import { assertSesReceivingRegion, SesRegionError } from '../../lambdas/engine/flow/ses-event.js';
+import { CredentialError, readSecretString } from '../../lambdas/engine/secrets.js';
 import { intOption, parseHostPort, parseTlsMode, stringOption, UsageError, type Parsed } from './args.js';
 import type { Io } from './io.js';
 import { contextFrom, credentialSource, tlsPolicyOf } from './options.js';
@@ -71,18 +81,39 @@ function imapCredentials(values: Parsed['values']): CredentialSource {
   return source;
 }
 
-function receiveOf(values: Parsed['values']): FlowCheckSpec['receive'] {
-  if (values['wait-ses'] !== undefined) {
-    // The SES receiver logs arrivals into the deployment's DynamoDB table with the deployment's key:
-    // only the deployed flow (mailprobe run in the Lambda) can read them back.
-    throw new UsageError(
-      'flow: --wait-ses is not available from the CLI yet (SES receiving is read by the deployed receiver); use --imap',
-    );
+/** `--wait-ses REGION`: the region whose SES receives the message (the deployed receiver logs it in --table). */
+function sesRegionOf(values: Parsed['values']): string | undefined {
+  const region = stringOption(values, 'wait-ses');
+  if (region === undefined) return undefined;
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
+    throw new UsageError(`--wait-ses: expected the AWS region SES receives in, like eu-west-1, got "${region}"`);
   }
+  try {
+    assertSesReceivingRegion(region);
+  } catch (err) {
+    if (err instanceof SesRegionError) throw new UsageError(`--wait-ses: ${err.message}`);
+    throw err;
+  }
+  for (const [option, what] of [
+    ['table', "NAME (the deployment's state table, where its SES receiver logs arrivals)"],
+    ['key-secret', "ARN (the deployment's token key: the receiver ignores tokens made with any other)"],
+  ] as const) {
+    if (stringOption(values, option) === undefined) throw new UsageError(`flow: --wait-ses needs --${option} ${what}`);
+  }
+  if (stringOption(values, 'imap') !== undefined) throw new UsageError('flow: give --imap or --wait-ses, not both');
+  if (stringOption(values, 'state') !== undefined) {
+    throw new UsageError("flow: --wait-ses keeps its sends in the deployment's table; --state does not apply");
+  }
+  return region;
+}
+
+function receiveOf(values: Parsed['values']): FlowCheckSpec['receive'] {
+  const sesRegion = sesRegionOf(values);
+  if (sesRegion !== undefined) return { ses: { region: sesRegion } };
   const imap = stringOption(values, 'imap');
   if (imap === undefined) {
     throw new UsageError(
-      'flow: say where the message arrives: --imap HOST[:PORT] with --imap-user/--imap-password-env',
+      'flow: say where the message arrives: --imap HOST[:PORT] with --imap-user/--imap-password-env, or --wait-ses REGION with --table and --key-secret',
     );
   }
   const { host, port } = parseHostPort(imap, DEFAULT_IMAPS_PORT);
@@ -131,7 +162,11 @@ export function flowSpecOf(parsed: Parsed, keepsState: boolean): FlowCheckSpec {
     throw new UsageError(`flow: takes no HOST argument (got "${parsed.positionals[0]}"); the relay is --via HOST:PORT`);
   }
   const { host, port } = parseHostPort(required(values, 'via', 'HOST[:PORT]'), DEFAULT_VIA_PORT);
-  const name = stringOption(values, 'name') ?? 'cli';
+  // With --wait-ses the sends go into the deployment's table: a name of their own, so no
+  // scheduled run settles (and removes) the CLI's arrival before the CLI has seen it.
+  const name =
+    stringOption(values, 'name') ??
+    (values['wait-ses'] !== undefined ? `cli-${randomBytes(4).toString('hex')}` : 'cli');
   if (!/^[A-Za-z0-9._-]+$/.test(name) || name.length > MAX_FLOW_NAME) {
     throw new UsageError(`--name: 1 to ${MAX_FLOW_NAME} letters, digits, dots, dashes or underscores, got "${name}"`);
   }
@@ -190,11 +225,12 @@ export function describeFlow(result: FlowResult, maxWaitSeconds: number): string
     arrival.hops.forEach((hop, i) => lines.push(describeHop(i, hop)));
     if (arrival.hopsDropped > 0) lines.push(`  … and ${arrival.hopsDropped} older hops not read\n`);
     const v = arrival.verdicts;
-    const verdicts = (['spf', 'dkim', 'dmarc'] as const)
+    const ses = arrival.source === 'ses';
+    const verdicts = (ses ? (['spf', 'dkim', 'dmarc', 'spam', 'virus'] as const) : (['spf', 'dkim', 'dmarc'] as const))
       .filter((k) => v[k] !== undefined)
       .map((k) => `${k.toUpperCase()} ${v[k]}`);
     lines.push(
-      `  ${verdicts.length > 0 ? verdicts.join(', ') : 'SPF/DKIM/DMARC not verified'} (checked by mailprobe)\n`,
+      `  ${verdicts.length > 0 ? verdicts.join(', ') : 'SPF/DKIM/DMARC not verified'} (${ses ? "SES's verdicts" : 'checked by mailprobe'})\n`,
     );
     for (const received of arrival.receiverResults.slice(0, 1)) {
       lines.push(`  the receiver wrote: ${received.replace(/\s+/g, ' ').slice(0, 200)}\n`);
@@ -206,14 +242,47 @@ export function describeFlow(result: FlowResult, maxWaitSeconds: number): string
   return `${lines.join('')}\n`;
 }
 
+/**
+ * `--wait-ses`: the deployment's token key from Secrets Manager and its state table, where
+ * the deployed SES receiver logs each arrival; the engine waits for this run's token there.
+ */
+async function deployedStore(
+  values: Parsed['values'],
+  region: string,
+  timeoutMs: number,
+): Promise<{ key: Buffer; store: StateStore }> {
+  const arn = stringOption(values, 'key-secret')!;
+  let key: Buffer;
+  try {
+    key = parseFlowKey(await readSecretString(arn, { abortSignal: AbortSignal.timeout(timeoutMs) }));
+  } catch (err) {
+    if (err instanceof CredentialError || err instanceof FlowKeyError)
+      throw new UsageError(`--key-secret: ${err.message}`);
+    throw err;
+  }
+  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+  const client = new DynamoDBClient({
+    region,
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
+  });
+  return {
+    key,
+    store: new DynamoStateStore({ client, tableName: stringOption(values, 'table')!, clock: systemClock }),
+  };
+}
+
 export async function flowCommand(parsed: Parsed, io: Io): Promise<number> {
   const spec = flowSpecOf(parsed, stringOption(parsed.values, 'state') !== undefined);
   const state = await openState(parsed);
-  const key = keyOf(parsed.values, io, state !== undefined);
   const ctx = contextFrom(parsed.values, io.stderr);
-  // One run's log, thrown away after it, unless --state keeps it.
-  const scratch = state === undefined ? mkdtempSync(join(tmpdir(), 'mailprobe-flow-')) : undefined;
-  const store = state?.store ?? new FileStateStore(join(scratch!, 'flow.json'));
+  const deployed =
+    'ses' in spec.receive ? await deployedStore(parsed.values, spec.receive.ses.region, ctx.timeoutMs) : undefined;
+  const key = deployed?.key ?? keyOf(parsed.values, io, state !== undefined);
+  // One run's log, thrown away after it, unless --state (or --wait-ses's table) keeps it.
+  const scratch =
+    state === undefined && deployed === undefined ? mkdtempSync(join(tmpdir(), 'mailprobe-flow-')) : undefined;
+  const store = deployed?.store ?? state?.store ?? new FileStateStore(join(scratch!, 'flow.json'));
   const stderr = io.stderr as NodeJS.WritableStream & { isTTY?: boolean };
   const live = stderr.isTTY === true;
   const send = async (): Promise<CheckResult[]> => {

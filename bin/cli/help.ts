@@ -36,7 +36,8 @@ Usage:
   mailprobe cost [--config FILE] [--json] [--dashboard-hours H]   the monthly AWS cost, itemised
   mailprobe tlsrpt FILE...   (TLS-RPT reports: .json, .json.gz, .eml)
   mailprobe flow --via HOST[:PORT] [--user U --password-env VAR] --from A --to B
-                 --imap HOST[:PORT] --imap-user U --imap-password-env VAR [--max-wait S]
+                 (--imap HOST[:PORT] --imap-user U --imap-password-env VAR
+                  | --wait-ses REGION --table NAME --key-secret ARN) [--max-wait S] [--json]
 
 ${COMMON}
 Run "mailprobe COMMAND --help" for a command's details.
@@ -161,7 +162,12 @@ const DETAILS: Record<Command, string> = {
   --name NAME          the flow's name, in the token (default cli)
   --state FILE         keep sends across runs (one that arrives late settles next run);
                        needs --key-env VAR: a key of 32+ bytes, hex or base64
-  --wait-ses REGION    SES receiving: not available from the CLI yet (the deployed receiver reads it)
+  --wait-ses REGION --table NAME --key-secret ARN
+                       instead of --imap: --to is an address the deployment's SES receiving
+                       handles in REGION; its receiver logs the arrival (with SES's spam, virus,
+                       SPF, DKIM and DMARC verdicts) in the state table NAME, where this waits for
+                       it; the token is made with the deployment's key (secret ARN). The flow
+                       name defaults to cli-<random>, apart from the deployed flows'
 `,
 };
 

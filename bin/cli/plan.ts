@@ -4,6 +4,7 @@
  * nested shard stacks), and the monthly cost per endpoint in each metrics mode, before any `cdk synth`.
  */
 import { loadConfig } from '../../lib/config/load.js';
+import type { FlowPlan } from '../../lib/config/flow-plan.js';
 import { planConfig } from '../../lib/config/plan.js';
 import { shardStackLayout } from '../../lib/config/shard-stacks.js';
 import { summarizePlan } from '../../lib/config/summary.js';
@@ -11,6 +12,13 @@ import { costPerEndpointByMode, endpointsOf } from '../../lib/cost/per-endpoint.
 import type { StackSize } from '../../lib/template-limits.js';
 import { stringOption, type Parsed } from './args.js';
 import type { Io } from './io.js';
+
+/** The flows' line: deployed by the flow function, one schedule each, and how a lost message pages. */
+function flowLine(flows: FlowPlan): string {
+  const each = flows.flows.map((f) => `${f.name} every ${f.interval}`).join(', ');
+  const paging = flows.alarmLayout === 'insights' ? 'one Metrics Insights alarm over all flows' : 'one alarm per flow';
+  return `flows: ${flows.flows.length} deployed (flow function, one schedule each: ${each}); a lost message pages through ${paging}`;
+}
 
 export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
   const path = stringOption(parsed.values, 'config') ?? 'mailprobe.config.yaml';
@@ -32,8 +40,9 @@ export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
   const costs = costPerEndpointByMode(config);
   const shardStacks = shardStackLayout(plan.shards, plan.estimate.resources).stacks;
   if (parsed.values.json === true) {
+    const flows = plan.flows?.flows;
     io.stdout.write(
-      `${JSON.stringify({ version: 1, ...s, endpoints, invocationsPerHour, shardStacks, stacks, costPerEndpoint: costs }, null, 2)}\n`,
+      `${JSON.stringify({ version: 1, ...s, ...(flows ? { flows } : {}), endpoints, invocationsPerHour, shardStacks, stacks, costPerEndpoint: costs }, null, 2)}\n`,
     );
     return problems.length > 0 ? 2 : 0;
   }
@@ -77,9 +86,7 @@ export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
           ? `metrics ${c.metrics}: not deployable: ${c.notDeployable}`
           : `metrics ${c.metrics}: $${c.usdPerEndpointMonth.toFixed(4)} per endpoint a month ($${c.usdPerMonth.toFixed(2)} in all)${c.metrics === s.metricsMode ? ' (this config)' : ''}`,
       ),
-      ...((config.flows?.length ?? 0) > 0
-        ? [`flows: ${config.flows!.length}, run by \`mailprobe run\` only for now: a deployment does not run them`]
-        : []),
+      ...(plan.flows ? [flowLine(plan.flows)] : []),
       ...(limits === undefined
         ? ['template sizes not measured: install aws-cdk-lib (npm install aws-cdk-lib constructs) to measure them']
         : stacks.map(

@@ -67,7 +67,11 @@ function runConfig(
   };
   const selected = (shard: Plan['shards'][number]) =>
     only.length > 0 ? shard.specs.filter((s) => only.includes(nameOf(s))) : shard.specs;
-  const selectedFlows = only.length > 0 ? flows.filter((f) => only.includes(f.spec.name)) : flows;
+  const named = only.length > 0 ? flows.filter((f) => only.includes(f.spec.name)) : flows;
+  // Only the deployed receiver, with the deployment's key, sees an SES-received message: here it
+  // would wait out maxSeconds for an arrival nothing can log, and report a loss that is not one.
+  const viaSes = named.filter((f) => 'ses' in f.spec.receive);
+  const selectedFlows = named.filter((f) => !('ses' in f.spec.receive));
   const keys = [
     ...plan.shards.flatMap((shard) => selected(shard).map((spec) => stateKeyOf(spec, targetOf(spec)))),
     ...selectedFlows.map((f) => stateKeyOf(f.spec, targetOf(f.spec))),
@@ -109,6 +113,11 @@ function runConfig(
         })),
       );
     }
+    if (viaSes.length > 0) {
+      io.stderr.write(
+        `mailprobe: skipped ${viaSes.map((f) => f.spec.name).join(', ')}: SES-received flows run deployed; from here use \`mailprobe flow --wait-ses REGION --table NAME --key-secret ARN\` against the deployment\n`,
+      );
+    }
     if (selectedFlows.length > 0) {
       // The config's resolver (its dnsServer, unless --dns-server) also verifies SPF/DKIM/DMARC of what arrived.
       const flowCtx: ProbeContext = {
@@ -128,7 +137,7 @@ function runConfig(
 export const FLOW_KEY_ENV = 'MAILPROBE_FLOW_KEY';
 
 /**
- * Flows are not deployed yet; `run` runs them here. With `--state` as the scheduled probe
+ * Flows are not in the plan's shards (lib/config/flow-plan.ts); `run` runs them here. With `--state` as the scheduled probe
  * would (send, settle earlier sends, do not wait: the next run settles this one), with the
  * key from MAILPROBE_FLOW_KEY; without it as `mailprobe flow` does (a key and a log for this
  * run only, waiting up to maxSeconds for the message).

@@ -9,7 +9,8 @@ export type CheckKind = 'smtp' | 'tls' | 'mta-sts' | 'ses-account' | 'dane' | 'f
 /**
  * The kinds a deployment schedules, each with its own function, metrics and alarms: the one
  * list the plan, the construct, the dashboard and the metric definitions read. `dane` runs
- * inside mta-sts; `flow` is CLI-only for now.
+ * inside mta-sts. `flow` is planned apart (lib/config/flow-plan.ts: one shard per flow, from
+ * `flows[]`), as its specs name a relay of the targets rather than being targets themselves.
  */
 export const DEPLOYED_KINDS = [
   'smtp',
@@ -17,6 +18,7 @@ export const DEPLOYED_KINDS = [
   'mta-sts',
   'ses-account',
   'sender-auth',
+  'flow',
 ] as const satisfies readonly CheckKind[];
 export type DeployedKind = (typeof DEPLOYED_KINDS)[number];
 

@@ -206,6 +206,32 @@ async function fetchSecret(arn: string, deps: CredentialDeps): Promise<Credentia
   return parseCredentialSecret(text, arn);
 }
 
+/**
+ * The plain string value of a secret (the flow token key), never cached: the flow function
+ * reads it once per invocation, and a rotated key must apply to the next run at once.
+ * Errors are CredentialErrors that name the ARN, never the value.
+ *
+ * @throws CredentialError
+ */
+export async function readSecretString(
+  arn: string,
+  deps: Pick<CredentialDeps, 'secretsManager' | 'abortSignal'> = {},
+): Promise<string> {
+  let output;
+  try {
+    const { GetSecretValueCommand } = await secretsManagerSdk();
+    output = await (
+      await clientFor(arn, deps)
+    ).send(new GetSecretValueCommand({ SecretId: arn }), deps.abortSignal ? { abortSignal: deps.abortSignal } : {});
+  } catch (err) {
+    throw secretsManagerError(err, arn);
+  }
+  if (output.SecretString === undefined || output.SecretString === '') {
+    throw new CredentialError('SECRET_INVALID', arn, `Secret ${arn} has no SecretString.`);
+  }
+  return output.SecretString;
+}
+
 function fromEnv(source: { username: string; passwordEnv: string }, env: NodeJS.ProcessEnv): Credentials {
   const password = env[source.passwordEnv];
   if (password === undefined || password === '') {

@@ -263,6 +263,24 @@ export function expand(config: MailProbeConfig, problems: string[], port25Reacha
   return entries;
 }
 
+/** The config's `receive` as the engine's spec: IMAP with its login by reference, or SES in its region. */
+function receiveSpecOf(receive: FlowConfig['receive']): FlowCheckSpec['receive'] {
+  if ('ses' in receive) return { ses: { region: receive.ses.region } };
+  const imap = receive.imap;
+  return {
+    imap: {
+      host: imap.host,
+      auth: { secretArn: imap.auth.secretArn },
+      ...(imap.port !== undefined ? { port: imap.port } : {}),
+      ...(imap.tls !== undefined ? { tls: imap.tls } : {}),
+      ...(imap.folder !== undefined ? { folder: imap.folder } : {}),
+      ...(imap.junkFolder !== undefined ? { junkFolder: imap.junkFolder } : {}),
+    },
+  };
+}
+
+type FlowConfig = NonNullable<MailProbeConfig['flows']>[number];
+
 export interface FlowEntry {
   readonly spec: FlowCheckSpec;
   readonly schedule: string;
@@ -274,7 +292,7 @@ export interface FlowEntry {
  * `flows[]` → flow specs, each sending through the smtp check its `via` names (a target's
  * name, `host:port` of an unnamed one, or an expanded SES port such as `ses-eu-west-1-587`),
  * with that target's TLS mode, policy and credentials. Kept out of expand(): flows are not
- * deployed yet, so the plan and the stack never see them; `mailprobe run` runs them.
+ * targets; flow-plan.ts plans their deployment, `mailprobe run` runs them on its own path.
  */
 export function expandFlows(config: MailProbeConfig, problems: string[]): FlowEntry[] {
   const relays = new Map<string, SmtpCheckSpec>();
@@ -294,7 +312,6 @@ export function expandFlows(config: MailProbeConfig, problems: string[]): FlowEn
       return;
     }
     const { host, port, tls, tlsPolicy, auth, ehloName, sni } = relay;
-    const imap = f.receive.imap;
     const timeoutMs = f.timeoutMs ?? defaultTimeoutMs;
     out.push({
       spec: {
@@ -311,16 +328,7 @@ export function expandFlows(config: MailProbeConfig, problems: string[]): FlowEn
         },
         from: f.from,
         to: f.to,
-        receive: {
-          imap: {
-            host: imap.host,
-            auth: { secretArn: imap.auth.secretArn },
-            ...(imap.port !== undefined ? { port: imap.port } : {}),
-            ...(imap.tls !== undefined ? { tls: imap.tls } : {}),
-            ...(imap.folder !== undefined ? { folder: imap.folder } : {}),
-            ...(imap.junkFolder !== undefined ? { junkFolder: imap.junkFolder } : {}),
-          },
-        },
+        receive: receiveSpecOf(f.receive),
         ...(f.warnSeconds !== undefined ? { warnSeconds: f.warnSeconds } : {}),
         ...(f.maxSeconds !== undefined ? { maxSeconds: f.maxSeconds } : {}),
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),

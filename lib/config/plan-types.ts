@@ -2,6 +2,7 @@
  * The plan's shape (lib/config/plan.ts builds it): what the stack deploys, the alarms
  * and the estimates the limits are checked on. Types only.
  */
+import type { FlowPlan } from './flow-plan.js';
 import type { MetricsMode } from '../../lambdas/engine/metrics/definitions.js';
 import type { Thresholds } from '../../lambdas/engine/context.js';
 import type { CheckKind } from '../../lambdas/engine/result.js';
@@ -88,6 +89,8 @@ export interface Plan {
   readonly estimate: PlanEstimate;
   /** The TLS-RPT receivers, as configured (lib/tlsrpt-receiver.ts). */
   readonly tlsRpt?: MailProbeConfig['tlsRpt'];
+  /** The mail flows (`flows[]`), planned apart from the shards (flow-plan.ts). */
+  readonly flows?: FlowPlan;
 }
 
 export interface PlanEstimate {

@@ -28,6 +28,7 @@ import {
   type KindCapacity,
 } from './defaults.js';
 import { expand, nameOf, type Entry } from './expand.js';
+import { planFlows } from './flow-plan.js';
 import { certInsightsCapable, fleetAlarmPeriodSeconds, fleetRouteOf, heartbeatOf } from './fleet-route.js';
 import type { MailProbeConfig } from './schema.js';
 import { alertPolicyOf, PlanError, periodSecondsOf, scheduleSlug, shardsOf, workBudgetMs } from './shard.js';
@@ -366,6 +367,7 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
       : undefined,
   });
 
+  const flows = planFlows(config, problems, { metricsMode, alarmMode, budgetMs });
   problems.push(
     ...planLimitProblems({
       shards,
@@ -393,6 +395,7 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
     ...(config.vpc ? { vpc: config.vpc } : {}),
     estimate,
     ...(config.tlsRpt ? { tlsRpt: config.tlsRpt } : {}),
+    ...(flows ? { flows } : {}),
   };
 }
 

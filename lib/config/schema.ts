@@ -436,6 +436,30 @@ const ImapReceiveConfigSchema = z
   })
   .describe('Look for the message over IMAP (TLS, certificate verified).');
 
+const SesReceiveConfigSchema = z
+  .strictObject({
+    region: z
+      .string({ error: (iss) => `expected an AWS region like "eu-west-1", got ${show(iss.input)}` })
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, {
+        error: (iss) => `expected an AWS region like "eu-west-1", got ${show(iss.input)}`,
+      })
+      .describe(
+        "The region whose SES receives the flow's mail: the stack's region, one with SES email receiving (the `to` domain's MX points at inbound-smtp.<region>.amazonaws.com).",
+      ),
+    ruleSetName: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, {
+        error: (iss) => `expected an SES receipt rule set name, got ${show(iss.input)}`,
+      })
+      .optional()
+      .describe(
+        'Add the receipt rule to this existing (active) rule set, e.g. the one tlsRpt.mail uses. @default a new rule set, to be activated once',
+      ),
+  })
+  .describe(
+    "SES email receiving: a receipt rule stores the message in S3 and the receiver function logs the arrival with SES's verdicts.",
+  );
+
 export const FlowSchema = z
   .strictObject({
     name: z
@@ -450,9 +474,10 @@ export const FlowSchema = z
     ),
     from: EmailSchema,
     to: EmailSchema,
-    receive: z.union([z.strictObject({ imap: ImapReceiveConfigSchema })], {
-      error: () => 'expected { imap: { host, auth, … } }',
-    }),
+    receive: z.union(
+      [z.strictObject({ imap: ImapReceiveConfigSchema }), z.strictObject({ ses: SesReceiveConfigSchema })],
+      { error: () => 'expected { imap: { host, auth, … } } or { ses: { region } }' },
+    ),
     schedule: ScheduleSchema.optional().describe('@default "rate(15 minutes)"'),
     warnSeconds: intInRange(1, 86_400, 'seconds ').optional().describe('FLOW_DELAYED above this. @default 120'),
     maxSeconds: intInRange(1, 86_400, 'seconds ')
@@ -465,7 +490,7 @@ export const FlowSchema = z
     error: 'warnSeconds must be below maxSeconds (a message is late before it is lost)',
   })
   .describe(
-    'End-to-end mail flow: a tokened message sent through a target and looked for in a mailbox. Run by `mailprobe run`; not deployed yet.',
+    'End-to-end mail flow: a tokened message sent through a target and looked for in a mailbox. Deployed as the flow function (one schedule per flow) and run by `mailprobe run`.',
   );
 
 export const ConfigSchema = z
@@ -572,7 +597,10 @@ export const ConfigSchema = z
     alerting: AlertingSchema.optional(),
     vpc: VpcSchema.optional(),
     tlsRpt: TlsRptSchema.optional(),
-    flows: z.array(FlowSchema).optional().describe('Mail flows (run by `mailprobe run` only, for now).'),
+    flows: z
+      .array(FlowSchema)
+      .optional()
+      .describe('Mail flows: deployed (the flow function) and run by `mailprobe run`.'),
   })
   .describe('mailprobe configuration: what to probe, how often, and who gets told.');
 

@@ -40,7 +40,13 @@ describe('mailprobe flow: usage errors exit 2 and say what to fix', () => {
     [[...base, '--imap', '127.0.0.1'], /--imap needs --imap-user U --imap-password-env VAR/],
     [[...base, '--imap', '127.0.0.1', '--imap-user', 'probe'], /--imap-user and --imap-password-env go together/],
     [[...base, ...imap, '--imap-tls', 'none'], /--imap-tls: expected implicit\|starttls/],
-    [[...base, '--wait-ses', 'eu-west-1'], /--wait-ses is not available from the CLI yet/],
+    [[...base, '--wait-ses', 'eu-west-1'], /--wait-ses needs --table NAME/],
+    [[...base, '--wait-ses', 'eu-west-1', '--table', 'state'], /--wait-ses needs --key-secret ARN/],
+    [
+      [...base, '--wait-ses', 'eu-south-2', '--table', 'state', '--key-secret', 'arn'],
+      /--wait-ses: SES email receiving is not available in eu-south-2; use one of us-east-1/,
+    ],
+    [[...base, '--wait-ses', 'eu-west-1', '--table', 't', '--key-secret', 'a', ...imap], /--imap or --wait-ses/],
     [[...base, ...imap, '--name', 'no spaces please'], /--name: 1 to 64/],
     [[...base, ...imap, '--max-wait', '0'], /--max-wait: expected 1–86400/],
     [[...base, ...imap, '--state', '/nonexistent-dir/x.json'], /--key-env VAR/],
@@ -165,7 +171,7 @@ describe.skipIf(requirements.skip)(requirements.title('mailprobe flow against Po
     expect(result.deliveryMs).toBe(result.latest['latencyMs']);
   });
 
-  it('mailprobe run runs the flows of a config (credentials from Secrets Manager); plan says they are not deployed', async () => {
+  it('mailprobe run runs the flows of a config (credentials from Secrets Manager); plan lists them as deployed', async () => {
     // The config names credentials by ARN only; Secrets Manager is the one AWS service faked here.
     const secrets = mockClient(SecretsManagerClient);
     secrets
@@ -200,7 +206,9 @@ describe.skipIf(requirements.skip)(requirements.title('mailprobe flow against Po
       expect(result).toMatchObject({ check: 'flow', name: 'chain', status: 'ok', findings: [], delivered: 1 });
 
       const plan = await cli(['plan', '--config', config]);
-      expect(plan.stdout).toContain('flows: 1, run by `mailprobe run` only for now: a deployment does not run them');
+      expect(plan.stdout).toContain(
+        'flows: 1 deployed (flow function, one schedule each: chain every 15m); a lost message pages through one alarm per flow',
+      );
     } finally {
       secrets.restore();
     }

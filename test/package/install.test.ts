@@ -122,7 +122,17 @@ describe('npm pack → npm install → cdk synth of examples/own-app', () => {
     expect(paths).toContain('dist/lambdas/engine/api.d.ts');
     expect(paths).toContain('dist/cli/mailprobe.mjs');
     expect(paths).toContain('bin/mailprobe.mjs');
-    for (const check of ['smtp', 'tls', 'mta-sts', 'ses-account', 'sender-auth', 'tlsrpt-https', 'tlsrpt-mail']) {
+    for (const check of [
+      'smtp',
+      'tls',
+      'mta-sts',
+      'ses-account',
+      'sender-auth',
+      'flow',
+      'flow-receiver',
+      'tlsrpt-https',
+      'tlsrpt-mail',
+    ]) {
       expect(paths).toContain(`dist/bundles/${check}/index.mjs`);
     }
     expect(

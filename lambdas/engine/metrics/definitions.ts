@@ -14,6 +14,7 @@ export const Unit = {
   None: 'None',
   Count: 'Count',
   Milliseconds: 'Milliseconds',
+  Seconds: 'Seconds',
   Bits: 'Bits',
   Percent: 'Percent',
 } as const;
@@ -91,6 +92,19 @@ export const METRICS = {
     checks: ['ses-account'],
     description: 'Share of the SES 24-hour sending quota used.',
   },
+  Delivered: {
+    name: 'Delivered',
+    unit: Unit.Count,
+    checks: ['flow'],
+    description: 'Per flow and run: 0 when a message was declared lost (not arrived after maxSeconds), else 1.',
+  },
+  DeliverySeconds: {
+    name: 'DeliverySeconds',
+    // Seconds, not ms: the dashboard and the warnSeconds/maxSeconds settings speak seconds.
+    unit: Unit.Seconds,
+    checks: ['flow'],
+    description: 'Per flow: send-to-mailbox time of the newest message settled in the run.',
+  },
   TargetsReporting: {
     name: 'TargetsReporting',
     unit: Unit.Count,
@@ -121,15 +135,35 @@ export type MetricName = keyof typeof METRICS;
 
 /** Per-target metrics, with dimensions Check (+ Group) + Target. */
 export type TargetMetricName =
-  'Success' | 'Duration' | 'CertDaysToExpiry' | 'DhKeyBits' | 'FindingCount' | 'QuotaUsedPercent';
+  | 'Success'
+  | 'Duration'
+  | 'CertDaysToExpiry'
+  | 'DhKeyBits'
+  | 'FindingCount'
+  | 'QuotaUsedPercent'
+  | 'Delivered'
+  | 'DeliverySeconds';
 /** Per-kind counts, with dimensions Check + Interval. */
 export type KindMetricName = 'TargetsReporting' | 'TargetsOk' | 'TargetsWarning' | 'TargetsCritical';
 
-/** The per-target metrics each mode publishes. */
+/**
+ * The per-target metrics each mode publishes. `Delivered` is in every mode: a lost message
+ * must page through its own alarm, and flows are a handful per deployment (each sends real
+ * mail), not a fleet whose per-target series would cost.
+ */
 export const TARGET_METRICS_BY_MODE: Readonly<Record<MetricsMode, readonly TargetMetricName[]>> = {
-  default: ['Success', 'CertDaysToExpiry', 'DhKeyBits', 'QuotaUsedPercent'],
-  detailed: ['Success', 'Duration', 'CertDaysToExpiry', 'DhKeyBits', 'FindingCount', 'QuotaUsedPercent'],
-  aggregate: [],
+  default: ['Success', 'CertDaysToExpiry', 'DhKeyBits', 'QuotaUsedPercent', 'Delivered', 'DeliverySeconds'],
+  detailed: [
+    'Success',
+    'Duration',
+    'CertDaysToExpiry',
+    'DhKeyBits',
+    'FindingCount',
+    'QuotaUsedPercent',
+    'Delivered',
+    'DeliverySeconds',
+  ],
+  aggregate: ['Delivered'],
 };
 /** The per-kind counts each mode publishes. */
 export const KIND_METRICS_BY_MODE: Readonly<Record<MetricsMode, readonly KindMetricName[]>> = {

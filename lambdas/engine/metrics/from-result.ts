@@ -103,6 +103,13 @@ export function datumsFromResult(result: BaseResult): Datum[] {
     const bits = dhKeyBits(result);
     if (bits !== undefined) datums.push(datum('DhKeyBits', bits));
   }
+  if (result.check === 'flow') {
+    const r = result as BaseResult & { readonly delivered?: unknown; readonly deliveryMs?: unknown };
+    // A run whose send failed and that settled nothing has no delivery to report either way.
+    if (r.delivered === 0 || r.delivered === 1) datums.push(datum('Delivered', r.delivered));
+    const ms = finite(r.deliveryMs);
+    if (ms !== undefined) datums.push(datum('DeliverySeconds', Math.max(0, ms) / 1000));
+  }
   if (result.check === 'ses-account') {
     const percent = quotaUsedPercent(result);
     if (percent !== undefined) datums.push(datum('QuotaUsedPercent', percent));

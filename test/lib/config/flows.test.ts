@@ -1,6 +1,6 @@
 /**
  * `flows[]` in the config: validated with the exact path, expanded against the targets the
- * message is sent through, and kept out of the deployment plan (flows are not deployed yet).
+ * message is sent through, and planned apart from the targets' shards (lib/config/flow-plan.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, validateConfig } from '../../../lib/config/load.js';
@@ -103,12 +103,13 @@ describe('flows in the config', () => {
     ]);
   });
 
-  it('stays out of the deployment plan', () => {
+  it("stays out of the targets' shards: planned apart, as plan.flows", () => {
     const config = validateConfig({
       ...base,
       flows: [{ name: 'f', via: 'relay', from: 'a@example.com', to: 'b@example.com', receive: imap }],
     });
     const plan = planConfig(config);
     expect(plan.shards.flatMap((s) => s.specs.map((spec) => spec.check))).not.toContain('flow');
+    expect(plan.flows?.shards.map((s) => s.specs.map((spec) => spec.check))).toEqual([['flow']]);
   });
 });
