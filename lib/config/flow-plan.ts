@@ -68,6 +68,32 @@ export interface FlowPlan {
   readonly sesReceiving?: FlowSesReceiving;
 }
 
+/**
+ * The function and what it always brings (role and policy, log group, dead-letter queue and its
+ * policy, scheduler role and policy, 3 function alarms, the token key, the latency widget's share):
+ * measured on synthesized stacks, 14 whatever the flows.
+ */
+const FLOW_RESOURCES_FIXED = 14;
+/** SES receiving (lib/flow-receiver.ts): bucket and its policy, receipt rule (and set), receiver function, role, policy, log group, queue, permission, Errors alarm. Measured: 13. */
+const FLOW_RESOURCES_SES = 13;
+
+/**
+ * The CloudFormation resources the flows add to the stack, for the plan's estimate and its
+ * 500-resource check: a schedule per flow, a Delivered alarm per flow (or one Metrics Insights
+ * alarm), a reporting alarm per interval. Checked against synthesized stacks in test/lib/flow-probes.test.ts.
+ */
+export function flowResources(fp: FlowPlan): number {
+  const intervals = new Set(fp.flows.map((f) => f.interval)).size;
+  const deliveredAlarms = fp.alarmLayout === 'per-flow' ? fp.flows.length : 1;
+  return (
+    FLOW_RESOURCES_FIXED +
+    fp.shards.length +
+    deliveredAlarms +
+    intervals +
+    (fp.sesReceiving !== undefined ? FLOW_RESOURCES_SES : 0)
+  );
+}
+
 /** What plan.ts has decided for the whole deployment. */
 export interface FlowPlanOptions {
   readonly metricsMode: MetricsMode;

@@ -28,7 +28,7 @@ import {
   type KindCapacity,
 } from './defaults.js';
 import { expand, nameOf, type Entry } from './expand.js';
-import { planFlows } from './flow-plan.js';
+import { flowResources, planFlows } from './flow-plan.js';
 import { certInsightsCapable, fleetAlarmPeriodSeconds, fleetRouteOf, heartbeatOf } from './fleet-route.js';
 import type { MailProbeConfig } from './schema.js';
 import { alertPolicyOf, PlanError, periodSecondsOf, scheduleSlug, shardsOf, workBudgetMs } from './shard.js';
@@ -269,6 +269,8 @@ function estimateOf(p: {
   readonly metricsMode: MetricsMode;
   /** TLS-RPT: the domains with a per-domain alarm, when the receivers are deployed. */
   readonly tlsRptDomains: number | undefined;
+  /** What the flows add (flow-plan.ts). */
+  readonly flowResources: number;
 }): PlanEstimate {
   const kinds = new Set(p.shards.map((s) => s.check));
   const { perTarget: perTargetAlarms, insights: insightsAlarms } = countTargetAlarms(
@@ -291,7 +293,8 @@ function estimateOf(p: {
       perTargetAlarms +
       insightsAlarms +
       otherAlarms +
-      (p.tlsRptDomains !== undefined ? RESOURCES_TLSRPT + p.tlsRptDomains : 0),
+      (p.tlsRptDomains !== undefined ? RESOURCES_TLSRPT + p.tlsRptDomains : 0) +
+      p.flowResources,
   };
 }
 
@@ -355,6 +358,7 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
   ];
   const sesRegions = [...new Set(entries.flatMap((e) => (e.spec.check === 'ses-account' ? [e.spec.region] : [])))];
 
+  const flows = planFlows(config, problems, { metricsMode, alarmMode, budgetMs });
   const estimate = estimateOf({
     shards,
     targets,
@@ -365,9 +369,9 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
     tlsRptDomains: config.tlsRpt
       ? (config.tlsRpt.domains?.length ?? targets.filter((t) => t.check === 'mta-sts').length)
       : undefined,
+    flowResources: flows ? flowResources(flows) : 0,
   });
 
-  const flows = planFlows(config, problems, { metricsMode, alarmMode, budgetMs });
   problems.push(
     ...planLimitProblems({
       shards,

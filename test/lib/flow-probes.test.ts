@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../lib/config/load.js';
 import { PlanError, planConfig, type Plan } from '../../lib/config/plan.js';
 import { MailProbes } from '../../lib/mail-probes.js';
+import { synthSizes } from '../../lib/template-limits.js';
 
 const ARN = (name: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${name}-AbCdEf`;
 const imap = { imap: { host: 'imap.example.com', auth: { secretArn: ARN('mailbox') } } };
@@ -297,4 +298,30 @@ describe('flows received through SES', () => {
       /receive through SES in eu-west-1, but the stack deploys to us-east-1/,
     );
   });
+});
+
+describe('the plan counts what flows add to the stack', () => {
+  it.each(['per-target', 'fleet'] as const)(
+    'alarms.mode %s: the estimate grows by exactly the resources the synthesized stack gains',
+    (mode) => {
+      const ses = {
+        name: 'ses-in',
+        via: 'relay',
+        from: 'probe@example.com',
+        to: 'flow@in.example.net',
+        receive: { ses: { region: 'eu-west-1' } },
+      };
+      const hourly = { ...CONFIG.flows[1]!, name: 'hourly-2', to: 'probe2@example.org' };
+      const measure = (flows: readonly object[] | undefined) => {
+        const plan = planConfig(validateConfig({ ...CONFIG, flows, alarms: { mode } }));
+        return { estimated: plan.estimate.resources, synthesized: synthSizes(plan)[0]!.resources };
+      };
+      const none = measure(undefined);
+      for (const flows of [[CONFIG.flows[0]!], CONFIG.flows, [...CONFIG.flows, hourly], [...CONFIG.flows, ses]]) {
+        const some = measure(flows);
+        expect(some.synthesized - none.synthesized).toBeGreaterThan(14);
+        expect(some.estimated - none.estimated).toBe(some.synthesized - none.synthesized);
+      }
+    },
+  );
 });
