@@ -275,11 +275,12 @@ export class MailProbes extends Construct {
       ...(dashboardName !== undefined ? { dashboardName } : {}),
       queryName,
       alarmNamePrefix,
+      nestFleetAlarms: this.shardStacks !== undefined,
     });
 
     if (props.compositeAlarm !== false && this.alarms.criticalAlarms.length > 0) {
       this.anyCriticalAlarm = new CriticalCompositeAlarm(this, 'AnyCritical', {
-        alarms: this.alarms.criticalAlarms,
+        alarms: this.alarms.anyCriticalChildren,
         alarmNamePrefix,
         ...(dashboardName !== undefined ? { dashboardName } : {}),
         ...(props.compositeAlarmActions ? { actions: props.compositeAlarmActions } : {}),
