@@ -281,6 +281,7 @@ export class MailProbes extends Construct {
     if (props.compositeAlarm !== false && this.alarms.criticalAlarms.length > 0) {
       this.anyCriticalAlarm = new CriticalCompositeAlarm(this, 'AnyCritical', {
         alarms: this.alarms.anyCriticalChildren,
+        coveredAlarms: this.alarms.criticalAlarms.length,
         alarmNamePrefix,
         ...(dashboardName !== undefined ? { dashboardName } : {}),
         ...(props.compositeAlarmActions ? { actions: props.compositeAlarmActions } : {}),

@@ -195,6 +195,7 @@ export class ProbeAlarms extends Construct {
             new CriticalCompositeAlarm(stack, 'AnyCritical', {
               alarms: critical,
               alarmNamePrefix: `${prefix}-FleetAlarms${i}`,
+              coveredKinds: `(the fleet groups' Success alarms of alarm stack ${i})`,
               ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
             }).alarm,
           ],

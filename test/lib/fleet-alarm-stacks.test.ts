@@ -193,6 +193,14 @@ describe('100,000 endpoints with default metrics and alarms.insightsQuota 1000',
     expect([...reached].sort()).toEqual([...critical].sort());
     // Every composite is reached: none is left over, watching alarms that page nobody.
     expect([...rules.keys()].filter((n) => !seen.has(n))).toEqual([]);
+    // The top composite's description counts what it covers, not its direct children.
+    const top =
+      templates[0]!.resources[
+        built.stack.getLogicalId(built.probes.anyCriticalAlarm!.node.defaultChild as CfnResource)
+      ]!;
+    expect(top.Properties!['AlarmDescription']).toContain(
+      `one or more of the ${critical.length} critical mailprobe alarms`,
+    );
   });
 
   it("the fleet alarms' actions reach the alert topic (warnings) and the user's pager (critical) through parameters", () => {

@@ -164,6 +164,18 @@ describe('the plan at 100,000 endpoints', () => {
     ]);
   }, 120_000);
 
+  it('refuses an alarm stack of 500 resources or more, naming it', () => {
+    // Unreachable with groups of two alarms (the stacks double first); a group of many alarms is not.
+    const limits = { shards: big.shards, estimate: big.estimate, insightsQuota: 1000, perTargetRequested: false };
+    const problems = planLimitProblems({
+      ...limits,
+      fleetAlarmGroups: [{ id: 'smtp-5m-g1', critical: 300, warning: 300 }],
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^alarm stack \d would hold 604 fleet alarms and composites, more than the 500 /),
+    ]);
+  });
+
   it('metrics: aggregate: planned, its schedules in shard stacks and the root far under 500', () => {
     expect(big.estimate.resources).toBeGreaterThan(500);
     const schedules = big.shards.reduce((n, s) => n + schedulesOf(s), 0);
