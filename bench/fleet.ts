@@ -1,12 +1,14 @@
 /**
  * `npm run bench` (fleet part): for generated fleets of 10 / 100 / 1,000 / 10,000 / 100,000
  * endpoints (BENCH_FLEET_SIZES=10,1000 for others; 100,000 adds about 10 s: plan, synth and
- * the per-mode costs),
+ * the per-mode costs; `100000:default`, on by default, the same fleet with default metrics and
+ * alarms.insightsQuota 1000, its fleet alarms in nested alarm stacks, about 30 s more),
  * plan and synth seconds (offline, inline code, cdk-nag on), the bytes and resources of every
  * template (the root and, for a fleet one stack cannot hold, its nested shard stacks), alarms,
  * dashboard widgets, and the monthly cost per endpoint in each metric mode; then the CPU one
  * smtp check and one tls posture check cost (the capacity figures in lib/config/defaults.ts).
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { App, Validations } from 'aws-cdk-lib';
@@ -18,6 +20,7 @@ import { runSmtpCheck } from '../lambdas/engine/smtp/check.js';
 import { starttlsConnector } from '../lambdas/engine/smtp/connector.js';
 import { runTlsCheck } from '../lambdas/engine/tls/posture.js';
 import { planConfig } from '../lib/config/plan.js';
+import type { MailProbeConfig } from '../lib/config/schema.js';
 import { schedulesOf } from '../lib/config/shard-stacks.js';
 import { costPerEndpointByMode } from '../lib/cost/per-endpoint.js';
 import { fleetConfig, scaleFleetConfig } from '../lib/cost/sample-configs.js';
@@ -26,12 +29,23 @@ import { measureAssembly } from '../lib/template-limits.js';
 import { createTestPki } from '../testkit/pki.js';
 import { startSmtpServer } from '../testkit/smtp-servers.js';
 
-const SIZES = (process.env.BENCH_FLEET_SIZES ?? '10,100,1000,10000,100000').split(',').map(Number);
+/** `N` (scaleFleetConfig's metrics mode) or `N:default` (default metrics, the Insights quota raised to 1,000). */
+const SIZES = (process.env.BENCH_FLEET_SIZES ?? '10,100,1000,10000,100000:default,100000').split(',');
+
+function fleetOf(size: string): { endpoints: number; config: MailProbeConfig; pricedAs: MailProbeConfig } {
+  const [n, mode] = size.split(':');
+  const endpoints = Number(n);
+  if (mode === undefined) return { endpoints, config: scaleFleetConfig(endpoints), pricedAs: fleetConfig(endpoints) };
+  if (mode !== 'default') throw new Error(`BENCH_FLEET_SIZES: ${size}: only N or N:default`);
+  const config = fleetConfig(endpoints, { alarms: { insightsQuota: 1000 } });
+  return { endpoints, config, pricedAs: config };
+}
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-function synthFleet(endpoints: number) {
+function synthFleet(size: string) {
+  const { endpoints, config, pricedAs } = fleetOf(size);
   const t0 = performance.now();
-  const plan = planConfig(scaleFleetConfig(endpoints));
+  const plan = planConfig(config);
   const t1 = performance.now();
   const app = new App();
   const stack = new MailProbeStack(app, 'MailProbe', {
@@ -50,7 +64,7 @@ function synthFleet(endpoints: number) {
   const resources = Object.values(template.Resources);
   // null: the mode cannot be deployed at this size (the Metrics Insights quota at 100,000 endpoints).
   const perEndpoint = Object.fromEntries(
-    costPerEndpointByMode(fleetConfig(endpoints)).map((c) => [
+    costPerEndpointByMode(pricedAs).map((c) => [
       c.metrics,
       'notDeployable' in c ? null : round(c.usdPerEndpointMonth, 3),
     ]),
@@ -65,7 +79,15 @@ function synthFleet(endpoints: number) {
     planSeconds: round((t1 - t0) / 1000),
     synthSeconds: round((t2 - t1) / 1000),
     resources: resources.length,
-    alarms: resources.filter((r) => r.Type === 'AWS::CloudWatch::Alarm').length,
+    // The root's and, for a split fleet with per-target metrics, the alarm stacks' (probe-alarms.ts).
+    alarms:
+      resources.filter((r) => r.Type === 'AWS::CloudWatch::Alarm').length +
+      stack.probes.alarms.alarmStacks.reduce((n, nested) => {
+        const t = JSON.parse(readFileSync(join(assembly.directory, nested.templateFile), 'utf8')) as {
+          Resources: Record<string, { Type: string }>;
+        };
+        return n + Object.values(t.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').length;
+      }, 0),
     schedules: plan.shards.reduce((n, sh) => n + schedulesOf(sh), 0),
     widgets: stack.probes.dashboard.widgetCount,
     usdPerEndpointMonth: perEndpoint,

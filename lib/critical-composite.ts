@@ -29,6 +29,13 @@ export interface CriticalCompositeAlarmProps {
   readonly actions?: readonly cloudwatch.IAlarmAction[];
   /** Where on-call looks next, quoted in the description. @default - not mentioned */
   readonly dashboardName?: string;
+  /**
+   * The critical alarms covered in all, when some of `alarms` are themselves composites (an
+   * alarm stack's, see probe-alarms.ts), for the description. @default - `alarms.length`
+   */
+  readonly coveredAlarms?: number;
+  /** Which alarms those are, for the description. @default - '(target Success, TargetsReporting, probe function Errors)' */
+  readonly coveredKinds?: string;
 }
 
 export class CriticalCompositeAlarm extends Construct {
@@ -69,10 +76,10 @@ export class CriticalCompositeAlarm extends Construct {
       name,
       children: top,
       description:
-        (props.alarms.length === 1
+        ((props.coveredAlarms ?? props.alarms.length) === 1
           ? 'mailprobe: the critical mailprobe alarm is in ALARM. '
-          : `mailprobe: one or more of the ${props.alarms.length} critical mailprobe alarms ` +
-            `(target Success, TargetsReporting, probe function Errors) are in ALARM. `) +
+          : `mailprobe: one or more of the ${props.coveredAlarms ?? props.alarms.length} critical mailprobe alarms ` +
+            `${props.coveredKinds ?? '(target Success, TargetsReporting, probe function Errors)'} are in ALARM. `) +
         `Meaning: mail to or through a monitored endpoint may be failing, or a probe stopped. ` +
         `Action: the alert topic has the alarm's own message and the probe's notification with findings and hints; ` +
         `the alarm status widget${where} lists which alarms fire.`,

@@ -304,12 +304,15 @@ export class MailProbes extends Construct {
       ...(dashboardName !== undefined ? { dashboardName } : {}),
       queryName,
       alarmNamePrefix,
+      nestFleetAlarms: this.shardStacks !== undefined,
     });
 
     const criticalAlarms = [...this.alarms.criticalAlarms, ...(this.flows?.alarms ?? [])];
     if (props.compositeAlarm !== false && criticalAlarms.length > 0) {
       this.anyCriticalAlarm = new CriticalCompositeAlarm(this, 'AnyCritical', {
-        alarms: criticalAlarms,
+        // The nested alarm stacks' composites stand for their alarms; the flows' alarms live in the root.
+        alarms: [...this.alarms.anyCriticalChildren, ...(this.flows?.alarms ?? [])],
+        coveredAlarms: criticalAlarms.length,
         alarmNamePrefix,
         ...(dashboardName !== undefined ? { dashboardName } : {}),
         ...(props.compositeAlarmActions ? { actions: props.compositeAlarmActions } : {}),

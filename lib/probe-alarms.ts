@@ -14,17 +14,23 @@
  *   stops publishing drops out of a Metrics Insights alarm instead of breaching, so this
  *   classic alarm compares the results the probes reported with what the plan expects.
  * - `metrics: aggregate`: no per-target metrics, so per kind a "targets critical" alarm instead.
+ * - A fleet split into shard stacks (issue #20 item 3) puts the fleet alarms into nested alarm
+ *   stacks (config/shard-stacks.ts alarmStackLayout), each with a composite over its critical
+ *   alarms that the root's AnyCritical ORs (`anyCriticalChildren`).
  */
 import type { CheckKind } from '../lambdas/engine/result.js';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, NestedStack, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import type { MetricsMode } from '../lambdas/engine/metrics/definitions.js';
 import { SUCCESS_DATAPOINTS_TO_ALARM, SUCCESS_EVALUATION_PERIODS } from './config/defaults.js';
 import type { AlarmGroup, AlarmMode, Plan, PlannedTarget, ReportingGroup } from './config/plan.js';
+import { alarmStackLayout } from './config/shard-stacks.js';
 import { constructIdOf } from './config/validate.js';
+import { CriticalCompositeAlarm } from './critical-composite.js';
 import {
   classicAlarmsOf,
+  fleetAlarmGroups,
   targetAlarmRoute,
   type AlarmedMetric,
   type AlarmSeverity,
@@ -57,7 +63,15 @@ export interface ProbeAlarmsProps {
   /** Where on-call looks next, quoted in alarm descriptions. @default - not mentioned */
   readonly dashboardName?: string;
   readonly queryName?: string;
+  /**
+   * The fleet is split into shard stacks: put the fleet alarms into nested alarm stacks too, so
+   * the root holds what does not grow with the fleet. @default false
+   */
+  readonly nestFleetAlarms?: boolean;
 }
+
+/** CDK writes templates with one-space indentation unless told; nested ones are uploaded as written. */
+const SUPPRESS_TEMPLATE_INDENTATION = '@aws-cdk/core:suppressTemplateIndentation';
 
 /** The function alarm fires when a run takes this share of the timeout. */
 export const DURATION_ALARM_RATIO = 0.8;
@@ -82,10 +96,22 @@ export function alarmPropsOf(
 }
 
 export class ProbeAlarms extends Construct {
+  /**
+   * Every alarm, for the dashboard. An alarm in an alarm stack appears by its name (its ARN
+   * formatted in this stack), so the dashboard needs no output of the nested stack per alarm.
+   */
   readonly alarms: readonly cloudwatch.IAlarm[];
-  /** The alarms that page (see AlarmSeverity); the composite "any critical" alarm watches them. */
+  /** The alarms that page (see AlarmSeverity), wherever they live. */
   readonly criticalAlarms: readonly cloudwatch.IAlarm[];
   readonly warningAlarms: readonly cloudwatch.IAlarm[];
+  /**
+   * What the composite "any critical" alarm watches: the critical alarms of this stack and the
+   * composite of each alarm stack (which watches that stack's critical alarms). Without alarm
+   * stacks, `criticalAlarms`.
+   */
+  readonly anyCriticalChildren: readonly cloudwatch.IAlarm[];
+  /** The nested stacks holding the fleet alarms of a split fleet (empty otherwise). */
+  readonly alarmStacks: readonly NestedStack[];
 
   constructor(scope: Construct, id: string, props: ProbeAlarmsProps) {
     super(scope, id);
@@ -99,19 +125,29 @@ export class ProbeAlarms extends Construct {
       .filter(Boolean)
       .join(', ');
     const lookAt = where ? ` (${where})` : '';
-    const alarms: cloudwatch.Alarm[] = [];
+    const alarms: cloudwatch.IAlarm[] = [];
     const bySeverity: Record<AlarmSeverity, cloudwatch.Alarm[]> = { critical: [], warning: [] };
-    const adder = (severity: AlarmSeverity) => {
+    const rootCritical: cloudwatch.IAlarm[] = [];
+    const adder = (severity: AlarmSeverity, nested?: cloudwatch.Alarm[]) => {
       const own = severity === 'critical' ? props.criticalActions : props.warningActions;
       const actions = own ?? (props.action ? [props.action] : []);
       return (alarm: cloudwatch.Alarm) => {
+        // An action bound in an alarm stack reaches the root's topic (or the user's action)
+        // through a parameter of that stack, which CDK adds for each distinct reference.
         if (actions.length > 0) {
           alarm.addAlarmAction(...actions);
           // On-call sees recovery too, not only the page.
           alarm.addOkAction(...actions);
         }
-        alarms.push(alarm);
         bySeverity[severity].push(alarm);
+        if (Stack.of(alarm) === Stack.of(this)) {
+          alarms.push(alarm);
+          if (severity === 'critical') rootCritical.push(alarm);
+        } else {
+          const name = (alarm.node.defaultChild as cloudwatch.CfnAlarm).alarmName!;
+          alarms.push(cloudwatch.Alarm.fromAlarmName(this, `Nested-${alarm.node.id}`, name));
+          if (severity === 'critical') nested!.push(alarm);
+        }
       };
     };
     const add: AddAlarm = { critical: adder('critical'), warning: adder('warning') };
@@ -123,13 +159,52 @@ export class ProbeAlarms extends Construct {
       for (const a of classicAlarmsOf(t))
         add[a.severity](this.classicAlarm(t, a.metric, props.namespace, prefix, lookAt));
     }
-    if (mode === 'fleet' && metricsMode !== 'aggregate')
-      for (const g of props.alarmGroups ?? []) this.fleet(g, props.namespace, prefix, lookAt, add);
+    const groups = fleetAlarmGroups(props.alarmGroups ?? [], mode, metricsMode);
+    const layout = alarmStackLayout(groups, props.nestFleetAlarms ?? false);
+    if (layout.stacks > 0) {
+      // Set before the nested stacks exist: a stack reads it once, when constructed.
+      this.node.setContext(SUPPRESS_TEMPLATE_INDENTATION, true);
+    }
+    const nested = Array.from({ length: layout.stacks }, (_, i) => ({
+      stack: new NestedStack(this, `FleetAlarms${i}`, {
+        description: `mailprobe: fleet alarms of alarm stack ${i} of ${layout.stacks}`,
+      }),
+      critical: [] as cloudwatch.Alarm[],
+    }));
+    const byId = new Map((props.alarmGroups ?? []).map((g) => [g.id, g]));
+    for (const { id } of groups) {
+      const g = byId.get(id)!;
+      if (layout.stacks === 0) {
+        this.fleet(g, this, props.namespace, prefix, lookAt, add);
+        continue;
+      }
+      const home = nested[layout.stackOf(id)]!;
+      this.fleet(g, home.stack, props.namespace, prefix, lookAt, {
+        critical: adder('critical', home.critical),
+        warning: adder('warning', home.critical),
+      });
+    }
     for (const r of props.reporting ?? []) this.reportingAlarms(r, props.namespace, prefix, metricsMode, lookAt, add);
     for (const fn of props.functions) this.functionAlarms(fn, prefix, add);
+    // Each alarm stack's composite lives beside its children, so its rule names them without a
+    // reference across stacks; the root's AnyCritical names the composite (by name as well).
+    const composites = nested.flatMap(({ stack, critical }, i) =>
+      critical.length === 0
+        ? []
+        : [
+            new CriticalCompositeAlarm(stack, 'AnyCritical', {
+              alarms: critical,
+              alarmNamePrefix: `${prefix}-FleetAlarms${i}`,
+              coveredKinds: `(the fleet groups' Success alarms of alarm stack ${i})`,
+              ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
+            }).alarm,
+          ],
+    );
     this.alarms = alarms;
     this.criticalAlarms = bySeverity.critical;
     this.warningAlarms = bySeverity.warning;
+    this.anyCriticalChildren = layout.stacks === 0 ? bySeverity.critical : [...rootCritical, ...composites];
+    this.alarmStacks = nested.map((n) => n.stack);
   }
 
   /** One classic alarm on one of a target's own metrics. */
@@ -221,7 +296,14 @@ export class ProbeAlarms extends Construct {
     }
   }
 
-  private fleet(g: AlarmGroup, namespace: string, prefix: string, lookAt: string, add: AddAlarm): void {
+  private fleet(
+    g: AlarmGroup,
+    home: Construct,
+    namespace: string,
+    prefix: string,
+    lookAt: string,
+    add: AddAlarm,
+  ): void {
     const scope = `the ${g.check} checks of alarm group ${g.id} (${g.targets} targets, every ${g.interval})`;
     const republished =
       g.route === 'heartbeat'
@@ -229,7 +311,7 @@ export class ProbeAlarms extends Construct {
         : '';
     if (g.alarmSuccess) {
       add.critical(
-        new cloudwatch.Alarm(this, `Fleet-${g.id}-Success`, {
+        new cloudwatch.Alarm(home, `Fleet-${g.id}-Success`, {
           alarmName: `${prefix}-${g.id}-Success`,
           alarmDescription:
             `mailprobe: one or more of ${scope} failed (critical) in ${SUCCESS_DATAPOINTS_TO_ALARM} of the last ${SUCCESS_EVALUATION_PERIODS} runs; ` +
@@ -256,7 +338,7 @@ export class ProbeAlarms extends Construct {
     }
     if (g.alarmCertExpiry) {
       add.warning(
-        new cloudwatch.Alarm(this, `Fleet-${g.id}-CertDaysToExpiry`, {
+        new cloudwatch.Alarm(home, `Fleet-${g.id}-CertDaysToExpiry`, {
           alarmName: `${prefix}-${g.id}-CertDaysToExpiry`,
           alarmDescription:
             `mailprobe: a certificate seen by one or more of ${scope} expires in ${g.thresholds.warnDays} days or fewer; ` +

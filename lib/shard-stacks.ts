@@ -3,7 +3,8 @@
  * Nested, not sibling stacks: one `cdk deploy` still deploys everything, each nested template
  * is its own 1 MB and 500 resources, and it counts as one resource in the root. The schedules
  * reference the root's functions, roles and dead-letter queues through the nested stacks'
- * parameters (three per check kind), so no IAM grant or alarm leaves the root.
+ * parameters (three per check kind), so no IAM grant leaves the root. (The fleet alarms have
+ * alarm stacks of their own: probe-alarms.ts, config/shard-stacks.ts alarmStackLayout.)
  */
 import { NestedStack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';

@@ -1,14 +1,15 @@
 /**
  * `mailprobe plan [--config FILE]`: how a config's checks are spread over shards and
  * invocations, what each stack will hold (the root and, for a fleet one stack cannot hold, the
- * nested shard stacks), and the monthly cost per endpoint in each metrics mode, before any `cdk synth`.
+ * nested shard stacks and alarm stacks), and the monthly cost per endpoint in each metrics mode, before any `cdk synth`.
  */
 import { loadConfig } from '../../lib/config/load.js';
 import type { FlowPlan } from '../../lib/config/flow-plan.js';
 import { planConfig } from '../../lib/config/plan.js';
-import { shardStackLayout } from '../../lib/config/shard-stacks.js';
+import { alarmStackLayout, shardStackLayout } from '../../lib/config/shard-stacks.js';
 import { summarizePlan } from '../../lib/config/summary.js';
 import { costPerEndpointByMode, endpointsOf } from '../../lib/cost/per-endpoint.js';
+import { fleetAlarmGroups } from '../../lib/monitoring/alarm-layout.js';
 import type { StackSize } from '../../lib/template-limits.js';
 import { stringOption, type Parsed } from './args.js';
 import type { Io } from './io.js';
@@ -39,10 +40,14 @@ export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
   const endpoints = endpointsOf(plan);
   const costs = costPerEndpointByMode(config);
   const shardStacks = shardStackLayout(plan.shards, plan.estimate.resources).stacks;
+  const alarmStacks = alarmStackLayout(
+    fleetAlarmGroups(plan.alarmGroups, plan.alarmMode, plan.metricsMode),
+    shardStacks > 0,
+  ).stacks;
   if (parsed.values.json === true) {
     const flows = plan.flows?.flows;
     io.stdout.write(
-      `${JSON.stringify({ version: 1, ...s, ...(flows ? { flows } : {}), endpoints, invocationsPerHour, shardStacks, stacks, costPerEndpoint: costs }, null, 2)}\n`,
+      `${JSON.stringify({ version: 1, ...s, ...(flows ? { flows } : {}), endpoints, invocationsPerHour, shardStacks, alarmStacks, stacks, costPerEndpoint: costs }, null, 2)}\n`,
     );
     return problems.length > 0 ? 2 : 0;
   }
@@ -79,7 +84,7 @@ export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
       '',
       `function timeout ${s.functionTimeoutSeconds} s; metrics: ${s.metricsMode}; alarms: ${s.alarmMode}`,
       `alarms: ${s.alarms.perTarget} per target, ${s.alarms.insights} Metrics Insights, ${s.alarms.other} reporting/per-kind/function`,
-      `about ${s.estimatedResources} CloudFormation resources (limit 500 per stack)${shardStacks > 0 ? `: the schedules in ${shardStacks} nested shard stacks, the rest in the root` : ''}`,
+      `about ${s.estimatedResources} CloudFormation resources (limit 500 per stack)${shardStacks > 0 ? `: the schedules in ${shardStacks} nested shard stacks,${alarmStacks > 0 ? ` the fleet alarms in ${alarmStacks} nested alarm stacks,` : ''} the rest in the root` : ''}`,
       `${endpoints} endpoints, ${invocationsPerHour} invocations per hour (probe runs and heartbeats)`,
       ...costs.map((c) =>
         'notDeployable' in c

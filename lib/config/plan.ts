@@ -37,6 +37,7 @@ import {
   certAlarmHere,
   classicAlarmsOf,
   countTargetAlarms,
+  fleetAlarmGroups,
   metricsGrouped,
   type CertAlarmInput,
 } from '../monitoring/alarm-layout.js';
@@ -376,6 +377,7 @@ export function planConfig(config: MailProbeConfig, options: PlanOptions = {}): 
     ...planLimitProblems({
       shards,
       estimate,
+      fleetAlarmGroups: fleetAlarmGroups(alarmGroups, alarmMode, metricsMode),
       insightsQuota: config.alarms?.insightsQuota ?? DEFAULT_INSIGHTS_ALARM_QUOTA,
       perTargetRequested: requested === 'per-target',
     }),

@@ -6,7 +6,7 @@
 import type { ShardEvent } from '../../lambdas/engine/shard/event.js';
 import { ALARM_NAME_MAX_LENGTH, CFN_MAX_RESOURCES_PER_STACK, SCHEDULER_MAX_INPUT_BYTES } from './defaults.js';
 import { nameOf, type Entry } from './expand.js';
-import { schedulesOf, shardStackLayout } from './shard-stacks.js';
+import { alarmStackLayout, schedulesOf, shardStackLayout, type FleetAlarmGroup } from './shard-stacks.js';
 
 /** Construct IDs cannot hold `/` and a few other characters; names may (see NameSchema). */
 export function constructIdOf(name: string): string {
@@ -67,9 +67,11 @@ export function validateEntries(
   return problems;
 }
 
-/** The finished plan against AWS's limits: the Metrics Insights alarm quota, resources per stack (root and shard stacks), Scheduler input. */
+/** The finished plan against AWS's limits: the Metrics Insights alarm quota, resources per stack (root, shard and alarm stacks), Scheduler input. */
 export function planLimitProblems(o: {
   shards: readonly ShardEvent[];
+  /** The fleet groups with Metrics Insights alarms (alarm-layout.ts fleetAlarmGroups). @default - none */
+  fleetAlarmGroups?: readonly FleetAlarmGroup[];
   estimate: { perTargetAlarms: number; insightsAlarms: number; otherAlarms: number; resources: number };
   insightsQuota: number;
   perTargetRequested: boolean;
@@ -81,24 +83,37 @@ export function planLimitProblems(o: {
       `the plan needs ${estimate.insightsAlarms} Metrics Insights alarms, more than the account's quota of ${o.insightsQuota} per region; ask AWS for a higher quota and set alarms.insightsQuota, or set metrics: aggregate (a quota of the account: splitting the stack does not lift it)`,
     );
   }
-  // The schedules go to shard stacks when one stack cannot hold them (shard-stacks.ts); what
-  // stays in the root (functions, alarms, topic, table, dashboard) must fit it alone.
+  // The schedules go to shard stacks when one stack cannot hold them, and the fleet alarms with
+  // them to alarm stacks (shard-stacks.ts); what stays in the root (functions, the other alarms,
+  // topic, table, dashboard, one resource per nested stack) must fit it alone.
   const layout = shardStackLayout(shards, estimate.resources);
+  const alarmLayout = alarmStackLayout(o.fleetAlarmGroups ?? [], layout.stacks > 0);
   const rootResources =
     layout.stacks === 0
       ? estimate.resources
-      : estimate.resources - shards.reduce((n, s) => n + schedulesOf(s), 0) + layout.stacks;
+      : estimate.resources -
+        shards.reduce((n, s) => n + schedulesOf(s), 0) +
+        layout.stacks -
+        alarmLayout.alarms.reduce((n, a) => n + a, 0) +
+        alarmLayout.stacks;
   if (rootResources > CFN_MAX_RESOURCES_PER_STACK) {
     problems.push(
       o.perTargetRequested
         ? `alarms.mode per-target makes ${estimate.perTargetAlarms} alarms, about ${rootResources} resources, more than the ${CFN_MAX_RESOURCES_PER_STACK} a CloudFormation stack holds; set alarms.mode to fleet (or auto)`
-        : `the stack's shared resources (functions, ${estimate.perTargetAlarms + estimate.insightsAlarms + estimate.otherAlarms} alarms, topic, table) come to about ${rootResources}, more than the ${CFN_MAX_RESOURCES_PER_STACK} a CloudFormation stack holds (the schedules already go to ${layout.stacks} shard stacks); set metrics: aggregate for alarms per check kind whatever the fleet size, or split the targets over two deployments`,
+        : `the stack's shared resources (functions, ${estimate.perTargetAlarms + estimate.otherAlarms + (alarmLayout.stacks === 0 ? estimate.insightsAlarms : 0)} alarms, topic, table) come to about ${rootResources}, more than the ${CFN_MAX_RESOURCES_PER_STACK} a CloudFormation stack holds (the schedules already go to ${layout.stacks} shard stacks${alarmLayout.stacks > 0 ? `, the fleet alarms to ${alarmLayout.stacks} alarm stacks` : ''}); set metrics: aggregate for alarms per check kind whatever the fleet size, or split the targets over two deployments`,
     );
   }
   layout.schedules.forEach((n, i) => {
     if (n > CFN_MAX_RESOURCES_PER_STACK) {
       problems.push(
         `shard stack ${i} would hold ${n} schedules, more than the ${CFN_MAX_RESOURCES_PER_STACK} a CloudFormation stack holds; raise defaults.functionTimeoutSeconds or defaults.concurrency for fewer, larger shards`,
+      );
+    }
+  });
+  alarmLayout.resources.forEach((n, i) => {
+    if (n >= CFN_MAX_RESOURCES_PER_STACK) {
+      problems.push(
+        `alarm stack ${i} would hold ${n} fleet alarms and composites, more than the ${CFN_MAX_RESOURCES_PER_STACK} a CloudFormation stack holds; report this (the alarm stacks double before that)`,
       );
     }
   });

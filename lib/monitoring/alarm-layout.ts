@@ -10,6 +10,7 @@ import type { CheckKind } from '../../lambdas/engine/checks.js';
 import type { MetricsMode } from '../../lambdas/engine/metrics/definitions.js';
 import { certInsightsCapable } from '../config/fleet-route.js';
 import type { AlarmGroup, AlarmMode, PlannedTarget } from '../config/plan-types.js';
+import type { FleetAlarmGroup } from '../config/shard-stacks.js';
 
 /**
  * Critical: mail may not be flowing, or nothing would tell (Success, TargetsReporting,
@@ -130,4 +131,18 @@ export function countTargetAlarms(
   const insights =
     alarmMode === 'fleet' && metricsMode !== 'aggregate' ? groups.reduce((n, g) => n + fleetAlarmsOf(g).length, 0) : 0;
   return { perTarget, insights };
+}
+
+/** The fleet groups that get Metrics Insights alarms, with their counts (what alarm stacks place). */
+export function fleetAlarmGroups(
+  groups: readonly AlarmGroup[],
+  alarmMode: AlarmMode,
+  metricsMode: MetricsMode,
+): FleetAlarmGroup[] {
+  if (alarmMode !== 'fleet' || metricsMode === 'aggregate') return [];
+  return groups.map((g) => {
+    const specs = fleetAlarmsOf(g);
+    const critical = specs.filter((a) => a.severity === 'critical').length;
+    return { id: g.id, critical, warning: specs.length - critical };
+  });
 }
