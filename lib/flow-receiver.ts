@@ -29,7 +29,7 @@ import { Construct } from 'constructs';
 import { FLOW_INCOMING_PREFIX } from '../lambdas/engine/flow/ses-event.js';
 import { FLOW_ENV } from '../lambdas/engine/flow/env.js';
 import { ENV } from '../lambdas/engine/shard/env.js';
-import { STATE_TABLE } from '../lambdas/engine/state/table.js';
+import { grantStateItems } from './state-table.js';
 import { HANDLER_MAIN_FIELDS, HANDLER_TARGET, REQUIRE_BANNER } from './bundle-options.js';
 import type { FlowSesReceiving } from './config/flow-plan.js';
 
@@ -151,15 +151,8 @@ export class FlowReceiver extends Construct {
         resources: [this.bucket.arnForObjects(`${FLOW_INCOMING_PREFIX}*`)],
       }),
     );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'FlowLog',
-        // The flow log's read-modify-write (flow/log-store.ts), through the state store's actions.
-        actions: [...STATE_TABLE.actions],
-        resources: [props.stateTable.tableArn],
-      }),
-    );
-    props.stateTable.encryptionKey?.grantEncryptDecrypt(role);
+    // The flow log's read-modify-write (flow/log-store.ts), through the state store's actions.
+    grantStateItems(role, props.stateTable, 'FlowLog');
     props.tokenKey.grantRead(role);
     Validations.of(role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/${FLOW_INCOMING_PREFIX}*]`,

@@ -24,7 +24,7 @@ import type { CheckKind } from '../lambdas/engine/result.js';
 import { SES_ACCOUNT_IAM_ACTIONS } from '../lambdas/engine/ses/api-errors.js';
 import { SHARD_ARTIFACT_FOLDER, shardArtifact, type ShardReference } from '../lambdas/engine/shard/artifact.js';
 import { HEARTBEAT_FIELD, type ShardEvent } from '../lambdas/engine/shard/event.js';
-import { STATE_TABLE } from '../lambdas/engine/state/table.js';
+import { grantStateItems } from './state-table.js';
 import { ENV } from '../lambdas/engine/shard/env.js';
 import { HANDLER_MAIN_FIELDS, HANDLER_TARGET, REQUIRE_BANNER } from './bundle-options.js';
 
@@ -266,15 +266,7 @@ export class ProbeFunction extends Construct {
     }
 
     if (props.stateTable) {
-      // Item actions the state store uses (lambdas/engine/state/dynamodb.ts), on that table only.
-      role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'ProbeState',
-          actions: [...STATE_TABLE.actions],
-          resources: [props.stateTable.tableArn],
-        }),
-      );
-      props.stateTable.encryptionKey?.grantEncryptDecrypt(role);
+      grantStateItems(role, props.stateTable, 'ProbeState');
     }
 
     if (props.vpc) {

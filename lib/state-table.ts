@@ -8,6 +8,7 @@
  */
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { STATE_TABLE } from '../lambdas/engine/state/table.js';
 
@@ -62,4 +63,15 @@ export class StateTable extends Construct {
     }
     this.table = table;
   }
+}
+
+/**
+ * The item actions the state store uses (lambdas/engine/state/dynamodb.ts), on this table only,
+ * and its key when it is encrypted with a customer key: what every function that keeps state gets.
+ */
+export function grantStateItems(role: iam.IRole, table: dynamodb.ITable, sid: string): void {
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({ sid, actions: [...STATE_TABLE.actions], resources: [table.tableArn] }),
+  );
+  table.encryptionKey?.grantEncryptDecrypt(role);
 }

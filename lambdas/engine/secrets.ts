@@ -184,16 +184,20 @@ function secretsManagerError(err: unknown, arn: string): CredentialError {
   }
 }
 
-async function fetchSecret(arn: string, deps: CredentialDeps): Promise<Credentials> {
-  let output;
+/** GetSecretValue for one ARN; any failure becomes a CredentialError naming the ARN, never a value. */
+async function getSecretValue(arn: string, deps: Pick<CredentialDeps, 'secretsManager' | 'abortSignal'>) {
   try {
     const { GetSecretValueCommand } = await secretsManagerSdk();
-    output = await (
+    return await (
       await clientFor(arn, deps)
     ).send(new GetSecretValueCommand({ SecretId: arn }), deps.abortSignal ? { abortSignal: deps.abortSignal } : {});
   } catch (err) {
     throw secretsManagerError(err, arn);
   }
+}
+
+async function fetchSecret(arn: string, deps: CredentialDeps): Promise<Credentials> {
+  const output = await getSecretValue(arn, deps);
   const text =
     output.SecretString ?? (output.SecretBinary ? Buffer.from(output.SecretBinary).toString('utf8') : undefined);
   if (text === undefined) {
@@ -217,15 +221,7 @@ export async function readSecretString(
   arn: string,
   deps: Pick<CredentialDeps, 'secretsManager' | 'abortSignal'> = {},
 ): Promise<string> {
-  let output;
-  try {
-    const { GetSecretValueCommand } = await secretsManagerSdk();
-    output = await (
-      await clientFor(arn, deps)
-    ).send(new GetSecretValueCommand({ SecretId: arn }), deps.abortSignal ? { abortSignal: deps.abortSignal } : {});
-  } catch (err) {
-    throw secretsManagerError(err, arn);
-  }
+  const output = await getSecretValue(arn, deps);
   if (output.SecretString === undefined || output.SecretString === '') {
     throw new CredentialError('SECRET_INVALID', arn, `Secret ${arn} has no SecretString.`);
   }
