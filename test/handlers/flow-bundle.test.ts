@@ -15,9 +15,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowCheckSpec } from '../../lambdas/engine/checks.js';
-import { DEFAULT_THRESHOLDS } from '../../lambdas/engine/context.js';
 import { readFlowLog } from '../../lambdas/engine/flow/log-store.js';
-import type { ShardEvent } from '../../lambdas/engine/shard/event.js';
+import { flowShardEvent } from '../../testkit/flow-shard.js';
 import { DynamoStateStore } from '../../lambdas/engine/state/dynamodb.js';
 import { HANDLER_BUNDLE_OPTIONS } from '../../lib/bundle-options.js';
 import { startDynalite, type RunningDynalite } from '../../testkit/dynalite.js';
@@ -96,17 +95,7 @@ describe('bundled flow handlers', () => {
       to: 'flow@in.example.test',
       receive: { ses: { region: 'eu-west-1' } },
     };
-    const shard: ShardEvent = {
-      version: 1,
-      shard: 'flow-bundled',
-      check: 'flow',
-      schedule: 'rate(15 minutes)',
-      specs: [spec],
-      thresholds: DEFAULT_THRESHOLDS,
-      allowPrivate: true,
-      concurrency: 1,
-      metrics: { mode: 'default', interval: '15m' },
-    };
+    const shard = flowShardEvent('flow-bundled', spec);
     const { handler } = (await import(pathToFileURL(join(dir, 'flow.mjs')).href)) as Handler;
     const summary = await handler(shard);
     expect(summary).toMatchObject({ shard: 'flow-bundled', check: 'flow', checks: 1 });

@@ -10,12 +10,12 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FlowCheckSpec } from '../../lambdas/engine/checks.js';
-import { DEFAULT_THRESHOLDS } from '../../lambdas/engine/context.js';
 import { readFlowLog } from '../../lambdas/engine/flow/log-store.js';
 import { FLOW_INCOMING_PREFIX } from '../../lambdas/engine/flow/ses-event.js';
 import { createToken, TOKEN_HEADER } from '../../lambdas/engine/flow/token.js';
 import { DnsResolver } from '../../lambdas/engine/net/resolver.js';
 import type { ShardEvent } from '../../lambdas/engine/shard/event.js';
+import { flowShardEvent } from '../../testkit/flow-shard.js';
 import { DynamoStateStore } from '../../lambdas/engine/state/dynamodb.js';
 import { createFlowHandler } from '../../lambdas/handlers/flow.js';
 import { createFlowReceiverHandler } from '../../lambdas/handlers/flow-receiver.js';
@@ -116,17 +116,7 @@ describe('flow receiver (SES) and the flow run that settles from it', () => {
       to: RECIPIENT,
       receive: { ses: { region: 'eu-west-1' } },
     };
-    return {
-      version: 1,
-      shard: 'flow-ses-inbound',
-      check: 'flow',
-      schedule: 'rate(15 minutes)',
-      specs: [spec],
-      thresholds: DEFAULT_THRESHOLDS,
-      allowPrivate: true,
-      concurrency: 1,
-      metrics: { mode: 'default', interval: '15m' },
-    };
+    return flowShardEvent('flow-ses-inbound', spec);
   }
 
   const flowRun = (table: string, offsetMs: number, lines: string[]) =>

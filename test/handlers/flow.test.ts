@@ -12,10 +12,10 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FlowCheckSpec } from '../../lambdas/engine/checks.js';
-import { DEFAULT_THRESHOLDS } from '../../lambdas/engine/context.js';
 import { readFlowLog } from '../../lambdas/engine/flow/log-store.js';
 import { DnsResolver } from '../../lambdas/engine/net/resolver.js';
 import type { ShardEvent } from '../../lambdas/engine/shard/event.js';
+import { flowShardEvent } from '../../testkit/flow-shard.js';
 import { DynamoStateStore } from '../../lambdas/engine/state/dynamodb.js';
 import { createFlowHandler } from '../../lambdas/handlers/flow.js';
 import { startDnsServer, type DnsTestServer } from '../../testkit/dns-server.js';
@@ -85,17 +85,7 @@ describe.skipIf(requirements.skip)(requirements.title('flow handler across runs'
       warnSeconds: 120,
       maxSeconds: 600,
     };
-    return {
-      version: 1,
-      shard: 'flow-relay-to-inbox',
-      check: 'flow',
-      schedule: 'rate(15 minutes)',
-      specs: [spec],
-      thresholds: DEFAULT_THRESHOLDS,
-      allowPrivate: true,
-      concurrency: 1,
-      metrics: { mode: 'default', interval: '15m' },
-    };
+    return flowShardEvent('flow-relay-to-inbox', spec);
   }
 
   /** The handler with a clock `offsetMs` ahead of real time (Dovecot stamps arrivals in real time). */
