@@ -30,7 +30,7 @@ import { FLOW_INCOMING_PREFIX } from '../lambdas/engine/flow/ses-event.js';
 import { FLOW_ENV } from '../lambdas/engine/flow/env.js';
 import { ENV } from '../lambdas/engine/shard/env.js';
 import { grantStateItems } from './state-table.js';
-import { HANDLER_MAIN_FIELDS, HANDLER_TARGET, REQUIRE_BANNER } from './bundle-options.js';
+import { HANDLER_BUNDLING, logsOnlyToOwnGroup } from './probe-function.js';
 import type { FlowSesReceiving } from './config/flow-plan.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -127,23 +127,9 @@ export class FlowReceiver extends Construct {
         [FLOW_ENV.keySecretArn]: props.tokenKey.secretArn,
         [ENV.stateTableName]: props.stateTable.tableName,
       },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        minify: true,
-        target: HANDLER_TARGET,
-        mainFields: [...HANDLER_MAIN_FIELDS],
-        externalModules: [],
-        sourceMap: false,
-        banner: REQUIRE_BANNER,
-      },
+      bundling: HANDLER_BUNDLING,
     });
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'WriteOwnLogs',
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn],
-      }),
-    );
+    logsOnlyToOwnGroup(role, logGroup);
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ReadFlowMessages',

@@ -41,6 +41,21 @@ export function prebundledHandlerDir(handler: CheckKind | `tlsrpt-${string}`): s
   return existsSync(join(dir, 'index.mjs')) ? dir : undefined;
 }
 
+/**
+ * NodejsFunction's bundling of every mailprobe handler built from source in a clone: the same
+ * options scripts/build.ts gives esbuild for the package's bundles (lib/bundle-options.ts).
+ */
+export const HANDLER_BUNDLING: nodejs.BundlingOptions = {
+  format: nodejs.OutputFormat.ESM,
+  minify: true,
+  target: HANDLER_TARGET,
+  mainFields: [...HANDLER_MAIN_FIELDS],
+  // Bundle the SDK too: the deployed code is the code the tests ran, not the runtime's copy.
+  externalModules: [],
+  sourceMap: false,
+  banner: REQUIRE_BANNER,
+};
+
 export interface ProbeFunctionProps {
   readonly check: CheckKind;
   /** The plan's shards for this check kind; one schedule each. */
@@ -193,17 +208,7 @@ export class ProbeFunction extends Construct {
         ...(props.stateTable ? { [ENV.stateTableName]: props.stateTable.tableName } : {}),
         ...props.environment,
       },
-      // The same options scripts/build.ts gives esbuild for the package's bundles (lib/bundle-options.ts).
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        minify: true,
-        target: HANDLER_TARGET,
-        mainFields: [...HANDLER_MAIN_FIELDS],
-        // Bundle the SDK too: the deployed code is the code the tests ran, not the runtime's copy.
-        externalModules: [],
-        sourceMap: false,
-        banner: REQUIRE_BANNER,
-      },
+      bundling: HANDLER_BUNDLING,
     });
     logsOnlyToOwnGroup(role, this.logGroup);
 
@@ -342,7 +347,8 @@ export class ProbeFunction extends Construct {
 }
 
 /** logs:CreateLogStream/PutLogEvents on this function's own log group only. */
-function logsOnlyToOwnGroup(role: iam.Role, logGroup: logs.ILogGroup): void {
+/** A function's role may write to its own log group, no other. */
+export function logsOnlyToOwnGroup(role: iam.Role, logGroup: logs.ILogGroup): void {
   role.addToPolicy(
     new iam.PolicyStatement({
       sid: 'WriteOwnLogs',

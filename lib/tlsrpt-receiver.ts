@@ -40,7 +40,7 @@ import { DATA_LIMITS, TLSRPT_DAY_PREFIX, type TlsRptLimits } from '../lambdas/en
 import { DIMENSION_REASON } from '../lambdas/engine/tlsrpt/metrics.js';
 import { STATE_TABLE } from '../lambdas/engine/state/table.js';
 import { TLSRPT_ENV } from '../lambdas/engine/shard/tlsrpt-env.js';
-import { prebundledHandlerDir } from './probe-function.js';
+import { HANDLER_BUNDLING, logsOnlyToOwnGroup, prebundledHandlerDir } from './probe-function.js';
 import type { Plan } from './config/plan.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -420,23 +420,9 @@ export class TlsRptReceiver extends Construct {
           }
         : {}),
       environment: opts.environment,
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        minify: true,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        externalModules: [],
-        sourceMap: false,
-        banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
-      },
+      bundling: HANDLER_BUNDLING,
     });
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'WriteOwnLogs',
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn],
-      }),
-    );
+    logsOnlyToOwnGroup(role, logGroup);
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'StoreReports',
