@@ -475,7 +475,7 @@ export class TlsRptReceiver extends Construct {
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'cloudwatch:PutMetricData and GetMetricData take no resource-level permissions; PutMetricData is limited to the namespace by condition.',
+          'cloudwatch:PutMetricData takes no resource-level permissions; it is limited to the namespace by condition.',
       },
       {
         id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/reports/*]`,
@@ -498,9 +498,6 @@ export class TlsRptReceiver extends Construct {
     }
     if (opts.alertTopic) {
       opts.alertTopic.grantPublish(role);
-      role.addToPolicy(
-        new iam.PolicyStatement({ sid: 'ReadMtaStsVerdict', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
-      );
       acks.push({
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
         reason: 'Granted by topic.grantPublish on the alert topic key only.',

@@ -163,13 +163,8 @@ describe('accepted reports', () => {
   });
 
   it('application/tlsrpt+json with failures, corroborated by the mta-sts probe being critical: one SNS message that reads at 3 a.m.', async () => {
+    // The mta-sts check's last run (05:00) recorded critical: it corroborates the report and is the alert's verdict.
     await putProbeState(db.client, `state-${table}`, 'mta-sts', 'example', 'critical', NOW - 60 * 60 * 1000);
-    aws.cwMock.on(GetMetricDataCommand).resolves({
-      MetricDataResults: [
-        // Success 0 = the mta-sts check was critical at its last run (most recent first).
-        { Id: 's0', Timestamps: [new Date('2026-11-30T05:00:00Z'), new Date('2026-11-30T04:00:00Z')], Values: [0, 1] },
-      ],
-    });
     const res = await post(fixture('microsoft-failures.json'), 'application/tlsrpt+json; charset=utf-8');
     expect(res.status).toBe(201);
     const publishes = aws.snsMock.commandCalls(PublishCommand);
@@ -199,14 +194,9 @@ describe('accepted reports', () => {
     expect(text).toContain('  sts-webpki-invalid: The MTA-STS policy host’s HTTPS certificate did not validate.');
     expect(text).toContain('  example.com: critical (last run 2026-11-30 05:00 UTC)');
     expect(text).toMatch(/stored report: s3:\/\/reports-bucket\/reports\/example\.com\/[0-9a-f]{64}\.$/m);
-    // The verdict query reads the mta-sts check's metrics under the domain's name.
-    const query = aws.cwMock.commandCalls(GetMetricDataCommand)[0]!.args[0].input;
-    // Over the whole namespace, so the AlarmGroup dimension of alarm mode `fleet` does not hide it.
-    expect(query.MetricDataQueries?.[0]).toMatchObject({
-      Expression: `SELECT MIN(Success) FROM "MailProbe" WHERE "Check" = 'mta-sts' AND "Target" = 'example'`,
-      Period: 60,
-    });
-    expect(query.MetricDataQueries?.[0]?.MetricStat).toBeUndefined();
+    // The verdict comes from the probes' state table, as corroboration's does, never from metrics
+    // (which have no per-target series with metrics: aggregate).
+    expect(aws.cwMock.commandCalls(GetMetricDataCommand)).toHaveLength(0);
   });
 
   it('failures over HTTPS that nothing corroborates: stored and counted apart from the alarm series, no message (issue 21)', async () => {

@@ -245,12 +245,12 @@ async function corroborate(
     }
     const target = deps.targets.find((t) => t.domain === domain);
     if (target?.mtaSts) {
-      const status = await deps.counters.probeStatus(
+      const probe = await deps.counters.probeState(
         'mta-sts',
         target.name,
         receivedAt.getTime() - PROBE_STATUS_MAX_AGE_MS,
       );
-      if (status === 'critical') reasons.push(`mailprobe's mta-sts check of ${domain} is critical`);
+      if (probe?.status === 'critical') reasons.push(`mailprobe's mta-sts check of ${domain} is critical`);
     }
   }
   return reasons.length > 0 ? reasons.join('; ') : undefined;
@@ -268,7 +268,7 @@ async function sendAlert(
   const wanted = new Set(domains);
   const verdicts = await lookUpVerdicts(
     deps.targets.filter((t) => wanted.has(t.domain)),
-    { client: deps.cloudwatch, namespace: deps.namespace, now: receivedAt.getTime(), ...deps.backoff },
+    { counters: deps.counters, notBefore: receivedAt.getTime() - PROBE_STATUS_MAX_AGE_MS },
   );
   const message = formatReportAlert({
     report,

@@ -54,6 +54,12 @@ export type LimitName = 'requests-per-source' | 'reports-per-submitter' | 'repor
  */
 export const DATA_LIMITS: readonly LimitName[] = ['requests-per-source', 'reports-per-submitter', 'reports-per-domain'];
 
+/** What the probes' state says of a target: its last status and when it was recorded (epoch ms). */
+export interface ProbeStatus {
+  readonly status: string;
+  readonly at: number;
+}
+
 export interface DayCounters {
   /** Adds one to the counter and returns the new value. Throws when the table cannot be reached (retry later). */
   increment(counter: string, day: string): Promise<number>;
@@ -61,8 +67,11 @@ export interface DayCounters {
   addToSet(set: string, day: string, member: string): Promise<number>;
   /** The members of the day's set (none when it does not exist). */
   members(set: string, day: string): Promise<string[]>;
-  /** The status of a probe target from the probes' own state (`critical`, `warning`, `ok`), if known and recent. */
-  probeStatus(check: string, target: string, notBefore: number): Promise<string | undefined>;
+  /**
+   * A probe target's status from the probes' own state (`critical`, `warning`, `ok`) and when its
+   * last run recorded it, if known and not before `notBefore`.
+   */
+  probeState(check: string, target: string, notBefore: number): Promise<ProbeStatus | undefined>;
 }
 
 export function dayOf(epochMs: number): string {
@@ -136,7 +145,7 @@ export class DynamoDayCounters implements DayCounters {
     return out.Item?.['m']?.SS ?? [];
   }
 
-  async probeStatus(check: string, target: string, notBefore: number): Promise<string | undefined> {
+  async probeState(check: string, target: string, notBefore: number): Promise<ProbeStatus | undefined> {
     const out = await withRetries(
       () =>
         this.props.client.send(
@@ -156,13 +165,13 @@ export class DynamoDayCounters implements DayCounters {
 }
 
 /** `status` of the probes' state document, if it is a recent one; anything unusable is "unknown". */
-function statusOf(item: Record<string, AttributeValue> | undefined, notBefore: number): string | undefined {
+function statusOf(item: Record<string, AttributeValue> | undefined, notBefore: number): ProbeStatus | undefined {
   const doc = item?.['doc']?.S;
   if (doc === undefined || doc.length > 64 * 1024) return undefined;
   try {
     const state = JSON.parse(doc) as { status?: unknown; updatedAt?: unknown };
     if (typeof state.status !== 'string' || typeof state.updatedAt !== 'number') return undefined;
-    return state.updatedAt >= notBefore ? state.status : undefined;
+    return state.updatedAt >= notBefore ? { status: state.status, at: state.updatedAt } : undefined;
   } catch {
     return undefined;
   }

@@ -53,10 +53,10 @@ describe('DynamoDayCounters', () => {
       }),
     );
     const notBefore = NOW - 48 * 3_600_000;
-    expect(await counters.probeStatus('mta-sts', 'fresh', notBefore)).toBe('critical');
-    expect(await counters.probeStatus('mta-sts', 'stale', notBefore)).toBeUndefined();
-    expect(await counters.probeStatus('mta-sts', 'absent', notBefore)).toBeUndefined();
-    expect(await counters.probeStatus('mta-sts', 'garbage', notBefore)).toBeUndefined();
+    expect(await counters.probeState('mta-sts', 'fresh', notBefore)).toEqual({ status: 'critical', at: NOW - 60_000 });
+    expect(await counters.probeState('mta-sts', 'stale', notBefore)).toBeUndefined();
+    expect(await counters.probeState('mta-sts', 'absent', notBefore)).toBeUndefined();
+    expect(await counters.probeState('mta-sts', 'garbage', notBefore)).toBeUndefined();
   });
 
   it('throttled: the error reaches the caller (the report is retried later, never let through uncounted)', async () => {
