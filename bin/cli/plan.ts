@@ -6,7 +6,7 @@
 import { loadConfig } from '../../lib/config/load.js';
 import type { FlowPlan } from '../../lib/config/flow-plan.js';
 import { planConfig } from '../../lib/config/plan.js';
-import { alarmStackLayout, shardStackLayout } from '../../lib/config/shard-stacks.js';
+import { stackLayoutsOf } from '../../lib/config/shard-stacks.js';
 import { summarizePlan } from '../../lib/config/summary.js';
 import { costPerEndpointByMode, endpointsOf } from '../../lib/cost/per-endpoint.js';
 import { fleetAlarmGroups } from '../../lib/monitoring/alarm-layout.js';
@@ -39,11 +39,13 @@ export async function planCommand(parsed: Parsed, io: Io): Promise<number> {
     Math.round(s.kinds.reduce((n, k) => n + k.invocationsPerHour + k.heartbeatsPerHour, 0) * 100) / 100;
   const endpoints = endpointsOf(plan);
   const costs = costPerEndpointByMode(config);
-  const shardStacks = shardStackLayout(plan.shards, plan.estimate.resources).stacks;
-  const alarmStacks = alarmStackLayout(
+  const layouts = stackLayoutsOf(
+    plan.shards,
+    plan.estimate.resources,
     fleetAlarmGroups(plan.alarmGroups, plan.alarmMode, plan.metricsMode),
-    shardStacks > 0,
-  ).stacks;
+  );
+  const shardStacks = layouts.shards.stacks;
+  const alarmStacks = layouts.alarms.stacks;
   if (parsed.values.json === true) {
     const flows = plan.flows?.flows;
     io.stdout.write(

@@ -94,10 +94,29 @@ export function alarmStackLayout(groups: readonly FleetAlarmGroup[], split: bool
   const alarms = Array.from({ length: stacks }, () => 0);
   const critical = Array.from({ length: stacks }, () => 0);
   for (const g of groups) {
-    alarms[stackOf(g.id)]! += g.critical + g.warning;
-    critical[stackOf(g.id)]! += g.critical;
+    const i = stackOf(g.id);
+    alarms[i]! += g.critical + g.warning;
+    critical[i]! += g.critical;
   }
   return { stacks, alarms, resources: alarms.map((n, i) => n + compositesOver(critical[i]!)), stackOf };
+}
+
+export interface StackLayouts {
+  readonly shards: ShardStackLayout;
+  readonly alarms: AlarmStackLayout;
+}
+
+/**
+ * Both layouts of a plan, decided together: the fleet alarms go to alarm stacks exactly when the
+ * schedules go to shard stacks. The limit check (validate.ts) and `mailprobe plan` read this.
+ */
+export function stackLayoutsOf(
+  shards: readonly ShardEvent[],
+  estimatedResources: number,
+  fleetGroups: readonly FleetAlarmGroup[],
+): StackLayouts {
+  const layout = shardStackLayout(shards, estimatedResources);
+  return { shards: layout, alarms: alarmStackLayout(fleetGroups, layout.stacks > 0) };
 }
 
 /**

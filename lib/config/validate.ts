@@ -6,7 +6,7 @@
 import type { ShardEvent } from '../../lambdas/engine/shard/event.js';
 import { ALARM_NAME_MAX_LENGTH, CFN_MAX_RESOURCES_PER_STACK, SCHEDULER_MAX_INPUT_BYTES } from './defaults.js';
 import { nameOf, type Entry } from './expand.js';
-import { alarmStackLayout, schedulesOf, shardStackLayout, type FleetAlarmGroup } from './shard-stacks.js';
+import { schedulesOf, stackLayoutsOf, type FleetAlarmGroup } from './shard-stacks.js';
 
 /** Construct IDs cannot hold `/` and a few other characters; names may (see NameSchema). */
 export function constructIdOf(name: string): string {
@@ -86,8 +86,7 @@ export function planLimitProblems(o: {
   // The schedules go to shard stacks when one stack cannot hold them, and the fleet alarms with
   // them to alarm stacks (shard-stacks.ts); what stays in the root (functions, the other alarms,
   // topic, table, dashboard, one resource per nested stack) must fit it alone.
-  const layout = shardStackLayout(shards, estimate.resources);
-  const alarmLayout = alarmStackLayout(o.fleetAlarmGroups ?? [], layout.stacks > 0);
+  const { shards: layout, alarms: alarmLayout } = stackLayoutsOf(shards, estimate.resources, o.fleetAlarmGroups ?? []);
   const rootResources =
     layout.stacks === 0
       ? estimate.resources

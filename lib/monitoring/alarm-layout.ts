@@ -128,8 +128,7 @@ export function countTargetAlarms(
   const perTarget = targets
     .filter((t) => targetAlarmRoute(t.check, alarmMode, metricsMode) === 'classic')
     .reduce((n, t) => n + classicAlarmsOf(t).length, 0);
-  const insights =
-    alarmMode === 'fleet' && metricsMode !== 'aggregate' ? groups.reduce((n, g) => n + fleetAlarmsOf(g).length, 0) : 0;
+  const insights = fleetAlarmGroups(groups, alarmMode, metricsMode).reduce((n, g) => n + g.critical + g.warning, 0);
   return { perTarget, insights };
 }
 
